@@ -1,0 +1,97 @@
+// File: flopline/compute/architecture.h
+//
+// A transformer described by what costs compute: the matrix multiplies each token goes through,
+// layer by layer, and the attention products that depend on the sequence length. Parsers (see
+// hf_config.h) build an Architecture from a config.json; the counter (flop_count.h) turns it into
+// FLOP. Nothing here knows about file formats.
+//
+// Example: a Llama layer is {q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj} run for
+// every token, plus an attention core of num_heads query heads of head_dim over a causal context.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace flopline::compute {
+
+// Components a FLOP is attributed to in every breakdown. Stable: they are JSON keys.
+inline constexpr const char* kAttentionQkv = "attention_qkv";       // Q, K, V (and MLA down/up) projections
+inline constexpr const char* kAttentionScores = "attention_scores"; // Q.K^T over the context
+inline constexpr const char* kAttentionValues = "attention_values"; // softmax(..).V over the context
+inline constexpr const char* kAttentionOutput = "attention_output"; // output projection
+inline constexpr const char* kMlp = "mlp";                           // dense feed-forward
+inline constexpr const char* kMoeRouter = "moe_router";              // router / gate logits
+inline constexpr const char* kMoeRoutedExperts = "moe_routed_experts";
+inline constexpr const char* kMoeSharedExperts = "moe_shared_experts";
+inline constexpr const char* kOutputHead = "output_head";            // logits over the vocabulary
+inline constexpr const char* kMtp = "mtp";                           // multi-token prediction (training only)
+
+// One weight matrix applied to every token that reaches it: y = x W (+ b).
+struct Linear {
+  const char* component;  // one of the k* names above
+  std::int64_t in = 0;
+  std::int64_t out = 0;
+  bool bias = false;
+
+  std::int64_t Params() const { return in * out + (bias ? out : 0); }
+  // 2 FLOP per multiply-accumulate. The bias add (`out` additions) is elementwise and not counted.
+  double ForwardFlop() const { return 2.0 * static_cast<double>(in) * static_cast<double>(out); }
+};
+
+// The sequence-length-dependent part of attention in one layer.
+struct AttentionCore {
+  std::int64_t query_heads = 0;  // heads that compute scores (all query heads, GQA or not)
+  std::int64_t qk_dim = 0;       // per-head dimension of the Q.K dot product
+  std::int64_t v_dim = 0;        // per-head dimension of the values
+  std::optional<std::int64_t> window;  // sliding-window size in tokens, if this layer has one
+};
+
+struct Layer {
+  std::vector<Linear> dense;          // run for every token
+  std::vector<Linear> routed_expert;  // the linears of ONE routed expert (empty if not MoE)
+  std::int64_t routed_experts = 0;    // experts that exist
+  std::int64_t experts_per_token = 0; // experts each token is routed to (top-k)
+  std::int64_t other_params = 0;      // norms, gates' score biases: parameters with no matmul
+  AttentionCore attention;
+};
+
+struct Architecture {
+  std::string model_type;  // as the config says, e.g. "llama"
+  std::string family;      // what flopline parsed it as, e.g. "llama (GQA, SwiGLU)"
+  std::int64_t hidden_size = 0;
+  std::int64_t vocab_size = 0;
+  bool tied_embeddings = false;
+  std::int64_t position_embedding_params = 0;  // learned absolute positions (GPT-2); 0 for RoPE
+  std::int64_t final_norm_params = 0;
+  std::vector<Layer> layers;
+
+  // Modules that run during training but are not part of the released model's forward pass, such as
+  // DeepSeek-V3's multi-token-prediction depth. Counted apart (component kMtp) and excluded from the
+  // parameter counts, which follow the Hugging Face model.
+  std::vector<Layer> training_only_layers;
+  std::vector<Linear> training_only_linears;  // e.g. MTP's projection of [embedding; hidden]
+  std::int64_t training_only_other_params = 0;
+  int training_only_output_heads = 0;         // extra passes through the (shared) output head
+
+  // Sequence length the config states for pretraining, and which key it came from.
+  std::optional<std::int64_t> pretraining_seq_len;
+  std::string pretraining_seq_len_source;
+  bool causal = true;  // decoder-only models attend to earlier positions only
+
+  std::vector<std::string> notes;  // what the parser assumed, shown to the user
+};
+
+struct ParamCounts {
+  std::int64_t total = 0;              // every parameter of the model
+  std::int64_t active = 0;             // those a token actually uses (top-k of the routed experts)
+  std::int64_t embedding = 0;          // token (and learned position) embedding tables
+  std::int64_t output_head = 0;        // untied output head; 0 when tied to the embedding
+  std::int64_t active_non_embedding = 0;  // active minus embedding tables and output head (Kaplan's N)
+  std::int64_t training_only = 0;      // e.g. multi-token-prediction modules, not in total
+};
+
+ParamCounts CountParams(const Architecture& arch);
+
+}  // namespace flopline::compute

@@ -1,0 +1,36 @@
+// File: flopline/compute/runs_file.h
+//
+// A runs file lists training runs to estimate in one go (`flopline flops --runs FILE`), e.g.
+//
+//   [[run]]
+//   name = "Llama 2 7B pretraining"
+//   config = "configs/llama-2-7b-chat.json"   # relative to this file; or params = 6.7e9
+//   tokens = 2.0e12
+//   accelerator = "A100-SXM4-80GB"             # optional hardware-time method:
+//   accelerator_hours = 184320                 #   accelerator_hours, or count and hours
+//   start = 2023-01-01                         # optional: prices the run at that date
+//
+// Keys: name, config, params, tokens, seq_len, attention ("causal" | "full"), recompute,
+// accelerator, count, hours, accelerator_hours, utilization, precision, start, cost_usd,
+// price_per_hour, pricing_accelerator. Unknown keys and bad values are errors at file:line.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flopline/compute/estimate.h"
+#include "flopline/core/result.h"
+
+namespace flopline::compute {
+
+struct Run {
+  std::string name;
+  EstimateRequest request;
+};
+
+// Parses the runs and loads each run's config (paths relative to the runs file's directory).
+core::Result<std::vector<Run>> ParseRunsFile(std::string_view text, const std::string& file);
+core::Result<std::vector<Run>> LoadRunsFile(const std::string& path);
+
+}  // namespace flopline::compute

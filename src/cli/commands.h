@@ -1,0 +1,25 @@
+// File: cli/commands.h (private)
+//
+// One function pair per subcommand: Add*Command registers its flags on the parent app and returns a
+// callback that runs it and yields the process exit code (0 ok, 1 a finding asked for, 2 bad input).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace flopline::cli {
+
+using CommandRunner = std::function<int()>;
+
+CommandRunner AddFlopsCommand(CLI::App& app);
+
+// The directory holding accelerators.toml and cloud-prices.toml: --data-dir, then $FLOPLINE_DATA_DIR,
+// then ../data and ../share/flopline/data beside the binary, then ./data.
+std::string FindDataDir(const std::string& flag_value);
+
+// Prints "flopline: MESSAGE" on stderr and returns the exit code for its kind of error.
+int ReportError(const std::string& command, const std::string& message, bool bad_input = true);
+
+}  // namespace flopline::cli

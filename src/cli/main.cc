@@ -1,0 +1,28 @@
+// The flopline binary: parses the subcommand and hands over to it. Exit codes: 0 success,
+// 1 a finding the user asked to fail on, 2 bad input (ARCHITECTURE.md "Contracts").
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"flopline: compute-threshold AI regulation, from FLOP to filings"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "flopline 0.1.0");
+  flopline::cli::CommandRunner run_flops = flopline::cli::AddFlopsCommand(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "flopline: " << e.what() << " (see flopline --help)\n";
+    return 2;
+  }
+  if (app.got_subcommand("flops")) return run_flops();
+  return 2;
+}

@@ -1,0 +1,130 @@
+#include "flopline/compute/runs_file.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "flopline/compute/hf_config.h"
+#include "toml_util.h"
+
+namespace flopline::compute {
+namespace {
+
+core::Result<Run> ParseRun(const toml::table& table, const std::string& file, const std::string& prefix) {
+  TomlFields f(table, file, prefix);
+  FL_RETURN_IF_ERROR(f.OnlyKeys({"name", "config", "params", "tokens", "seq_len", "attention",
+                                 "recompute", "accelerator", "count", "hours", "accelerator_hours",
+                                 "utilization", "precision", "start", "cost_usd", "price_per_hour",
+                                 "pricing_accelerator"}));
+  Run run;
+  FL_ASSIGN_OR_RETURN(run.name, f.String("name"));
+  EstimateRequest& r = run.request;
+  FL_ASSIGN_OR_RETURN(auto config, f.OptionalString("config"));
+  if (config) {
+    std::filesystem::path path(*config);
+    if (path.is_relative()) path = std::filesystem::path(file).parent_path() / path;
+    r.config_path = path.lexically_normal().string();
+    auto arch = LoadHfConfig(r.config_path);
+    if (!arch) {
+      // The config's own error first; the run that named it is where to fix a bad path.
+      core::Error error = arch.error();
+      if (error.code == core::Code::kNotFound) return f.Bad("config", fmt::format("cannot open '{}'", r.config_path));
+      return tl::unexpected(std::move(error));
+    }
+    r.architecture = std::move(*arch);
+  }
+  FL_ASSIGN_OR_RETURN(r.params, f.OptionalPositive("params"));
+  FL_ASSIGN_OR_RETURN(r.tokens, f.OptionalPositive("tokens"));
+  FL_ASSIGN_OR_RETURN(auto seq_len, f.OptionalPositive("seq_len"));
+  if (seq_len) {
+    if (*seq_len != static_cast<double>(static_cast<std::int64_t>(*seq_len)) || *seq_len > 1e8) {
+      return f.Bad("seq_len", "expected a whole number of tokens up to 1e8");
+    }
+    r.seq_len = static_cast<std::int64_t>(*seq_len);
+  }
+  FL_ASSIGN_OR_RETURN(auto attention, f.OptionalString("attention"));
+  if (attention) {
+    if (*attention == "causal") r.mask = AttentionMask::kCausal;
+    else if (*attention == "full") r.mask = AttentionMask::kFull;
+    else return f.Bad("attention", fmt::format("expected \"causal\" or \"full\", got \"{}\"", *attention));
+  }
+  FL_ASSIGN_OR_RETURN(auto recompute, f.OptionalBool("recompute"));
+  r.recompute = recompute.value_or(false);
+
+  FL_ASSIGN_OR_RETURN(auto accelerator, f.OptionalString("accelerator"));
+  FL_ASSIGN_OR_RETURN(auto count, f.OptionalPositive("count"));
+  FL_ASSIGN_OR_RETURN(auto hours, f.OptionalPositive("hours"));
+  FL_ASSIGN_OR_RETURN(auto accelerator_hours, f.OptionalPositive("accelerator_hours"));
+  FL_ASSIGN_OR_RETURN(auto utilization, f.OptionalPositive("utilization"));
+  FL_ASSIGN_OR_RETURN(auto precision, f.OptionalString("precision"));
+  if (accelerator) {
+    HardwareRun h;
+    h.accelerator = *accelerator;
+    if (accelerator_hours && (count || hours)) {
+      return f.Bad("accelerator_hours", "give accelerator_hours, or count and hours, not both");
+    }
+    if (accelerator_hours) {
+      h.count = 1;  // the product is what the method uses
+      h.hours = *accelerator_hours;
+    } else if (count && hours) {
+      h.count = *count;
+      h.hours = *hours;
+    } else {
+      return f.Bad("accelerator", "needs accelerator_hours, or count and hours");
+    }
+    if (utilization) {
+      if (*utilization > 1) return f.Bad("utilization", fmt::format("must be in (0, 1], got {}", *utilization));
+      h.utilization_low = h.utilization_high = *utilization;
+    }
+    h.precision = precision.value_or("");
+    r.hardware = h;
+  } else if (count || hours || accelerator_hours || utilization || precision) {
+    return f.Bad(count ? "count" : hours ? "hours" : accelerator_hours ? "accelerator_hours"
+                 : utilization ? "utilization" : "precision",
+                 "needs accelerator");
+  }
+  FL_ASSIGN_OR_RETURN(r.start, f.OptionalDate("start"));
+  FL_ASSIGN_OR_RETURN(r.cost_usd, f.OptionalPositive("cost_usd"));
+  FL_ASSIGN_OR_RETURN(r.price_per_hour, f.OptionalPositive("price_per_hour"));
+  FL_ASSIGN_OR_RETURN(r.pricing_accelerator, f.OptionalString("pricing_accelerator"));
+  return run;
+}
+
+}  // namespace
+
+core::Result<std::vector<Run>> ParseRunsFile(std::string_view text, const std::string& file) {
+  FL_ASSIGN_OR_RETURN(toml::table root, ParseToml(text, file));
+  TomlFields top(root, file, "");
+  for (const auto& [key, node] : root) {
+    if (key.str() != "run") {
+      return core::InvalidArgument("unknown key; a runs file holds [[run]] tables only",
+                                   std::string(key.str()), TomlLocation(node, file));
+    }
+  }
+  const toml::array* array = root["run"].as_array();
+  if (!array || array->empty()) {
+    return core::InvalidArgument("has no [[run]] tables", "run", core::Location{file, 0, 0});
+  }
+  std::vector<Run> runs;
+  int index = 0;
+  for (const toml::node& node : *array) {
+    std::string prefix = fmt::format("run[{}]", index++);
+    const toml::table* table = node.as_table();
+    if (!table) return core::InvalidArgument("expected a table", prefix, TomlLocation(node, file));
+    FL_ASSIGN_OR_RETURN(Run run, ParseRun(*table, file, prefix));
+    runs.push_back(std::move(run));
+  }
+  return runs;
+}
+
+core::Result<std::vector<Run>> LoadRunsFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return core::NotFound("cannot open the file", {}, core::Location{path, 0, 0});
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return ParseRunsFile(buffer.str(), path);
+}
+
+}  // namespace flopline::compute
