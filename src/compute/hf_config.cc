@@ -679,6 +679,13 @@ Result<Architecture> ParseHfConfig(std::string_view text, const std::string& fil
     return core::InvalidArgument(
         fmt::format("malformed JSON: {}", cut == std::string::npos ? what : what.substr(cut)), {},
         OffsetToLocation(text, offset, file_name));
+  } catch (const json::exception& e) {
+    // E.g. out_of_range for a number literal too large for a double (found by hf_config_fuzz).
+    std::string what = e.what();
+    auto cut = what.find("] ");
+    return core::InvalidArgument(
+        fmt::format("malformed JSON: {}", cut == std::string::npos ? what : what.substr(cut + 2)), {},
+        core::Location{file_name, 0, 0});
   }
   if (!root.is_object()) {
     return core::InvalidArgument(fmt::format("expected a JSON object, got {}", root.type_name()), {},

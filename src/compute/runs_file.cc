@@ -12,7 +12,8 @@
 namespace flopline::compute {
 namespace {
 
-core::Result<Run> ParseRun(const toml::table& table, const std::string& file, const std::string& prefix) {
+core::Result<Run> ParseRun(const toml::table& table, const std::string& file, const std::string& prefix,
+                           const ConfigLoader& load) {
   TomlFields f(table, file, prefix);
   FL_RETURN_IF_ERROR(f.OnlyKeys({"name", "config", "params", "tokens", "seq_len", "attention",
                                  "recompute", "accelerator", "count", "hours", "accelerator_hours",
@@ -26,7 +27,7 @@ core::Result<Run> ParseRun(const toml::table& table, const std::string& file, co
     std::filesystem::path path(*config);
     if (path.is_relative()) path = std::filesystem::path(file).parent_path() / path;
     r.config_path = path.lexically_normal().string();
-    auto arch = LoadHfConfig(r.config_path);
+    auto arch = load ? load(r.config_path) : LoadHfConfig(r.config_path);
     if (!arch) {
       // The config's own error first; the run that named it is where to fix a bad path.
       core::Error error = arch.error();
@@ -94,9 +95,9 @@ core::Result<Run> ParseRun(const toml::table& table, const std::string& file, co
 
 }  // namespace
 
-core::Result<std::vector<Run>> ParseRunsFile(std::string_view text, const std::string& file) {
+core::Result<std::vector<Run>> ParseRunsFile(std::string_view text, const std::string& file,
+                                             const ConfigLoader& load) {
   FL_ASSIGN_OR_RETURN(toml::table root, ParseToml(text, file));
-  TomlFields top(root, file, "");
   for (const auto& [key, node] : root) {
     if (key.str() != "run") {
       return core::InvalidArgument("unknown key; a runs file holds [[run]] tables only",
@@ -113,7 +114,7 @@ core::Result<std::vector<Run>> ParseRunsFile(std::string_view text, const std::s
     std::string prefix = fmt::format("run[{}]", index++);
     const toml::table* table = node.as_table();
     if (!table) return core::InvalidArgument("expected a table", prefix, TomlLocation(node, file));
-    FL_ASSIGN_OR_RETURN(Run run, ParseRun(*table, file, prefix));
+    FL_ASSIGN_OR_RETURN(Run run, ParseRun(*table, file, prefix, load));
     runs.push_back(std::move(run));
   }
   return runs;

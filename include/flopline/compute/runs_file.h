@@ -15,6 +15,7 @@
 // price_per_hour, pricing_accelerator. Unknown keys and bad values are errors at file:line.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,8 +30,13 @@ struct Run {
   EstimateRequest request;
 };
 
-// Parses the runs and loads each run's config (paths relative to the runs file's directory).
-core::Result<std::vector<Run>> ParseRunsFile(std::string_view text, const std::string& file);
+// Reads one config.json; injectable so tests and fuzzers need no files.
+using ConfigLoader = std::function<core::Result<Architecture>(const std::string& path)>;
+
+// Parses the runs and loads each run's config with `load` (paths relative to the runs file's
+// directory; LoadHfConfig by default).
+core::Result<std::vector<Run>> ParseRunsFile(std::string_view text, const std::string& file,
+                                             const ConfigLoader& load = {});
 core::Result<std::vector<Run>> LoadRunsFile(const std::string& path);
 
 }  // namespace flopline::compute

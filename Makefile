@@ -1,0 +1,37 @@
+# The README's two Quick start commands are `make run` and `make test`. Both install what is
+# missing (Debian packages, scripts/install-deps.sh) before building.
+JOBS ?= $(shell nproc)
+
+.PHONY: deps build run test fuzz-smoke bench clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+# The main job on the bundled examples.
+run: build
+	@build/flopline flops --runs examples/runs.toml
+	@echo
+	@build/flopline flops --config examples/configs/llama-2-7b-chat.json --tokens 2e12 \
+	  --accelerator A100-SXM4-80GB --count 1 --hours 184320 --start 2023-01-01
+
+# Every test, under AddressSanitizer + UBSan, then a short libFuzzer run of every parser.
+test: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+	@ctest --preset asan -j $(JOBS)
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+fuzz-smoke:
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	@scripts/fuzz-smoke.sh build-fuzz
+
+bench: build
+	@build/bench/compute_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+
+clean:
+	rm -rf build build-asan build-debug build-fuzz

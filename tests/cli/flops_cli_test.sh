@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The `flopline flops` front door: exit codes, one-line errors naming file/line/field, JSON keys.
+# Usage: flops_cli_test.sh FLOPLINE_BINARY SOURCE_DIR
+set -uo pipefail
+bin=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+# expect_error NAME EXPECTED_EXIT PATTERN -- ARGS...: the command fails with that code, prints one
+# line on stderr matching PATTERN, and nothing on stdout.
+expect_error() {
+  local name=$1 code=$2 pattern=$3
+  shift 4
+  "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  local lines
+  lines=$(wc -l <"$tmp/err")
+  if [[ $got -eq $code && $lines -eq 1 && ! -s $tmp/out ]] && grep -qE -- "$pattern" "$tmp/err"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name: exit $got (want $code), $lines stderr lines; stderr:"; cat "$tmp/err"
+  fi
+}
+
+expect_ok() {
+  local name=$1
+  shift
+  if "$bin" "$@" >"$tmp/out" 2>"$tmp/err"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); echo "FAIL $name:"; cat "$tmp/err"
+  fi
+}
+
+cfg=$src/examples/configs/llama-2-7b-chat.json
+printf '{\n  "model_type": "llama",\n  "hidden_size": 4096,,\n}\n' >"$tmp/malformed.json"
+printf '{\n  "model_type": "llama",\n  "hidden_size": "big",\n  "vocab_size": 3\n}\n' >"$tmp/wrongtype.json"
+printf '{"model_type": "bert", "hidden_size": 768}\n' >"$tmp/bert.json"
+
+expect_error missing-file 2 "does not exist|not found|No such" -- flops --config "$tmp/none.json" --tokens 1e12
+expect_error malformed-json 2 "malformed.json:3:[0-9]+: malformed JSON" -- flops --config "$tmp/malformed.json" --tokens 1e12
+expect_error wrong-type 2 "wrongtype.json:3:3: field 'hidden_size': expected an integer" -- flops --config "$tmp/wrongtype.json" --tokens 1e12
+expect_error unknown-model-type 2 "field 'model_type': unsupported model_type 'bert'; supported: .*llama.*--params" -- flops --config "$tmp/bert.json" --tokens 1e12
+expect_error negative-tokens 2 "field 'tokens': must be a positive number" -- flops --config "$cfg" --tokens -5
+expect_error zero-tokens 2 "field 'tokens': must be a positive number" -- flops --config "$cfg" --tokens 0
+expect_error text-tokens 2 "tokens" -- flops --config "$cfg" --tokens lots
+expect_error no-tokens 2 "field 'tokens': is required" -- flops --config "$cfg"
+expect_error unknown-accelerator 2 "unknown accelerator 'Z9000'; known: .*H100-SXM" -- flops --accelerator Z9000 --count 8 --hours 10
+expect_error bad-utilization 2 "utilization" -- flops --accelerator H100 --count 8 --hours 10 --utilization 1.5
+expect_error bad-start 2 "--start.*YYYY-MM-DD" -- flops --params 1e9 --tokens 1e12 --start 2024-13-01
+expect_error nothing 2 "nothing to estimate" -- flops
+expect_error no-price 2 "no price for MI300X.*--price-per-hour" -- flops --accelerator MI300X --count 8 --hours 10 --start 2025-01-01
+
+# Successful runs and the JSON contract.
+expect_ok table flops --config "$cfg" --tokens 2e12
+"$bin" flops --config "$cfg" --tokens 2e12 --accelerator A100-SXM4-80GB --count 1 --hours 184320 \
+  --start 2023-01-01 --format json >"$tmp/out.json" 2>"$tmp/err"
+if python3 - "$tmp/out.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for key in ["params_total", "params_active", "flop_per_token_forward", "training_flop", "training_flop_6nd",
+            "training_flop_low", "training_flop_high", "cost_usd"]:
+    assert isinstance(d[key], (int, float)) and not isinstance(d[key], bool), key
+assert d["params_total"] == 6738415616
+assert d["method"] == "architecture+hardware-time"
+assert d["cost_source"] == "cloud-price-table"
+assert isinstance(d["breakdown"], dict) and d["breakdown"]["mlp"] > 0
+assert abs(sum(d["breakdown"].values()) / d["training_flop"] - 1) < 1e-9
+assert d["training_flop_low"] <= d["training_flop"] <= d["training_flop_high"]
+PY
+then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL json-contract"; cat "$tmp/err"; fi
+
+expect_ok runs-table flops --runs "$src/examples/runs.toml"
+"$bin" flops --runs "$src/examples/runs.toml" --format json >"$tmp/runs.json" &&
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert len(r) >= 5 and all('name' in x for x in r)" "$tmp/runs.json" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL runs-json"; }
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
