@@ -49,7 +49,7 @@ Result<ArchitectureEstimate> CountArchitecture(const EstimateRequest& request, d
     out.breakdown[component] = 3.0 * flop * tokens;
   }
   if (out.per_token.training_only_forward > 0) {
-    out.breakdown[kMtp] += 3.0 * out.per_token.training_only_forward * tokens;
+    out.breakdown[ComponentName(Component::kMtp)] += 3.0 * out.per_token.training_only_forward * tokens;
   }
   out.training_flop = out.flop_per_token_training * tokens;
   PerTokenFlop full = CountPerToken(arch, out.seq_len, AttentionMask::kFull);

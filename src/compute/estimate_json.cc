@@ -52,7 +52,7 @@ json EstimateToJson(const Estimate& e) {
   if (a) {
     for (const auto& [component, flop] : a->breakdown) breakdown[component] = flop;
     for (const auto& [component, flop] : a->per_token.forward_by_component) forward[component] = flop;
-    if (a->per_token.training_only_forward > 0) forward[kMtp] = a->per_token.training_only_forward;
+    if (a->per_token.training_only_forward > 0) forward[ComponentName(Component::kMtp)] = a->per_token.training_only_forward;
   } else if (e.training_flop_6nd) {
     breakdown["6nd"] = *e.training_flop_6nd;
   }

@@ -1,25 +1,31 @@
 #include "flopline/compute/flop_count.h"
 
+#include <array>
+
 namespace flopline::compute {
 namespace {
 
+// Per-component sums, indexed by Component: no string keys on the hot path.
+using Sums = std::array<double, kComponentCount>;
+
+double& At(Sums& sums, Component c) { return sums[static_cast<std::size_t>(c)]; }
+
 // Adds one layer's forward FLOP per token to `out`, attributing every term to its component.
-void AddLayer(const Layer& layer, std::int64_t seq_len, AttentionMask mask,
-              std::map<std::string, double>& out) {
-  for (const Linear& linear : layer.dense) out[linear.component] += linear.ForwardFlop();
+void AddLayer(const Layer& layer, std::int64_t seq_len, AttentionMask mask, Sums& out) {
+  for (const Linear& linear : layer.dense) At(out, linear.component) += linear.ForwardFlop();
   for (const Linear& linear : layer.routed_expert) {
-    out[linear.component] += static_cast<double>(layer.experts_per_token) * linear.ForwardFlop();
+    At(out, linear.component) += static_cast<double>(layer.experts_per_token) * linear.ForwardFlop();
   }
   const AttentionCore& a = layer.attention;
   double context = MeanAttendedPositions(seq_len, a.window, mask);
   double heads = static_cast<double>(a.query_heads);
-  out[kAttentionScores] += 2.0 * heads * static_cast<double>(a.qk_dim) * context;
-  out[kAttentionValues] += 2.0 * heads * static_cast<double>(a.v_dim) * context;
+  At(out, Component::kAttentionScores) += 2.0 * heads * static_cast<double>(a.qk_dim) * context;
+  At(out, Component::kAttentionValues) += 2.0 * heads * static_cast<double>(a.v_dim) * context;
 }
 
-double Sum(const std::map<std::string, double>& parts) {
+double Sum(const Sums& parts) {
   double total = 0;
-  for (const auto& [name, flop] : parts) total += flop;
+  for (double flop : parts) total += flop;
   return total;
 }
 
@@ -41,14 +47,18 @@ double MeanAttendedPositions(std::int64_t seq_len, std::optional<std::int64_t> w
 
 PerTokenFlop CountPerToken(const Architecture& arch, std::int64_t seq_len, AttentionMask mask) {
   PerTokenFlop result;
-  for (const Layer& layer : arch.layers) AddLayer(layer, seq_len, mask, result.forward_by_component);
+  Sums forward{};
+  for (const Layer& layer : arch.layers) AddLayer(layer, seq_len, mask, forward);
   const double head = 2.0 * static_cast<double>(arch.hidden_size) * static_cast<double>(arch.vocab_size);
-  result.forward_by_component[kOutputHead] += head;
-  result.forward = Sum(result.forward_by_component);
+  At(forward, Component::kOutputHead) += head;
+  result.forward = Sum(forward);
+  for (std::size_t i = 0; i < kComponentCount; ++i) {
+    if (forward[i] > 0) result.forward_by_component[ComponentName(static_cast<Component>(i))] = forward[i];
+  }
 
-  std::map<std::string, double> training_only;
+  Sums training_only{};
   for (const Layer& layer : arch.training_only_layers) AddLayer(layer, seq_len, mask, training_only);
-  for (const Linear& linear : arch.training_only_linears) training_only[kMtp] += linear.ForwardFlop();
+  for (const Linear& linear : arch.training_only_linears) At(training_only, linear.component) += linear.ForwardFlop();
   result.training_only_forward = Sum(training_only) + arch.training_only_output_heads * head;
   return result;
 }

@@ -201,12 +201,12 @@ Result<void> ReadSequenceLength(const Fields& f, Architecture& arch,
   return core::Ok();
 }
 
-Linear MakeLinear(const char* component, std::int64_t in, std::int64_t out, bool bias = false) {
+Linear MakeLinear(Component component, std::int64_t in, std::int64_t out, bool bias = false) {
   return Linear{component, in, out, bias};
 }
 
 // The gated (SwiGLU / GeGLU) feed-forward of Llama-style models: gate, up and down projections.
-std::vector<Linear> GatedMlp(const char* component, std::int64_t hidden, std::int64_t inner,
+std::vector<Linear> GatedMlp(Component component, std::int64_t hidden, std::int64_t inner,
                              bool bias = false) {
   return {MakeLinear(component, hidden, inner, bias), MakeLinear(component, hidden, inner, bias),
           MakeLinear(component, inner, hidden, bias)};
@@ -252,10 +252,10 @@ Result<HeadShape> ReadHeads(const Fields& f, std::int64_t hidden, bool head_dim_
 
 std::vector<Linear> QkvoProjections(std::int64_t hidden, const HeadShape& s, bool qkv_bias,
                                     bool o_bias) {
-  return {MakeLinear(kAttentionQkv, hidden, s.heads * s.head_dim, qkv_bias),
-          MakeLinear(kAttentionQkv, hidden, s.kv_heads * s.head_dim, qkv_bias),
-          MakeLinear(kAttentionQkv, hidden, s.kv_heads * s.head_dim, qkv_bias),
-          MakeLinear(kAttentionOutput, s.heads * s.head_dim, hidden, o_bias)};
+  return {MakeLinear(Component::kAttentionQkv, hidden, s.heads * s.head_dim, qkv_bias),
+          MakeLinear(Component::kAttentionQkv, hidden, s.kv_heads * s.head_dim, qkv_bias),
+          MakeLinear(Component::kAttentionQkv, hidden, s.kv_heads * s.head_dim, qkv_bias),
+          MakeLinear(Component::kAttentionOutput, s.heads * s.head_dim, hidden, o_bias)};
 }
 
 // Which layers use a sliding window. `layer_types` (newer transformers) wins when present.
@@ -371,15 +371,15 @@ Result<Architecture> BuildLlamaLike(const Fields& f, const std::string& model_ty
       sparse = !listed && (i + 1) % sparse_step == 0;
     }
     if (!sparse) {
-      Append(layer.dense, GatedMlp(kMlp, d, intermediate, mlp_bias));
+      Append(layer.dense, GatedMlp(Component::kMlp, d, intermediate, mlp_bias));
     } else {
-      layer.dense.push_back(MakeLinear(kMoeRouter, d, experts));
-      layer.routed_expert = GatedMlp(kMoeRoutedExperts, d, expert_inner);
+      layer.dense.push_back(MakeLinear(Component::kMoeRouter, d, experts));
+      layer.routed_expert = GatedMlp(Component::kMoeRoutedExperts, d, expert_inner);
       layer.routed_experts = experts;
       layer.experts_per_token = top_k;
       if (shared_inner > 0) {  // Qwen2-MoE: one always-on shared expert and its scalar gate
-        Append(layer.dense, GatedMlp(kMoeSharedExperts, d, shared_inner));
-        layer.dense.push_back(MakeLinear(kMoeRouter, d, 1));
+        Append(layer.dense, GatedMlp(Component::kMoeSharedExperts, d, shared_inner));
+        layer.dense.push_back(MakeLinear(Component::kMoeRouter, d, 1));
       }
     }
     arch.layers.push_back(std::move(layer));
@@ -432,28 +432,28 @@ Result<Architecture> BuildDeepseek(const Fields& f, const std::string& model_typ
   auto make_layer = [&](bool moe_layer) {
     Layer layer;
     if (q_lora) {
-      layer.dense.push_back(MakeLinear(kAttentionQkv, d, *q_lora, bias));  // q_a_proj
-      layer.dense.push_back(MakeLinear(kAttentionQkv, *q_lora, heads * qk_dim));  // q_b_proj
+      layer.dense.push_back(MakeLinear(Component::kAttentionQkv, d, *q_lora, bias));  // q_a_proj
+      layer.dense.push_back(MakeLinear(Component::kAttentionQkv, *q_lora, heads * qk_dim));  // q_b_proj
       layer.other_params += *q_lora;  // q_a_layernorm
     } else {
-      layer.dense.push_back(MakeLinear(kAttentionQkv, d, heads * qk_dim));  // q_proj
+      layer.dense.push_back(MakeLinear(Component::kAttentionQkv, d, heads * qk_dim));  // q_proj
     }
-    layer.dense.push_back(MakeLinear(kAttentionQkv, d, kv_lora + rope, bias));  // kv_a_proj_with_mqa
+    layer.dense.push_back(MakeLinear(Component::kAttentionQkv, d, kv_lora + rope, bias));  // kv_a_proj_with_mqa
     layer.other_params += kv_lora;                                              // kv_a_layernorm
-    layer.dense.push_back(MakeLinear(kAttentionQkv, kv_lora, heads * (nope + v_dim)));  // kv_b_proj
-    layer.dense.push_back(MakeLinear(kAttentionOutput, heads * v_dim, d, bias));        // o_proj
+    layer.dense.push_back(MakeLinear(Component::kAttentionQkv, kv_lora, heads * (nope + v_dim)));  // kv_b_proj
+    layer.dense.push_back(MakeLinear(Component::kAttentionOutput, heads * v_dim, d, bias));        // o_proj
     layer.other_params += 2 * d;  // input and post-attention RMSNorms
     layer.attention = {heads, qk_dim, v_dim, std::nullopt};
     if (!moe_layer) {
-      Append(layer.dense, GatedMlp(kMlp, d, intermediate));
+      Append(layer.dense, GatedMlp(Component::kMlp, d, intermediate));
       return layer;
     }
-    layer.dense.push_back(MakeLinear(kMoeRouter, d, *routed));
+    layer.dense.push_back(MakeLinear(Component::kMoeRouter, d, *routed));
     if (score_bias) layer.other_params += *routed;
-    layer.routed_expert = GatedMlp(kMoeRoutedExperts, d, expert_inner);
+    layer.routed_expert = GatedMlp(Component::kMoeRoutedExperts, d, expert_inner);
     layer.routed_experts = *routed;
     layer.experts_per_token = top_k;
-    if (shared > 0) Append(layer.dense, GatedMlp(kMoeSharedExperts, d, expert_inner * shared));
+    if (shared > 0) Append(layer.dense, GatedMlp(Component::kMoeSharedExperts, d, expert_inner * shared));
     return layer;
   };
 
@@ -465,7 +465,7 @@ Result<Architecture> BuildDeepseek(const Fields& f, const std::string& model_typ
     // Each MTP module: RMSNorms on the embedding and hidden state, a projection of their
     // concatenation, one decoder layer like the last one, a norm, and the shared output head.
     for (std::int64_t i = 0; i < mtp_depth; ++i) {
-      arch.training_only_linears.push_back(MakeLinear(kMtp, 2 * d, d));
+      arch.training_only_linears.push_back(MakeLinear(Component::kMtp, 2 * d, d));
       arch.training_only_layers.push_back(make_layer(routed && layers - 1 >= first_dense));
       arch.training_only_other_params += 3 * d;
     }
@@ -502,8 +502,8 @@ Result<Architecture> BuildGpt2(const Fields& f, const std::string& model_type) {
                                                                      : "max_position_embeddings";
   for (std::int64_t i = 0; i < layers; ++i) {
     Layer layer;
-    layer.dense = {MakeLinear(kAttentionQkv, d, 3 * d, true), MakeLinear(kAttentionOutput, d, d, true),
-                   MakeLinear(kMlp, d, inner, true), MakeLinear(kMlp, inner, d, true)};
+    layer.dense = {MakeLinear(Component::kAttentionQkv, d, 3 * d, true), MakeLinear(Component::kAttentionOutput, d, d, true),
+                   MakeLinear(Component::kMlp, d, inner, true), MakeLinear(Component::kMlp, inner, d, true)};
     layer.other_params = 4 * d;  // ln_1, ln_2 (weight and bias)
     layer.attention = {heads, d / heads, d / heads, std::nullopt};
     arch.layers.push_back(std::move(layer));
@@ -529,9 +529,9 @@ Result<Architecture> BuildGptNeox(const Fields& f, const std::string& model_type
   arch.final_norm_params = 2 * d;
   for (std::int64_t i = 0; i < layers; ++i) {
     Layer layer;
-    layer.dense = {MakeLinear(kAttentionQkv, d, 3 * d, attention_bias),
-                   MakeLinear(kAttentionOutput, d, d, attention_bias),
-                   MakeLinear(kMlp, d, inner, true), MakeLinear(kMlp, inner, d, true)};
+    layer.dense = {MakeLinear(Component::kAttentionQkv, d, 3 * d, attention_bias),
+                   MakeLinear(Component::kAttentionOutput, d, d, attention_bias),
+                   MakeLinear(Component::kMlp, d, inner, true), MakeLinear(Component::kMlp, inner, d, true)};
     layer.other_params = 4 * d;  // input and post-attention LayerNorms
     layer.attention = {heads.heads, heads.head_dim, heads.head_dim, std::nullopt};
     arch.layers.push_back(std::move(layer));
@@ -574,9 +574,9 @@ Result<Architecture> BuildFalcon(const Fields& f, const std::string& model_type)
   if (new_arch ? ln_in_parallel == 2 : !parallel_attn) norms = 4 * d;
   for (std::int64_t i = 0; i < layers; ++i) {
     Layer layer;
-    layer.dense = {MakeLinear(kAttentionQkv, d, (heads + 2 * kv_heads) * head_dim, bias),
-                   MakeLinear(kAttentionOutput, d, d, bias), MakeLinear(kMlp, d, inner, bias),
-                   MakeLinear(kMlp, inner, d, bias)};
+    layer.dense = {MakeLinear(Component::kAttentionQkv, d, (heads + 2 * kv_heads) * head_dim, bias),
+                   MakeLinear(Component::kAttentionOutput, d, d, bias), MakeLinear(Component::kMlp, d, inner, bias),
+                   MakeLinear(Component::kMlp, inner, d, bias)};
     layer.other_params = norms;
     layer.attention = {heads, head_dim, head_dim, std::nullopt};
     arch.layers.push_back(std::move(layer));

@@ -36,8 +36,12 @@ TEST_P(PublishedComputeTest, SixNdWithinFifteenPercentAndExactCountExplained) {
   // exact - 6ND is exactly the attention-over-context products, the output head and any
   // training-only module, less the non-matmul parameters (norms, biases) that 6ND counts.
   const ArchitectureEstimate& a = *e->architecture;
-  auto part = [&](const char* c) { return a.breakdown.count(c) ? a.breakdown.at(c) : 0.0; };
-  double explained = part(kAttentionScores) + part(kAttentionValues) + part(kOutputHead) + part(kMtp);
+  auto part = [&](Component c) {
+    auto it = a.breakdown.find(ComponentName(c));
+    return it == a.breakdown.end() ? 0.0 : it->second;
+  };
+  double explained = part(Component::kAttentionScores) + part(Component::kAttentionValues) +
+                     part(Component::kOutputHead) + part(Component::kMtp);
   double not_matmul_params = 0;
   for (const Layer& layer : arch->layers) {
     not_matmul_params += static_cast<double>(layer.other_params);

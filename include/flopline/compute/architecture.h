@@ -9,6 +9,7 @@
 // every token, plus an attention core of num_heads query heads of head_dim over a causal context.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,21 +17,32 @@
 
 namespace flopline::compute {
 
-// Components a FLOP is attributed to in every breakdown. Stable: they are JSON keys.
-inline constexpr const char* kAttentionQkv = "attention_qkv";       // Q, K, V (and MLA down/up) projections
-inline constexpr const char* kAttentionScores = "attention_scores"; // Q.K^T over the context
-inline constexpr const char* kAttentionValues = "attention_values"; // softmax(..).V over the context
-inline constexpr const char* kAttentionOutput = "attention_output"; // output projection
-inline constexpr const char* kMlp = "mlp";                           // dense feed-forward
-inline constexpr const char* kMoeRouter = "moe_router";              // router / gate logits
-inline constexpr const char* kMoeRoutedExperts = "moe_routed_experts";
-inline constexpr const char* kMoeSharedExperts = "moe_shared_experts";
-inline constexpr const char* kOutputHead = "output_head";            // logits over the vocabulary
-inline constexpr const char* kMtp = "mtp";                           // multi-token prediction (training only)
+// Components a FLOP is attributed to in every breakdown.
+enum class Component : std::uint8_t {
+  kAttentionQkv,      // Q, K, V (and MLA down/up) projections
+  kAttentionScores,   // Q.K^T over the context
+  kAttentionValues,   // softmax(..).V over the context
+  kAttentionOutput,   // output projection
+  kMlp,               // dense feed-forward
+  kMoeRouter,         // router / gate logits
+  kMoeRoutedExperts,  // the top-k routed experts
+  kMoeSharedExperts,  // always-on shared experts
+  kOutputHead,        // logits over the vocabulary
+  kMtp,               // multi-token prediction (training only)
+};
+inline constexpr std::size_t kComponentCount = 10;
+
+// The component's stable name: a JSON key of every breakdown.
+constexpr const char* ComponentName(Component c) {
+  constexpr const char* kNames[kComponentCount] = {
+      "attention_qkv", "attention_scores", "attention_values", "attention_output", "mlp",
+      "moe_router",    "moe_routed_experts", "moe_shared_experts", "output_head", "mtp"};
+  return kNames[static_cast<std::size_t>(c)];
+}
 
 // One weight matrix applied to every token that reaches it: y = x W (+ b).
 struct Linear {
-  const char* component;  // one of the k* names above
+  Component component;
   std::int64_t in = 0;
   std::int64_t out = 0;
   bool bias = false;
@@ -68,7 +80,7 @@ struct Architecture {
   std::vector<Layer> layers;
 
   // Modules that run during training but are not part of the released model's forward pass, such as
-  // DeepSeek-V3's multi-token-prediction depth. Counted apart (component kMtp) and excluded from the
+  // DeepSeek-V3's multi-token-prediction depth. Counted apart (Component::kMtp) and excluded from the
   // parameter counts, which follow the Hugging Face model.
   std::vector<Layer> training_only_layers;
   std::vector<Linear> training_only_linears;  // e.g. MTP's projection of [embedding; hidden]

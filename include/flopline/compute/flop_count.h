@@ -35,9 +35,10 @@ double MeanAttendedPositions(std::int64_t seq_len, std::optional<std::int64_t> w
                              AttentionMask mask);
 
 struct PerTokenFlop {
-  std::map<std::string, double> forward_by_component;  // the released model's forward pass
+  // The released model's forward pass, keyed by ComponentName(); components with no FLOP are absent.
+  std::map<std::string, double> forward_by_component;
   double forward = 0;                                    // sum of the above
-  double training_only_forward = 0;  // forward FLOP of modules run only in training (component kMtp)
+  double training_only_forward = 0;  // forward FLOP of modules run only in training (Component::kMtp)
 };
 
 // Requires seq_len >= 1.
