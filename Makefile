@@ -1,5 +1,6 @@
 # The README's two Quick start commands are `make run` and `make test`. Both install what is
 # missing (Debian packages, scripts/install-deps.sh) before building.
+MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 
 .PHONY: deps build run test fuzz-smoke bench clean
