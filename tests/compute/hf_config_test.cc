@@ -75,6 +75,38 @@ TEST(HfConfigTest, Gemma2HeadDimApartFourNormsAndTiedEmbedding) {
   EXPECT_EQ(arch->layers[0].attention.qk_dim, 256);
 }
 
+TEST(HfConfigTest, GemmaHeadDimLargerThanHiddenOverHeadsAndTiedHead) {
+  const std::int64_t d = 3072, v = 256000;  // 16 heads x 256 = 4096 != 3072
+  ParamCounts p = Count(FixtureConfig("gemma-7b.json"));
+  EXPECT_EQ(p.total, v * d + 28 * LlamaLayer(d, 16, 16, 256, 24576) + d);
+  EXPECT_EQ(p.total, 8'537'680'896);  // google/gemma-7b
+  EXPECT_EQ(p.output_head, 0);
+}
+
+TEST(HfConfigTest, Qwen3AddsQueryAndKeyNormsOverHeadDim) {
+  auto arch = ParseHfConfig(R"({"model_type": "qwen3", "hidden_size": 1024, "vocab_size": 1000,
+    "num_hidden_layers": 2, "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128,
+    "intermediate_size": 3072, "max_position_embeddings": 4096, "tie_word_embeddings": true})", "q3.json");
+  ASSERT_TRUE(arch) << arch.error().ToString();
+  const std::int64_t d = 1024;
+  std::int64_t layer = LlamaLayer(d, 16, 8, 128, 3072) + 2 * 128;
+  EXPECT_EQ(CountParams(*arch).total, 1000 * d + 2 * layer + d);
+}
+
+TEST(HfConfigTest, Qwen3MoeHonoursMlpOnlyLayersAndSparseStep) {
+  auto arch = ParseHfConfig(R"({"model_type": "qwen3_moe", "hidden_size": 64, "vocab_size": 10,
+    "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+    "intermediate_size": 256, "moe_intermediate_size": 32, "num_experts": 8, "num_experts_per_tok": 2,
+    "decoder_sparse_step": 2, "mlp_only_layers": [3], "max_position_embeddings": 128})", "q3m.json");
+  ASSERT_TRUE(arch) << arch.error().ToString();
+  // (i + 1) % 2 == 0 selects layers 1 and 3; layer 3 is listed as dense.
+  EXPECT_EQ(arch->layers[0].routed_experts, 0);
+  EXPECT_EQ(arch->layers[1].routed_experts, 8);
+  EXPECT_EQ(arch->layers[2].routed_experts, 0);
+  EXPECT_EQ(arch->layers[3].routed_experts, 0);
+  EXPECT_EQ(arch->layers[1].experts_per_token, 2);
+}
+
 TEST(HfConfigTest, MixtralCountsAllExpertsInTotalAndTopKActive) {
   const std::int64_t d = 4096, v = 32000, expert = 3 * d * 14336;
   std::int64_t attention_and_norms = LlamaLayer(d, 32, 8, 128, 0);
