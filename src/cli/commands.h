@@ -14,6 +14,7 @@ namespace flopline::cli {
 using CommandRunner = std::function<int()>;
 
 CommandRunner AddFlopsCommand(CLI::App& app);
+CommandRunner AddForecastCommand(CLI::App& app);
 
 // The directory holding accelerators.toml and cloud-prices.toml: --data-dir, then $FLOPLINE_DATA_DIR,
 // then ../data and ../share/flopline/data beside the binary, then ./data.

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "flopline 0.1.0");
   flopline::cli::CommandRunner run_flops = flopline::cli::AddFlopsCommand(app);
+  flopline::cli::CommandRunner run_forecast = flopline::cli::AddForecastCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -24,5 +25,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (app.got_subcommand("flops")) return run_flops();
+  if (app.got_subcommand("forecast")) return run_forecast();
   return 2;
 }

@@ -4,9 +4,14 @@
 
 #include <fmt/format.h>
 
-#include "toml_util.h"
+#include "flopline/core/toml_fields.h"
 
 namespace flopline::compute {
+
+using core::ParseToml;
+using core::ParseTomlFile;
+using core::TomlFields;
+using core::TomlLocation;
 namespace {
 
 std::string Normalize(std::string_view name) {

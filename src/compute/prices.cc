@@ -4,9 +4,14 @@
 
 #include <fmt/format.h>
 
-#include "toml_util.h"
+#include "flopline/core/toml_fields.h"
 
 namespace flopline::compute {
+
+using core::ParseToml;
+using core::ParseTomlFile;
+using core::TomlFields;
+using core::TomlLocation;
 namespace {
 
 core::Result<std::vector<PriceRow>> RowsFromToml(const toml::table& root, const std::string& file) {
@@ -22,7 +27,7 @@ core::Result<std::vector<PriceRow>> RowsFromToml(const toml::table& root, const 
     FL_RETURN_IF_ERROR(f.OnlyKeys({"accelerators", "from", "low", "typical", "high", "source"}));
     PriceRow row;
     FL_ASSIGN_OR_RETURN(row.accelerators, f.Strings("accelerators"));
-    FL_ASSIGN_OR_RETURN(row.from, f.Date("from"));
+    FL_ASSIGN_OR_RETURN(row.from, f.RequiredDate("from"));
     FL_ASSIGN_OR_RETURN(row.low, f.Positive("low"));
     FL_ASSIGN_OR_RETURN(row.typical, f.Positive("typical"));
     FL_ASSIGN_OR_RETURN(row.high, f.Positive("high"));

@@ -7,9 +7,14 @@
 #include <fmt/format.h>
 
 #include "flopline/compute/hf_config.h"
-#include "toml_util.h"
+#include "flopline/core/toml_fields.h"
 
 namespace flopline::compute {
+
+using core::ParseToml;
+using core::ParseTomlFile;
+using core::TomlFields;
+using core::TomlLocation;
 namespace {
 
 core::Result<Run> ParseRun(const toml::table& table, const std::string& file, const std::string& prefix,

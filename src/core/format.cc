@@ -24,7 +24,7 @@ std::string Dollars(double dollars) {
   double magnitude = std::fabs(dollars);
   if (magnitude >= 1e9) return fmt::format("${:.3g}B", dollars / 1e9);
   if (magnitude >= 1e6) return fmt::format("${:.3g}M", dollars / 1e6);
-  if (magnitude >= 1e4) return fmt::format("${:.3g}k", dollars / 1e3);
+  if (magnitude >= 1e3) return fmt::format("${:.3g}k", dollars / 1e3);
   return fmt::format("${:.2f}", dollars);
 }
 

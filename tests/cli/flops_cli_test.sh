@@ -4,37 +4,7 @@
 set -uo pipefail
 bin=$1
 src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-# expect_error NAME EXPECTED_EXIT PATTERN -- ARGS...: the command fails with that code, prints one
-# line on stderr matching PATTERN, and nothing on stdout.
-expect_error() {
-  local name=$1 code=$2 pattern=$3
-  shift 4
-  "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  local lines
-  lines=$(wc -l <"$tmp/err")
-  if [[ $got -eq $code && $lines -eq 1 && ! -s $tmp/out ]] && grep -qE -- "$pattern" "$tmp/err"; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name: exit $got (want $code), $lines stderr lines; stderr:"; cat "$tmp/err"
-  fi
-}
-
-expect_ok() {
-  local name=$1
-  shift
-  if "$bin" "$@" >"$tmp/out" 2>"$tmp/err"; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1)); echo "FAIL $name:"; cat "$tmp/err"
-  fi
-}
+source "$(dirname "$0")/lib.sh"
 
 cfg=$src/examples/configs/llama-2-7b-chat.json
 printf '{\n  "model_type": "llama",\n  "hidden_size": 4096,,\n}\n' >"$tmp/malformed.json"
@@ -57,9 +27,9 @@ expect_error no-price 2 "no price for MI300X.*--price-per-hour" -- flops --accel
 
 # Successful runs and the JSON contract.
 expect_ok table flops --config "$cfg" --tokens 2e12
-"$bin" flops --config "$cfg" --tokens 2e12 --accelerator A100-SXM4-80GB --count 1 --hours 184320 \
-  --start 2023-01-01 --format json >"$tmp/out.json" 2>"$tmp/err"
-if python3 - "$tmp/out.json" <<'PY'
+expect_ok json flops --config "$cfg" --tokens 2e12 --accelerator A100-SXM4-80GB --count 1 --hours 184320 \
+  --start 2023-01-01 --format json
+check json-contract python3 - "$tmp/out" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 for key in ["params_total", "params_active", "flop_per_token_forward", "training_flop", "training_flop_6nd",
@@ -72,12 +42,9 @@ assert isinstance(d["breakdown"], dict) and d["breakdown"]["mlp"] > 0
 assert abs(sum(d["breakdown"].values()) / d["training_flop"] - 1) < 1e-9
 assert d["training_flop_low"] <= d["training_flop"] <= d["training_flop_high"]
 PY
-then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL json-contract"; cat "$tmp/err"; fi
 
 expect_ok runs-table flops --runs "$src/examples/runs.toml"
-"$bin" flops --runs "$src/examples/runs.toml" --format json >"$tmp/runs.json" &&
-  python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert len(r) >= 5 and all('name' in x for x in r)" "$tmp/runs.json" &&
-  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL runs-json"; }
+expect_ok runs-json flops --runs "$src/examples/runs.toml" --format json
+check runs-json-contract python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert len(r) >= 5 and all('name' in x for x in r)" "$tmp/out"
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

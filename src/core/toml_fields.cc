@@ -1,4 +1,4 @@
-#include "toml_util.h"
+#include "flopline/core/toml_fields.h"
 
 #include <cmath>
 #include <fstream>
@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-namespace flopline::compute {
+namespace flopline::core {
 namespace {
 
 std::string TypeName(const toml::node& node) {
@@ -26,64 +26,64 @@ std::string TypeName(const toml::node& node) {
 
 }  // namespace
 
-core::Location TomlLocation(const toml::node& node, const std::string& file) {
+Location TomlLocation(const toml::node& node, const std::string& file) {
   const auto& begin = node.source().begin;
-  return core::Location{file, static_cast<int>(begin.line), static_cast<int>(begin.column)};
+  return Location{file, static_cast<int>(begin.line), static_cast<int>(begin.column)};
 }
 
-core::Result<toml::table> ParseToml(std::string_view text, const std::string& file) {
+Result<toml::table> ParseToml(std::string_view text, const std::string& file) {
   try {
     return toml::parse(text, file);
   } catch (const toml::parse_error& e) {
     const auto& begin = e.source().begin;
-    return core::InvalidArgument(fmt::format("malformed TOML: {}", e.description()), {},
-                                 core::Location{file, static_cast<int>(begin.line),
+    return InvalidArgument(fmt::format("malformed TOML: {}", e.description()), {},
+                                 Location{file, static_cast<int>(begin.line),
                                                 static_cast<int>(begin.column)});
   }
 }
 
-core::Result<toml::table> ParseTomlFile(const std::string& path) {
+Result<toml::table> ParseTomlFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return core::NotFound("cannot open the file", {}, core::Location{path, 0, 0});
+  if (!in) return NotFound("cannot open the file", {}, Location{path, 0, 0});
   std::ostringstream buffer;
   buffer << in.rdbuf();
   return ParseToml(buffer.str(), path);
 }
 
-tl::unexpected<core::Error> TomlFields::Bad(std::string_view key, std::string message) const {
+tl::unexpected<Error> TomlFields::Bad(std::string_view key, std::string message) const {
   const toml::node* node = table_.get(key);
-  return core::InvalidArgument(std::move(message), Field(key),
+  return InvalidArgument(std::move(message), Field(key),
                                node ? TomlLocation(*node, file_) : Where());
 }
 
-core::Result<void> TomlFields::OnlyKeys(std::initializer_list<std::string_view> allowed) const {
+Result<void> TomlFields::OnlyKeys(std::initializer_list<std::string_view> allowed) const {
   for (const auto& [key, node] : table_) {
     bool known = false;
     for (std::string_view name : allowed) known = known || key.str() == name;
     if (!known) {
       std::string list;
       for (std::string_view name : allowed) list += (list.empty() ? "" : ", ") + std::string(name);
-      return core::InvalidArgument(fmt::format("unknown key; expected one of: {}", list),
+      return InvalidArgument(fmt::format("unknown key; expected one of: {}", list),
                                    Field(key.str()), TomlLocation(node, file_));
     }
   }
-  return core::Ok();
+  return Ok();
 }
 
-core::Result<std::optional<std::string>> TomlFields::OptionalString(std::string_view key) const {
+Result<std::optional<std::string>> TomlFields::OptionalString(std::string_view key) const {
   const toml::node* node = table_.get(key);
   if (!node) return std::optional<std::string>();
   if (!node->is_string()) return Bad(key, fmt::format("expected a string, got a {}", TypeName(*node)));
   return std::optional<std::string>(node->as_string()->get());
 }
 
-core::Result<std::string> TomlFields::String(std::string_view key) const {
+Result<std::string> TomlFields::String(std::string_view key) const {
   FL_ASSIGN_OR_RETURN(auto value, OptionalString(key));
   if (!value) return Bad(key, "is required and missing");
   return *value;
 }
 
-core::Result<std::optional<double>> TomlFields::OptionalPositive(std::string_view key,
+Result<std::optional<double>> TomlFields::OptionalPositive(std::string_view key,
                                                                 bool allow_zero) const {
   const toml::node* node = table_.get(key);
   if (!node) return std::optional<double>();
@@ -101,43 +101,43 @@ core::Result<std::optional<double>> TomlFields::OptionalPositive(std::string_vie
   return std::optional<double>(value);
 }
 
-core::Result<double> TomlFields::Positive(std::string_view key, bool allow_zero) const {
+Result<double> TomlFields::Positive(std::string_view key, bool allow_zero) const {
   FL_ASSIGN_OR_RETURN(auto value, OptionalPositive(key, allow_zero));
   if (!value) return Bad(key, "is required and missing");
   return *value;
 }
 
-core::Result<std::optional<bool>> TomlFields::OptionalBool(std::string_view key) const {
+Result<std::optional<bool>> TomlFields::OptionalBool(std::string_view key) const {
   const toml::node* node = table_.get(key);
   if (!node) return std::optional<bool>();
   if (!node->is_boolean()) return Bad(key, fmt::format("expected true or false, got a {}", TypeName(*node)));
   return std::optional<bool>(node->as_boolean()->get());
 }
 
-core::Result<std::optional<core::Date>> TomlFields::OptionalDate(std::string_view key) const {
+Result<std::optional<Date>> TomlFields::OptionalDate(std::string_view key) const {
   const toml::node* node = table_.get(key);
-  if (!node) return std::optional<core::Date>();
+  if (!node) return std::optional<Date>();
   if (node->is_date()) {
     toml::date d = node->as_date()->get();
-    core::Date date = core::Date::FromYmd(d.year, d.month, d.day);
+    Date date = Date::FromYmd(d.year, d.month, d.day);
     if (!date.ymd().ok()) return Bad(key, "is not a real calendar date");
-    return std::optional<core::Date>(date);
+    return std::optional<Date>(date);
   }
   if (node->is_string()) {
-    auto parsed = core::Date::Parse(node->as_string()->get());
+    auto parsed = Date::Parse(node->as_string()->get());
     if (!parsed) return Bad(key, parsed.error().message);
-    return std::optional<core::Date>(*parsed);
+    return std::optional<Date>(*parsed);
   }
   return Bad(key, fmt::format("expected a date (YYYY-MM-DD), got a {}", TypeName(*node)));
 }
 
-core::Result<core::Date> TomlFields::Date(std::string_view key) const {
+Result<Date> TomlFields::RequiredDate(std::string_view key) const {
   FL_ASSIGN_OR_RETURN(auto value, OptionalDate(key));
   if (!value) return Bad(key, "is required and missing");
   return *value;
 }
 
-core::Result<std::vector<std::string>> TomlFields::Strings(std::string_view key) const {
+Result<std::vector<std::string>> TomlFields::Strings(std::string_view key) const {
   const toml::node* node = table_.get(key);
   if (!node) return Bad(key, "is required and missing");
   const toml::array* array = node->as_array();
@@ -150,4 +150,4 @@ core::Result<std::vector<std::string>> TomlFields::Strings(std::string_view key)
   return out;
 }
 
-}  // namespace flopline::compute
+}  // namespace flopline::core

@@ -1,0 +1,46 @@
+#include "flopline/forecast/trends.h"
+
+#include <gtest/gtest.h>
+
+namespace flopline::forecast {
+namespace {
+
+TEST(TrendsTest, BundledTrendsLoadWithSources) {
+  auto t = LoadTrends(std::string(FLOPLINE_SOURCE_DIR) + "/data/forecast-trends.toml");
+  ASSERT_TRUE(t) << t.error().ToString();
+  EXPECT_DOUBLE_EQ(t->hardware_halving_years.point, 2.46);
+  EXPECT_DOUBLE_EQ(t->algorithmic_halving_months.point, 8.0);
+  EXPECT_FALSE(t->hardware_source.empty());
+  EXPECT_FALSE(t->cpi_source.empty());
+  bool sb1047 = false;
+  for (const auto& th : t->thresholds) {
+    EXPECT_FALSE(th.cite.empty()) << th.regime;
+    if (th.regime == "ca-sb1047" && th.flop == 1e26) {
+      sb1047 = true;
+      EXPECT_EQ(th.cost_usd, 1e8);
+      EXPECT_EQ(th.cpi_indexed_from, 2026);
+    }
+  }
+  EXPECT_TRUE(sb1047);
+}
+
+TEST(TrendsTest, InconsistentSpreadIsAnErrorAtItsLine) {
+  auto t = ParseTrends(R"([hardware]
+halving_years = { low = 3.0, point = 2.0, high = 4.0 }
+source = "s"
+reference_accelerator = "H100"
+utilization = { low = 0.3, point = 0.35, high = 0.4 }
+)", "t.toml");
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().field, "hardware.halving_years.point");
+  EXPECT_EQ(t.error().where->line, 2);
+}
+
+TEST(TrendsTest, UnknownKeysAreRejected) {
+  auto t = ParseTrends("[hardwre]\nhalving_years = 2\n", "t.toml");
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().field, "hardwre");
+}
+
+}  // namespace
+}  // namespace flopline::forecast
