@@ -411,14 +411,23 @@ core::Result<int> RunThreshold(const ForecastOptions& o, const Context& c) {
   }
   if (!o.svg.empty()) {
     forecast::Chart chart{"Cost of each statutory compute line", "USD", years, {}};
+    // Regimes that share a line (SB 53, RAISE and SB 1047 at 1e26) share one series.
+    std::vector<std::pair<double, std::size_t>> drawn;  // FLOP line -> its series
     std::size_t color = 0;
     for (const auto& f : results) {
-      std::vector<forecast::Projected> costs;
-      for (const auto& y : f.years) costs.push_back(y.flop_cost_usd);
-      std::string label = fmt::format("{} {} ({})", f.threshold.regime, f.threshold.name, core::Sci3(f.threshold.flop));
-      chart.series.push_back(Band(label, kColors[color % 6], costs));
+      auto same = std::find_if(drawn.begin(), drawn.end(), [&](const auto& d) { return d.first == f.threshold.flop; });
+      if (same != drawn.end()) {
+        std::string& name = chart.series[same->second].name;
+        name.insert(name.find(" ("), ", " + f.threshold.regime);
+      } else {
+        std::vector<forecast::Projected> costs;
+        for (const auto& y : f.years) costs.push_back(y.flop_cost_usd);
+        drawn.emplace_back(f.threshold.flop, chart.series.size());
+        chart.series.push_back(Band(fmt::format("{} ({:.0e} FLOP)", f.threshold.regime, f.threshold.flop),
+                                    kColors[color % 6], costs));
+      }
       if (f.threshold.cost_usd) {
-        forecast::ChartSeries limit{f.threshold.regime + " cost test", kColors[color % 6], {}, {}, {}, true};
+        forecast::ChartSeries limit{f.threshold.regime + " cost test, " + f.threshold.name, kColors[color % 6], {}, {}, {}, true};
         for (const auto& y : f.years) limit.values.push_back(y.cost_limit_usd.value_or(0));
         chart.series.push_back(limit);
       }

@@ -222,12 +222,20 @@ Result<ThresholdForecast> ForecastThreshold(const ThresholdQuery& q) {
     if (!t.cpi_indexed_from) return *t.cost_usd;
     return IndexedAmount(*t.cost_usd, *t.cpi_indexed_from, year, cpi);
   };
-  // The first year from the base year on whose FLOP-line cost is strictly below the cost limit.
+  // The first year from the base year on whose FLOP-line cost is strictly below the cost limit,
+  // stepping price and limit forward a year at a time (the limit as IndexedAmount computes it).
   // Hardware keeps getting cheaper faster than any plausible CPI, so it is found within 400 years;
   // if not, 400 years on stands for "not within any horizon that matters".
   auto binds_from = [&](double usd_per_flop, double h, double cpi) {
+    const double yearly = HardwareFactor(1, h);
+    double cost = t.flop * usd_per_flop;
+    double cost_limit = limit(q.base_year - 1, cpi).value_or(0);
     for (int year = q.base_year; year < q.base_year + 400; ++year) {
-      if (t.flop * usd_per_flop * HardwareFactor(year - q.base_year, h) < *limit(year, cpi)) return double(year);
+      if (t.cpi_indexed_from && year >= *t.cpi_indexed_from) {
+        cost_limit = std::round(cost_limit * (1.0 + cpi) / 100.0) * 100.0;
+      }
+      if (cost < cost_limit) return double(year);
+      cost *= yearly;
     }
     return double(q.base_year + 400);
   };

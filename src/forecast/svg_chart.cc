@@ -11,8 +11,9 @@
 namespace flopline::forecast {
 namespace {
 
-constexpr double kWidth = 860, kHeight = 500;
-constexpr double kLeft = 90, kRight = 230, kTop = 50, kBottom = 60;
+constexpr double kWidth = 1000, kHeight = 500;
+constexpr double kLeft = 90, kRight = 370, kTop = 50, kBottom = 60;
+constexpr std::size_t kMaxLegend = 50;  // characters that fit beside the plot at 12px
 
 std::string Escape(const std::string& text) {
   std::string out;
@@ -101,7 +102,7 @@ std::string RenderSvg(const Chart& chart) {
                        "<text x=\"{5}\" y=\"{6:.1f}\">{7}</text>\n",
                        kLeft + plot_w + 12, kLeft + plot_w + 36, legend_y, s.color,
                        s.dashed ? " stroke-dasharray=\"6,4\"" : "", kLeft + plot_w + 42, legend_y + 4,
-                       Escape(s.name));
+                       Escape(s.name.size() > kMaxLegend ? s.name.substr(0, kMaxLegend - 3) + "..." : s.name));
     legend_y += 20;
   }
   svg += "</svg>\n";

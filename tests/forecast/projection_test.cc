@@ -175,6 +175,24 @@ TEST(ThresholdForecastTest, InflationBringsTheCrossoverForward) {
   EXPECT_LT(f->cost_test_binds_from->point, 2032);
 }
 
+TEST(ThresholdForecastTest, CrossoverAgreesWithTheYearByYearTable) {
+  // The crossover is found by stepping year by year; the table computes each year directly.
+  ThresholdQuery q = Sb1047();
+  q.cpi_rate = Spread::Exactly(0.03);
+  q.base_year = 2027;  // after indexing began
+  q.years.clear();
+  for (int y = 2027; y <= 2045; ++y) q.years.push_back(y);
+  auto f = ForecastThreshold(q);
+  ASSERT_TRUE(f);
+  int first_binding = 0;
+  for (const auto& y : f->years) {
+    if (y.cost_test_binds && first_binding == 0) first_binding = y.year;
+    EXPECT_EQ(*y.cost_limit_usd, IndexedAmount(100e6, 2026, y.year, 0.03));
+  }
+  ASSERT_NE(first_binding, 0);
+  EXPECT_EQ(f->cost_test_binds_from->point, first_binding);
+}
+
 TEST(ThresholdForecastTest, NoCostTestMeansTheLineAloneDecides) {
   ThresholdQuery q = Sb1047();
   q.threshold = {"ca-sb53", "frontier model", 1e26, std::nullopt, std::nullopt, "§22757.11(i)"};
