@@ -33,6 +33,7 @@ fuzz-smoke:
 
 bench: build
 	@build/bench/compute_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+	@build/bench/forecast_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 
 clean:
 	rm -rf build build-asan build-debug build-fuzz
