@@ -27,14 +27,8 @@ constexpr std::string_view kPrecisions[] = {"fp64", "fp32", "tf32", "bf16", "fp1
 
 core::Result<std::vector<Accelerator>> RowsFromToml(const toml::table& root, const std::string& path) {
   std::vector<Accelerator> table;
-  const toml::array* rows = root["accelerator"].as_array();
-  if (!rows) return core::InvalidArgument("has no [[accelerator]] rows", "accelerator", core::Location{path, 0, 0});
-  int index = 0;
-  for (const toml::node& node : *rows) {
-    const toml::table* row = node.as_table();
-    std::string prefix = fmt::format("accelerator[{}]", index++);
-    if (!row) return core::InvalidArgument("expected a table", prefix, TomlLocation(node, path));
-    TomlFields f(*row, path, prefix);
+  FL_RETURN_IF_ERROR(core::ForEachTable(root, "accelerator", path, /*required=*/true,
+                                        [&](const TomlFields& f, const toml::table& row) -> core::Result<void> {
     FL_RETURN_IF_ERROR(f.OnlyKeys({"id", "aliases", "name", "default_precision", "peak_flops", "source"}));
     Accelerator a;
     FL_ASSIGN_OR_RETURN(a.id, f.String("id"));
@@ -42,20 +36,20 @@ core::Result<std::vector<Accelerator>> RowsFromToml(const toml::table& root, con
     FL_ASSIGN_OR_RETURN(a.aliases, f.Strings("aliases"));
     FL_ASSIGN_OR_RETURN(a.default_precision, f.String("default_precision"));
     FL_ASSIGN_OR_RETURN(a.source, f.String("source"));
-    const toml::table* peaks = (*row)["peak_flops"].as_table();
+    const toml::table* peaks = row["peak_flops"].as_table();
     if (!peaks) return f.Bad("peak_flops", "expected a table of precision = FLOP/s");
-    TomlFields pf(*peaks, path, prefix + ".peak_flops");
+    TomlFields pf(*peaks, path, f.Name("peak_flops"));
     FL_RETURN_IF_ERROR(pf.OnlyKeys({"fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4"}));
     for (std::string_view precision : kPrecisions) {
       FL_ASSIGN_OR_RETURN(auto value, pf.OptionalPositive(precision));
       if (value) a.peak[std::string(precision)] = core::FlopPerSecond(*value);
     }
     if (!a.peak.count(a.default_precision)) {
-      return f.Bad("default_precision",
-                   fmt::format("'{}' has no entry in peak_flops", a.default_precision));
+      return f.Bad("default_precision", fmt::format("'{}' has no entry in peak_flops", a.default_precision));
     }
     table.push_back(std::move(a));
-  }
+    return core::Ok();
+  }));
   return table;
 }
 

@@ -16,14 +16,8 @@ namespace {
 
 core::Result<std::vector<PriceRow>> RowsFromToml(const toml::table& root, const std::string& file) {
   std::vector<PriceRow> rows;
-  const toml::array* array = root["price"].as_array();
-  if (!array) return core::InvalidArgument("has no [[price]] rows", "price", core::Location{file, 0, 0});
-  int index = 0;
-  for (const toml::node& node : *array) {
-    std::string prefix = fmt::format("price[{}]", index++);
-    const toml::table* table = node.as_table();
-    if (!table) return core::InvalidArgument("expected a table", prefix, TomlLocation(node, file));
-    TomlFields f(*table, file, prefix);
+  FL_RETURN_IF_ERROR(core::ForEachTable(root, "price", file, /*required=*/true,
+                                        [&](const TomlFields& f, const toml::table&) -> core::Result<void> {
     FL_RETURN_IF_ERROR(f.OnlyKeys({"accelerators", "from", "low", "typical", "high", "source"}));
     PriceRow row;
     FL_ASSIGN_OR_RETURN(row.accelerators, f.Strings("accelerators"));
@@ -39,7 +33,8 @@ core::Result<std::vector<PriceRow>> RowsFromToml(const toml::table& root, const 
     row.file = file;
     row.line = f.Where().line;
     rows.push_back(std::move(row));
-  }
+    return core::Ok();
+  }));
   return rows;
 }
 

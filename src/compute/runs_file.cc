@@ -17,9 +17,7 @@ using core::TomlFields;
 using core::TomlLocation;
 namespace {
 
-core::Result<Run> ParseRun(const toml::table& table, const std::string& file, const std::string& prefix,
-                           const ConfigLoader& load) {
-  TomlFields f(table, file, prefix);
+core::Result<Run> ParseRun(const TomlFields& f, const ConfigLoader& load) {
   FL_RETURN_IF_ERROR(f.OnlyKeys({"name", "config", "params", "tokens", "seq_len", "attention",
                                  "recompute", "accelerator", "count", "hours", "accelerator_hours",
                                  "utilization", "precision", "start", "cost_usd", "price_per_hour",
@@ -30,7 +28,7 @@ core::Result<Run> ParseRun(const toml::table& table, const std::string& file, co
   FL_ASSIGN_OR_RETURN(auto config, f.OptionalString("config"));
   if (config) {
     std::filesystem::path path(*config);
-    if (path.is_relative()) path = std::filesystem::path(file).parent_path() / path;
+    if (path.is_relative()) path = std::filesystem::path(f.file()).parent_path() / path;
     r.config_path = path.lexically_normal().string();
     auto arch = load ? load(r.config_path) : LoadHfConfig(r.config_path);
     if (!arch) {
@@ -109,19 +107,13 @@ core::Result<std::vector<Run>> ParseRunsFile(std::string_view text, const std::s
                                    std::string(key.str()), TomlLocation(node, file));
     }
   }
-  const toml::array* array = root["run"].as_array();
-  if (!array || array->empty()) {
-    return core::InvalidArgument("has no [[run]] tables", "run", core::Location{file, 0, 0});
-  }
   std::vector<Run> runs;
-  int index = 0;
-  for (const toml::node& node : *array) {
-    std::string prefix = fmt::format("run[{}]", index++);
-    const toml::table* table = node.as_table();
-    if (!table) return core::InvalidArgument("expected a table", prefix, TomlLocation(node, file));
-    FL_ASSIGN_OR_RETURN(Run run, ParseRun(*table, file, prefix, load));
+  FL_RETURN_IF_ERROR(core::ForEachTable(root, "run", file, /*required=*/true,
+                                        [&](const TomlFields& f, const toml::table&) -> core::Result<void> {
+    FL_ASSIGN_OR_RETURN(Run run, ParseRun(f, load));
     runs.push_back(std::move(run));
-  }
+    return core::Ok();
+  }));
   return runs;
 }
 

@@ -52,7 +52,7 @@ Result<toml::table> ParseTomlFile(const std::string& path) {
 
 tl::unexpected<Error> TomlFields::Bad(std::string_view key, std::string message) const {
   const toml::node* node = table_.get(key);
-  return InvalidArgument(std::move(message), Field(key),
+  return InvalidArgument(std::move(message), Name(key),
                                node ? TomlLocation(*node, file_) : Where());
 }
 
@@ -64,7 +64,7 @@ Result<void> TomlFields::OnlyKeys(std::initializer_list<std::string_view> allowe
       std::string list;
       for (std::string_view name : allowed) list += (list.empty() ? "" : ", ") + std::string(name);
       return InvalidArgument(fmt::format("unknown key; expected one of: {}", list),
-                                   Field(key.str()), TomlLocation(node, file_));
+                                   Name(key.str()), TomlLocation(node, file_));
     }
   }
   return Ok();
@@ -148,6 +148,24 @@ Result<std::vector<std::string>> TomlFields::Strings(std::string_view key) const
     out.push_back(item.as_string()->get());
   }
   return out;
+}
+
+Result<void> ForEachTable(const toml::table& root, std::string_view key, const std::string& file,
+                          bool required,
+                          const std::function<Result<void>(const TomlFields&, const toml::table&)>& each) {
+  const toml::array* array = root[key].as_array();
+  if (!array || array->empty()) {
+    if (!required) return Ok();
+    return InvalidArgument(fmt::format("has no [[{}]] tables", key), std::string(key), Location{file, 0, 0});
+  }
+  int index = 0;
+  for (const toml::node& node : *array) {
+    std::string prefix = fmt::format("{}[{}]", key, index++);
+    const toml::table* table = node.as_table();
+    if (!table) return InvalidArgument("expected a table", prefix, TomlLocation(node, file));
+    FL_RETURN_IF_ERROR(each(TomlFields(*table, file, prefix), *table));
+  }
+  return Ok();
 }
 
 }  // namespace flopline::core

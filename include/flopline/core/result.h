@@ -72,15 +72,17 @@ inline tl::unexpected<Error> NotFound(std::string message, std::string field = {
 #define FL_CONCAT_(a, b) FL_CONCAT_INNER_(a, b)
 
 // Evaluates `expr` (a Result<void> or Result<T>); returns its error from the enclosing function.
-#define FL_RETURN_IF_ERROR(expr)                                     \
-  do {                                                               \
-    auto fl_status_ = (expr);                                        \
-    if (!fl_status_) return ::tl::unexpected(std::move(fl_status_).error()); \
+// (__COUNTER__ keeps the temporaries of nested expansions, e.g. inside a lambda argument, apart.)
+#define FL_RETURN_IF_ERROR(expr) FL_RETURN_IF_ERROR_IMPL_(FL_CONCAT_(fl_status_, __COUNTER__), expr)
+#define FL_RETURN_IF_ERROR_IMPL_(tmp, expr)                           \
+  do {                                                                \
+    auto tmp = (expr);                                                \
+    if (!tmp) return ::tl::unexpected(std::move(tmp).error());        \
   } while (false)
 
 // Evaluates `expr` (a Result<T>); on success moves the value into `lhs`, otherwise returns the error.
 #define FL_ASSIGN_OR_RETURN(lhs, expr) \
-  FL_ASSIGN_OR_RETURN_IMPL_(FL_CONCAT_(fl_result_, __LINE__), lhs, expr)
+  FL_ASSIGN_OR_RETURN_IMPL_(FL_CONCAT_(fl_result_, __COUNTER__), lhs, expr)
 #define FL_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)                 \
   auto tmp = (expr);                                              \
   if (!tmp) return ::tl::unexpected(std::move(tmp).error());      \

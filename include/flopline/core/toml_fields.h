@@ -4,6 +4,7 @@
 // keys the format does not define (a misspelt key must not be silently ignored).
 #pragma once
 
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -44,13 +45,21 @@ class TomlFields {
 
   tl::unexpected<Error> Bad(std::string_view key, std::string message) const;
   Location Where() const { return TomlLocation(table_, file_); }
+  // The full name of `key` in messages, e.g. "accelerator[3].peak_flops".
+  std::string Name(std::string_view key) const { return prefix_ + "." + std::string(key); }
   const std::string& file() const { return file_; }
 
  private:
-  std::string Field(std::string_view key) const { return prefix_ + "." + std::string(key); }
   const toml::table& table_;
   std::string file_;
   std::string prefix_;
 };
+
+// Calls `each` for every table of the array of tables `key` ([[key]]) in `root`, with fields named
+// "key[i]". An entry that is not a table is an error at its line; so is an absent or empty array
+// when `required`.
+Result<void> ForEachTable(const toml::table& root, std::string_view key, const std::string& file,
+                          bool required,
+                          const std::function<Result<void>(const TomlFields&, const toml::table&)>& each);
 
 }  // namespace flopline::core
