@@ -5,7 +5,7 @@ function(flopline_apply_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
                                            -Wno-sign-conversion -Werror)
   # GCC 12 at -O2 reports std::optional<std::string> members as maybe-uninitialized where they
-  # cannot be (GCC bug 105562 and its duplicates); the ASan build at -O0 still checks real ones.
+  # cannot be (a known GCC 12 false positive); the ASan build at -O0 still checks real ones.
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized)
   endif()
