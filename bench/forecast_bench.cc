@@ -40,6 +40,9 @@ void BM_ThresholdMonteCarlo(benchmark::State& state) {
   q.usd_per_flop = {2.1e-18, 8.0e-18, 9.4e-18};
   q.hardware_halving_years = {2.07, 2.46, 2.95};
   q.cpi_rate = {0.02, 0.025, 0.035};
+  q.frontier_base_year = 2024;
+  q.frontier_base_flop = 3.8e25;
+  q.frontier_growth_per_year = {4.0, 4.5, 5.0};
   q.mc.samples = state.range(0);
   for (auto _ : state) {
     auto f = ForecastThreshold(q);

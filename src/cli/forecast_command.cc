@@ -343,7 +343,9 @@ core::Result<int> RunThreshold(const ForecastOptions& o, const Context& c) {
 
   std::vector<forecast::ThresholdForecast> results;
   for (const auto& t : chosen) {
-    forecast::ThresholdQuery q{t, base_year, years, base.usd_per_flop, c.hardware, c.cpi, {o.samples, o.seed}};
+    forecast::ThresholdQuery q{t, base_year, years, base.usd_per_flop, c.hardware, c.cpi,
+                               c.trends.frontier_base_year, c.trends.frontier_base_flop,
+                               c.trends.frontier_growth_per_year, {o.samples, o.seed}};
     FL_ASSIGN_OR_RETURN(forecast::ThresholdForecast f, forecast::ForecastThreshold(q));
     results.push_back(std::move(f));
   }
@@ -353,7 +355,8 @@ core::Result<int> RunThreshold(const ForecastOptions& o, const Context& c) {
   if (o.format == "json") {
     json out{{"mode", "threshold"}, {"base_year", base_year}, {"usd_per_flop", SpreadJson(base.usd_per_flop)},
              {"usd_per_flop_source", base.detail}, {"hardware_halving_years", SpreadJson(c.hardware)},
-             {"cpi_rate", SpreadJson(c.cpi)}, {"samples", o.samples}, {"seed", o.seed},
+             {"cpi_rate", SpreadJson(c.cpi)}, {"frontier_growth_per_year", SpreadJson(c.trends.frontier_growth_per_year)},
+             {"frontier_source", c.trends.frontier_source}, {"samples", o.samples}, {"seed", o.seed},
              {"notes", any_sb1047 ? json::array({vetoed}) : json::array()}};
     out["thresholds"] = json::array();
     for (const auto& f : results) {
@@ -361,7 +364,8 @@ core::Result<int> RunThreshold(const ForecastOptions& o, const Context& c) {
              {"cost_usd", f.threshold.cost_usd ? json(*f.threshold.cost_usd) : json(nullptr)},
              {"cpi_indexed_from", f.threshold.cpi_indexed_from ? json(*f.threshold.cpi_indexed_from) : json(nullptr)},
              {"cite", f.threshold.cite},
-             {"cost_test_binds_from", f.cost_test_binds_from ? RangeJson(*f.cost_test_binds_from, "year") : json(nullptr)}};
+             {"cost_test_binds_from", f.cost_test_binds_from ? RangeJson(*f.cost_test_binds_from, "year") : json(nullptr)},
+             {"frontier_reaches_line", RangeJson(f.frontier_reaches_line, "year")}};
       t["years"] = json::array();
       for (const auto& y : f.years) {
         json row = RangeJson(y.flop_cost_usd, "flop_cost_usd");
@@ -369,6 +373,7 @@ core::Result<int> RunThreshold(const ForecastOptions& o, const Context& c) {
         row["cost_limit_usd"] = y.cost_limit_usd ? json(*y.cost_limit_usd) : json(nullptr);
         row["binding"] = y.cost_limit_usd ? (y.cost_test_binds ? "cost" : "flop") : "flop";
         row["effective_flop"] = y.effective_flop;
+        row["frontier_flop"] = y.frontier_flop;
         t["years"].push_back(row);
       }
       out["thresholds"].push_back(t);
@@ -380,6 +385,9 @@ core::Result<int> RunThreshold(const ForecastOptions& o, const Context& c) {
                              base.usd_per_flop.point, base.usd_per_flop.low, base.usd_per_flop.high, base.detail);
     std::cout << fmt::format("Hardware halving time {}; CPI {}\n", SpreadText(c.hardware, "years"),
                              SpreadText(c.cpi, "per year"));
+    std::cout << fmt::format("Frontier: {:.3g} FLOP in {}, growing {}; {}\n", c.trends.frontier_base_flop,
+                             c.trends.frontier_base_year, SpreadText(c.trends.frontier_growth_per_year, "x per year"),
+                             c.trends.frontier_source);
     for (const auto& f : results) {
       const auto& t = f.threshold;
       std::cout << fmt::format("\n{} - {}: > {} FLOP{} [{}]\n", t.regime, t.name, core::Sci3(t.flop),
@@ -387,6 +395,12 @@ core::Result<int> RunThreshold(const ForecastOptions& o, const Context& c) {
                                                 (t.cpi_indexed_from ? fmt::format(" (CPI-indexed from {})", *t.cpi_indexed_from) : "")
                                           : "",
                                t.cite);
+      {
+        const auto& r = f.frontier_reaches_line;
+        std::cout << fmt::format("  The frontier's largest run reaches this line in {:.1f}", r.point);
+        if (r.range) std::cout << fmt::format(" (median {:.1f}, 5th-95th {:.1f} - {:.1f})", r.range->p50, r.range->p5, r.range->p95);
+        std::cout << ".\n";
+      }
       if (f.cost_test_binds_from) {
         const auto& b = *f.cost_test_binds_from;
         std::cout << fmt::format(
@@ -399,12 +413,13 @@ core::Result<int> RunThreshold(const ForecastOptions& o, const Context& c) {
       } else {
         std::cout << "  No cost test: the FLOP line alone decides, however cheap its compute becomes.\n";
       }
-      std::cout << fmt::format("  {:<6} {:>9}  {:>9}  {:>21}  {:>10}  {:<8} {}\n", "year", "FLOP cost", "median",
-                               "5th - 95th", "cost test", "decides", "compute needed");
+      std::cout << fmt::format("  {:<6} {:>9}  {:>9}  {:>21}  {:>10}  {:<8} {:>14}  {}\n", "year", "FLOP cost", "median",
+                               "5th - 95th", "cost test", "decides", "compute needed", "frontier run");
       for (const auto& y : f.years) {
-        std::cout << fmt::format("  {:<6} {}  {:>10}  {:<8} {}\n", y.year, RangeText(y.flop_cost_usd, core::Dollars),
+        std::cout << fmt::format("  {:<6} {}  {:>10}  {:<8} {:>14}  {}\n", y.year, RangeText(y.flop_cost_usd, core::Dollars),
                                  y.cost_limit_usd ? core::Dollars(*y.cost_limit_usd) : "-",
-                                 y.cost_test_binds ? "cost" : "FLOP", core::Sci3(y.effective_flop));
+                                 y.cost_test_binds ? "cost" : "FLOP", core::Sci3(y.effective_flop),
+                                 core::Sci3(y.frontier_flop));
       }
     }
     if (o.samples > 0) std::cout << fmt::format("\nMonte Carlo: {} samples, seed {}.\n", o.samples, o.seed);

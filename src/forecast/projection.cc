@@ -215,8 +215,15 @@ Result<ThresholdForecast> ForecastThreshold(const ThresholdQuery& q) {
   FL_RETURN_IF_ERROR(CheckSpread(q.usd_per_flop, "usd_per_flop"));
   FL_RETURN_IF_ERROR(CheckSpread(q.hardware_halving_years, "hardware_halving_years"));
   FL_RETURN_IF_ERROR(CheckSpread(q.cpi_rate, "cpi_rate", 1.0, /*allow_zero=*/true));
+  FL_RETURN_IF_ERROR(CheckSpread(q.frontier_growth_per_year, "frontier_growth_per_year"));
+  if (q.frontier_growth_per_year.low <= 1 || !(q.frontier_base_flop > 0)) {
+    return core::InvalidArgument("the frontier must grow (factor > 1) from a positive base", "frontier");
+  }
   FL_RETURN_IF_ERROR(CheckMonteCarlo(q.mc));
   const Threshold& t = q.threshold;
+  auto frontier_year = [&](double growth) {
+    return q.frontier_base_year + std::log(t.flop / q.frontier_base_flop) / std::log(growth);
+  };
   auto limit = [&](int year, double cpi) -> std::optional<double> {
     if (!t.cost_usd) return std::nullopt;
     if (!t.cpi_indexed_from) return *t.cost_usd;
@@ -251,24 +258,28 @@ Result<ThresholdForecast> ForecastThreshold(const ThresholdQuery& q) {
     y.cost_test_binds = y.cost_limit_usd && y.flop_cost_usd.point < *y.cost_limit_usd;
     // When the cost test binds, a covered model needs the compute the cost limit buys.
     y.effective_flop = y.cost_test_binds ? *y.cost_limit_usd / price : t.flop;
+    y.frontier_flop = q.frontier_base_flop * std::pow(q.frontier_growth_per_year.point, year - q.frontier_base_year);
     out.years.push_back(y);
   }
   if (t.cost_usd) {
     out.cost_test_binds_from = Projected{binds_from(q.usd_per_flop.point, q.hardware_halving_years.point,
                                                     q.cpi_rate.point), {}};
   }
+  out.frontier_reaches_line.point = frontier_year(q.frontier_growth_per_year.point);
   if (q.mc.samples > 0) {
     const std::size_t n = q.years.size();
-    const std::size_t columns = n + (t.cost_usd ? 1 : 0);
-    auto ranges = Sample(q.mc, columns, [&](Sampler& s, double* row) {
+    const std::size_t frontier = n, binds = n + 1;
+    auto ranges = Sample(q.mc, n + (t.cost_usd ? 2 : 1), [&](Sampler& s, double* row) {
       const double p0 = s.Draw(q.usd_per_flop);
       const double h = s.Draw(q.hardware_halving_years);
       const double cpi = s.Draw(q.cpi_rate);
       for (std::size_t i = 0; i < n; ++i) row[i] = t.flop * p0 * HardwareFactor(q.years[i] - q.base_year, h);
-      if (t.cost_usd) row[n] = binds_from(p0, h, cpi);
+      row[frontier] = frontier_year(s.Draw(q.frontier_growth_per_year));
+      if (t.cost_usd) row[binds] = binds_from(p0, h, cpi);
     });
     for (std::size_t i = 0; i < n; ++i) out.years[i].flop_cost_usd.range = ranges[i];
-    if (t.cost_usd) out.cost_test_binds_from->range = ranges[n];
+    out.frontier_reaches_line.range = ranges[frontier];
+    if (t.cost_usd) out.cost_test_binds_from->range = ranges[binds];
   }
   return out;
 }

@@ -148,6 +148,9 @@ ThresholdQuery Sb1047() {
   q.usd_per_flop = Spread::Exactly(8e-18);
   q.hardware_halving_years = Spread::Exactly(2.5);
   q.cpi_rate = Spread::Exactly(0.0);
+  q.frontier_base_year = 2024;
+  q.frontier_base_flop = 3.8e25;
+  q.frontier_growth_per_year = {4.0, 4.5, 5.0};
   q.mc.samples = 0;
   return q;
 }
@@ -165,6 +168,20 @@ TEST(ThresholdForecastTest, CostTestDecidesOnceTheLineCostsLessThanIt) {
   const ThresholdYear& y2032 = f->years[8];
   EXPECT_TRUE(y2032.cost_test_binds);
   EXPECT_NEAR(y2032.effective_flop, 100e6 / (8e-18 * std::exp2(-8 / 2.5)), 1e12);
+}
+
+TEST(ThresholdForecastTest, FrontierReachesTheLineWhenItsGrowthSays) {
+  ThresholdQuery q = Sb1047();
+  q.mc.samples = 5000;
+  auto f = ForecastThreshold(q);
+  ASSERT_TRUE(f);
+  // 3.8e25 x 4.5^t = 1e26  =>  t = ln(1e26 / 3.8e25) / ln(4.5) = 0.643 years after 2024.
+  EXPECT_NEAR(f->frontier_reaches_line.point, 2024 + std::log(1e26 / 3.8e25) / std::log(4.5), 1e-12);
+  ASSERT_TRUE(f->frontier_reaches_line.range);
+  // Faster growth reaches it sooner: the 5th percentile year comes from growth near 5x.
+  EXPECT_GE(f->frontier_reaches_line.range->p5, 2024 + std::log(1e26 / 3.8e25) / std::log(5.0) - 1e-9);
+  EXPECT_LE(f->frontier_reaches_line.range->p95, 2024 + std::log(1e26 / 3.8e25) / std::log(4.0) + 1e-9);
+  EXPECT_DOUBLE_EQ(f->years[2].frontier_flop, 3.8e25 * 4.5 * 4.5);  // 2026
 }
 
 TEST(ThresholdForecastTest, InflationBringsTheCrossoverForward) {

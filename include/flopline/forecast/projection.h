@@ -104,6 +104,10 @@ struct ThresholdQuery {
   Spread usd_per_flop;  // in base_year
   Spread hardware_halving_years;
   Spread cpi_rate;
+  // The frontier's largest training run: base_flop in frontier_base_year, growing by the spread.
+  int frontier_base_year = 0;
+  double frontier_base_flop = 0;
+  Spread frontier_growth_per_year;
   MonteCarlo mc;
 };
 
@@ -113,6 +117,7 @@ struct ThresholdYear {
   std::optional<double> cost_limit_usd;  // the cost test that year (point CPI rate)
   bool cost_test_binds = false;          // the FLOP line costs less than the cost test (point)
   double effective_flop = 0;             // the compute a covered model needs that year (point)
+  double frontier_flop = 0;              // the largest training run that year (point growth)
 };
 
 struct ThresholdForecast {
@@ -121,6 +126,9 @@ struct ThresholdForecast {
   // The first year the cost test binds: the FLOP line costs strictly less than the cost limit, so
   // models just above the line are excluded by cost. Absent for lines with no cost test.
   std::optional<Projected> cost_test_binds_from;
+  // The fractional year the frontier's largest run reaches the FLOP line (before the base year if
+  // it already had): frontier_base_year + log(flop / base_flop) / log(growth).
+  Projected frontier_reaches_line;
 };
 
 core::Result<ThresholdForecast> ForecastThreshold(const ThresholdQuery& query);
