@@ -15,10 +15,14 @@ using CommandRunner = std::function<int()>;
 
 CommandRunner AddFlopsCommand(CLI::App& app);
 CommandRunner AddForecastCommand(CLI::App& app);
+CommandRunner AddAssessCommand(CLI::App& app);
 
 // The directory holding accelerators.toml and cloud-prices.toml: --data-dir, then $FLOPLINE_DATA_DIR,
 // then ../data and ../share/flopline/data beside the binary, then ./data.
 std::string FindDataDir(const std::string& flag_value);
+// The directory of regime files: --regimes-dir, then $FLOPLINE_REGIMES_DIR, then ../regimes and
+// ../share/flopline/regimes beside the binary, then ./regimes.
+std::string FindRegimesDir(const std::string& flag_value);
 
 // Prints "flopline: MESSAGE" on stderr and returns the exit code for its kind of error.
 int ReportError(const std::string& command, const std::string& message, bool bad_input = true);

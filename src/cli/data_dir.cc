@@ -7,19 +7,31 @@
 
 namespace flopline::cli {
 
-std::string FindDataDir(const std::string& flag_value) {
+namespace {
+
+std::string FindDir(const std::string& flag_value, const char* env_name, const char* name, const char* probe) {
   namespace fs = std::filesystem;
   if (!flag_value.empty()) return flag_value;
-  if (const char* env = std::getenv("FLOPLINE_DATA_DIR"); env && *env) return env;
+  if (const char* env = std::getenv(env_name); env && *env) return env;
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    for (const fs::path& candidate : {exe.parent_path() / ".." / "data",
-                                      exe.parent_path() / ".." / "share" / "flopline" / "data"}) {
-      if (fs::exists(candidate / "accelerators.toml", ec)) return candidate.lexically_normal().string();
+    for (const fs::path& candidate : {exe.parent_path() / ".." / name,
+                                      exe.parent_path() / ".." / "share" / "flopline" / name}) {
+      if (fs::exists(candidate / probe, ec)) return candidate.lexically_normal().string();
     }
   }
-  return "data";
+  return name;
+}
+
+}  // namespace
+
+std::string FindDataDir(const std::string& flag_value) {
+  return FindDir(flag_value, "FLOPLINE_DATA_DIR", "data", "accelerators.toml");
+}
+
+std::string FindRegimesDir(const std::string& flag_value) {
+  return FindDir(flag_value, "FLOPLINE_REGIMES_DIR", "regimes", "ca-sb1047.toml");
 }
 
 int ReportError(const std::string& command, const std::string& message, bool bad_input) {

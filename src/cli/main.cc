@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "flopline 0.1.0");
   flopline::cli::CommandRunner run_flops = flopline::cli::AddFlopsCommand(app);
   flopline::cli::CommandRunner run_forecast = flopline::cli::AddForecastCommand(app);
+  flopline::cli::CommandRunner run_assess = flopline::cli::AddAssessCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -26,5 +27,6 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("flops")) return run_flops();
   if (app.got_subcommand("forecast")) return run_forecast();
+  if (app.got_subcommand("assess")) return run_assess();
   return 2;
 }

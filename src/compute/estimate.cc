@@ -181,6 +181,7 @@ Result<Estimate> EstimateTraining(const EstimateRequest& request, const Accelera
                                   const PriceTable& prices) {
   FL_RETURN_IF_ERROR(CheckPositive(request.tokens, "tokens"));
   FL_RETURN_IF_ERROR(CheckPositive(request.params, "params"));
+  FL_RETURN_IF_ERROR(CheckPositive(request.known_flop, "flop"));
   Estimate e;
   e.config_path = request.config_path;
   e.tokens = request.tokens;
@@ -188,8 +189,8 @@ Result<Estimate> EstimateTraining(const EstimateRequest& request, const Accelera
   std::vector<std::string> methods;
   std::optional<Range> counted;  // the operation-counting method's result
 
-  if (request.architecture && request.params) {
-    return core::InvalidArgument("give either --config or --params, not both", "params");
+  if ((request.architecture ? 1 : 0) + (request.params ? 1 : 0) + (request.known_flop ? 1 : 0) > 1) {
+    return core::InvalidArgument("give one of a config, a parameter count or a known FLOP count", "params");
   }
   if ((request.architecture || request.params) && !request.tokens) {
     return core::InvalidArgument(
@@ -217,6 +218,9 @@ Result<Estimate> EstimateTraining(const EstimateRequest& request, const Accelera
     }
     e.architecture = std::move(a);
     methods.push_back("architecture");
+  } else if (request.known_flop) {
+    counted = Range{*request.known_flop, *request.known_flop, *request.known_flop};
+    methods.push_back("given");
   } else if (request.params) {
     e.six_nd_n = *request.params;
     e.six_nd_n_definition = "the parameter count given with --params";

@@ -15,16 +15,9 @@ using core::ParseToml;
 using core::ParseTomlFile;
 using core::TomlFields;
 using core::TomlLocation;
-namespace {
 
-core::Result<Run> ParseRun(const TomlFields& f, const ConfigLoader& load) {
-  FL_RETURN_IF_ERROR(f.OnlyKeys({"name", "config", "params", "tokens", "seq_len", "attention",
-                                 "recompute", "accelerator", "count", "hours", "accelerator_hours",
-                                 "utilization", "precision", "start", "cost_usd", "price_per_hour",
-                                 "pricing_accelerator"}));
-  Run run;
-  FL_ASSIGN_OR_RETURN(run.name, f.String("name"));
-  EstimateRequest& r = run.request;
+core::Result<EstimateRequest> ParseEstimateFields(const TomlFields& f, const ConfigLoader& load) {
+  EstimateRequest r;
   FL_ASSIGN_OR_RETURN(auto config, f.OptionalString("config"));
   if (config) {
     std::filesystem::path path(*config);
@@ -40,6 +33,7 @@ core::Result<Run> ParseRun(const TomlFields& f, const ConfigLoader& load) {
     r.architecture = std::move(*arch);
   }
   FL_ASSIGN_OR_RETURN(r.params, f.OptionalPositive("params"));
+  FL_ASSIGN_OR_RETURN(r.known_flop, f.OptionalPositive("flop"));
   FL_ASSIGN_OR_RETURN(r.tokens, f.OptionalPositive("tokens"));
   FL_ASSIGN_OR_RETURN(auto seq_len, f.OptionalPositive("seq_len"));
   if (seq_len) {
@@ -93,6 +87,18 @@ core::Result<Run> ParseRun(const TomlFields& f, const ConfigLoader& load) {
   FL_ASSIGN_OR_RETURN(r.cost_usd, f.OptionalPositive("cost_usd"));
   FL_ASSIGN_OR_RETURN(r.price_per_hour, f.OptionalPositive("price_per_hour"));
   FL_ASSIGN_OR_RETURN(r.pricing_accelerator, f.OptionalString("pricing_accelerator"));
+  return r;
+}
+
+namespace {
+
+core::Result<Run> ParseRun(const TomlFields& f, const ConfigLoader& load) {
+  std::vector<std::string_view> keys(kEstimateKeys);
+  keys.push_back("name");
+  FL_RETURN_IF_ERROR(f.OnlyKeys(keys));
+  Run run;
+  FL_ASSIGN_OR_RETURN(run.name, f.String("name"));
+  FL_ASSIGN_OR_RETURN(run.request, ParseEstimateFields(f, load));
   return run;
 }
 

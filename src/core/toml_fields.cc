@@ -57,6 +57,10 @@ tl::unexpected<Error> TomlFields::Bad(std::string_view key, std::string message)
 }
 
 Result<void> TomlFields::OnlyKeys(std::initializer_list<std::string_view> allowed) const {
+  return OnlyKeys(std::vector<std::string_view>(allowed));
+}
+
+Result<void> TomlFields::OnlyKeys(const std::vector<std::string_view>& allowed) const {
   for (const auto& [key, node] : table_) {
     bool known = false;
     for (std::string_view name : allowed) known = known || key.str() == name;
@@ -152,15 +156,18 @@ Result<std::vector<std::string>> TomlFields::Strings(std::string_view key) const
 
 Result<void> ForEachTable(const toml::table& root, std::string_view key, const std::string& file,
                           bool required,
-                          const std::function<Result<void>(const TomlFields&, const toml::table&)>& each) {
+                          const std::function<Result<void>(const TomlFields&, const toml::table&)>& each,
+                          std::string_view parent) {
   const toml::array* array = root[key].as_array();
   if (!array || array->empty()) {
     if (!required) return Ok();
-    return InvalidArgument(fmt::format("has no [[{}]] tables", key), std::string(key), Location{file, 0, 0});
+    return InvalidArgument(fmt::format("has no [[{}]] tables", key),
+                           parent.empty() ? std::string(key) : fmt::format("{}.{}", parent, key), Location{file, 0, 0});
   }
   int index = 0;
   for (const toml::node& node : *array) {
-    std::string prefix = fmt::format("{}[{}]", key, index++);
+    std::string prefix = parent.empty() ? fmt::format("{}[{}]", key, index++)
+                                        : fmt::format("{}.{}[{}]", parent, key, index++);
     const toml::table* table = node.as_table();
     if (!table) return InvalidArgument("expected a table", prefix, TomlLocation(node, file));
     FL_RETURN_IF_ERROR(each(TomlFields(*table, file, prefix), *table));

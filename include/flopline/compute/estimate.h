@@ -59,6 +59,7 @@ struct EstimateRequest {
   std::optional<Architecture> architecture;
   std::string config_path;                 // for display only
   std::optional<double> params;            // N for 6·N·D when there is no config
+  std::optional<double> known_flop;        // a count the developer reports: method "given"
   std::optional<double> tokens;            // D
   std::optional<std::int64_t> seq_len;     // overrides the config's pretraining length
   AttentionMask mask = AttentionMask::kCausal;
@@ -112,7 +113,7 @@ struct CostEstimate {
 };
 
 struct Estimate {
-  std::string method;  // "architecture", "6nd-params", "hardware-time", or two joined by "+"
+  std::string method;  // "architecture", "6nd-params", "given", "hardware-time", or two joined by "+"
   std::string config_path;
   std::optional<ArchitectureEstimate> architecture;
   std::optional<double> params_given;

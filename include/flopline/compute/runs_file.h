@@ -22,6 +22,7 @@
 
 #include "flopline/compute/estimate.h"
 #include "flopline/core/result.h"
+#include "flopline/core/toml_fields.h"
 
 namespace flopline::compute {
 
@@ -32,6 +33,15 @@ struct Run {
 
 // Reads one config.json; injectable so tests and fuzzers need no files.
 using ConfigLoader = std::function<core::Result<Architecture>(const std::string& path)>;
+
+// Reads the compute keys of one run (or one training stage of a model file) into a request: config,
+// params, flop (a known count), tokens, seq_len, attention, recompute, accelerator, count, hours,
+// accelerator_hours, utilization, precision, start, cost_usd, price_per_hour, pricing_accelerator.
+// The caller checks which keys its table allows. Relative config paths resolve against f.file().
+core::Result<EstimateRequest> ParseEstimateFields(const core::TomlFields& f, const ConfigLoader& load);
+inline const std::vector<std::string_view> kEstimateKeys = {
+    "config", "params", "flop", "tokens", "seq_len", "attention", "recompute", "accelerator", "count", "hours",
+    "accelerator_hours", "utilization", "precision", "start", "cost_usd", "price_per_hour", "pricing_accelerator"};
 
 // Parses the runs and loads each run's config with `load` (paths relative to the runs file's
 // directory; LoadHfConfig by default).

@@ -32,6 +32,7 @@ class TomlFields {
 
   // Every key of the table must be in `allowed`.
   Result<void> OnlyKeys(std::initializer_list<std::string_view> allowed) const;
+  Result<void> OnlyKeys(const std::vector<std::string_view>& allowed) const;
 
   Result<std::string> String(std::string_view key) const;
   Result<std::optional<std::string>> OptionalString(std::string_view key) const;
@@ -56,10 +57,11 @@ class TomlFields {
 };
 
 // Calls `each` for every table of the array of tables `key` ([[key]]) in `root`, with fields named
-// "key[i]". An entry that is not a table is an error at its line; so is an absent or empty array
-// when `required`.
+// "key[i]" (or "parent.key[i]"). An entry that is not a table is an error at its line; so is an
+// absent or empty array when `required`.
 Result<void> ForEachTable(const toml::table& root, std::string_view key, const std::string& file,
                           bool required,
-                          const std::function<Result<void>(const TomlFields&, const toml::table&)>& each);
+                          const std::function<Result<void>(const TomlFields&, const toml::table&)>& each,
+                          std::string_view parent = {});
 
 }  // namespace flopline::core

@@ -1,0 +1,122 @@
+// File: flopline/rules/engine.h
+//
+// Judges models against regimes as of a date. For every model (bases first) and regime, it
+// computes the facts (own and cumulative compute and cost along the lineage, the base's status
+// under the same regime and reading, ...), evaluates the rules under every combination of readings,
+// and gives the status, the clause that decided it, the margins to each threshold, the obligations
+// with their due dates and state, and the maximum penalty.
+//
+//   Engine engine(regimes, cpi);
+//   auto answers = engine.Assess(inventory, {as_of});
+//
+// Thread safety: an Engine is immutable after construction; Assess and Classify may run
+// concurrently.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flopline/core/date.h"
+#include "flopline/core/result.h"
+#include "flopline/rules/inventory.h"
+#include "flopline/rules/regime.h"
+
+namespace flopline::rules {
+
+// Annual averages of a price index, for CPI-indexed amounts (data/cpi.toml).
+struct CpiSeries {
+  std::string id, name, source;
+  std::map<int, double> annual;  // year -> annual average
+};
+core::Result<std::vector<CpiSeries>> LoadCpi(const std::string& path);
+core::Result<std::vector<CpiSeries>> ParseCpi(std::string_view text, const std::string& file);
+
+// A what-if: replace a parameter's value (e.g. a threshold a regulator might set).
+struct Override {
+  std::string regime, param;
+  double value = 0;
+};
+
+struct AssessOptions {
+  core::Date as_of;
+  std::vector<Override> overrides;
+  std::vector<std::string> regimes;  // ids to assess; empty = all
+};
+
+struct ParamValue {
+  std::string name, unit, cite;
+  double value = 0;
+  std::string basis;  // where the value comes from: the statute's row, a regulator, an override, CPI
+};
+
+struct Margin {
+  std::string left, op, right;
+  double value = 0, threshold = 0;
+  std::string holds;   // true | false | unknown
+  std::string text;    // "1.20x above", "exactly at", "2.60x below"
+};
+
+struct Step {
+  std::string text;
+  std::string cite;
+};
+
+struct Outcome {
+  std::string reading;     // the combination of readings, or "as written"
+  std::string status;      // a regime status, or "unknown" when a rule that could decide had unknown inputs
+  std::string rule, cite;  // the deciding rule (empty when the default applied)
+  std::string developer;   // developer of record
+  std::vector<Step> explanation;
+  std::vector<Margin> margins;
+};
+
+struct ObligationState {
+  std::string id, cite, text, retention;
+  std::optional<core::Instant> due;
+  std::string state;   // met | open | overdue | met-late | not-triggered
+  std::string detail;
+};
+
+struct Determination {
+  std::string regime, title, note;
+  bool in_force = true;
+  std::string status;          // the status every reading agrees on, or "depends-on-reading"
+  std::optional<bool> covered; // nullopt when unknown or when readings disagree on it
+  std::vector<std::string> basis;
+  std::vector<Outcome> outcomes;  // one per combination of readings
+  std::vector<ParamValue> params;
+  std::vector<ObligationState> obligations;
+  std::optional<double> penalty_first, penalty_subsequent;
+  std::string penalty_currency, penalty_cite;
+  std::vector<std::string> notes;
+};
+
+struct ModelAnswer {
+  std::string id, developer;
+  double own_flop = 0, cumulative_flop = 0;
+  std::optional<double> own_cost_usd, cumulative_cost_usd;
+  std::vector<Determination> determinations;
+};
+
+class Engine {
+ public:
+  Engine(std::vector<Regime> regimes, std::vector<CpiSeries> cpi)
+      : regimes_(std::move(regimes)), cpi_(std::move(cpi)) {}
+
+  const std::vector<Regime>& regimes() const { return regimes_; }
+
+  // Full answers, with explanations. Errors: an override or regime id that does not exist.
+  core::Result<std::vector<ModelAnswer>> Assess(const Inventory& inventory, const AssessOptions& options) const;
+
+  // Statuses only (the first combination of readings' status per model and regime, indexed
+  // [regime][model]): the fast path for large lineages.
+  core::Result<std::vector<std::vector<int>>> Classify(const Inventory& inventory, const AssessOptions& options) const;
+
+ private:
+  std::vector<Regime> regimes_;
+  std::vector<CpiSeries> cpi_;
+};
+
+}  // namespace flopline::rules

@@ -1,0 +1,93 @@
+// File: flopline/rules/inventory.h
+//
+// Models, their lineage and their events, from one or more model files (docs/assess.md):
+//
+//   [[model]]
+//   id = "acme-f1"                 # unique across all files
+//   developer = "Acme AI"
+//   developer_revenue_usd = 2.0e9  # preceding calendar year, with affiliates
+//   foundation_model = true
+//   base = ""                      # the model this one was made from
+//   derivation = "pretrain"        # pretrain | fine-tune | post-training-modification | copy | combination | distillation
+//   [[model.training]]
+//   kind = "pretrain"              # pretrain | fine-tune | rl | synthetic-data | other
+//   start = 2026-02-01
+//   flop = 1.2e26                  # or config + tokens, params + tokens, accelerator + count + hours
+//   cost_usd = 1.5e8               # optional; else priced at `start` by compute::
+//
+//   [[event]]
+//   model = "acme-f1"
+//   kind = "released"
+//   at = 2026-06-01T09:00:00Z
+//
+// Errors at file:line with the field: unknown keys, bad values, a duplicate id, a `base` that names
+// no model, a derivation without a base (or a base without one), a cycle in the lineage, an event
+// for an unknown model or of an unknown kind.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flopline/compute/accelerators.h"
+#include "flopline/compute/prices.h"
+#include "flopline/compute/runs_file.h"
+#include "flopline/core/instant.h"
+#include "flopline/core/result.h"
+
+namespace flopline::rules {
+
+struct TrainingStage {
+  std::string kind;                    // pretrain | fine-tune | rl | synthetic-data | other
+  core::Date start;
+  double flop = 0;
+  double flop_low = 0, flop_high = 0;
+  std::string flop_method;             // compute's method: given, architecture, hardware-time, ...
+  std::optional<double> cost_usd;      // unknown when neither given nor priceable
+  std::string cost_source;             // given | cloud-price-table | price-per-hour | why unknown
+  core::Location where;
+};
+
+struct Model {
+  std::string id, developer;
+  std::optional<double> developer_revenue_usd;
+  bool foundation_model = false;
+  std::string base;                    // empty for a model trained from scratch
+  std::string derivation = "pretrain";
+  std::vector<TrainingStage> training;
+  core::Location where;
+};
+
+struct Event {
+  std::string model, kind;
+  core::Instant at;
+  core::Location where;
+};
+
+struct Inventory {
+  std::vector<Model> models;
+  std::vector<Event> events;           // in the order read
+  std::vector<int> order;              // model indices, every base before its derivatives
+  std::vector<int> base_index;         // per model: index of its base, or -1
+
+  int Find(std::string_view id) const;  // -1 if absent
+};
+
+struct ModelFile {
+  std::string path;
+  std::string text;
+};
+
+// Parses the files (stages estimated with the tables; configs read with `load`, or from disk).
+core::Result<Inventory> ParseInventory(const std::vector<ModelFile>& files,
+                                       const compute::AcceleratorTable& accelerators,
+                                       const compute::PriceTable& prices,
+                                       const compute::ConfigLoader& load = {});
+core::Result<Inventory> LoadInventory(const std::vector<std::string>& paths,
+                                      const compute::AcceleratorTable& accelerators,
+                                      const compute::PriceTable& prices);
+
+// Checks lineage and fills `order` and `base_index`; for inventories built in code.
+core::Result<void> LinkLineage(Inventory& inventory);
+
+}  // namespace flopline::rules

@@ -1,0 +1,129 @@
+// File: flopline/rules/regime.h
+//
+// A regime version loaded from regimes/<id>.toml (docs/regimes.md is the authoring guide): dated
+// parameters, readings of the statute's ambiguities, rules that assign a status, obligations with
+// their clocks, and penalties. Everything is checked at load (unknown keys, types of every `when`,
+// unknown statuses, readings, events) with errors at file:line:column.
+//
+// Readings: where the text is ambiguous, a regime declares readings grouped by ambiguity (e.g. A3
+// "cumulative compute": own stages only, or along the lineage). Each reading binds aliases used in
+// the rules ("compute" -> "cumulative_flop"), or enables rules of its own (`only_under`). The engine
+// evaluates every combination of one reading per ambiguity and reports each distinct answer.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flopline/core/date.h"
+#include "flopline/core/result.h"
+#include "flopline/rules/expr.h"
+
+namespace flopline::rules {
+
+// The facts every regime's rules may use; the engine computes them per model (engine.h).
+// `base_status` takes the regime's statuses (plus "none"), so it is added per regime.
+FactSchema StandardFacts();
+inline const std::vector<std::string> kDerivations = {"pretrain", "fine-tune", "post-training-modification",
+                                                      "copy", "combination", "distillation"};
+inline const std::vector<std::string> kEventKinds = {
+    "training-started", "training-ended", "released", "incident-discovered", "incident-reported",
+    "imminent-risk-discovered", "authority-notified", "ssp-published", "ssp-modified", "ssp-update-published",
+    "ssp-reviewed", "audit-report-filed", "statement-filed", "framework-published", "framework-modified",
+    "framework-update-published", "framework-reviewed", "transparency-report-published",
+    "internal-use-summary-sent", "commission-notified", "cybersecurity-attested", "shutdown-drill",
+    "capability-assessment-recorded", "technical-documentation-prepared", "safeguards-reevaluated", "withdrawn"};
+
+struct DatedValue {
+  core::Date from;
+  double value = 0;
+  std::string source;  // e.g. the regulation that set it
+};
+
+struct Parameter {
+  std::string name, unit, cite;
+  std::vector<DatedValue> values;             // ascending by `from`
+  std::optional<int> cpi_indexed_from;        // first calendar year whose amount is adjusted
+  std::string cpi_series;                     // id in data/cpi.toml
+  std::optional<core::Date> regulator_may_set_from;  // a regulator's value replaces the statute's from then
+  std::string regulator_note;
+};
+
+struct Reading {
+  std::string id, ambiguity, text;
+  std::vector<std::pair<std::string, std::string>> bind;  // alias -> standard fact
+};
+
+struct Rule {
+  std::string id, status, cite, text;
+  std::string developer = "self";          // whose duty: "self" or "base" (the base model's developer)
+  std::vector<std::string> only_under;     // reading ids; empty = every reading
+  std::string ambiguity;                   // flagged in the answer when this rule decides
+  std::string when;
+  core::Location where;                    // of the `when` string
+};
+
+struct Obligation {
+  enum class Clock { kBefore, kWithin, kAnnually };
+  std::string id, cite, text;
+  std::vector<std::string> applies_to;     // statuses
+  Clock clock = Clock::kWithin;
+  std::string trigger;                     // event kind that starts (or, for kBefore, ends) the clock
+  std::chrono::seconds delay{0};           // kWithin: hours, days, weeks
+  int delay_months = 0;                    // kWithin: months
+  std::string met_by;                      // event kind that discharges it; empty = not trackable
+  std::optional<core::Date> from;          // the duty exists from this date
+  std::string retention;                   // documents: how long to keep (shown, not computed)
+};
+
+struct Penalty {
+  std::vector<std::string> applies_to;
+  std::string cite, currency = "USD";
+  std::optional<core::Date> from;          // violations on or after
+  std::string first, subsequent;           // number expressions, e.g. "0.10 * cost_usd"
+  core::Location where;
+};
+
+class Regime {
+ public:
+  // `file` is used in messages. Errors: kInvalidArgument at file:line:column naming the field.
+  static core::Result<Regime> Parse(std::string_view text, const std::string& file);
+  static core::Result<Regime> Load(const std::string& path);
+
+  std::string id, title, note, source;
+  core::Date version;
+  std::optional<core::Date> in_force_from;
+  std::vector<std::string> statuses;           // precedence: the first matching wins
+  std::string default_status;                  // when no rule applies
+  std::vector<std::string> covered_statuses;   // statuses that carry duties
+  std::vector<Parameter> params;
+  std::vector<Reading> readings;
+  std::vector<Rule> rules;
+  std::vector<Obligation> obligations;
+  std::vector<Penalty> penalties;
+
+  // One combination of readings: an index into `readings` per ambiguity group (empty if none).
+  using Combination = std::vector<int>;
+  const std::vector<Combination>& combinations() const { return combinations_; }
+  std::string CombinationName(std::size_t c) const;  // "A3-cumulative, A2-literal" or "as written"
+  const FactSchema& schema(std::size_t c) const { return schemas_[c]; }
+  // The rules compiled under combination c (rules not enabled under it are absent: nullopt).
+  const std::vector<std::optional<Expr>>& compiled_rules(std::size_t c) const { return compiled_[c]; }
+  // Penalty expressions compiled under combination c, two per penalty (first, subsequent).
+  const std::vector<Expr>& compiled_penalties(std::size_t c) const { return compiled_penalties_[c]; }
+  int ParamIndex(std::string_view name) const;
+  std::vector<std::string> ParamNames() const;
+  bool IsCovered(std::string_view status) const;
+
+ private:
+  std::vector<Combination> combinations_;
+  std::vector<FactSchema> schemas_;
+  std::vector<std::vector<std::optional<Expr>>> compiled_;
+  std::vector<std::vector<Expr>> compiled_penalties_;
+  friend core::Result<void> CompileRegime(Regime& regime, const std::string& file);
+};
+
+}  // namespace flopline::rules

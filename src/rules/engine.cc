@@ -1,0 +1,597 @@
+#include "flopline/rules/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "flopline/core/format.h"
+#include "flopline/core/toml_fields.h"
+
+namespace flopline::rules {
+namespace {
+
+using core::Result;
+
+// Derivations that keep the base's weights: their compute adds to the base's (SB 53 §22757.11(i)(2),
+// EU recital 111). A distilled student does not inherit its teacher's training (EU-GL Annex A C3).
+bool InheritsCompute(const std::string& derivation) {
+  return derivation == "fine-tune" || derivation == "post-training-modification" || derivation == "copy" ||
+         derivation == "combination";
+}
+
+// Per-model facts that do not depend on the regime.
+struct ModelFacts {
+  double own_flop = 0, cumulative_flop = 0, lineage_flop = 0, finetune_flop = 0, base_flop = 0;
+  std::optional<double> own_cost, cumulative_cost, lineage_cost, finetune_cost;
+};
+
+std::optional<double> Sum(std::optional<double> a, std::optional<double> b) {
+  return (a && b) ? std::optional<double>(*a + *b) : std::nullopt;
+}
+
+std::vector<ModelFacts> ComputeFacts(const Inventory& inv) {
+  std::vector<ModelFacts> out(inv.models.size());
+  for (int i : inv.order) {
+    const Model& m = inv.models[static_cast<std::size_t>(i)];
+    ModelFacts& f = out[static_cast<std::size_t>(i)];
+    bool cost_known = true, finetune_cost_known = true;
+    double cost = 0, finetune_cost = 0;
+    for (const TrainingStage& s : m.training) {
+      f.own_flop += s.flop;
+      cost_known = cost_known && s.cost_usd.has_value();
+      cost += s.cost_usd.value_or(0);
+      if (s.kind == "fine-tune" || s.kind == "rl") {
+        f.finetune_flop += s.flop;
+        finetune_cost_known = finetune_cost_known && s.cost_usd.has_value();
+        finetune_cost += s.cost_usd.value_or(0);
+      }
+    }
+    if (cost_known) f.own_cost = cost;
+    if (finetune_cost_known) f.finetune_cost = finetune_cost;
+    f.cumulative_flop = f.lineage_flop = f.own_flop;
+    f.cumulative_cost = f.lineage_cost = f.own_cost;
+    int base = inv.base_index[static_cast<std::size_t>(i)];
+    if (base >= 0) {
+      const ModelFacts& b = out[static_cast<std::size_t>(base)];
+      f.base_flop = b.cumulative_flop;
+      if (InheritsCompute(m.derivation)) {
+        f.cumulative_flop += b.cumulative_flop;
+        f.cumulative_cost = Sum(f.own_cost, b.cumulative_cost);
+        if (inv.models[static_cast<std::size_t>(base)].developer == m.developer) {
+          f.lineage_flop += b.lineage_flop;
+          f.lineage_cost = Sum(f.own_cost, b.lineage_cost);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// Fills the standard facts (and base_status) for one model under one schema.
+void FillFacts(const FactSchema& schema, const Model& m, const ModelFacts& f, int base_status, bool base_covered,
+               bool base_known, FactValues& v) {
+  const std::size_t n = schema.size();
+  v.numbers.assign(n, 0);
+  v.known.assign(n, 1);
+  v.strings.assign(n, 0);
+  v.bools.assign(n, 0);
+  auto number = [&](const char* name, std::optional<double> value) {
+    int i = schema.Find(name);
+    v.numbers[static_cast<std::size_t>(i)] = value.value_or(0);
+    v.known[static_cast<std::size_t>(i)] = value.has_value();
+  };
+  number("own_flop", f.own_flop);
+  number("own_cost_usd", f.own_cost);
+  number("cumulative_flop", f.cumulative_flop);
+  number("cumulative_cost_usd", f.cumulative_cost);
+  number("developer_lineage_flop", f.lineage_flop);
+  number("developer_lineage_cost_usd", f.lineage_cost);
+  number("finetune_flop", f.finetune_flop);
+  number("finetune_cost_usd", f.finetune_cost);
+  number("base_flop", m.base.empty() ? std::optional<double>() : f.base_flop);
+  number("developer_revenue_usd", m.developer_revenue_usd);
+  v.bools[static_cast<std::size_t>(schema.Find("foundation_model"))] = m.foundation_model;
+  v.bools[static_cast<std::size_t>(schema.Find("has_base"))] = !m.base.empty();
+  int covered = schema.Find("base_covered");
+  v.bools[static_cast<std::size_t>(covered)] = base_covered;
+  v.known[static_cast<std::size_t>(covered)] = m.base.empty() || base_known;
+  int derivation = schema.Find("derivation");
+  v.strings[static_cast<std::size_t>(derivation)] = schema.ValueIndex(derivation, m.derivation);
+  int status = schema.Find("base_status");
+  v.strings[static_cast<std::size_t>(status)] = base_status;
+  v.known[static_cast<std::size_t>(status)] = m.base.empty() || base_known;
+}
+
+// ---- parameters as of a date ----
+
+const CpiSeries* FindCpi(const std::vector<CpiSeries>& cpi, const std::string& id) {
+  for (const auto& s : cpi) {
+    if (s.id == id) return &s;
+  }
+  return nullptr;
+}
+
+ParamValue ValueAt(const Regime& r, const Parameter& p, core::Date as_of, const std::vector<Override>& overrides,
+                   const std::vector<CpiSeries>& cpi, std::vector<std::string>& notes) {
+  ParamValue out{p.name, p.unit, p.cite, 0, ""};
+  const DatedValue* row = &p.values.front();
+  for (const DatedValue& v : p.values) {
+    if (v.from <= as_of) row = &v;
+  }
+  out.value = row->value;
+  out.basis = row->source.empty() ? fmt::format("{} (in force from {})", p.cite, row->from.ToString())
+                                  : fmt::format("{} (from {})", row->source, row->from.ToString());
+  if (p.values.front().from > as_of) {
+    notes.push_back(fmt::format("{}: {} is before the first dated value ({}); that value is used", p.name,
+                                as_of.ToString(), p.values.front().from.ToString()));
+  }
+  if (p.regulator_may_set_from && as_of >= *p.regulator_may_set_from && row->from < *p.regulator_may_set_from) {
+    notes.push_back(fmt::format("{}: from {} a regulator may set this value ({}); none is recorded, so the statutory "
+                                "value applies",
+                                p.name, p.regulator_may_set_from->ToString(), p.regulator_note));
+  }
+  if (p.cpi_indexed_from && as_of.year() >= *p.cpi_indexed_from) {
+    // Each January 1 from the first indexed year, adjust by the change in the annual average over
+    // the preceding calendar year, to the nearest $100 (SB 1047 §22602(e)(2)).
+    const CpiSeries* series = FindCpi(cpi, p.cpi_series);
+    double amount = out.value;
+    int missing = 0;
+    for (int year = *p.cpi_indexed_from; year <= as_of.year(); ++year) {
+      if (!series || !series->annual.count(year - 1) || !series->annual.count(year - 2)) {
+        missing = year;
+        break;
+      }
+      amount = std::round(amount * series->annual.at(year - 1) / series->annual.at(year - 2) / 100.0) * 100.0;
+    }
+    if (missing) {
+      notes.push_back(fmt::format(
+          "{}: the CPI adjustment for {} was not applied: data/cpi.toml has no {} annual averages for {} and {} "
+          "(the statutory amount is used; add the figures to apply it)",
+          p.name, missing, p.cpi_series, missing - 2, missing - 1));
+    } else {
+      out.value = amount;
+      out.basis += fmt::format("; CPI-adjusted from {} through {} ({})", *p.cpi_indexed_from, as_of.year(), p.cpi_series);
+    }
+  }
+  for (const Override& o : overrides) {
+    if (o.regime == r.id && o.param == p.name) {
+      out.value = o.value;
+      out.basis = "what-if override (--set)";
+    }
+  }
+  return out;
+}
+
+std::string MarginText(double value, double threshold) {
+  if (value == threshold) return "exactly at";
+  if (threshold <= 0 || value <= 0) return value > threshold ? "above" : "below";
+  return value > threshold ? fmt::format("{:.3g}x above", value / threshold)
+                           : fmt::format("{:.3g}x below", threshold / value);
+}
+
+struct Evaluated {
+  int status = -1;       // index into regime statuses; -1 = unknown
+  int rule = -1;
+  bool unknown_blocked = false;
+};
+
+// The status under one combination: the highest-precedence status among the rules that hold; if a
+// rule of higher precedence than that is unknown, the answer is unknown (it might have decided).
+Evaluated Decide(const Regime& r, std::size_t combination, const FactValues& facts, const std::vector<double>& params,
+                 const std::vector<int>& status_rank) {
+  const auto& rules = r.compiled_rules(combination);
+  int best_true = static_cast<int>(r.statuses.size()), best_true_rule = -1;
+  int best_unknown = static_cast<int>(r.statuses.size());
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    if (!rules[i]) continue;
+    int rank = status_rank[i];
+    if (rank >= best_true) continue;
+    Truth t = rules[i]->Evaluate(facts, params);
+    if (t == Truth::kTrue) {
+      best_true = rank;
+      best_true_rule = static_cast<int>(i);
+    } else if (t == Truth::kUnknown) {
+      best_unknown = std::min(best_unknown, rank);
+    }
+  }
+  Evaluated e;
+  if (best_unknown < best_true) {
+    e.unknown_blocked = true;
+    return e;
+  }
+  if (best_true_rule >= 0) {
+    e.status = best_true;
+    e.rule = best_true_rule;
+    return e;
+  }
+  e.status = static_cast<int>(std::find(r.statuses.begin(), r.statuses.end(), r.default_status) - r.statuses.begin());
+  return e;
+}
+
+std::vector<int> StatusRanks(const Regime& r) {
+  std::vector<int> ranks;
+  for (const Rule& rule : r.rules) {
+    ranks.push_back(static_cast<int>(std::find(r.statuses.begin(), r.statuses.end(), rule.status) - r.statuses.begin()));
+  }
+  return ranks;
+}
+
+// ---- obligations ----
+
+core::Instant Due(const Obligation& o, core::Instant trigger) {
+  core::Instant due = trigger + o.delay;
+  return o.delay_months ? due.PlusMonths(o.delay_months) : due;
+}
+
+std::vector<ObligationState> Obligations(const Regime& r, const std::string& status,
+                                         const std::vector<const Event*>& events, core::Date as_of) {
+  std::vector<ObligationState> out;
+  const core::Instant now = core::Instant::StartOf(as_of) + std::chrono::hours(24);  // through the end of as_of
+  auto of_kind = [&](const std::string& kind) {
+    std::vector<core::Instant> at;
+    for (const Event* e : events) {
+      if (e->kind == kind) at.push_back(e->at);
+    }
+    std::sort(at.begin(), at.end());
+    return at;
+  };
+  for (const Obligation& o : r.obligations) {
+    if (std::find(o.applies_to.begin(), o.applies_to.end(), status) == o.applies_to.end()) continue;
+    ObligationState base{o.id, o.cite, o.text, o.retention, std::nullopt, "", ""};
+    std::vector<core::Instant> triggers = of_kind(o.trigger);
+    std::vector<core::Instant> met = o.met_by.empty() ? std::vector<core::Instant>{} : of_kind(o.met_by);
+    const std::optional<core::Instant> from = o.from ? std::optional<core::Instant>(core::Instant::StartOf(*o.from))
+                                                     : std::nullopt;
+    auto track = [&](ObligationState s, core::Instant due, std::optional<core::Instant> done) {
+      s.due = due;
+      if (done && *done <= due) {
+        s.state = "met";
+        s.detail = fmt::format("{} at {}", o.met_by, done->ToString());
+      } else if (done) {
+        s.state = "met-late";
+        s.detail = fmt::format("{} at {}, after the due time", o.met_by, done->ToString());
+      } else if (now > due) {
+        s.state = "overdue";
+        s.detail = o.met_by.empty() ? "no event records it" : fmt::format("no {} event by the due time", o.met_by);
+      } else {
+        s.state = "open";
+        s.detail = o.met_by.empty() ? "" : fmt::format("record a {} event when done", o.met_by);
+      }
+      out.push_back(std::move(s));
+    };
+    if (o.clock == Obligation::Clock::kBefore) {
+      if (triggers.empty()) {
+        base.state = "open";
+        base.detail = fmt::format("due before the first {} event (none yet)", o.trigger);
+        if (!met.empty()) {
+          base.state = "met";
+          base.detail = fmt::format("{} at {}", o.met_by, met.front().ToString());
+        }
+        out.push_back(base);
+        continue;
+      }
+      core::Instant due = triggers.front();
+      std::optional<core::Instant> done;
+      for (core::Instant t : met) {
+        if (!done || t <= due) done = t;
+        if (t <= due) break;
+      }
+      if (done && *done > due) {
+        // Only the earliest recording counts when none came in time.
+        done = met.front();
+      }
+      track(base, due, done);
+      continue;
+    }
+    if (o.clock == Obligation::Clock::kWithin) {
+      if (triggers.empty()) {
+        base.state = "not-triggered";
+        base.detail = fmt::format("starts at a {} event", o.trigger);
+        out.push_back(base);
+        continue;
+      }
+      // Pair each trigger with the first discharge at or after it, in order.
+      std::size_t next_met = 0;
+      for (core::Instant t : triggers) {
+        core::Instant due = Due(o, t);
+        if (from && due < *from) due = *from;
+        while (next_met < met.size() && met[next_met] < t) ++next_met;
+        std::optional<core::Instant> done;
+        if (next_met < met.size()) done = met[next_met++];
+        ObligationState s = base;
+        track(s, due, done);
+        out.back().detail = fmt::format("after {} at {}; {}", o.trigger, t.ToString(), out.back().detail);
+      }
+      continue;
+    }
+    // Annually after the trigger (or after `from`, whichever is later).
+    if (triggers.empty()) {
+      base.state = "not-triggered";
+      base.detail = fmt::format("yearly from the first {} event", o.trigger);
+      out.push_back(base);
+      continue;
+    }
+    core::Instant anchor = triggers.front();
+    if (from && anchor < *from) anchor = *from;
+    core::Instant due = anchor.PlusMonths(12);
+    core::Instant previous = anchor;
+    while (due < now) {
+      previous = due;
+      due = due.PlusMonths(12);
+    }
+    auto met_between = [&](core::Instant a, core::Instant b) {
+      for (core::Instant t : met) {
+        if (t > a && t <= b) return std::optional<core::Instant>(t);
+      }
+      return std::optional<core::Instant>();
+    };
+    bool missed_previous = previous > anchor && !o.met_by.empty() && !met_between(previous.PlusMonths(-12), previous);
+    ObligationState s = base;
+    s.due = due;
+    if (missed_previous) {
+      s.state = "overdue";
+      s.detail = fmt::format("the year ending {} has no {} event; next due {}", previous.ToString(), o.met_by,
+                             due.ToString());
+    } else if (auto done = met_between(due.PlusMonths(-12), due); done && !o.met_by.empty()) {
+      s.state = "met";
+      s.detail = fmt::format("{} at {} for the year ending {}", o.met_by, done->ToString(), due.ToString());
+    } else {
+      s.state = "open";
+      s.detail = fmt::format("yearly from {}", anchor.ToString());
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<void> CheckOptions(const std::vector<Regime>& regimes, const AssessOptions& options) {
+  for (const std::string& id : options.regimes) {
+    if (std::none_of(regimes.begin(), regimes.end(), [&](const Regime& r) { return r.id == id; })) {
+      std::string known;
+      for (const auto& r : regimes) known += (known.empty() ? "" : ", ") + r.id;
+      return core::InvalidArgument(fmt::format("unknown regime '{}'; known: {}", id, known), "--regime");
+    }
+  }
+  for (const Override& o : options.overrides) {
+    auto r = std::find_if(regimes.begin(), regimes.end(), [&](const Regime& x) { return x.id == o.regime; });
+    if (r == regimes.end() || r->ParamIndex(o.param) < 0) {
+      return core::InvalidArgument(fmt::format("no parameter '{}' in regime '{}'", o.param, o.regime), "--set");
+    }
+  }
+  return core::Ok();
+}
+
+bool Selected(const Regime& r, const AssessOptions& options) {
+  return options.regimes.empty() ||
+         std::find(options.regimes.begin(), options.regimes.end(), r.id) != options.regimes.end();
+}
+
+}  // namespace
+
+Result<std::vector<CpiSeries>> ParseCpi(std::string_view text, const std::string& file) {
+  FL_ASSIGN_OR_RETURN(toml::table root, core::ParseToml(text, file));
+  std::vector<CpiSeries> out;
+  FL_RETURN_IF_ERROR(core::ForEachTable(root, "series", file, true, [&](const core::TomlFields& f, const toml::table& t) -> Result<void> {
+    FL_RETURN_IF_ERROR(f.OnlyKeys({"id", "name", "source", "annual"}));
+    CpiSeries s;
+    FL_ASSIGN_OR_RETURN(s.id, f.String("id"));
+    FL_ASSIGN_OR_RETURN(s.name, f.String("name"));
+    FL_ASSIGN_OR_RETURN(s.source, f.String("source"));
+    FL_RETURN_IF_ERROR(core::ForEachTable(t, "annual", file, false, [&](const core::TomlFields& af, const toml::table&) -> Result<void> {
+      FL_RETURN_IF_ERROR(af.OnlyKeys({"year", "value"}));
+      FL_ASSIGN_OR_RETURN(double year, af.Positive("year"));
+      FL_ASSIGN_OR_RETURN(double value, af.Positive("value"));
+      if (year != std::floor(year) || year < 1900 || year > 3000) return af.Bad("year", "expected a year");
+      if (!s.annual.emplace(static_cast<int>(year), value).second) return af.Bad("year", "is listed twice");
+      return core::Ok();
+    }, f.Name("").substr(0, f.Name("").size() - 1)));
+    out.push_back(std::move(s));
+    return core::Ok();
+  }));
+  return out;
+}
+
+Result<std::vector<CpiSeries>> LoadCpi(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return core::NotFound("cannot open the file", {}, core::Location{path, 0, 0});
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParseCpi(text.str(), path);
+}
+
+Result<std::vector<std::vector<int>>> Engine::Classify(const Inventory& inv, const AssessOptions& options) const {
+  FL_RETURN_IF_ERROR(CheckOptions(regimes_, options));
+  const std::vector<ModelFacts> facts = ComputeFacts(inv);
+  std::vector<std::vector<int>> out;
+  std::vector<std::string> notes;
+  FactValues values;
+  for (const Regime& r : regimes_) {
+    if (!Selected(r, options)) continue;
+    std::vector<double> params;
+    for (const Parameter& p : r.params) params.push_back(ValueAt(r, p, options.as_of, options.overrides, cpi_, notes).value);
+    const std::vector<int> ranks = StatusRanks(r);
+    const FactSchema& schema = r.schema(0);
+    const int none = static_cast<int>(r.statuses.size());
+    std::vector<int> status(inv.models.size(), -1);
+    for (int i : inv.order) {
+      const Model& m = inv.models[static_cast<std::size_t>(i)];
+      int base = inv.base_index[static_cast<std::size_t>(i)];
+      int base_status = base >= 0 ? status[static_cast<std::size_t>(base)] : none;
+      bool base_known = base_status >= 0;
+      bool base_covered = base_known && base_status < none && r.IsCovered(r.statuses[static_cast<std::size_t>(base_status)]);
+      FillFacts(schema, m, facts[static_cast<std::size_t>(i)], base_known ? base_status : none, base_covered,
+                base_known, values);
+      status[static_cast<std::size_t>(i)] = Decide(r, 0, values, params, ranks).status;
+    }
+    out.push_back(std::move(status));
+  }
+  return out;
+}
+
+Result<std::vector<ModelAnswer>> Engine::Assess(const Inventory& inv, const AssessOptions& options) const {
+  FL_RETURN_IF_ERROR(CheckOptions(regimes_, options));
+  const std::vector<ModelFacts> facts = ComputeFacts(inv);
+  std::vector<ModelAnswer> answers(inv.models.size());
+  std::vector<std::vector<const Event*>> events(inv.models.size());
+  for (const Event& e : inv.events) events[static_cast<std::size_t>(inv.Find(e.model))].push_back(&e);
+  for (std::size_t i = 0; i < inv.models.size(); ++i) {
+    const ModelFacts& f = facts[i];
+    answers[i] = {inv.models[i].id, inv.models[i].developer, f.own_flop, f.cumulative_flop, f.own_cost, f.cumulative_cost, {}};
+  }
+
+  for (const Regime& r : regimes_) {
+    if (!Selected(r, options)) continue;
+    std::vector<std::string> param_notes;
+    std::vector<ParamValue> param_values;
+    std::vector<double> params;
+    for (const Parameter& p : r.params) {
+      param_values.push_back(ValueAt(r, p, options.as_of, options.overrides, cpi_, param_notes));
+      params.push_back(param_values.back().value);
+    }
+    const std::vector<int> ranks = StatusRanks(r);
+    const int none = static_cast<int>(r.statuses.size());
+    const std::size_t combos = r.combinations().size();
+    // status[c][model], -1 unknown
+    std::vector<std::vector<int>> status(combos, std::vector<int>(inv.models.size(), -1));
+    FactValues values;
+    for (int i : inv.order) {
+      const std::size_t mi = static_cast<std::size_t>(i);
+      const Model& m = inv.models[mi];
+      const int base = inv.base_index[mi];
+      Determination d;
+      d.regime = r.id;
+      d.title = r.title;
+      d.note = r.note;
+      d.in_force = !r.in_force_from || options.as_of >= *r.in_force_from;
+      d.params = param_values;
+      d.notes = param_notes;
+      if (!d.in_force) {
+        d.notes.push_back(fmt::format("{} is in force from {}; shown as if it applied on {}", r.id,
+                                      r.in_force_from->ToString(), options.as_of.ToString()));
+      }
+      for (std::size_t c = 0; c < combos; ++c) {
+        const FactSchema& schema = r.schema(c);
+        int base_status = base >= 0 ? status[c][static_cast<std::size_t>(base)] : none;
+        bool base_known = base_status >= 0;
+        bool base_covered = base_known && base_status < none && r.IsCovered(r.statuses[static_cast<std::size_t>(base_status)]);
+        FillFacts(schema, m, facts[mi], base_known ? base_status : none, base_covered, base_known, values);
+        Evaluated e = Decide(r, c, values, params, ranks);
+        status[c][mi] = e.status;
+
+        Outcome o;
+        o.reading = r.CombinationName(c);
+        o.status = e.status >= 0 ? r.statuses[static_cast<std::size_t>(e.status)] : "unknown";
+        o.developer = m.developer;
+        for (int reading : r.combinations()[c]) {
+          const Reading& rd = r.readings[static_cast<std::size_t>(reading)];
+          o.explanation.push_back({fmt::format("Reading {} of {}: {}", rd.id, rd.ambiguity, rd.text), ""});
+        }
+        // Explain every rule that was considered, and why it did or did not apply.
+        for (std::size_t ri = 0; ri < r.rules.size(); ++ri) {
+          const auto& expr = r.compiled_rules(c)[ri];
+          if (!expr) continue;
+          const Rule& rule = r.rules[ri];
+          std::vector<Comparison> trace;
+          Truth t = expr->Evaluate(values, params, &trace);
+          std::string because;
+          for (const Comparison& cmp : trace) {
+            if (!cmp.numeric) {
+              because += fmt::format("{}{}{} is {} ({})", because.empty() ? "" : "; ", cmp.left,
+                                     cmp.op.empty() ? "" : " " + cmp.op + " " + cmp.right, TruthName(cmp.holds),
+                                     cmp.op.empty() ? "" : cmp.left + " is " + cmp.actual);
+              if (cmp.op.empty()) because.resize(because.size() - 3);  // a bare fact: no "( )"
+              continue;
+            }
+            Margin mg{cmp.left, cmp.op, cmp.right, cmp.left_value, cmp.right_value, TruthName(cmp.holds),
+                      cmp.holds == Truth::kUnknown ? "unknown" : MarginText(cmp.left_value, cmp.right_value)};
+            because += fmt::format("{}{} {} {} ({}) is {}: {} {}", because.empty() ? "" : "; ", cmp.left,
+                                   cmp.op, cmp.right, core::Sci3(cmp.right_value), TruthName(cmp.holds),
+                                   cmp.holds == Truth::kUnknown ? "value unknown" : core::Sci3(cmp.left_value),
+                                   mg.text);
+            if (static_cast<int>(ri) == e.rule || e.rule < 0) o.margins.push_back(mg);
+          }
+          std::string verdict = t == Truth::kTrue ? "applies" : t == Truth::kFalse ? "does not apply" : "cannot be decided (unknown inputs)";
+          o.explanation.push_back({fmt::format("Rule {} ({} if {}): {}{}", rule.id, rule.status, rule.when, verdict,
+                                               because.empty() ? "" : " - " + because),
+                                   rule.cite});
+        }
+        if (e.rule >= 0) {
+          const Rule& rule = r.rules[static_cast<std::size_t>(e.rule)];
+          o.rule = rule.id;
+          o.cite = rule.cite;
+          if (rule.developer == "base" && base >= 0) o.developer = inv.models[static_cast<std::size_t>(base)].developer;
+          o.explanation.push_back({fmt::format("Status: {}, by rule {}: \"{}\"", o.status, rule.id, rule.text), rule.cite});
+          if (!rule.ambiguity.empty()) {
+            d.notes.push_back(fmt::format("rule {} decided under ambiguity {}: see the other readings", rule.id, rule.ambiguity));
+          }
+        } else if (e.unknown_blocked) {
+          o.explanation.push_back({"Status unknown: a rule that could decide has unknown inputs (see above)", ""});
+        } else {
+          o.explanation.push_back({fmt::format("Status: {} (no rule applies: the regime's default)", o.status), ""});
+        }
+        d.outcomes.push_back(std::move(o));
+      }
+
+      // Summarise across readings.
+      bool agree = std::all_of(d.outcomes.begin(), d.outcomes.end(),
+                               [&](const Outcome& o) { return o.status == d.outcomes.front().status; });
+      d.status = agree ? d.outcomes.front().status : "depends-on-reading";
+      bool all_covered = true, none_covered = true, any_unknown = false;
+      for (const Outcome& o : d.outcomes) {
+        any_unknown = any_unknown || o.status == "unknown";
+        bool cov = r.IsCovered(o.status);
+        all_covered = all_covered && cov;
+        none_covered = none_covered && !cov && o.status != "unknown";
+        if (!o.cite.empty() && std::find(d.basis.begin(), d.basis.end(), o.cite) == d.basis.end()) d.basis.push_back(o.cite);
+      }
+      if (!any_unknown && all_covered) d.covered = true;
+      if (none_covered) d.covered = false;
+      if (!agree) {
+        std::string readings;
+        for (const Outcome& o : d.outcomes) readings += fmt::format("{}{}: {}", readings.empty() ? "" : "; ", o.reading, o.status);
+        d.notes.push_back("the statute is ambiguous here and the answer depends on the reading - " + readings);
+      }
+      if (m.training.empty()) d.notes.push_back("no training stages: the model's own compute is 0");
+      for (const TrainingStage& s : m.training) {
+        if (!s.cost_usd) d.notes.push_back(fmt::format("cost of the {} stage from {} unknown: {}", s.kind, s.start.ToString(), s.cost_source));
+      }
+
+      // Obligations and penalties under the first reading whose status carries duties.
+      auto covered_outcome = std::find_if(d.outcomes.begin(), d.outcomes.end(), [&](const Outcome& o) { return r.IsCovered(o.status); });
+      if (covered_outcome != d.outcomes.end()) {
+        d.obligations = Obligations(r, covered_outcome->status, events[mi], options.as_of);
+        if (!agree) d.notes.push_back(fmt::format("obligations and penalties shown for the reading {} ({})",
+                                                  covered_outcome->reading, covered_outcome->status));
+        std::size_t c = static_cast<std::size_t>(covered_outcome - d.outcomes.begin());
+        for (std::size_t pi = 0; pi < r.penalties.size(); ++pi) {
+          const Penalty& p = r.penalties[pi];
+          if (std::find(p.applies_to.begin(), p.applies_to.end(), covered_outcome->status) == p.applies_to.end()) continue;
+          const FactSchema& schema = r.schema(c);
+          int base_status = base >= 0 ? status[c][static_cast<std::size_t>(base)] : none;
+          bool base_known = base_status >= 0;
+          bool base_covered = base_known && base_status < none && r.IsCovered(r.statuses[static_cast<std::size_t>(base_status)]);
+          FillFacts(schema, m, facts[mi], base_known ? base_status : none, base_covered, base_known, values);
+          bool known_first = true, known_next = true;
+          double first = r.compiled_penalties(c)[2 * pi].EvaluateNumber(values, params, &known_first);
+          double next = r.compiled_penalties(c)[2 * pi + 1].EvaluateNumber(values, params, &known_next);
+          if (known_first) d.penalty_first = first;
+          if (known_next) d.penalty_subsequent = next;
+          d.penalty_currency = p.currency;
+          d.penalty_cite = p.cite;
+          if (!known_first) d.notes.push_back("maximum penalty unknown: it depends on a cost that is not known");
+          if (p.from && options.as_of < *p.from) {
+            d.notes.push_back(fmt::format("penalties under {} apply to violations on or after {}", p.cite, p.from->ToString()));
+          }
+          break;
+        }
+      }
+      answers[mi].determinations.push_back(std::move(d));
+    }
+  }
+  return answers;
+}
+
+}  // namespace flopline::rules

@@ -1,0 +1,236 @@
+#include "flopline/rules/inventory.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "flopline/compute/estimate.h"
+#include "flopline/core/toml_fields.h"
+#include "flopline/rules/regime.h"
+
+namespace flopline::rules {
+namespace {
+
+using core::Result;
+using core::TomlFields;
+
+const std::vector<std::string> kStageKinds = {"pretrain", "fine-tune", "rl", "synthetic-data", "other"};
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+Result<std::string> OneOf(const TomlFields& f, std::string_view key, const std::vector<std::string>& allowed,
+                          std::optional<std::string> fallback) {
+  FL_ASSIGN_OR_RETURN(auto value, f.OptionalString(key));
+  if (!value) {
+    if (fallback) return *fallback;
+    return f.Bad(key, fmt::format("is required; one of: {}", Join(allowed)));
+  }
+  if (std::find(allowed.begin(), allowed.end(), *value) == allowed.end()) {
+    return f.Bad(key, fmt::format("'{}' is not one of: {}", *value, Join(allowed)));
+  }
+  return *value;
+}
+
+// An instant from a TOML date-time (with Z or an offset) or a date.
+Result<core::Instant> ReadInstant(const TomlFields& f, const toml::table& t, std::string_view key) {
+  const toml::node* node = t.get(key);
+  if (!node) return f.Bad(key, "is required");
+  if (node->is_date()) {
+    toml::date d = node->as_date()->get();
+    core::Date date = core::Date::FromYmd(d.year, d.month, d.day);
+    if (!date.ymd().ok()) return f.Bad(key, "is not a real calendar date");
+    return core::Instant::StartOf(date);
+  }
+  if (node->is_date_time()) {
+    toml::date_time dt = node->as_date_time()->get();
+    if (!dt.offset) return f.Bad(key, "needs a time zone: write it in UTC with a Z suffix");
+    core::Date date = core::Date::FromYmd(dt.date.year, dt.date.month, dt.date.day);
+    if (!date.ymd().ok()) return f.Bad(key, "is not a real calendar date");
+    return core::Instant::StartOf(date) + std::chrono::hours(dt.time.hour) +
+           std::chrono::minutes(dt.time.minute - dt.offset->minutes) + std::chrono::seconds(dt.time.second);
+  }
+  if (node->is_string()) {
+    auto parsed = core::Instant::Parse(node->as_string()->get());
+    if (!parsed) return f.Bad(key, parsed.error().message);
+    return *parsed;
+  }
+  return f.Bad(key, "expected a date-time such as 2026-06-01T09:00:00Z");
+}
+
+Result<TrainingStage> ParseStage(const TomlFields& f, const compute::AcceleratorTable& accelerators,
+                                 const compute::PriceTable& prices, const compute::ConfigLoader& load) {
+  std::vector<std::string_view> keys(compute::kEstimateKeys);
+  keys.push_back("kind");
+  FL_RETURN_IF_ERROR(f.OnlyKeys(keys));
+  TrainingStage stage;
+  stage.where = f.Where();
+  FL_ASSIGN_OR_RETURN(stage.kind, OneOf(f, "kind", kStageKinds, std::nullopt));
+  FL_ASSIGN_OR_RETURN(compute::EstimateRequest request, compute::ParseEstimateFields(f, load));
+  if (!request.start) return f.Bad("start", "is required: the start of training dates the stage and prices it");
+  stage.start = *request.start;
+  // Compute first, unpriced, so that a missing price never hides the compute.
+  compute::EstimateRequest unpriced = request;
+  unpriced.start.reset();
+  unpriced.cost_usd.reset();
+  unpriced.price_per_hour.reset();
+  auto estimate = compute::EstimateTraining(unpriced, accelerators, prices);
+  if (!estimate) {
+    core::Error error = estimate.error();
+    if (!error.where) {
+      error.where = f.Where();
+      error.field = error.field.empty() ? f.Name("flop") : f.Name(error.field);
+      if (error.message.find("nothing to estimate") != std::string::npos) {
+        error.message = "needs its compute: flop, or config + tokens, params + tokens, or accelerator + count + hours";
+      }
+    }
+    return tl::unexpected(error);
+  }
+  stage.flop = estimate->training_flop.point;
+  stage.flop_low = estimate->training_flop.low;
+  stage.flop_high = estimate->training_flop.high;
+  stage.flop_method = estimate->method;
+  auto priced = compute::EstimateTraining(request, accelerators, prices);
+  if (priced && priced->cost) {
+    stage.cost_usd = priced->cost->usd.point.dollars();
+    stage.cost_source = priced->cost->source;
+  } else {
+    stage.cost_source = priced ? "not priced" : "not priced: " + priced.error().message;
+  }
+  return stage;
+}
+
+Result<void> ParseFile(const ModelFile& file, Inventory& out, const compute::AcceleratorTable& accelerators,
+                       const compute::PriceTable& prices, const compute::ConfigLoader& load) {
+  FL_ASSIGN_OR_RETURN(toml::table root, core::ParseToml(file.text, file.path));
+  for (const auto& [key, node] : root) {
+    if (key.str() != "model" && key.str() != "event") {
+      return core::InvalidArgument("unknown key; a model file holds [[model]] and [[event]] tables",
+                                   std::string(key.str()), core::TomlLocation(node, file.path));
+    }
+  }
+  FL_RETURN_IF_ERROR(core::ForEachTable(root, "model", file.path, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
+    FL_RETURN_IF_ERROR(f.OnlyKeys({"id", "developer", "developer_revenue_usd", "foundation_model", "base",
+                                   "derivation", "training"}));
+    Model m;
+    m.where = f.Where();
+    FL_ASSIGN_OR_RETURN(m.id, f.String("id"));
+    if (m.id.empty()) return f.Bad("id", "must not be empty");
+    if (out.Find(m.id) >= 0) return f.Bad("id", fmt::format("'{}' is already defined", m.id));
+    FL_ASSIGN_OR_RETURN(m.developer, f.String("developer"));
+    FL_ASSIGN_OR_RETURN(m.developer_revenue_usd, f.OptionalPositive("developer_revenue_usd", /*allow_zero=*/true));
+    FL_ASSIGN_OR_RETURN(auto foundation, f.OptionalBool("foundation_model"));
+    m.foundation_model = foundation.value_or(false);
+    FL_ASSIGN_OR_RETURN(auto base, f.OptionalString("base"));
+    m.base = base.value_or("");
+    FL_ASSIGN_OR_RETURN(m.derivation, OneOf(f, "derivation", kDerivations, std::string("pretrain")));
+    if (m.derivation == "pretrain" && !m.base.empty()) {
+      return f.Bad("base", fmt::format("a pretrained model has no base; set derivation (one of: {})", Join(kDerivations)));
+    }
+    if (m.derivation != "pretrain" && m.base.empty()) {
+      return f.Bad("derivation", fmt::format("'{}' needs base = the id of the model it was made from", m.derivation));
+    }
+    std::string model_name = f.Name("").substr(0, f.Name("").size() - 1);  // "model[i]"
+    FL_RETURN_IF_ERROR(core::ForEachTable(t, "training", file.path, false, [&](const TomlFields& sf, const toml::table&) -> Result<void> {
+      FL_ASSIGN_OR_RETURN(TrainingStage stage, ParseStage(sf, accelerators, prices, load));
+      m.training.push_back(std::move(stage));
+      return core::Ok();
+    }, model_name));
+    out.models.push_back(std::move(m));
+    return core::Ok();
+  }));
+  FL_RETURN_IF_ERROR(core::ForEachTable(root, "event", file.path, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
+    FL_RETURN_IF_ERROR(f.OnlyKeys({"model", "kind", "at"}));
+    Event e;
+    e.where = f.Where();
+    FL_ASSIGN_OR_RETURN(e.model, f.String("model"));
+    FL_ASSIGN_OR_RETURN(e.kind, OneOf(f, "kind", kEventKinds, std::nullopt));
+    FL_ASSIGN_OR_RETURN(e.at, ReadInstant(f, t, "at"));
+    out.events.push_back(std::move(e));
+    return core::Ok();
+  }));
+  return core::Ok();
+}
+
+}  // namespace
+
+int Inventory::Find(std::string_view id) const {
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    if (models[i].id == id) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+Result<void> LinkLineage(Inventory& inv) {
+  std::unordered_map<std::string_view, int> index;
+  for (std::size_t i = 0; i < inv.models.size(); ++i) index.emplace(inv.models[i].id, static_cast<int>(i));
+  inv.base_index.assign(inv.models.size(), -1);
+  for (std::size_t i = 0; i < inv.models.size(); ++i) {
+    const Model& m = inv.models[i];
+    if (m.base.empty()) continue;
+    auto it = index.find(m.base);
+    if (it == index.end()) {
+      return core::InvalidArgument(fmt::format("'{}' names no model in the files given", m.base), "base", m.where);
+    }
+    inv.base_index[i] = it->second;
+  }
+  // Every chain of bases must end; order models so that bases come first. Each model has one base,
+  // so following bases from any model either ends or revisits a model of the same walk: a cycle.
+  std::vector<std::uint8_t> state(inv.models.size(), 0);  // 0 new, 1 on the current walk, 2 placed
+  inv.order.clear();
+  inv.order.reserve(inv.models.size());
+  std::vector<int> walk;
+  for (std::size_t start = 0; start < inv.models.size(); ++start) {
+    walk.clear();
+    int at = static_cast<int>(start);
+    while (at >= 0 && state[static_cast<std::size_t>(at)] == 0) {
+      state[static_cast<std::size_t>(at)] = 1;
+      walk.push_back(at);
+      at = inv.base_index[static_cast<std::size_t>(at)];
+    }
+    if (at >= 0 && state[static_cast<std::size_t>(at)] == 1) {
+      const Model& m = inv.models[static_cast<std::size_t>(at)];
+      return core::InvalidArgument(fmt::format("the lineage of '{}' is a cycle: it is its own ancestor", m.id),
+                                   "base", m.where);
+    }
+    for (auto it = walk.rbegin(); it != walk.rend(); ++it) {
+      state[static_cast<std::size_t>(*it)] = 2;
+      inv.order.push_back(*it);
+    }
+  }
+  for (const Event& e : inv.events) {
+    if (index.find(e.model) == index.end()) {
+      return core::InvalidArgument(fmt::format("'{}' names no model in the files given", e.model), "event.model", e.where);
+    }
+  }
+  return core::Ok();
+}
+
+Result<Inventory> ParseInventory(const std::vector<ModelFile>& files, const compute::AcceleratorTable& accelerators,
+                                 const compute::PriceTable& prices, const compute::ConfigLoader& load) {
+  Inventory inv;
+  for (const ModelFile& file : files) FL_RETURN_IF_ERROR(ParseFile(file, inv, accelerators, prices, load));
+  FL_RETURN_IF_ERROR(LinkLineage(inv));
+  return inv;
+}
+
+Result<Inventory> LoadInventory(const std::vector<std::string>& paths, const compute::AcceleratorTable& accelerators,
+                                const compute::PriceTable& prices) {
+  std::vector<ModelFile> files;
+  for (const std::string& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return core::NotFound("cannot open the file", {}, core::Location{path, 0, 0});
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    files.push_back({path, buffer.str()});
+  }
+  return ParseInventory(files, accelerators, prices);
+}
+
+}  // namespace flopline::rules

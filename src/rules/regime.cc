@@ -1,0 +1,369 @@
+#include "flopline/rules/regime.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "flopline/core/toml_fields.h"
+
+namespace flopline::rules {
+
+using core::Result;
+using core::TomlFields;
+
+FactSchema StandardFacts() {
+  FactSchema s;
+  s.AddNumber("own_flop");              // compute of this model's own training stages
+  s.AddNumber("own_cost_usd");
+  s.AddNumber("cumulative_flop");       // own + the base's cumulative, for derivations that keep weights
+  s.AddNumber("cumulative_cost_usd");
+  s.AddNumber("developer_lineage_flop");      // like cumulative, but only through bases of the same developer
+  s.AddNumber("developer_lineage_cost_usd");
+  s.AddNumber("finetune_flop");         // own stages that adjust weights on new data (fine-tune, rl)
+  s.AddNumber("finetune_cost_usd");
+  s.AddNumber("base_flop");             // the base model's cumulative compute
+  s.AddNumber("developer_revenue_usd"); // preceding calendar year, with affiliates
+  s.AddBool("foundation_model");
+  s.AddBool("has_base");
+  s.AddBool("base_covered");            // the base's status under this regime carries duties
+  s.AddString("derivation", kDerivations);
+  return s;
+}
+
+namespace {
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+// "72h", "15d", "2w", "3m" (months), "1y".
+Result<void> ParseDelay(const std::string& text, Obligation& o, const TomlFields& f) {
+  if (text.size() < 2) return f.Bad("within", "expected a duration such as 72h, 15d, 2w, 3m or 1y");
+  long n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size() - 1, n);
+  if (ec != std::errc() || ptr != text.data() + text.size() - 1 || n <= 0 || n > 100000) {
+    return f.Bad("within", fmt::format("'{}' is not a duration such as 72h, 15d, 2w, 3m or 1y", text));
+  }
+  switch (text.back()) {
+    case 'h': o.delay = std::chrono::hours(n); break;
+    case 'd': o.delay = std::chrono::hours(24 * n); break;
+    case 'w': o.delay = std::chrono::hours(24 * 7 * n); break;
+    case 'm': o.delay_months = static_cast<int>(n); break;
+    case 'y': o.delay_months = static_cast<int>(12 * n); break;
+    default: return f.Bad("within", fmt::format("'{}': the unit must be h, d, w, m or y", text));
+  }
+  return core::Ok();
+}
+
+Result<void> CheckEvent(const TomlFields& f, std::string_view key, const std::string& kind) {
+  if (std::find(kEventKinds.begin(), kEventKinds.end(), kind) == kEventKinds.end()) {
+    return f.Bad(key, fmt::format("unknown event '{}'; events: {}", kind, Join(kEventKinds)));
+  }
+  return core::Ok();
+}
+
+Result<void> CheckStatuses(const TomlFields& f, std::string_view key, const std::vector<std::string>& given,
+                           const std::vector<std::string>& statuses) {
+  for (const auto& s : given) {
+    if (std::find(statuses.begin(), statuses.end(), s) == statuses.end()) {
+      return f.Bad(key, fmt::format("unknown status '{}'; this regime's statuses: {}", s, Join(statuses)));
+    }
+  }
+  return core::Ok();
+}
+
+Result<std::optional<std::vector<std::string>>> OptionalStrings(const TomlFields& f, const toml::table& t,
+                                                                std::string_view key) {
+  if (!t.get(key)) return std::optional<std::vector<std::string>>();
+  FL_ASSIGN_OR_RETURN(auto values, f.Strings(key));
+  return std::optional<std::vector<std::string>>(std::move(values));
+}
+
+Result<Regime> FromToml(const toml::table& root, const std::string& file) {
+  Regime r;
+  TomlFields top(root, file, "regime");
+  FL_RETURN_IF_ERROR(top.OnlyKeys({"id", "title", "version", "in_force_from", "note", "source", "statuses",
+                                   "default_status", "covered_statuses", "param", "reading", "rule",
+                                   "obligation", "penalty"}));
+  FL_ASSIGN_OR_RETURN(r.id, top.String("id"));
+  FL_ASSIGN_OR_RETURN(r.title, top.String("title"));
+  FL_ASSIGN_OR_RETURN(r.version, top.RequiredDate("version"));
+  FL_ASSIGN_OR_RETURN(r.in_force_from, top.OptionalDate("in_force_from"));
+  FL_ASSIGN_OR_RETURN(auto note, top.OptionalString("note"));
+  r.note = note.value_or("");
+  FL_ASSIGN_OR_RETURN(r.source, top.String("source"));
+  FL_ASSIGN_OR_RETURN(r.statuses, top.Strings("statuses"));
+  if (r.statuses.empty()) return top.Bad("statuses", "needs at least one status");
+  FL_ASSIGN_OR_RETURN(r.default_status, top.String("default_status"));
+  FL_RETURN_IF_ERROR(CheckStatuses(top, "default_status", {r.default_status}, r.statuses));
+  FL_ASSIGN_OR_RETURN(r.covered_statuses, top.Strings("covered_statuses"));
+  FL_RETURN_IF_ERROR(CheckStatuses(top, "covered_statuses", r.covered_statuses, r.statuses));
+
+  std::set<std::string> names;
+  FL_RETURN_IF_ERROR(core::ForEachTable(root, "param", file, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
+    FL_RETURN_IF_ERROR(f.OnlyKeys({"name", "unit", "cite", "values", "cpi_indexed_from", "cpi_series",
+                                   "regulator_may_set_from", "regulator_note"}));
+    Parameter p;
+    FL_ASSIGN_OR_RETURN(p.name, f.String("name"));
+    if (!names.insert(p.name).second) return f.Bad("name", fmt::format("parameter '{}' is defined twice", p.name));
+    FL_ASSIGN_OR_RETURN(p.unit, f.String("unit"));
+    FL_ASSIGN_OR_RETURN(p.cite, f.String("cite"));
+    const toml::array* values = t["values"].as_array();
+    if (!values || values->empty()) return f.Bad("values", "needs at least one { from = DATE, value = N }");
+    int i = 0;
+    for (const toml::node& node : *values) {
+      const toml::table* v = node.as_table();
+      std::string name = f.Name("values") + fmt::format("[{}]", i++);
+      if (!v) return core::InvalidArgument("expected { from = DATE, value = N }", name, core::TomlLocation(node, file));
+      TomlFields vf(*v, file, name);
+      FL_RETURN_IF_ERROR(vf.OnlyKeys({"from", "value", "source"}));
+      DatedValue dv;
+      FL_ASSIGN_OR_RETURN(dv.from, vf.RequiredDate("from"));
+      FL_ASSIGN_OR_RETURN(dv.value, vf.Positive("value"));
+      FL_ASSIGN_OR_RETURN(auto source, vf.OptionalString("source"));
+      dv.source = source.value_or("");
+      if (!p.values.empty() && !(p.values.back().from < dv.from)) {
+        return vf.Bad("from", "dated values must be in ascending order of `from`, without repeats");
+      }
+      p.values.push_back(dv);
+    }
+    FL_ASSIGN_OR_RETURN(auto cpi_from, f.OptionalPositive("cpi_indexed_from"));
+    if (cpi_from) {
+      if (*cpi_from != std::floor(*cpi_from) || *cpi_from < 1900 || *cpi_from > 3000) {
+        return f.Bad("cpi_indexed_from", "expected a year");
+      }
+      p.cpi_indexed_from = static_cast<int>(*cpi_from);
+      FL_ASSIGN_OR_RETURN(p.cpi_series, f.String("cpi_series"));
+    }
+    FL_ASSIGN_OR_RETURN(p.regulator_may_set_from, f.OptionalDate("regulator_may_set_from"));
+    FL_ASSIGN_OR_RETURN(auto regulator_note, f.OptionalString("regulator_note"));
+    p.regulator_note = regulator_note.value_or("");
+    r.params.push_back(std::move(p));
+    return core::Ok();
+  }));
+
+  FL_RETURN_IF_ERROR(core::ForEachTable(root, "reading", file, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
+    FL_RETURN_IF_ERROR(f.OnlyKeys({"id", "ambiguity", "text", "bind"}));
+    Reading reading;
+    FL_ASSIGN_OR_RETURN(reading.id, f.String("id"));
+    FL_ASSIGN_OR_RETURN(reading.ambiguity, f.String("ambiguity"));
+    FL_ASSIGN_OR_RETURN(reading.text, f.String("text"));
+    if (const toml::table* bind = t["bind"].as_table()) {
+      FactSchema standard = StandardFacts();
+      for (const auto& [alias, target] : *bind) {
+        const std::string* fact = target.as_string() ? &target.as_string()->get() : nullptr;
+        if (!fact || standard.Find(*fact) < 0) {
+          return core::InvalidArgument(fmt::format("must name a standard fact: {}", Join(standard.Names())),
+                                       f.Name("bind." + std::string(alias.str())), core::TomlLocation(target, file));
+        }
+        reading.bind.emplace_back(std::string(alias.str()), *fact);
+      }
+    }
+    r.readings.push_back(std::move(reading));
+    return core::Ok();
+  }));
+
+  FL_RETURN_IF_ERROR(core::ForEachTable(root, "rule", file, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
+    FL_RETURN_IF_ERROR(f.OnlyKeys({"id", "status", "cite", "text", "when", "developer", "only_under", "ambiguity"}));
+    Rule rule;
+    FL_ASSIGN_OR_RETURN(rule.id, f.String("id"));
+    FL_ASSIGN_OR_RETURN(rule.status, f.String("status"));
+    FL_RETURN_IF_ERROR(CheckStatuses(f, "status", {rule.status}, r.statuses));
+    FL_ASSIGN_OR_RETURN(rule.cite, f.String("cite"));
+    FL_ASSIGN_OR_RETURN(rule.text, f.String("text"));
+    FL_ASSIGN_OR_RETURN(rule.when, f.String("when"));
+    rule.where = core::TomlLocation(*t.get("when"), file);
+    FL_ASSIGN_OR_RETURN(auto developer, f.OptionalString("developer"));
+    rule.developer = developer.value_or("self");
+    if (rule.developer != "self" && rule.developer != "base") return f.Bad("developer", "expected \"self\" or \"base\"");
+    FL_ASSIGN_OR_RETURN(auto only_under, OptionalStrings(f, t, "only_under"));
+    rule.only_under = only_under.value_or(std::vector<std::string>{});
+    for (const auto& id : rule.only_under) {
+      if (std::none_of(r.readings.begin(), r.readings.end(), [&](const Reading& x) { return x.id == id; })) {
+        return f.Bad("only_under", fmt::format("unknown reading '{}'", id));
+      }
+    }
+    FL_ASSIGN_OR_RETURN(auto ambiguity, f.OptionalString("ambiguity"));
+    rule.ambiguity = ambiguity.value_or("");
+    r.rules.push_back(std::move(rule));
+    return core::Ok();
+  }));
+  if (r.rules.empty()) return top.Bad("rule", "a regime needs at least one [[rule]]");
+
+  FL_RETURN_IF_ERROR(core::ForEachTable(root, "obligation", file, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
+    FL_RETURN_IF_ERROR(f.OnlyKeys({"id", "cite", "text", "applies_to", "before", "within", "after", "annually_after",
+                                   "met_by", "from", "retention"}));
+    Obligation o;
+    FL_ASSIGN_OR_RETURN(o.id, f.String("id"));
+    FL_ASSIGN_OR_RETURN(o.cite, f.String("cite"));
+    FL_ASSIGN_OR_RETURN(o.text, f.String("text"));
+    FL_ASSIGN_OR_RETURN(o.applies_to, f.Strings("applies_to"));
+    FL_RETURN_IF_ERROR(CheckStatuses(f, "applies_to", o.applies_to, r.statuses));
+    FL_ASSIGN_OR_RETURN(auto before, f.OptionalString("before"));
+    FL_ASSIGN_OR_RETURN(auto within, f.OptionalString("within"));
+    FL_ASSIGN_OR_RETURN(auto after, f.OptionalString("after"));
+    FL_ASSIGN_OR_RETURN(auto annually, f.OptionalString("annually_after"));
+    int clocks = (before ? 1 : 0) + (within ? 1 : 0) + (annually ? 1 : 0);
+    if (clocks != 1) return f.Bad("before", "give exactly one clock: before = EVENT, within = DURATION (with after = EVENT), or annually_after = EVENT");
+    if (before) {
+      o.clock = Obligation::Clock::kBefore;
+      o.trigger = *before;
+      FL_RETURN_IF_ERROR(CheckEvent(f, "before", o.trigger));
+    } else if (within) {
+      o.clock = Obligation::Clock::kWithin;
+      FL_RETURN_IF_ERROR(ParseDelay(*within, o, f));
+      if (!after) return f.Bad("within", "needs after = EVENT");
+      o.trigger = *after;
+      FL_RETURN_IF_ERROR(CheckEvent(f, "after", o.trigger));
+    } else {
+      o.clock = Obligation::Clock::kAnnually;
+      o.trigger = *annually;
+      FL_RETURN_IF_ERROR(CheckEvent(f, "annually_after", o.trigger));
+    }
+    if (after && !within) return f.Bad("after", "goes with within = DURATION");
+    FL_ASSIGN_OR_RETURN(auto met_by, f.OptionalString("met_by"));
+    o.met_by = met_by.value_or("");
+    if (!o.met_by.empty()) FL_RETURN_IF_ERROR(CheckEvent(f, "met_by", o.met_by));
+    FL_ASSIGN_OR_RETURN(o.from, f.OptionalDate("from"));
+    FL_ASSIGN_OR_RETURN(auto retention, f.OptionalString("retention"));
+    o.retention = retention.value_or("");
+    (void)t;
+    r.obligations.push_back(std::move(o));
+    return core::Ok();
+  }));
+
+  FL_RETURN_IF_ERROR(core::ForEachTable(root, "penalty", file, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
+    FL_RETURN_IF_ERROR(f.OnlyKeys({"applies_to", "cite", "currency", "from", "first", "subsequent"}));
+    Penalty p;
+    FL_ASSIGN_OR_RETURN(p.applies_to, f.Strings("applies_to"));
+    FL_RETURN_IF_ERROR(CheckStatuses(f, "applies_to", p.applies_to, r.statuses));
+    FL_ASSIGN_OR_RETURN(p.cite, f.String("cite"));
+    FL_ASSIGN_OR_RETURN(auto currency, f.OptionalString("currency"));
+    p.currency = currency.value_or("USD");
+    FL_ASSIGN_OR_RETURN(p.from, f.OptionalDate("from"));
+    FL_ASSIGN_OR_RETURN(p.first, f.String("first"));
+    FL_ASSIGN_OR_RETURN(p.subsequent, f.String("subsequent"));
+    p.where = core::TomlLocation(*t.get("first"), file);
+    r.penalties.push_back(std::move(p));
+    return core::Ok();
+  }));
+  return r;
+}
+
+}  // namespace
+
+// Builds the reading combinations and compiles every rule and penalty under each.
+Result<void> CompileRegime(Regime& r, const std::string& file) {
+  // Group readings by ambiguity, in order of first appearance.
+  std::vector<std::vector<int>> groups;
+  std::vector<std::string> group_names;
+  for (std::size_t i = 0; i < r.readings.size(); ++i) {
+    auto it = std::find(group_names.begin(), group_names.end(), r.readings[i].ambiguity);
+    if (it == group_names.end()) {
+      group_names.push_back(r.readings[i].ambiguity);
+      groups.push_back({static_cast<int>(i)});
+    } else {
+      groups[static_cast<std::size_t>(it - group_names.begin())].push_back(static_cast<int>(i));
+    }
+  }
+  r.combinations_ = {{}};
+  for (const auto& group : groups) {
+    std::vector<Regime::Combination> next;
+    for (const auto& partial : r.combinations_) {
+      for (int reading : group) {
+        auto c = partial;
+        c.push_back(reading);
+        next.push_back(std::move(c));
+      }
+    }
+    r.combinations_ = std::move(next);
+  }
+  if (r.combinations_.size() > 64) {
+    return core::InvalidArgument("more than 64 combinations of readings", "reading", core::Location{file, 0, 0});
+  }
+
+  const std::vector<std::string> params = r.ParamNames();
+  for (const auto& combination : r.combinations_) {
+    FactSchema schema = StandardFacts();
+    std::vector<std::string> base_values = r.statuses;
+    base_values.push_back("none");
+    schema.AddString("base_status", base_values);
+    std::vector<std::string> ids;
+    for (int reading : combination) {
+      const Reading& rd = r.readings[static_cast<std::size_t>(reading)];
+      ids.push_back(rd.id);
+      for (const auto& [alias, fact] : rd.bind) schema.AddAlias(alias, schema.Find(fact));
+    }
+    std::vector<std::optional<Expr>> compiled;
+    for (std::size_t i = 0; i < r.rules.size(); ++i) {
+      const Rule& rule = r.rules[i];
+      bool enabled = rule.only_under.empty() ||
+                     std::any_of(rule.only_under.begin(), rule.only_under.end(),
+                                 [&](const std::string& id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); });
+      if (!enabled) {
+        compiled.emplace_back();
+        continue;
+      }
+      FL_ASSIGN_OR_RETURN(Expr e, Expr::Compile(rule.when, schema, params, rule.where,
+                                                fmt::format("rule[{}].when", i)));
+      compiled.emplace_back(std::move(e));
+    }
+    std::vector<Expr> penalties;
+    for (std::size_t i = 0; i < r.penalties.size(); ++i) {
+      const Penalty& p = r.penalties[i];
+      FL_ASSIGN_OR_RETURN(Expr first, Expr::CompileNumber(p.first, schema, params, p.where, fmt::format("penalty[{}].first", i)));
+      FL_ASSIGN_OR_RETURN(Expr next, Expr::CompileNumber(p.subsequent, schema, params, p.where,
+                                                         fmt::format("penalty[{}].subsequent", i)));
+      penalties.push_back(std::move(first));
+      penalties.push_back(std::move(next));
+    }
+    r.schemas_.push_back(std::move(schema));
+    r.compiled_.push_back(std::move(compiled));
+    r.compiled_penalties_.push_back(std::move(penalties));
+  }
+  return core::Ok();
+}
+
+Result<Regime> Regime::Parse(std::string_view text, const std::string& file) {
+  FL_ASSIGN_OR_RETURN(toml::table root, core::ParseToml(text, file));
+  FL_ASSIGN_OR_RETURN(Regime r, FromToml(root, file));
+  FL_RETURN_IF_ERROR(CompileRegime(r, file));
+  return r;
+}
+
+Result<Regime> Regime::Load(const std::string& path) {
+  FL_ASSIGN_OR_RETURN(toml::table root, core::ParseTomlFile(path));
+  FL_ASSIGN_OR_RETURN(Regime r, FromToml(root, path));
+  FL_RETURN_IF_ERROR(CompileRegime(r, path));
+  return r;
+}
+
+std::string Regime::CombinationName(std::size_t c) const {
+  std::vector<std::string> ids;
+  for (int reading : combinations_[c]) ids.push_back(readings[static_cast<std::size_t>(reading)].id);
+  return ids.empty() ? "as written" : Join(ids);
+}
+
+int Regime::ParamIndex(std::string_view name) const {
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    if (params[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+std::vector<std::string> Regime::ParamNames() const {
+  std::vector<std::string> out;
+  for (const auto& p : params) out.push_back(p.name);
+  return out;
+}
+
+bool Regime::IsCovered(std::string_view status) const {
+  return std::find(covered_statuses.begin(), covered_statuses.end(), status) != covered_statuses.end();
+}
+
+}  // namespace flopline::rules
