@@ -1,0 +1,435 @@
+// Golden scenarios against the real regime files in regimes/. Each test names the clause it checks:
+// thresholds exactly at, just below and just above their boundary, the readings of the statutes'
+// ambiguities, effective dates, CPI indexing, what-if overrides, lineage, and deadlines across month
+// ends, year ends and a leap day.
+#include "flopline/rules/engine.h"
+
+#include <cmath>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "flopline/rules/determination_json.h"
+
+namespace flopline::rules {
+namespace {
+
+std::string Source(const std::string& rel) { return std::string(FLOPLINE_SOURCE_DIR) + "/" + rel; }
+
+class EngineTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    for (const char* id : {"ca-sb1047", "ca-sb53", "ny-raise", "eu-ai-act-gpai"}) {
+      auto r = Regime::Load(Source(std::string("regimes/") + id + ".toml"));
+      ASSERT_TRUE(r) << r.error().ToString();
+      regimes_->push_back(std::move(*r));
+    }
+  }
+  static void TearDownTestSuite() { regimes_->clear(); }
+
+  // Parses a model file given inline (flop and costs given: no tables needed).
+  static Inventory Models(const std::string& text) {
+    auto inv = ParseInventory({{"models.toml", text}}, compute::AcceleratorTable(), compute::PriceTable());
+    EXPECT_TRUE(inv) << inv.error().ToString();
+    return inv ? *inv : Inventory{};
+  }
+
+  static std::vector<ModelAnswer> Assess(const Inventory& inv, const std::string& as_of,
+                                         std::vector<Override> overrides = {}, std::vector<CpiSeries> cpi = {}) {
+    Engine engine(*regimes_, std::move(cpi));
+    AssessOptions options{*core::Date::Parse(as_of), std::move(overrides), {}};
+    auto answers = engine.Assess(inv, options);
+    EXPECT_TRUE(answers) << answers.error().ToString();
+    return answers ? *answers : std::vector<ModelAnswer>{};
+  }
+
+  static const Determination& Under(const std::vector<ModelAnswer>& answers, const std::string& model,
+                                     const std::string& regime) {
+    for (const auto& a : answers) {
+      if (a.id != model) continue;
+      for (const auto& d : a.determinations) {
+        if (d.regime == regime) return d;
+      }
+    }
+    static Determination none;
+    ADD_FAILURE() << "no determination for " << model << " under " << regime;
+    return none;
+  }
+
+  static std::string Reading(const Determination& d, const std::string& reading) {
+    for (const auto& o : d.outcomes) {
+      if (o.reading == reading) return o.status;
+    }
+    return "no such reading: " + reading;
+  }
+
+  static std::string Pretrain(const std::string& id, double flop, double cost, const std::string& extra = "") {
+    return "[[model]]\nid = \"" + id + "\"\ndeveloper = \"Dev\"\ndeveloper_revenue_usd = 1e9\nfoundation_model = true\n" +
+           extra + "[[model.training]]\nkind = \"pretrain\"\nstart = 2026-02-01\nflop = " + Num(flop) +
+           "\ncost_usd = " + Num(cost) + "\n";
+  }
+  static std::string Derived(const std::string& id, const std::string& base, const std::string& derivation,
+                             double flop, double cost, const std::string& developer = "Dev") {
+    std::string model = "[[model]]\nid = \"" + id + "\"\ndeveloper = \"" + developer +
+                        "\"\ndeveloper_revenue_usd = 1e9\nfoundation_model = true\nbase = \"" + base +
+                        "\"\nderivation = \"" + derivation + "\"\n";
+    if (flop == 0) return model;  // an unmodified copy trains nothing
+    return model + "[[model.training]]\nkind = \"" + (derivation == "fine-tune" ? "fine-tune" : "other") +
+           "\"\nstart = 2026-05-01\nflop = " + Num(flop) + "\ncost_usd = " + Num(cost) + "\n";
+  }
+  static std::string Num(double v) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.17g", v);
+    std::string s = buffer;
+    if (s.find_first_of(".e") == std::string::npos) s += ".0";
+    return s;
+  }
+
+  static inline std::vector<Regime>* regimes_ = new std::vector<Regime>();
+};
+
+// ---- SB 1047 §22602(e)(1)(A)(i): "greater than 10^26" and cost "exceeds $100,000,000" (strict) ----
+
+TEST_F(EngineTest, Sb1047_e1Ai_ExactlyAtTenToTheTwentySixIsNotCovered) {
+  auto a = Assess(Models(Pretrain("m", 1e26, 1.5e8)), "2026-06-01");
+  EXPECT_EQ(Under(a, "m", "ca-sb1047").status, "not-covered");
+  EXPECT_EQ(Under(a, "m", "ca-sb1047").covered, false);
+}
+
+TEST_F(EngineTest, Sb1047_e1Ai_JustAboveTenToTheTwentySixIsCovered) {
+  auto a = Assess(Models(Pretrain("m", std::nextafter(1e26, 2e26), 1.5e8)), "2026-06-01");
+  const Determination& d = Under(a, "m", "ca-sb1047");
+  EXPECT_EQ(d.status, "covered-model");
+  EXPECT_EQ(d.covered, true);
+  EXPECT_EQ(d.basis, std::vector<std::string>{"Cal. Bus. & Prof. Code §22602(e)(1)(A)(i)"});
+  ASSERT_FALSE(d.outcomes.front().margins.empty());
+  EXPECT_EQ(d.outcomes.front().margins[0].right, "param.covered_flop");
+  EXPECT_EQ(d.note, "SB 1047 was vetoed on 2024-09-29; it is evaluated as written, as if enacted on its own dates.");
+}
+
+TEST_F(EngineTest, Sb1047_e1Ai_CostExactlyOneHundredMillionIsNotCovered) {
+  auto at = Assess(Models(Pretrain("m", 2e26, 1e8)), "2026-06-01");
+  EXPECT_EQ(Under(at, "m", "ca-sb1047").status, "not-covered");
+  auto above = Assess(Models(Pretrain("m", 2e26, 100000000.01)), "2026-06-01");
+  EXPECT_EQ(Under(above, "m", "ca-sb1047").status, "covered-model");
+  auto below = Assess(Models(Pretrain("m", 2e26, 99999999.99)), "2026-06-01");
+  EXPECT_EQ(Under(below, "m", "ca-sb1047").status, "not-covered");
+}
+
+TEST_F(EngineTest, Sb1047_e1Ai_MarginsSayHowFarFromTheLine) {
+  auto a = Assess(Models(Pretrain("m", 2.6e25, 5e7)), "2026-06-01");
+  const auto& margins = Under(a, "m", "ca-sb1047").outcomes.front().margins;
+  ASSERT_GE(margins.size(), 2u);
+  EXPECT_EQ(margins[0].text, "3.85x below");
+  EXPECT_EQ(margins[1].text, "2x below");
+}
+
+// ---- SB 1047 fine-tunes: (e)(1)(A)(ii) ">= 3x10^25 and > $10M"; (f)(3) "not exceeding 3x10^25", A2 ----
+
+TEST_F(EngineTest, Sb1047_e1Aii_FineTuneAtExactlyThreeTimesTenToTheTwentyFiveIsANewCoveredModel) {
+  auto a = Assess(Models(Pretrain("base", 2e26, 2e8) + Derived("ft", "base", "fine-tune", 3e25, 1.1e7)), "2026-06-01");
+  const Determination& d = Under(a, "ft", "ca-sb1047");
+  // ">= 3x10^25" holds at exactly 3e25, and (f)(3)'s "not exceeding" holds too: both rules apply (A2),
+  // the covered-model status takes precedence, and the overlap is flagged.
+  EXPECT_EQ(Reading(d, "A3-own-training, A2-literal"), "covered-model");
+  EXPECT_EQ(d.outcomes.front().rule, "e1Aii-fine-tuned");
+}
+
+TEST_F(EngineTest, Sb1047_f3_FineTuneJustBelowTheLineCostingOverTenMillionIsADerivative) {
+  auto a = Assess(Models(Pretrain("base", 2e26, 2e8) + Derived("ft", "base", "fine-tune", 2.9e25, 1.1e7)), "2026-06-01");
+  const Determination& d = Under(a, "ft", "ca-sb1047");
+  EXPECT_EQ(Reading(d, "A3-own-training, A2-literal"), "covered-model-derivative");
+  EXPECT_EQ(Reading(d, "A3-own-training, A2-intended"), "covered-model-derivative");
+  // Under the lineage reading the base's compute counts, and the fine-tune is itself over (e)(1)(A)(i).
+  EXPECT_EQ(Reading(d, "A3-lineage, A2-literal"), "covered-model");
+  EXPECT_EQ(d.status, "depends-on-reading");
+  EXPECT_EQ(d.covered, true);  // covered under every reading, though not the same way
+}
+
+TEST_F(EngineTest, Sb1047_A2_CheapFineTuneFallsInTheGapUnderTheLiteralReading) {
+  auto a = Assess(Models(Pretrain("base", 2e26, 2e8) + Derived("ft", "base", "fine-tune", 1e24, 5e6)), "2026-06-01");
+  const Determination& d = Under(a, "ft", "ca-sb1047");
+  EXPECT_EQ(Reading(d, "A3-own-training, A2-literal"), "not-covered");
+  EXPECT_EQ(Reading(d, "A3-own-training, A2-intended"), "covered-model-derivative");
+  EXPECT_EQ(d.status, "depends-on-reading");
+  EXPECT_FALSE(d.covered.has_value());
+}
+
+TEST_F(EngineTest, Sb1047_f1_CopyIsADerivativeWhoseDutiesFallOnTheBasesDeveloper) {
+  auto a = Assess(Models(Pretrain("base", 2e26, 2e8) + Derived("copy", "base", "copy", 0, 0, "Host")), "2026-06-01");
+  const Determination& d = Under(a, "copy", "ca-sb1047");
+  EXPECT_EQ(Reading(d, "A3-own-training, A2-literal"), "covered-model-derivative");
+  EXPECT_EQ(d.outcomes.front().developer, "Dev");
+  // The penalty ceiling is the covered model's training cost: the lineage's.
+  ASSERT_TRUE(d.penalty_first);
+  EXPECT_DOUBLE_EQ(*d.penalty_first, 0.10 * 2e8);
+}
+
+TEST_F(EngineTest, Sb1047_f_DerivativesOfAnUncoveredModelAreNotCovered) {
+  auto a = Assess(Models(Pretrain("base", 5e25, 5e7) + Derived("copy", "base", "copy", 0, 0)), "2026-06-01");
+  EXPECT_EQ(Under(a, "copy", "ca-sb1047").status, "not-covered");
+}
+
+TEST_F(EngineTest, Sb1047_Lineage_DerivativeOfADerivative) {
+  auto a = Assess(Models(Pretrain("a", 2e26, 2e8) + Derived("b", "a", "post-training-modification", 1e20, 1e3) +
+                         Derived("c", "b", "combination", 1e20, 1e3)),
+                  "2026-06-01");
+  EXPECT_EQ(Reading(Under(a, "c", "ca-sb1047"), "A3-own-training, A2-literal"), "covered-model-derivative");
+}
+
+// ---- SB 1047 dates, regulator thresholds, CPI (§22602(e)(1)(B), (e)(2)) and penalties (§22606) ----
+
+TEST_F(EngineTest, Sb1047_e1B_ARegulatorThresholdChangesTheAnswer) {
+  Inventory inv = Models(Pretrain("m", 1.5e26, 2e8));
+  EXPECT_EQ(Under(Assess(inv, "2027-03-01"), "m", "ca-sb1047").status, "covered-model");
+  auto what_if = Assess(inv, "2027-03-01", {{"ca-sb1047", "covered_flop", 2e26}});
+  const Determination& d = Under(what_if, "m", "ca-sb1047");
+  EXPECT_EQ(d.status, "not-covered");
+  auto param = std::find_if(d.params.begin(), d.params.end(), [](const ParamValue& p) { return p.name == "covered_flop"; });
+  EXPECT_EQ(param->basis, "what-if override (--set)");
+  // After 2027-01-01 the answer says no regulator value is recorded and the statute's applies.
+  bool noted = std::any_of(d.notes.begin(), d.notes.end(), [](const std::string& n) { return n.find("regulator") != std::string::npos; });
+  EXPECT_TRUE(noted);
+}
+
+TEST_F(EngineTest, Sb1047_e2_CpiIndexingFrom2026ToTheNearestHundredDollars) {
+  CpiSeries cpi{"ca-cpi-u", "test", "test", {{2024, 300.0}, {2025, 309.0}, {2026, 318.27}}};
+  Inventory inv = Models(Pretrain("m", 2e26, 1.029e8));
+  // 2025: no adjustment yet. 2026: x 309/300 = $103,000,000. 2027: x 318.27/309 = $106,090,000.
+  auto before = Assess(inv, "2025-12-31", {}, {cpi});
+  EXPECT_EQ(Under(before, "m", "ca-sb1047").status, "covered-model");
+  auto y2026 = Assess(inv, "2026-01-01", {}, {cpi});
+  const Determination& d = Under(y2026, "m", "ca-sb1047");
+  auto cost = std::find_if(d.params.begin(), d.params.end(), [](const ParamValue& p) { return p.name == "covered_cost_usd"; });
+  EXPECT_EQ(cost->value, 103'000'000);
+  EXPECT_EQ(d.status, "not-covered");  // $102.9M is now below the indexed line
+  auto y2027 = Assess(inv, "2027-06-01", {}, {cpi});
+  const Determination& d27 = Under(y2027, "m", "ca-sb1047");
+  auto cost27 = std::find_if(d27.params.begin(), d27.params.end(), [](const ParamValue& p) { return p.name == "covered_cost_usd"; });
+  EXPECT_EQ(cost27->value, 106'090'000);
+}
+
+TEST_F(EngineTest, Sb1047_e2_MissingCpiFiguresAreSaidNotGuessed) {
+  auto a = Assess(Models(Pretrain("m", 2e26, 2e8)), "2026-06-01");
+  const Determination& d = Under(a, "m", "ca-sb1047");
+  bool said = std::any_of(d.notes.begin(), d.notes.end(), [](const std::string& n) {
+    return n.find("CPI adjustment for 2026 was not applied") != std::string::npos;
+  });
+  EXPECT_TRUE(said);
+}
+
+TEST_F(EngineTest, Sb1047_22606_PenaltyIsTenThenThirtyPercentOfComputeCost) {
+  auto a = Assess(Models(Pretrain("m", 2e26, 2.5e8)), "2026-06-01");
+  const Determination& d = Under(a, "m", "ca-sb1047");
+  EXPECT_DOUBLE_EQ(*d.penalty_first, 2.5e7);
+  EXPECT_DOUBLE_EQ(*d.penalty_subsequent, 7.5e7);
+  auto early = Assess(Models(Pretrain("m", 2e26, 2.5e8)), "2025-06-01");
+  const Determination& e = Under(early, "m", "ca-sb1047");
+  bool noted = std::any_of(e.notes.begin(), e.notes.end(), [](const std::string& n) { return n.find("on or after 2026-01-01") != std::string::npos; });
+  EXPECT_TRUE(noted);
+}
+
+// ---- SB 53 §22757.11(i), (j): cumulative compute, "large" at > $500M revenue ----
+
+TEST_F(EngineTest, Sb53_i2_SameDeveloperFineTuneCountsCumulativelyUnderBothReadings) {
+  auto a = Assess(Models(Pretrain("base", 9.8e25, 1e8) + Derived("ft", "base", "fine-tune", 5e24, 5e6)), "2026-06-01");
+  const Determination& base = Under(a, "base", "ca-sb53");
+  EXPECT_EQ(base.status, "not-frontier");
+  const Determination& ft = Under(a, "ft", "ca-sb53");
+  EXPECT_EQ(ft.status, "large-frontier-developer");  // 1.03e26 > 1e26 under both readings; revenue $1B
+}
+
+TEST_F(EngineTest, Sb53_i2_AnotherDevelopersFineTuneDependsOnTheReading) {
+  auto a = Assess(Models(Pretrain("base", 9.8e25, 1e8) + Derived("ft", "base", "fine-tune", 5e24, 5e6, "Other")), "2026-06-01");
+  const Determination& d = Under(a, "ft", "ca-sb53");
+  EXPECT_EQ(Reading(d, "S1-developer-lineage"), "not-frontier");
+  EXPECT_EQ(Reading(d, "S1-whole-lineage"), "large-frontier-developer");
+  EXPECT_EQ(d.status, "depends-on-reading");
+}
+
+TEST_F(EngineTest, Sb53_j_RevenueBoundaryAndUnknownRevenue) {
+  auto at = Assess(Models(Pretrain("m", 2e26, 2e8, "").replace(Pretrain("m", 2e26, 2e8, "").find("1e9"), 3, "5e8")), "2026-06-01");
+  EXPECT_EQ(Under(at, "m", "ca-sb53").status, "frontier-developer");  // exactly $500M is not "in excess of"
+  std::string unknown = "[[model]]\nid = \"m\"\ndeveloper = \"D\"\nfoundation_model = true\n[[model.training]]\nkind = \"pretrain\"\nstart = 2026-02-01\nflop = 2e26\ncost_usd = 2e8\n";
+  auto u = Assess(Models(unknown), "2026-06-01");
+  EXPECT_EQ(Under(u, "m", "ca-sb53").status, "unknown");  // might be large: never a silent "frontier-developer"
+  EXPECT_FALSE(Under(u, "m", "ca-sb53").covered.has_value());
+}
+
+TEST_F(EngineTest, Sb53_NonFoundationModelIsNotFrontier) {
+  auto a = Assess(Models(Pretrain("m", 2e26, 2e8).replace(Pretrain("m", 2e26, 2e8).find("true"), 4, "false")), "2026-06-01");
+  EXPECT_EQ(Under(a, "m", "ca-sb53").status, "not-frontier");
+}
+
+TEST_F(EngineTest, Raise_InForceFrom2027) {
+  auto before = Assess(Models(Pretrain("m", 2e26, 2e8)), "2026-12-31");
+  EXPECT_FALSE(Under(before, "m", "ny-raise").in_force);
+  auto after = Assess(Models(Pretrain("m", 2e26, 2e8)), "2027-01-01");
+  EXPECT_TRUE(Under(after, "m", "ny-raise").in_force);
+  EXPECT_EQ(*Under(after, "m", "ny-raise").penalty_subsequent, 3e6);
+}
+
+// ---- EU AI Act Art. 51(2) "greater than 10^25"; GPAI guidelines: > 10^23, modifications > 1/3 ----
+
+TEST_F(EngineTest, EuAiAct_51_2_SystemicRiskBoundary) {
+  EXPECT_EQ(Under(Assess(Models(Pretrain("m", 1e25, 1e7)), "2026-06-01"), "m", "eu-ai-act-gpai").status, "gpai");
+  EXPECT_EQ(Under(Assess(Models(Pretrain("m", 1.0000001e25, 1e7)), "2026-06-01"), "m", "eu-ai-act-gpai").status,
+            "gpai-systemic-risk");
+  EXPECT_EQ(Under(Assess(Models(Pretrain("m", 1e23, 1e5)), "2026-06-01"), "m", "eu-ai-act-gpai").status, "not-gpai");
+}
+
+TEST_F(EngineTest, EuAiAct_Guidelines32_ModificationOverOneThirdMakesTheModifierAProvider) {
+  const double base = 3e24;
+  auto at_third = Assess(Models(Pretrain("b", base, 1e6) + Derived("mod", "b", "fine-tune", base / 3, 1e5, "M")), "2026-06-01");
+  EXPECT_EQ(Under(at_third, "mod", "eu-ai-act-gpai").status, "modification-below-provider-threshold");
+  auto over = Assess(Models(Pretrain("b", base, 1e6) + Derived("mod", "b", "fine-tune", base / 3 * 1.01, 1e5, "M")), "2026-06-01");
+  EXPECT_EQ(Under(over, "mod", "eu-ai-act-gpai").status, "gpai");
+  auto of_systemic = Assess(Models(Pretrain("b", 3e25, 1e7) + Derived("mod", "b", "fine-tune", 1.2e25, 1e6, "M")), "2026-06-01");
+  EXPECT_EQ(Under(of_systemic, "mod", "eu-ai-act-gpai").status, "gpai-systemic-risk");
+}
+
+TEST_F(EngineTest, EuAiAct_101_FineIsTheHigherOfThreePercentAndFifteenMillion) {
+  auto a = Assess(Models(Pretrain("m", 2e25, 2e7)), "2026-09-01");
+  EXPECT_EQ(*Under(a, "m", "eu-ai-act-gpai").penalty_first, 3e7);  // 3% of $1B
+  EXPECT_EQ(Under(a, "m", "eu-ai-act-gpai").penalty_currency, "EUR");
+}
+
+// ---- deadlines across month ends, year ends and a leap day ----
+
+std::string WithEvents(const std::string& model, const std::vector<std::pair<std::string, std::string>>& events) {
+  std::string out = model;
+  for (const auto& [kind, at] : events) out += "[[event]]\nmodel = \"m\"\nkind = \"" + kind + "\"\nat = " + at + "\n";
+  return out;
+}
+
+const ObligationState* Obligation(const Determination& d, const std::string& id, std::size_t nth = 0) {
+  for (const auto& o : d.obligations) {
+    if (o.id == id && nth-- == 0) return &o;
+  }
+  return nullptr;
+}
+
+TEST_F(EngineTest, Sb1047_g_SeventyTwoHoursAcrossAMonthEndAndAYearEnd) {
+  auto a = Assess(Models(WithEvents(Pretrain("m", 2e26, 2e8), {{"incident-discovered", "2026-01-30T12:00:00Z"},
+                                                                {"incident-reported", "2026-02-02T12:00:00Z"},
+                                                                {"incident-discovered", "2026-12-30T18:00:00Z"},
+                                                                {"incident-reported", "2027-01-02T18:00:01Z"}})),
+                  "2027-02-01");
+  const Determination& d = Under(a, "m", "ca-sb1047");
+  const ObligationState* first = Obligation(d, "incident-report-72h", 0);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->due->ToString(), "2026-02-02T12:00:00Z");
+  EXPECT_EQ(first->state, "met");  // exactly at the deadline
+  const ObligationState* second = Obligation(d, "incident-report-72h", 1);
+  EXPECT_EQ(second->due->ToString(), "2027-01-02T18:00:00Z");
+  EXPECT_EQ(second->state, "met-late");  // one second late
+}
+
+TEST_F(EngineTest, Deadlines_LeapDay) {
+  auto a = Assess(Models(WithEvents(Pretrain("m", 2e26, 2e8), {{"incident-discovered", "2028-02-27T12:00:00Z"},
+                                                                {"released", "2028-01-31T00:00:00Z"}})),
+                  "2028-02-28");
+  const Determination& d = Under(a, "m", "ca-sb1047");
+  EXPECT_EQ(Obligation(d, "incident-report-72h")->due->ToString(), "2028-03-01T12:00:00Z");  // through Feb 29
+  EXPECT_EQ(Obligation(d, "incident-report-72h")->state, "open");
+  EXPECT_EQ(Obligation(d, "first-statement-of-compliance")->due->ToString(), "2028-03-01T00:00:00Z");  // 30 days
+  const Determination& eu = Under(a, "m", "eu-ai-act-gpai");
+  (void)eu;
+  auto sb53 = Assess(Models(WithEvents(Pretrain("m", 2e26, 2e8), {{"incident-discovered", "2028-02-20T00:00:00Z"}})),
+                     "2028-02-21");
+  EXPECT_EQ(Obligation(Under(sb53, "m", "ca-sb53"), "critical-incident-15d")->due->ToString(), "2028-03-06T00:00:00Z");
+}
+
+TEST_F(EngineTest, Deadlines_AnnualDutyFromALeapDayAndOverdueYears) {
+  auto a = Assess(Models(WithEvents(Pretrain("m", 2e26, 2e8), {{"released", "2028-02-29T00:00:00Z"},
+                                                                {"statement-filed", "2028-03-10T00:00:00Z"}})),
+                  "2029-03-15");
+  const Determination& d = Under(a, "m", "ca-sb1047");
+  const ObligationState* annual = Obligation(d, "annual-statement-of-compliance");
+  ASSERT_NE(annual, nullptr);
+  EXPECT_EQ(annual->due->ToString(), "2030-02-28T00:00:00Z");
+  EXPECT_EQ(annual->state, "open");  // the year to 2029-02-28 had the 2028-03-10 statement
+  auto later = Assess(Models(WithEvents(Pretrain("m", 2e26, 2e8), {{"released", "2028-02-29T00:00:00Z"},
+                                                                    {"statement-filed", "2028-03-10T00:00:00Z"}})),
+                      "2030-03-15");
+  EXPECT_EQ(Obligation(Under(later, "m", "ca-sb1047"), "annual-statement-of-compliance")->state, "overdue");
+}
+
+TEST_F(EngineTest, Deadlines_BeforeTrainingAndTwoWeeksAfter) {
+  auto a = Assess(Models(WithEvents(Pretrain("m", 2e26, 2e8), {{"training-started", "2026-12-25T00:00:00Z"},
+                                                                {"ssp-published", "2026-12-26T00:00:00Z"}})),
+                  "2027-01-20");
+  const Determination& d = Under(a, "m", "ca-sb1047");
+  EXPECT_EQ(Obligation(d, "ssp-before-training")->state, "met-late");
+  EXPECT_EQ(Obligation(d, "shutdown-capability-before-training")->state, "overdue");
+  const ObligationState* notify = Obligation(Under(a, "m", "eu-ai-act-gpai"), "notify-commission-2w");
+  EXPECT_EQ(notify->due->ToString(), "2027-01-08T00:00:00Z");
+  EXPECT_EQ(notify->state, "overdue");
+}
+
+// ---- properties ----
+
+TEST_F(EngineTest, Property_MoreComputeOrCostNeverUncoversAModel) {
+  std::mt19937_64 rng(20261123);
+  std::uniform_real_distribution<double> exponent(22.0, 27.0), dollars(4.0, 9.5);
+  Engine engine(*regimes_, {});
+  for (int trial = 0; trial < 300; ++trial) {
+    double flop = std::pow(10.0, exponent(rng)), cost = std::pow(10.0, dollars(rng));
+    double more_flop = flop * (1.0 + std::uniform_real_distribution<double>(0, 3)(rng));
+    double more_cost = cost * (1.0 + std::uniform_real_distribution<double>(0, 3)(rng));
+    AssessOptions options{core::Date::FromYmd(2026, 6, 1), {}, {}};
+    auto small = engine.Assess(Models(Pretrain("m", flop, cost)), options);
+    auto large = engine.Assess(Models(Pretrain("m", more_flop, more_cost)), options);
+    ASSERT_TRUE(small && large);
+    for (std::size_t r = 0; r < small->front().determinations.size(); ++r) {
+      const auto& a = small->front().determinations[r];
+      const auto& b = large->front().determinations[r];
+      for (std::size_t o = 0; o < a.outcomes.size(); ++o) {
+        const Regime& regime = *std::find_if(regimes_->begin(), regimes_->end(), [&](const Regime& x) { return x.id == a.regime; });
+        if (regime.IsCovered(a.outcomes[o].status)) {
+          EXPECT_TRUE(regime.IsCovered(b.outcomes[o].status))
+              << a.regime << " " << flop << " -> " << more_flop << ", " << cost << " -> " << more_cost;
+        }
+      }
+    }
+  }
+}
+
+TEST_F(EngineTest, Property_EvaluationIsDeterministic) {
+  Inventory inv = Models(Pretrain("base", 2e26, 2e8) + Derived("ft", "base", "fine-tune", 1e24, 5e6) +
+                         Derived("copy", "ft", "copy", 0, 0, "Host"));
+  auto a = AssessmentToJson(core::Date::FromYmd(2026, 6, 1), Assess(inv, "2026-06-01")).dump();
+  auto b = AssessmentToJson(core::Date::FromYmd(2026, 6, 1), Assess(inv, "2026-06-01")).dump();
+  EXPECT_EQ(a, b);
+}
+
+TEST_F(EngineTest, ClassifyAgreesWithAssess) {
+  Inventory inv = Models(Pretrain("base", 2e26, 2e8) + Derived("ft", "base", "fine-tune", 2.9e25, 1.1e7) +
+                         Derived("copy", "ft", "copy", 0, 0, "Host"));
+  Engine engine(*regimes_, {});
+  AssessOptions options{core::Date::FromYmd(2026, 6, 1), {}, {}};
+  auto statuses = engine.Classify(inv, options);
+  auto answers = engine.Assess(inv, options);
+  ASSERT_TRUE(statuses && answers);
+  for (std::size_t r = 0; r < regimes_->size(); ++r) {
+    for (std::size_t m = 0; m < inv.models.size(); ++m) {
+      const std::string& via_assess = (*answers)[m].determinations[r].outcomes.front().status;
+      int s = (*statuses)[r][m];
+      EXPECT_EQ(s >= 0 ? (*regimes_)[r].statuses[static_cast<std::size_t>(s)] : "unknown", via_assess);
+    }
+  }
+}
+
+TEST_F(EngineTest, UnknownOverrideOrRegimeIsAnError) {
+  Engine engine(*regimes_, {});
+  Inventory inv = Models(Pretrain("m", 1e26, 1e8));
+  auto bad = engine.Assess(inv, {core::Date::FromYmd(2026, 1, 1), {{"ca-sb1047", "covered_flops", 1}}, {}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().field, "--set");
+  auto regime = engine.Assess(inv, {core::Date::FromYmd(2026, 1, 1), {}, {"ca-sb1057"}});
+  ASSERT_FALSE(regime);
+  EXPECT_NE(regime.error().message.find("ca-sb1047"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace flopline::rules
