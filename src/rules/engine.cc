@@ -70,39 +70,52 @@ std::vector<ModelFacts> ComputeFacts(const Inventory& inv) {
   return out;
 }
 
+// Where each standard fact lives in a schema, resolved once per schema instead of by name per model.
+struct FactSlots {
+  int own_flop, own_cost, cumulative_flop, cumulative_cost, lineage_flop, lineage_cost, finetune_flop,
+      finetune_cost, base_flop, revenue, foundation, has_base, base_covered, derivation, base_status;
+  explicit FactSlots(const FactSchema& s)
+      : own_flop(s.Find("own_flop")), own_cost(s.Find("own_cost_usd")), cumulative_flop(s.Find("cumulative_flop")),
+        cumulative_cost(s.Find("cumulative_cost_usd")), lineage_flop(s.Find("developer_lineage_flop")),
+        lineage_cost(s.Find("developer_lineage_cost_usd")), finetune_flop(s.Find("finetune_flop")),
+        finetune_cost(s.Find("finetune_cost_usd")), base_flop(s.Find("base_flop")),
+        revenue(s.Find("developer_revenue_usd")), foundation(s.Find("foundation_model")), has_base(s.Find("has_base")),
+        base_covered(s.Find("base_covered")), derivation(s.Find("derivation")), base_status(s.Find("base_status")) {}
+};
+
 // Fills the standard facts (and base_status) for one model under one schema.
-void FillFacts(const FactSchema& schema, const Model& m, const ModelFacts& f, int base_status, bool base_covered,
-               bool base_known, FactValues& v) {
+void FillFacts(const FactSchema& schema, const FactSlots& at, const Model& m, const ModelFacts& f, int base_status,
+               bool base_covered, bool base_known, int derivation_value, FactValues& v) {
   const std::size_t n = schema.size();
   v.numbers.assign(n, 0);
   v.known.assign(n, 1);
   v.strings.assign(n, 0);
   v.bools.assign(n, 0);
-  auto number = [&](const char* name, std::optional<double> value) {
-    int i = schema.Find(name);
+  auto number = [&](int i, std::optional<double> value) {
     v.numbers[static_cast<std::size_t>(i)] = value.value_or(0);
     v.known[static_cast<std::size_t>(i)] = value.has_value();
   };
-  number("own_flop", f.own_flop);
-  number("own_cost_usd", f.own_cost);
-  number("cumulative_flop", f.cumulative_flop);
-  number("cumulative_cost_usd", f.cumulative_cost);
-  number("developer_lineage_flop", f.lineage_flop);
-  number("developer_lineage_cost_usd", f.lineage_cost);
-  number("finetune_flop", f.finetune_flop);
-  number("finetune_cost_usd", f.finetune_cost);
-  number("base_flop", m.base.empty() ? std::optional<double>() : f.base_flop);
-  number("developer_revenue_usd", m.developer_revenue_usd);
-  v.bools[static_cast<std::size_t>(schema.Find("foundation_model"))] = m.foundation_model;
-  v.bools[static_cast<std::size_t>(schema.Find("has_base"))] = !m.base.empty();
-  int covered = schema.Find("base_covered");
-  v.bools[static_cast<std::size_t>(covered)] = base_covered;
-  v.known[static_cast<std::size_t>(covered)] = m.base.empty() || base_known;
-  int derivation = schema.Find("derivation");
-  v.strings[static_cast<std::size_t>(derivation)] = schema.ValueIndex(derivation, m.derivation);
-  int status = schema.Find("base_status");
-  v.strings[static_cast<std::size_t>(status)] = base_status;
-  v.known[static_cast<std::size_t>(status)] = m.base.empty() || base_known;
+  number(at.own_flop, f.own_flop);
+  number(at.own_cost, f.own_cost);
+  number(at.cumulative_flop, f.cumulative_flop);
+  number(at.cumulative_cost, f.cumulative_cost);
+  number(at.lineage_flop, f.lineage_flop);
+  number(at.lineage_cost, f.lineage_cost);
+  number(at.finetune_flop, f.finetune_flop);
+  number(at.finetune_cost, f.finetune_cost);
+  number(at.base_flop, m.base.empty() ? std::optional<double>() : f.base_flop);
+  number(at.revenue, m.developer_revenue_usd);
+  v.bools[static_cast<std::size_t>(at.foundation)] = m.foundation_model;
+  v.bools[static_cast<std::size_t>(at.has_base)] = !m.base.empty();
+  v.bools[static_cast<std::size_t>(at.base_covered)] = base_covered;
+  v.known[static_cast<std::size_t>(at.base_covered)] = m.base.empty() || base_known;
+  v.strings[static_cast<std::size_t>(at.derivation)] = derivation_value;
+  v.strings[static_cast<std::size_t>(at.base_status)] = base_status;
+  v.known[static_cast<std::size_t>(at.base_status)] = m.base.empty() || base_known;
+}
+
+int DerivationValue(const FactSchema& schema, const FactSlots& at, const Model& m) {
+  return schema.ValueIndex(at.derivation, m.derivation);
 }
 
 // ---- parameters as of a date ----
@@ -414,6 +427,7 @@ Result<std::vector<std::vector<int>>> Engine::Classify(const Inventory& inv, con
     for (const Parameter& p : r.params) params.push_back(ValueAt(r, p, options.as_of, options.overrides, cpi_, notes).value);
     const std::vector<int> ranks = StatusRanks(r);
     const FactSchema& schema = r.schema(0);
+    const FactSlots slots(schema);
     const int none = static_cast<int>(r.statuses.size());
     std::vector<int> status(inv.models.size(), -1);
     for (int i : inv.order) {
@@ -422,8 +436,8 @@ Result<std::vector<std::vector<int>>> Engine::Classify(const Inventory& inv, con
       int base_status = base >= 0 ? status[static_cast<std::size_t>(base)] : none;
       bool base_known = base_status >= 0;
       bool base_covered = base_known && base_status < none && r.IsCovered(r.statuses[static_cast<std::size_t>(base_status)]);
-      FillFacts(schema, m, facts[static_cast<std::size_t>(i)], base_known ? base_status : none, base_covered,
-                base_known, values);
+      FillFacts(schema, slots, m, facts[static_cast<std::size_t>(i)], base_known ? base_status : none, base_covered,
+                base_known, DerivationValue(schema, slots, m), values);
       status[static_cast<std::size_t>(i)] = Decide(r, 0, values, params, ranks).status;
     }
     out.push_back(std::move(status));
@@ -474,10 +488,12 @@ Result<std::vector<ModelAnswer>> Engine::Assess(const Inventory& inv, const Asse
       }
       for (std::size_t c = 0; c < combos; ++c) {
         const FactSchema& schema = r.schema(c);
+        const FactSlots slots(schema);
         int base_status = base >= 0 ? status[c][static_cast<std::size_t>(base)] : none;
         bool base_known = base_status >= 0;
         bool base_covered = base_known && base_status < none && r.IsCovered(r.statuses[static_cast<std::size_t>(base_status)]);
-        FillFacts(schema, m, facts[mi], base_known ? base_status : none, base_covered, base_known, values);
+        FillFacts(schema, slots, m, facts[mi], base_known ? base_status : none, base_covered, base_known,
+                  DerivationValue(schema, slots, m), values);
         Evaluated e = Decide(r, c, values, params, ranks);
         status[c][mi] = e.status;
 
@@ -570,10 +586,12 @@ Result<std::vector<ModelAnswer>> Engine::Assess(const Inventory& inv, const Asse
           const Penalty& p = r.penalties[pi];
           if (std::find(p.applies_to.begin(), p.applies_to.end(), covered_outcome->status) == p.applies_to.end()) continue;
           const FactSchema& schema = r.schema(c);
+          const FactSlots slots(schema);
           int base_status = base >= 0 ? status[c][static_cast<std::size_t>(base)] : none;
           bool base_known = base_status >= 0;
           bool base_covered = base_known && base_status < none && r.IsCovered(r.statuses[static_cast<std::size_t>(base_status)]);
-          FillFacts(schema, m, facts[mi], base_known ? base_status : none, base_covered, base_known, values);
+          FillFacts(schema, slots, m, facts[mi], base_known ? base_status : none, base_covered, base_known,
+                    DerivationValue(schema, slots, m), values);
           bool known_first = true, known_next = true;
           double first = r.compiled_penalties(c)[2 * pi].EvaluateNumber(values, params, &known_first);
           double next = r.compiled_penalties(c)[2 * pi + 1].EvaluateNumber(values, params, &known_next);
