@@ -12,8 +12,11 @@ build: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
-# The main job on the bundled examples.
+# The main job on the bundled examples: judge the example models under every regime, then
+# estimate the example training runs.
 run: build
+	@build/flopline assess examples/models/*.toml --as-of 2026-11-23
+	@echo
 	@build/flopline flops --runs examples/runs.toml
 	@echo
 	@build/flopline flops --config examples/configs/llama-2-7b-chat.json --tokens 2e12 \
@@ -34,6 +37,7 @@ fuzz-smoke:
 bench: build
 	@build/bench/compute_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 	@build/bench/forecast_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+	@build/bench/rules_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 
 clean:
 	rm -rf build build-asan build-debug build-fuzz
