@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "flops_table.h"
+#include "range_flag.h"
 #include "flopline/compute/estimate_json.h"
 #include "flopline/compute/hf_config.h"
 #include "flopline/compute/runs_file.h"
@@ -21,30 +22,6 @@ struct FlopsOptions {
   std::string attention = "causal", accelerator, utilization, precision, start, pricing_accelerator;
   bool recompute = false;
 };
-
-// "0.4" or "0.35-0.45".
-core::Result<std::pair<double, double>> ParseUtilization(const std::string& text) {
-  auto number = [&](const std::string& part) -> core::Result<double> {
-    try {
-      std::size_t used = 0;
-      double value = std::stod(part, &used);
-      if (used != part.size()) throw std::invalid_argument(part);
-      return value;
-    } catch (const std::exception&) {
-      return core::InvalidArgument(
-          fmt::format("expected a fraction such as 0.4 or a range such as 0.3-0.45, got '{}'", text),
-          "--utilization");
-    }
-  };
-  auto dash = text.find('-', 1);
-  if (dash == std::string::npos) {
-    FL_ASSIGN_OR_RETURN(double u, number(text));
-    return std::pair{u, u};
-  }
-  FL_ASSIGN_OR_RETURN(double low, number(text.substr(0, dash)));
-  FL_ASSIGN_OR_RETURN(double high, number(text.substr(dash + 1)));
-  return std::pair{low, high};
-}
 
 core::Result<compute::EstimateRequest> BuildRequest(const FlopsOptions& o) {
   compute::EstimateRequest r;
@@ -67,7 +44,7 @@ core::Result<compute::EstimateRequest> BuildRequest(const FlopsOptions& o) {
     h.hours = *o.hours;
     h.precision = o.precision;
     if (!o.utilization.empty()) {
-      FL_ASSIGN_OR_RETURN(auto u, ParseUtilization(o.utilization));
+      FL_ASSIGN_OR_RETURN(auto u, ParseValueOrRange(o.utilization, "--utilization"));
       h.utilization_low = u.first;
       h.utilization_high = u.second;
     }

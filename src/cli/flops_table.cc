@@ -1,6 +1,7 @@
 #include "flops_table.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -57,8 +58,11 @@ void PrintEstimate(std::ostream& out, const compute::Estimate& e) {
     out << fmt::format("  exact count     {} FLOP\n", Sci3(e.architecture->training_flop));
   }
   if (e.training_flop_6nd) {
+    // N comes from the user with --params: only exact-looking counts are grouped (and an int64 holds them).
+    const double n = *e.six_nd_n;
     out << fmt::format("  6*N*D           {} FLOP  with N = {} ({})\n", Sci3(*e.training_flop_6nd),
-                       Grouped(static_cast<std::int64_t>(*e.six_nd_n)), e.six_nd_n_definition);
+                       n < 9e15 && n == std::floor(n) ? Grouped(static_cast<std::int64_t>(n)) : Sci3(n),
+                       e.six_nd_n_definition);
     if (e.architecture) {
       out << fmt::format("                  exact / 6ND = {:.3f}; with all active parameters 6ND = {}\n",
                          e.architecture->training_flop / *e.training_flop_6nd,

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "range_flag.h"
 #include "flopline/compute/accelerators.h"
 #include "flopline/compute/prices.h"
 #include "flopline/core/format.h"
@@ -48,18 +49,13 @@ core::Result<double> Number(const std::string& text, const char* field) {
 core::Result<std::optional<Spread>> ParseSpread(const std::string& text, const char* field,
                                                 bool allow_zero = false) {
   if (text.empty()) return std::optional<Spread>();
-  auto dash = text.find('-', 1);
-  if (dash == std::string::npos) {
-    FL_ASSIGN_OR_RETURN(double v, Number(text, field));
-    if (!(v > 0 || (allow_zero && v == 0))) {
-      return core::InvalidArgument(fmt::format("must be {}, got {}", allow_zero ? "zero or more" : "positive", text), field);
-    }
-    return std::optional<Spread>(Spread::Exactly(v));
-  }
-  FL_ASSIGN_OR_RETURN(double low, Number(text.substr(0, dash), field));
-  FL_ASSIGN_OR_RETURN(double high, Number(text.substr(dash + 1), field));
+  FL_ASSIGN_OR_RETURN(auto range, ParseValueOrRange(text, field));
+  auto [low, high] = range;
   if (!((low > 0 || (allow_zero && low == 0)) && high >= low)) {
-    return core::InvalidArgument(fmt::format("expected LOW-HIGH with 0 < LOW <= HIGH, got {}", text), field);
+    return core::InvalidArgument(
+        fmt::format("must be {}{}, got {}", allow_zero ? "zero or more" : "positive",
+                    low == high ? "" : ", as LOW-HIGH with LOW <= HIGH", text),
+        field);
   }
   return std::optional<Spread>(Spread{low, (low + high) / 2, high});
 }

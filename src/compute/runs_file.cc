@@ -1,5 +1,6 @@
 #include "flopline/compute/runs_file.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -37,7 +38,8 @@ core::Result<EstimateRequest> ParseEstimateFields(const TomlFields& f, const Con
   FL_ASSIGN_OR_RETURN(r.tokens, f.OptionalPositive("tokens"));
   FL_ASSIGN_OR_RETURN(auto seq_len, f.OptionalPositive("seq_len"));
   if (seq_len) {
-    if (*seq_len != static_cast<double>(static_cast<std::int64_t>(*seq_len)) || *seq_len > 1e8) {
+    // Range first: casting 9e52 to an integer is undefined (found by runs_file_fuzz).
+    if (*seq_len > 1e8 || *seq_len != std::floor(*seq_len)) {
       return f.Bad("seq_len", "expected a whole number of tokens up to 1e8");
     }
     r.seq_len = static_cast<std::int64_t>(*seq_len);

@@ -286,17 +286,8 @@ std::vector<ObligationState> Obligations(const Regime& r, const std::string& sta
         out.push_back(base);
         continue;
       }
-      core::Instant due = triggers.front();
-      std::optional<core::Instant> done;
-      for (core::Instant t : met) {
-        if (!done || t <= due) done = t;
-        if (t <= due) break;
-      }
-      if (done && *done > due) {
-        // Only the earliest recording counts when none came in time.
-        done = met.front();
-      }
-      track(base, due, done);
+      // Events are sorted: the earliest recording decides between met and met-late.
+      track(base, triggers.front(), met.empty() ? std::nullopt : std::optional<core::Instant>(met.front()));
       continue;
     }
     if (o.clock == Obligation::Clock::kWithin) {
@@ -400,7 +391,7 @@ Result<std::vector<CpiSeries>> ParseCpi(std::string_view text, const std::string
       if (year != std::floor(year) || year < 1900 || year > 3000) return af.Bad("year", "expected a year");
       if (!s.annual.emplace(static_cast<int>(year), value).second) return af.Bad("year", "is listed twice");
       return core::Ok();
-    }, f.Name("").substr(0, f.Name("").size() - 1)));
+    }, f.prefix()));
     out.push_back(std::move(s));
     return core::Ok();
   }));

@@ -136,12 +136,11 @@ Result<void> ParseFile(const ModelFile& file, Inventory& out, const compute::Acc
     if (m.derivation != "pretrain" && m.base.empty()) {
       return f.Bad("derivation", fmt::format("'{}' needs base = the id of the model it was made from", m.derivation));
     }
-    std::string model_name = f.Name("").substr(0, f.Name("").size() - 1);  // "model[i]"
     FL_RETURN_IF_ERROR(core::ForEachTable(t, "training", file.path, false, [&](const TomlFields& sf, const toml::table&) -> Result<void> {
       FL_ASSIGN_OR_RETURN(TrainingStage stage, ParseStage(sf, accelerators, prices, load));
       m.training.push_back(std::move(stage));
       return core::Ok();
-    }, model_name));
+    }, f.prefix()));
     out.models.push_back(std::move(m));
     return core::Ok();
   }));

@@ -27,6 +27,7 @@ expect_error no-price 2 "no price for MI300X.*--price-per-hour" -- flops --accel
 
 # Successful runs and the JSON contract.
 expect_ok table flops --config "$cfg" --tokens 2e12
+expect_ok huge-params flops --params 1e300 --tokens 1e12
 expect_ok json flops --config "$cfg" --tokens 2e12 --accelerator A100-SXM4-80GB --count 1 --hours 184320 \
   --start 2023-01-01 --format json
 check json-contract python3 - "$tmp/out" <<'PY'

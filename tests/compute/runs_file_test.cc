@@ -56,6 +56,13 @@ TEST(RunsFileTest, BadValuesNameTheField) {
   EXPECT_EQ(syntax.error().where->line, 1);
 }
 
+// Regression (runs_file_fuzz): a huge seq_len was cast to an integer before its range was checked.
+TEST(RunsFileTest, HugeSequenceLengthIsAnErrorNotUndefinedBehaviour) {
+  auto runs = ParseRunsFile("[[run]]\nname = \"a\"\nparams = 1e9\ntokens = 1e12\nseq_len = 9.0e52\n", "r.toml");
+  ASSERT_FALSE(runs);
+  EXPECT_EQ(runs.error().field, "run[0].seq_len");
+}
+
 TEST(RunsFileTest, MissingConfigNamesTheRun) {
   auto runs = ParseRunsFile("[[run]]\nname = \"a\"\nconfig = \"nope.json\"\ntokens = 1e9\n",
                             "/nonexistent/r.toml");

@@ -49,6 +49,7 @@ class TomlFields {
   // The full name of `key` in messages, e.g. "accelerator[3].peak_flops".
   std::string Name(std::string_view key) const { return prefix_ + "." + std::string(key); }
   const std::string& file() const { return file_; }
+  const std::string& prefix() const { return prefix_; }  // e.g. "model[0]"
 
  private:
   const toml::table& table_;
