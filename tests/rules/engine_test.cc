@@ -261,6 +261,19 @@ TEST_F(EngineTest, Sb53_NonFoundationModelIsNotFrontier) {
   EXPECT_EQ(Under(a, "m", "ca-sb53").status, "not-frontier");
 }
 
+TEST_F(EngineTest, Sb53_InForceFrom2026AndEuChapterVFromAugust2025) {
+  Inventory inv = Models(Pretrain("m", 2e26, 2e8));
+  EXPECT_FALSE(Under(Assess(inv, "2025-12-31"), "m", "ca-sb53").in_force);
+  EXPECT_TRUE(Under(Assess(inv, "2026-01-01"), "m", "ca-sb53").in_force);
+  EXPECT_FALSE(Under(Assess(inv, "2025-08-01"), "m", "eu-ai-act-gpai").in_force);
+  EXPECT_TRUE(Under(Assess(inv, "2025-08-02"), "m", "eu-ai-act-gpai").in_force);
+  // Before its date the status is still shown, with a note saying so.
+  const Determination& early = Under(Assess(inv, "2025-12-31"), "m", "ca-sb53");
+  EXPECT_EQ(early.status, "large-frontier-developer");
+  bool noted = std::any_of(early.notes.begin(), early.notes.end(), [](const std::string& n) { return n.find("in force from 2026-01-01") != std::string::npos; });
+  EXPECT_TRUE(noted);
+}
+
 TEST_F(EngineTest, Raise_InForceFrom2027) {
   auto before = Assess(Models(Pretrain("m", 2e26, 2e8)), "2026-12-31");
   EXPECT_FALSE(Under(before, "m", "ny-raise").in_force);
