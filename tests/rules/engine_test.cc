@@ -268,7 +268,8 @@ TEST_F(EngineTest, Sb53_InForceFrom2026AndEuChapterVFromAugust2025) {
   EXPECT_FALSE(Under(Assess(inv, "2025-08-01"), "m", "eu-ai-act-gpai").in_force);
   EXPECT_TRUE(Under(Assess(inv, "2025-08-02"), "m", "eu-ai-act-gpai").in_force);
   // Before its date the status is still shown, with a note saying so.
-  const Determination& early = Under(Assess(inv, "2025-12-31"), "m", "ca-sb53");
+  const auto answers = Assess(inv, "2025-12-31");
+  const Determination& early = Under(answers, "m", "ca-sb53");
   EXPECT_EQ(early.status, "large-frontier-developer");
   bool noted = std::any_of(early.notes.begin(), early.notes.end(), [](const std::string& n) { return n.find("in force from 2026-01-01") != std::string::npos; });
   EXPECT_TRUE(noted);
