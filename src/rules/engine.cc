@@ -114,8 +114,16 @@ void FillFacts(const FactSchema& schema, const FactSlots& at, const Model& m, co
   v.known[static_cast<std::size_t>(at.base_status)] = m.base.empty() || base_known;
 }
 
-int DerivationValue(const FactSchema& schema, const FactSlots& at, const Model& m) {
-  return schema.ValueIndex(at.derivation, m.derivation);
+// Fills `v` with model m's facts under one combination of readings, given its base's status there
+// (-1 when unknown; the number of statuses, "none", when it has no base).
+void FillFor(const Regime& r, const FactSchema& schema, const FactSlots& slots, const Model& m, const ModelFacts& f,
+             int base_status, FactValues& v) {
+  const int none = static_cast<int>(r.statuses.size());
+  const bool base_known = base_status >= 0;
+  const bool base_covered =
+      base_known && base_status < none && r.IsCovered(r.statuses[static_cast<std::size_t>(base_status)]);
+  FillFacts(schema, slots, m, f, base_known ? base_status : none, base_covered, base_known,
+            schema.ValueIndex(slots.derivation, m.derivation), v);
 }
 
 // ---- parameters as of a date ----
@@ -422,13 +430,9 @@ Result<std::vector<std::vector<int>>> Engine::Classify(const Inventory& inv, con
     const int none = static_cast<int>(r.statuses.size());
     std::vector<int> status(inv.models.size(), -1);
     for (int i : inv.order) {
-      const Model& m = inv.models[static_cast<std::size_t>(i)];
       int base = inv.base_index[static_cast<std::size_t>(i)];
-      int base_status = base >= 0 ? status[static_cast<std::size_t>(base)] : none;
-      bool base_known = base_status >= 0;
-      bool base_covered = base_known && base_status < none && r.IsCovered(r.statuses[static_cast<std::size_t>(base_status)]);
-      FillFacts(schema, slots, m, facts[static_cast<std::size_t>(i)], base_known ? base_status : none, base_covered,
-                base_known, DerivationValue(schema, slots, m), values);
+      FillFor(r, schema, slots, inv.models[static_cast<std::size_t>(i)], facts[static_cast<std::size_t>(i)],
+              base >= 0 ? status[static_cast<std::size_t>(base)] : none, values);
       status[static_cast<std::size_t>(i)] = Decide(r, 0, values, params, ranks).status;
     }
     out.push_back(std::move(status));
@@ -459,6 +463,8 @@ Result<std::vector<ModelAnswer>> Engine::Assess(const Inventory& inv, const Asse
     const std::vector<int> ranks = StatusRanks(r);
     const int none = static_cast<int>(r.statuses.size());
     const std::size_t combos = r.combinations().size();
+    std::vector<FactSlots> slots;
+    for (std::size_t c = 0; c < combos; ++c) slots.emplace_back(r.schema(c));
     // status[c][model], -1 unknown
     std::vector<std::vector<int>> status(combos, std::vector<int>(inv.models.size(), -1));
     FactValues values;
@@ -478,13 +484,8 @@ Result<std::vector<ModelAnswer>> Engine::Assess(const Inventory& inv, const Asse
                                       r.in_force_from->ToString(), options.as_of.ToString()));
       }
       for (std::size_t c = 0; c < combos; ++c) {
-        const FactSchema& schema = r.schema(c);
-        const FactSlots slots(schema);
-        int base_status = base >= 0 ? status[c][static_cast<std::size_t>(base)] : none;
-        bool base_known = base_status >= 0;
-        bool base_covered = base_known && base_status < none && r.IsCovered(r.statuses[static_cast<std::size_t>(base_status)]);
-        FillFacts(schema, slots, m, facts[mi], base_known ? base_status : none, base_covered, base_known,
-                  DerivationValue(schema, slots, m), values);
+        FillFor(r, r.schema(c), slots[c], m, facts[mi], base >= 0 ? status[c][static_cast<std::size_t>(base)] : none,
+                values);
         Evaluated e = Decide(r, c, values, params, ranks);
         status[c][mi] = e.status;
 
@@ -576,13 +577,8 @@ Result<std::vector<ModelAnswer>> Engine::Assess(const Inventory& inv, const Asse
         for (std::size_t pi = 0; pi < r.penalties.size(); ++pi) {
           const Penalty& p = r.penalties[pi];
           if (std::find(p.applies_to.begin(), p.applies_to.end(), covered_outcome->status) == p.applies_to.end()) continue;
-          const FactSchema& schema = r.schema(c);
-          const FactSlots slots(schema);
-          int base_status = base >= 0 ? status[c][static_cast<std::size_t>(base)] : none;
-          bool base_known = base_status >= 0;
-          bool base_covered = base_known && base_status < none && r.IsCovered(r.statuses[static_cast<std::size_t>(base_status)]);
-          FillFacts(schema, slots, m, facts[mi], base_known ? base_status : none, base_covered, base_known,
-                    DerivationValue(schema, slots, m), values);
+          FillFor(r, r.schema(c), slots[c], m, facts[mi], base >= 0 ? status[c][static_cast<std::size_t>(base)] : none,
+                  values);
           bool known_first = true, known_next = true;
           double first = r.compiled_penalties(c)[2 * pi].EvaluateNumber(values, params, &known_first);
           double next = r.compiled_penalties(c)[2 * pi + 1].EvaluateNumber(values, params, &known_next);
