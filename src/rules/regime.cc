@@ -195,7 +195,7 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
   }));
   if (r.rules.empty()) return top.Bad("rule", "a regime needs at least one [[rule]]");
 
-  FL_RETURN_IF_ERROR(core::ForEachTable(root, "obligation", file, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
+  FL_RETURN_IF_ERROR(core::ForEachTable(root, "obligation", file, false, [&](const TomlFields& f, const toml::table&) -> Result<void> {
     FL_RETURN_IF_ERROR(f.OnlyKeys({"id", "cite", "text", "applies_to", "before", "within", "after", "annually_after",
                                    "met_by", "from", "retention"}));
     Obligation o;
@@ -232,7 +232,6 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
     FL_ASSIGN_OR_RETURN(o.from, f.OptionalDate("from"));
     FL_ASSIGN_OR_RETURN(auto retention, f.OptionalString("retention"));
     o.retention = retention.value_or("");
-    (void)t;
     r.obligations.push_back(std::move(o));
     return core::Ok();
   }));

@@ -347,8 +347,6 @@ TEST_F(EngineTest, Deadlines_LeapDay) {
   EXPECT_EQ(Obligation(d, "incident-report-72h")->due->ToString(), "2028-03-01T12:00:00Z");  // through Feb 29
   EXPECT_EQ(Obligation(d, "incident-report-72h")->state, "open");
   EXPECT_EQ(Obligation(d, "first-statement-of-compliance")->due->ToString(), "2028-03-01T00:00:00Z");  // 30 days
-  const Determination& eu = Under(a, "m", "eu-ai-act-gpai");
-  (void)eu;
   auto sb53 = Assess(Models(WithEvents(Pretrain("m", 2e26, 2e8), {{"incident-discovered", "2028-02-20T00:00:00Z"}})),
                      "2028-02-21");
   EXPECT_EQ(Obligation(Under(sb53, "m", "ca-sb53"), "critical-incident-15d")->due->ToString(), "2028-03-06T00:00:00Z");
