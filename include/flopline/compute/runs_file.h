@@ -10,7 +10,7 @@
 //   accelerator_hours = 184320                 #   accelerator_hours, or count and hours
 //   start = 2023-01-01                         # optional: prices the run at that date
 //
-// Keys: name, config, params, tokens, seq_len, attention ("causal" | "full"), recompute,
+// Keys: name, config, params, flop, tokens, seq_len, attention ("causal" | "full"), recompute,
 // accelerator, count, hours, accelerator_hours, utilization, precision, start, cost_usd,
 // price_per_hour, pricing_accelerator. Unknown keys and bad values are errors at file:line.
 #pragma once
