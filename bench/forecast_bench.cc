@@ -34,7 +34,7 @@ BENCHMARK(BM_CostMonteCarlo)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 
 void BM_ThresholdMonteCarlo(benchmark::State& state) {
   ThresholdQuery q;
-  q.threshold = {"ca-sb1047", "covered model", 1e26, 1e8, 2026, "§22602(e)(1)(A)(i)"};
+  q.threshold = {"ca-sb1047", "covered model", 1e26, 1e8, 2026, "§22602(e)(1)(A)(i)", ""};
   q.base_year = 2024;
   for (int y = 2024; y <= 2040; ++y) q.years.push_back(y);
   q.usd_per_flop = {2.1e-18, 8.0e-18, 9.4e-18};

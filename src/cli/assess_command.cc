@@ -22,25 +22,6 @@ struct AssessFlags {
   bool fail_if_covered = false;
 };
 
-core::Result<std::vector<rules::Regime>> LoadRegimes(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  std::vector<std::string> paths;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.path().extension() == ".toml") paths.push_back(entry.path().string());
-  }
-  if (ec || paths.empty()) {
-    return core::NotFound(fmt::format("no regime files (*.toml) in '{}'", dir), "--regimes-dir");
-  }
-  std::sort(paths.begin(), paths.end());
-  std::vector<rules::Regime> out;
-  for (const auto& path : paths) {
-    FL_ASSIGN_OR_RETURN(rules::Regime r, rules::Regime::Load(path));
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
 core::Result<rules::Override> ParseSet(const std::string& text) {
   auto dot = text.find('.');
   auto eq = text.find('=');
@@ -146,7 +127,7 @@ void PrintText(const std::vector<rules::ModelAnswer>& answers, core::Date as_of,
 }
 
 int Run(const AssessFlags& f) {
-  auto regimes = LoadRegimes(FindRegimesDir(f.regimes_dir));
+  auto regimes = rules::LoadRegimeDir(FindRegimesDir(f.regimes_dir));
   if (!regimes) return ReportError("assess", regimes.error().ToString());
   std::string data = FindDataDir(f.data_dir);
   auto cpi = rules::LoadCpi(data + "/cpi.toml");

@@ -16,6 +16,8 @@
 #include "flopline/forecast/base_price.h"
 #include "flopline/forecast/projection.h"
 #include "flopline/forecast/svg_chart.h"
+#include "flopline/forecast/thresholds.h"
+#include "flopline/rules/regime.h"
 
 namespace flopline::cli {
 namespace {
@@ -26,7 +28,7 @@ using json = nlohmann::json;
 struct ForecastOptions {
   std::string mode;  // the subcommand
   std::string years, hardware_halving, algorithmic_halving, cpi_rate, usd_per_flop, format = "table";
-  std::string svg, data_dir;
+  std::string svg, data_dir, regimes_dir;
   std::optional<int> base_year;
   std::optional<double> flop, base_cost_usd, combined_factor, per_years;
   std::vector<double> budgets;
@@ -314,15 +316,17 @@ core::Result<int> RunCapability(const ForecastOptions& o, const Context& c) {
 }
 
 core::Result<int> RunThreshold(const ForecastOptions& o, const Context& c) {
+  FL_ASSIGN_OR_RETURN(std::vector<rules::Regime> regimes, rules::LoadRegimeDir(FindRegimesDir(o.regimes_dir)));
+  std::vector<forecast::Threshold> all = forecast::ThresholdsFromRegimes(regimes, core::Date::FromYmd(o.base_year.value_or(2024), 1, 1));
   std::vector<forecast::Threshold> chosen;
-  for (const auto& t : c.trends.thresholds) {
+  for (const auto& t : all) {
     if (o.regimes.empty() || std::find(o.regimes.begin(), o.regimes.end(), t.regime) != o.regimes.end()) {
       chosen.push_back(t);
     }
   }
   if (chosen.empty()) {
     std::string known;
-    for (const auto& t : c.trends.thresholds) {
+    for (const auto& t : all) {
       if (known.find(t.regime) == std::string::npos) known += (known.empty() ? "" : ", ") + t.regime;
     }
     return core::InvalidArgument(fmt::format("no threshold for that regime; known: {}", known), "--regime");
@@ -345,15 +349,18 @@ core::Result<int> RunThreshold(const ForecastOptions& o, const Context& c) {
     FL_ASSIGN_OR_RETURN(forecast::ThresholdForecast f, forecast::ForecastThreshold(q));
     results.push_back(std::move(f));
   }
-  const bool any_sb1047 = std::any_of(chosen.begin(), chosen.end(), [](const auto& t) { return t.regime == "ca-sb1047"; });
-  const char* vetoed = "SB 1047 was vetoed on 2024-09-29; it is evaluated as written, as if enacted on its own dates.";
+  // Each regime's one-line note (SB 1047: vetoed, evaluated as written), once.
+  std::vector<std::string> notes;
+  for (const auto& t : chosen) {
+    if (!t.note.empty() && std::find(notes.begin(), notes.end(), t.note) == notes.end()) notes.push_back(t.note);
+  }
 
   if (o.format == "json") {
     json out{{"mode", "threshold"}, {"base_year", base_year}, {"usd_per_flop", SpreadJson(base.usd_per_flop)},
              {"usd_per_flop_source", base.detail}, {"hardware_halving_years", SpreadJson(c.hardware)},
              {"cpi_rate", SpreadJson(c.cpi)}, {"frontier_growth_per_year", SpreadJson(c.trends.frontier_growth_per_year)},
              {"frontier_source", c.trends.frontier_source}, {"samples", o.samples}, {"seed", o.seed},
-             {"notes", any_sb1047 ? json::array({vetoed}) : json::array()}};
+             {"notes", notes}};
     out["thresholds"] = json::array();
     for (const auto& f : results) {
       json t{{"regime", f.threshold.regime}, {"name", f.threshold.name}, {"flop", f.threshold.flop},
@@ -376,7 +383,7 @@ core::Result<int> RunThreshold(const ForecastOptions& o, const Context& c) {
     }
     std::cout << out.dump(2) << "\n";
   } else {
-    if (any_sb1047) std::cout << vetoed << "\n";
+    for (const auto& n : notes) std::cout << n << "\n";
     std::cout << fmt::format("Price per FLOP in {}: {:.3g} USD (range {:.3g} - {:.3g}); {}\n", base_year,
                              base.usd_per_flop.point, base.usd_per_flop.low, base.usd_per_flop.high, base.detail);
     std::cout << fmt::format("Hardware halving time {}; CPI {}\n", SpreadText(c.hardware, "years"),
@@ -471,6 +478,7 @@ void AddCommonFlags(CLI::App* cmd, ForecastOptions& o) {
   cmd->add_option("--format", o.format, "table (default) or json")->check(CLI::IsMember({"table", "json"}));
   cmd->add_option("--svg", o.svg, "also write a chart to this SVG file");
   cmd->add_option("--data-dir", o.data_dir, "directory of the data tables");
+  cmd->add_option("--regimes-dir", o.regimes_dir, "directory of the regime files (statutory lines)");
 }
 
 }  // namespace

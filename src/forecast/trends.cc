@@ -42,8 +42,8 @@ Result<const toml::table*> Section(const toml::table& root, const std::string& f
 Result<Trends> FromToml(const toml::table& root, const std::string& file) {
   for (const auto& [key, node] : root) {
     std::string_view k = key.str();
-    if (k != "hardware" && k != "algorithmic" && k != "cpi" && k != "frontier" && k != "threshold") {
-      return core::InvalidArgument("unknown key; expected hardware, algorithmic, cpi, frontier, threshold",
+    if (k != "hardware" && k != "algorithmic" && k != "cpi" && k != "frontier") {
+      return core::InvalidArgument("unknown key; expected hardware, algorithmic, cpi, frontier (statutory lines live in regimes/)",
                                    std::string(k), core::TomlLocation(node, file));
     }
   }
@@ -80,26 +80,6 @@ Result<Trends> FromToml(const toml::table& root, const std::string& file) {
   FL_ASSIGN_OR_RETURN(t.frontier_growth_per_year, ReadSpread(*fr, file, "frontier", "growth_per_year"));
   FL_ASSIGN_OR_RETURN(t.frontier_source, f.String("source"));
 
-  FL_RETURN_IF_ERROR(core::ForEachTable(root, "threshold", file, /*required=*/false,
-                                        [&](const TomlFields& r, const toml::table&) -> Result<void> {
-    FL_RETURN_IF_ERROR(r.OnlyKeys({"regime", "name", "flop", "cost_usd", "cpi_indexed_from", "cite"}));
-    Threshold th;
-    FL_ASSIGN_OR_RETURN(th.regime, r.String("regime"));
-    FL_ASSIGN_OR_RETURN(th.name, r.String("name"));
-    FL_ASSIGN_OR_RETURN(th.flop, r.Positive("flop"));
-    FL_ASSIGN_OR_RETURN(th.cost_usd, r.OptionalPositive("cost_usd"));
-    FL_ASSIGN_OR_RETURN(auto from, r.OptionalPositive("cpi_indexed_from"));
-    if (from) {
-      if (*from != std::floor(*from) || *from < 1900 || *from > 3000) {
-        return r.Bad("cpi_indexed_from", "expected a year between 1900 and 3000");
-      }
-      if (!th.cost_usd) return r.Bad("cpi_indexed_from", "needs cost_usd");
-      th.cpi_indexed_from = static_cast<int>(*from);
-    }
-    FL_ASSIGN_OR_RETURN(th.cite, r.String("cite"));
-    t.thresholds.push_back(std::move(th));
-    return core::Ok();
-  }));
   return t;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <cmath>
 #include <set>
 
@@ -89,7 +90,7 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
   TomlFields top(root, file, "regime");
   FL_RETURN_IF_ERROR(top.OnlyKeys({"id", "title", "version", "in_force_from", "note", "source", "statuses",
                                    "default_status", "covered_statuses", "param", "reading", "rule",
-                                   "obligation", "penalty"}));
+                                   "obligation", "penalty", "line"}));
   FL_ASSIGN_OR_RETURN(r.id, top.String("id"));
   FL_ASSIGN_OR_RETURN(r.title, top.String("title"));
   FL_ASSIGN_OR_RETURN(r.version, top.RequiredDate("version"));
@@ -251,6 +252,22 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
     r.penalties.push_back(std::move(p));
     return core::Ok();
   }));
+
+  FL_RETURN_IF_ERROR(core::ForEachTable(root, "line", file, false, [&](const TomlFields& f, const toml::table&) -> Result<void> {
+    FL_RETURN_IF_ERROR(f.OnlyKeys({"name", "flop", "cost"}));
+    Line line;
+    FL_ASSIGN_OR_RETURN(line.name, f.String("name"));
+    FL_ASSIGN_OR_RETURN(line.flop_param, f.String("flop"));
+    FL_ASSIGN_OR_RETURN(auto cost, f.OptionalString("cost"));
+    line.cost_param = cost.value_or("");
+    for (const auto& [key, param] : {std::pair<const char*, std::string>{"flop", line.flop_param}, {"cost", line.cost_param}}) {
+      if (!param.empty() && r.ParamIndex(param) < 0) {
+        return f.Bad(key, fmt::format("names no parameter of this regime; parameters: {}", Join(r.ParamNames())));
+      }
+    }
+    r.lines.push_back(std::move(line));
+    return core::Ok();
+  }));
   return r;
 }
 
@@ -358,6 +375,33 @@ int Regime::ParamIndex(std::string_view name) const {
 std::vector<std::string> Regime::ParamNames() const {
   std::vector<std::string> out;
   for (const auto& p : params) out.push_back(p.name);
+  return out;
+}
+
+double Regime::StatutoryValue(std::string_view name, core::Date date) const {
+  const Parameter& p = params[static_cast<std::size_t>(ParamIndex(name))];
+  const DatedValue* row = &p.values.front();
+  for (const DatedValue& v : p.values) {
+    if (v.from <= date) row = &v;
+  }
+  return row->value;
+}
+
+Result<std::vector<Regime>> LoadRegimeDir(const std::string& dir) {
+  std::error_code ec;
+  std::vector<std::string> paths;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".toml") paths.push_back(entry.path().string());
+  }
+  if (ec || paths.empty()) {
+    return core::NotFound(fmt::format("no regime files (*.toml) in '{}'", dir), "--regimes-dir");
+  }
+  std::sort(paths.begin(), paths.end());
+  std::vector<Regime> out;
+  for (const auto& path : paths) {
+    FL_ASSIGN_OR_RETURN(Regime r, Regime::Load(path));
+    out.push_back(std::move(r));
+  }
   return out;
 }
 

@@ -142,7 +142,7 @@ TEST(MonteCarloTest, TriangularQuantilesHitTheirCorners) {
 
 ThresholdQuery Sb1047() {
   ThresholdQuery q;
-  q.threshold = {"ca-sb1047", "covered model", 1e26, 100e6, 2026, "§22602(e)(1)(A)(i)"};
+  q.threshold = {"ca-sb1047", "covered model", 1e26, 100e6, 2026, "§22602(e)(1)(A)(i)", ""};
   q.base_year = 2024;
   for (int y = 2024; y <= 2040; ++y) q.years.push_back(y);
   q.usd_per_flop = Spread::Exactly(8e-18);
@@ -212,7 +212,7 @@ TEST(ThresholdForecastTest, CrossoverAgreesWithTheYearByYearTable) {
 
 TEST(ThresholdForecastTest, NoCostTestMeansTheLineAloneDecides) {
   ThresholdQuery q = Sb1047();
-  q.threshold = {"ca-sb53", "frontier model", 1e26, std::nullopt, std::nullopt, "§22757.11(i)"};
+  q.threshold = {"ca-sb53", "frontier model", 1e26, std::nullopt, std::nullopt, "§22757.11(i)", ""};
   auto f = ForecastThreshold(q);
   ASSERT_TRUE(f);
   EXPECT_FALSE(f->cost_test_binds_from);

@@ -1,5 +1,7 @@
 #include "flopline/forecast/trends.h"
 
+#include "flopline/forecast/thresholds.h"
+
 #include <gtest/gtest.h>
 
 namespace flopline::forecast {
@@ -12,16 +14,28 @@ TEST(TrendsTest, BundledTrendsLoadWithSources) {
   EXPECT_DOUBLE_EQ(t->algorithmic_halving_months.point, 8.0);
   EXPECT_FALSE(t->hardware_source.empty());
   EXPECT_FALSE(t->cpi_source.empty());
-  bool sb1047 = false;
-  for (const auto& th : t->thresholds) {
-    EXPECT_FALSE(th.cite.empty()) << th.regime;
-    if (th.regime == "ca-sb1047" && th.flop == 1e26) {
+}
+
+TEST(ThresholdsTest, StatutoryLinesComeFromTheRegimeFiles) {
+  auto regimes = rules::LoadRegimeDir(std::string(FLOPLINE_SOURCE_DIR) + "/regimes");
+  ASSERT_TRUE(regimes) << regimes.error().ToString();
+  auto lines = ThresholdsFromRegimes(*regimes, core::Date::FromYmd(2024, 1, 1));
+  bool sb1047 = false, sb53 = false;
+  for (const auto& t : lines) {
+    EXPECT_FALSE(t.cite.empty()) << t.regime;
+    if (t.regime == "ca-sb1047" && t.name == "covered model") {
       sb1047 = true;
-      EXPECT_EQ(th.cost_usd, 1e8);
-      EXPECT_EQ(th.cpi_indexed_from, 2026);
+      EXPECT_EQ(t.flop, 1e26);
+      EXPECT_EQ(t.cost_usd, 1e8);
+      EXPECT_EQ(t.cpi_indexed_from, 2026);
+      EXPECT_NE(t.note.find("vetoed"), std::string::npos);
+    }
+    if (t.regime == "ca-sb53") {
+      sb53 = true;
+      EXPECT_FALSE(t.cost_usd.has_value());  // no cost test
     }
   }
-  EXPECT_TRUE(sb1047);
+  EXPECT_TRUE(sb1047 && sb53);
 }
 
 TEST(TrendsTest, InconsistentSpreadIsAnErrorAtItsLine) {

@@ -25,6 +25,7 @@ struct Spread {
   double Quantile(double u) const;
 };
 
+// A statutory compute line (built from regime files: thresholds.h).
 struct Threshold {
   std::string regime;   // e.g. "ca-sb1047"
   std::string name;     // e.g. "covered model"
@@ -32,6 +33,7 @@ struct Threshold {
   std::optional<double> cost_usd;        // a cost conjunct, if the statute has one
   std::optional<int> cpi_indexed_from;   // first year whose amount is CPI-adjusted
   std::string cite;
+  std::string note;                      // the regime's one-line note (SB 1047: vetoed)
 };
 
 struct Trends {
@@ -47,7 +49,6 @@ struct Trends {
   double frontier_base_flop = 0;
   Spread frontier_growth_per_year;
   std::string frontier_source;
-  std::vector<Threshold> thresholds;
 };
 
 // Errors: unreadable file (kNotFound); bad TOML, unknown keys, missing or inconsistent values

@@ -87,6 +87,14 @@ struct Penalty {
   core::Location where;
 };
 
+// A compute line of the statute, for `flopline forecast threshold`: the FLOP parameter and, where
+// the statute has a cost conjunct ("> 10^26 and > $100M"), the cost parameter.
+struct Line {
+  std::string name;        // e.g. "covered model"
+  std::string flop_param;  // a parameter of this regime
+  std::string cost_param;  // empty when the line has no cost test
+};
+
 class Regime {
  public:
   // `file` is used in messages. Errors: kInvalidArgument at file:line:column naming the field.
@@ -104,6 +112,7 @@ class Regime {
   std::vector<Rule> rules;
   std::vector<Obligation> obligations;
   std::vector<Penalty> penalties;
+  std::vector<Line> lines;
 
   // One combination of readings: an index into `readings` per ambiguity group (empty if none).
   using Combination = std::vector<int>;
@@ -115,6 +124,8 @@ class Regime {
   // Penalty expressions compiled under combination c, two per penalty (first, subsequent).
   const std::vector<Expr>& compiled_penalties(std::size_t c) const { return compiled_penalties_[c]; }
   int ParamIndex(std::string_view name) const;
+  // The value of parameter `name` in force on `date`, before any CPI indexing (the statute's figure).
+  double StatutoryValue(std::string_view name, core::Date date) const;
   std::vector<std::string> ParamNames() const;
   bool IsCovered(std::string_view status) const;
 
@@ -125,5 +136,8 @@ class Regime {
   std::vector<std::vector<Expr>> compiled_penalties_;
   friend core::Result<void> CompileRegime(Regime& regime, const std::string& file);
 };
+
+// Every *.toml in `dir`, sorted by file name. kNotFound when there is none.
+core::Result<std::vector<Regime>> LoadRegimeDir(const std::string& dir);
 
 }  // namespace flopline::rules
