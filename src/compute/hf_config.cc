@@ -714,12 +714,8 @@ Result<Architecture> ParseHfConfig(std::string_view text, const std::string& fil
 }
 
 Result<Architecture> LoadHfConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return core::NotFound("cannot open the file", {}, core::Location{path, 0, 0});
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return core::NotFound("cannot read the file", {}, core::Location{path, 0, 0});
-  return ParseHfConfig(buffer.str(), path);
+  FL_ASSIGN_OR_RETURN(std::string text, core::ReadFile(path));
+  return ParseHfConfig(text, path);
 }
 
 }  // namespace flopline::compute

@@ -126,11 +126,8 @@ core::Result<std::vector<Run>> ParseRunsFile(std::string_view text, const std::s
 }
 
 core::Result<std::vector<Run>> LoadRunsFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return core::NotFound("cannot open the file", {}, core::Location{path, 0, 0});
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return ParseRunsFile(buffer.str(), path);
+  FL_ASSIGN_OR_RETURN(std::string text, core::ReadFile(path));
+  return ParseRunsFile(text, path);
 }
 
 }  // namespace flopline::compute

@@ -1,5 +1,8 @@
 #include "flopline/core/result.h"
 
+#include <fstream>
+#include <sstream>
+
 #include <fmt/format.h>
 
 namespace flopline::core {
@@ -22,6 +25,15 @@ std::string Error::ToString() const {
 tl::unexpected<Error> MakeError(Code code, std::string message, std::string field,
                                 std::optional<Location> where) {
   return tl::unexpected(Error{code, std::move(message), std::move(where), std::move(field)});
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot open the file", {}, Location{path, 0, 0});
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return NotFound("cannot read the file", {}, Location{path, 0, 0});
+  return buffer.str();
 }
 
 }  // namespace flopline::core

@@ -32,4 +32,10 @@ std::string Percent(double fraction, int decimals) {
   return fmt::format("{:.{}f}%", fraction * 100.0, decimals);
 }
 
+std::string Join(const std::vector<std::string>& items, const std::string& separator) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
 }  // namespace flopline::core

@@ -43,11 +43,8 @@ Result<toml::table> ParseToml(std::string_view text, const std::string& file) {
 }
 
 Result<toml::table> ParseTomlFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open the file", {}, Location{path, 0, 0});
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return ParseToml(buffer.str(), path);
+  FL_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  return ParseToml(text, path);
 }
 
 tl::unexpected<Error> TomlFields::Bad(std::string_view key, std::string message) const {
@@ -79,6 +76,11 @@ Result<std::optional<std::string>> TomlFields::OptionalString(std::string_view k
   if (!node) return std::optional<std::string>();
   if (!node->is_string()) return Bad(key, fmt::format("expected a string, got a {}", TypeName(*node)));
   return std::optional<std::string>(node->as_string()->get());
+}
+
+Result<std::string> TomlFields::StringOr(std::string_view key, std::string fallback) const {
+  FL_ASSIGN_OR_RETURN(auto value, OptionalString(key));
+  return value ? *value : std::move(fallback);
 }
 
 Result<std::string> TomlFields::String(std::string_view key) const {

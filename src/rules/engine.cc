@@ -407,11 +407,8 @@ Result<std::vector<CpiSeries>> ParseCpi(std::string_view text, const std::string
 }
 
 Result<std::vector<CpiSeries>> LoadCpi(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return core::NotFound("cannot open the file", {}, core::Location{path, 0, 0});
-  std::ostringstream text;
-  text << in.rdbuf();
-  return ParseCpi(text.str(), path);
+  FL_ASSIGN_OR_RETURN(std::string text, core::ReadFile(path));
+  return ParseCpi(text, path);
 }
 
 Result<std::vector<std::vector<int>>> Engine::Classify(const Inventory& inv, const AssessOptions& options) const {

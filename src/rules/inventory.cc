@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "flopline/core/format.h"
+
 #include "flopline/compute/estimate.h"
 #include "flopline/core/toml_fields.h"
 #include "flopline/rules/regime.h"
@@ -14,16 +16,12 @@
 namespace flopline::rules {
 namespace {
 
+using core::Join;
+
 using core::Result;
 using core::TomlFields;
 
 const std::vector<std::string> kStageKinds = {"pretrain", "fine-tune", "rl", "synthetic-data", "other"};
-
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
 
 Result<std::string> OneOf(const TomlFields& f, std::string_view key, const std::vector<std::string>& allowed,
                           std::optional<std::string> fallback) {
@@ -127,8 +125,7 @@ Result<void> ParseFile(const ModelFile& file, Inventory& out, const compute::Acc
     FL_ASSIGN_OR_RETURN(m.developer_revenue_usd, f.OptionalPositive("developer_revenue_usd", /*allow_zero=*/true));
     FL_ASSIGN_OR_RETURN(auto foundation, f.OptionalBool("foundation_model"));
     m.foundation_model = foundation.value_or(false);
-    FL_ASSIGN_OR_RETURN(auto base, f.OptionalString("base"));
-    m.base = base.value_or("");
+    FL_ASSIGN_OR_RETURN(m.base, f.StringOr("base", ""));
     FL_ASSIGN_OR_RETURN(m.derivation, OneOf(f, "derivation", kDerivations, std::string("pretrain")));
     if (m.derivation == "pretrain" && !m.base.empty()) {
       return f.Bad("base", fmt::format("a pretrained model has no base; set derivation (one of: {})", Join(kDerivations)));
@@ -223,11 +220,8 @@ Result<Inventory> LoadInventory(const std::vector<std::string>& paths, const com
                                 const compute::PriceTable& prices) {
   std::vector<ModelFile> files;
   for (const std::string& path : paths) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return core::NotFound("cannot open the file", {}, core::Location{path, 0, 0});
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    files.push_back({path, buffer.str()});
+    FL_ASSIGN_OR_RETURN(std::string text, core::ReadFile(path));
+    files.push_back({path, std::move(text)});
   }
   return ParseInventory(files, accelerators, prices);
 }

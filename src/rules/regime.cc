@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "flopline/core/format.h"
+
 #include "flopline/core/toml_fields.h"
 
 namespace flopline::rules {
@@ -36,11 +38,7 @@ FactSchema StandardFacts() {
 
 namespace {
 
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
+using core::Join;
 
 // "72h", "15d", "2w", "3m" (months), "1y".
 Result<void> ParseDelay(const std::string& text, Obligation& o, const TomlFields& f) {
@@ -95,8 +93,7 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
   FL_ASSIGN_OR_RETURN(r.title, top.String("title"));
   FL_ASSIGN_OR_RETURN(r.version, top.RequiredDate("version"));
   FL_ASSIGN_OR_RETURN(r.in_force_from, top.OptionalDate("in_force_from"));
-  FL_ASSIGN_OR_RETURN(auto note, top.OptionalString("note"));
-  r.note = note.value_or("");
+  FL_ASSIGN_OR_RETURN(r.note, top.StringOr("note", ""));
   FL_ASSIGN_OR_RETURN(r.source, top.String("source"));
   FL_ASSIGN_OR_RETURN(r.statuses, top.Strings("statuses"));
   if (r.statuses.empty()) return top.Bad("statuses", "needs at least one status");
@@ -126,8 +123,7 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
       DatedValue dv;
       FL_ASSIGN_OR_RETURN(dv.from, vf.RequiredDate("from"));
       FL_ASSIGN_OR_RETURN(dv.value, vf.Positive("value"));
-      FL_ASSIGN_OR_RETURN(auto source, vf.OptionalString("source"));
-      dv.source = source.value_or("");
+      FL_ASSIGN_OR_RETURN(dv.source, vf.StringOr("source", ""));
       if (!p.values.empty() && !(p.values.back().from < dv.from)) {
         return vf.Bad("from", "dated values must be in ascending order of `from`, without repeats");
       }
@@ -142,8 +138,7 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
       FL_ASSIGN_OR_RETURN(p.cpi_series, f.String("cpi_series"));
     }
     FL_ASSIGN_OR_RETURN(p.regulator_may_set_from, f.OptionalDate("regulator_may_set_from"));
-    FL_ASSIGN_OR_RETURN(auto regulator_note, f.OptionalString("regulator_note"));
-    p.regulator_note = regulator_note.value_or("");
+    FL_ASSIGN_OR_RETURN(p.regulator_note, f.StringOr("regulator_note", ""));
     r.params.push_back(std::move(p));
     return core::Ok();
   }));
@@ -179,8 +174,7 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
     FL_ASSIGN_OR_RETURN(rule.text, f.String("text"));
     FL_ASSIGN_OR_RETURN(rule.when, f.String("when"));
     rule.where = core::TomlLocation(*t.get("when"), file);
-    FL_ASSIGN_OR_RETURN(auto developer, f.OptionalString("developer"));
-    rule.developer = developer.value_or("self");
+    FL_ASSIGN_OR_RETURN(rule.developer, f.StringOr("developer", "self"));
     if (rule.developer != "self" && rule.developer != "base") return f.Bad("developer", "expected \"self\" or \"base\"");
     FL_ASSIGN_OR_RETURN(auto only_under, OptionalStrings(f, t, "only_under"));
     rule.only_under = only_under.value_or(std::vector<std::string>{});
@@ -189,8 +183,7 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
         return f.Bad("only_under", fmt::format("unknown reading '{}'", id));
       }
     }
-    FL_ASSIGN_OR_RETURN(auto ambiguity, f.OptionalString("ambiguity"));
-    rule.ambiguity = ambiguity.value_or("");
+    FL_ASSIGN_OR_RETURN(rule.ambiguity, f.StringOr("ambiguity", ""));
     r.rules.push_back(std::move(rule));
     return core::Ok();
   }));
@@ -227,12 +220,10 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
       FL_RETURN_IF_ERROR(CheckEvent(f, "annually_after", o.trigger));
     }
     if (after && !within) return f.Bad("after", "goes with within = DURATION");
-    FL_ASSIGN_OR_RETURN(auto met_by, f.OptionalString("met_by"));
-    o.met_by = met_by.value_or("");
+    FL_ASSIGN_OR_RETURN(o.met_by, f.StringOr("met_by", ""));
     if (!o.met_by.empty()) FL_RETURN_IF_ERROR(CheckEvent(f, "met_by", o.met_by));
     FL_ASSIGN_OR_RETURN(o.from, f.OptionalDate("from"));
-    FL_ASSIGN_OR_RETURN(auto retention, f.OptionalString("retention"));
-    o.retention = retention.value_or("");
+    FL_ASSIGN_OR_RETURN(o.retention, f.StringOr("retention", ""));
     r.obligations.push_back(std::move(o));
     return core::Ok();
   }));
@@ -243,8 +234,7 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
     FL_ASSIGN_OR_RETURN(p.applies_to, f.Strings("applies_to"));
     FL_RETURN_IF_ERROR(CheckStatuses(f, "applies_to", p.applies_to, r.statuses));
     FL_ASSIGN_OR_RETURN(p.cite, f.String("cite"));
-    FL_ASSIGN_OR_RETURN(auto currency, f.OptionalString("currency"));
-    p.currency = currency.value_or("USD");
+    FL_ASSIGN_OR_RETURN(p.currency, f.StringOr("currency", "USD"));
     FL_ASSIGN_OR_RETURN(p.from, f.OptionalDate("from"));
     FL_ASSIGN_OR_RETURN(p.first, f.String("first"));
     FL_ASSIGN_OR_RETURN(p.subsequent, f.String("subsequent"));
@@ -258,8 +248,7 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
     Line line;
     FL_ASSIGN_OR_RETURN(line.name, f.String("name"));
     FL_ASSIGN_OR_RETURN(line.flop_param, f.String("flop"));
-    FL_ASSIGN_OR_RETURN(auto cost, f.OptionalString("cost"));
-    line.cost_param = cost.value_or("");
+    FL_ASSIGN_OR_RETURN(line.cost_param, f.StringOr("cost", ""));
     for (const auto& [key, param] : {std::pair<const char*, std::string>{"flop", line.flop_param}, {"cost", line.cost_param}}) {
       if (!param.empty() && r.ParamIndex(param) < 0) {
         return f.Bad(key, fmt::format("names no parameter of this regime; parameters: {}", Join(r.ParamNames())));

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace flopline::core {
 
@@ -13,5 +14,6 @@ std::string Sci3(double value);                  // 8.40e+22
 std::string Grouped(std::int64_t value);         // 6,738,415,616
 std::string Dollars(double dollars);             // $1.23M, $4.10, $1.5B
 std::string Percent(double fraction, int decimals = 1);  // 0.35 -> 35.0%
+std::string Join(const std::vector<std::string>& items, const std::string& separator = ", ");
 
 }  // namespace flopline::core

@@ -66,6 +66,9 @@ inline tl::unexpected<Error> NotFound(std::string message, std::string field = {
   return MakeError(Code::kNotFound, std::move(message), std::move(field), std::move(where));
 }
 
+// The whole of the file at `path`; kNotFound naming the path when it cannot be opened or read.
+Result<std::string> ReadFile(const std::string& path);
+
 }  // namespace flopline::core
 
 #define FL_CONCAT_INNER_(a, b) a##b

@@ -36,6 +36,7 @@ class TomlFields {
 
   Result<std::string> String(std::string_view key) const;
   Result<std::optional<std::string>> OptionalString(std::string_view key) const;
+  Result<std::string> StringOr(std::string_view key, std::string fallback) const;
   // A finite number (integer or float) strictly greater than zero unless allow_zero.
   Result<std::optional<double>> OptionalPositive(std::string_view key, bool allow_zero = false) const;
   Result<double> Positive(std::string_view key, bool allow_zero = false) const;
