@@ -8,6 +8,10 @@ packages=(
   clang libclang-rt-14-dev          # libFuzzer targets and their smoke runs
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libexpected-dev libfmt-dev
+  libssl-dev libsodium-dev          # the ledger: SHA-256, Ed25519
+  libsqlite3-dev libpqxx-dev        # the evidence store's two backends
+  postgresql                        # a real server for the PostgreSQL backend's tests
+  golang-go golang-golang-x-mod-dev # an independent verifier of our proofs and notes (tests only)
 )
 
 missing=()

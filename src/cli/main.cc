@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   flopline::cli::CommandRunner run_flops = flopline::cli::AddFlopsCommand(app);
   flopline::cli::CommandRunner run_forecast = flopline::cli::AddForecastCommand(app);
   flopline::cli::CommandRunner run_assess = flopline::cli::AddAssessCommand(app);
+  flopline::cli::CommandRunner run_ledger = flopline::cli::AddLedgerCommand(app);
+  flopline::cli::CommandRunner run_import = flopline::cli::AddImportCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -28,5 +30,7 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("flops")) return run_flops();
   if (app.got_subcommand("forecast")) return run_forecast();
   if (app.got_subcommand("assess")) return run_assess();
+  if (app.got_subcommand("ledger")) return run_ledger();
+  if (app.got_subcommand("import")) return run_import();
   return 2;
 }

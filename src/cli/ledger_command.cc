@@ -1,0 +1,432 @@
+// `flopline ledger ...` and `flopline import`: the evidence store and its tamper-evident log.
+// Thin: flags -> store::Open + ledger::Log -> text or JSON (docs/ledger.md).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "flopline/core/format.h"
+#include "flopline/ledger/log.h"
+#include "flopline/rules/inventory.h"
+#include "flopline/store/open.h"
+
+namespace flopline::cli {
+namespace {
+
+using nlohmann::json;
+
+struct LedgerFlags {
+  std::string store, key, origin, kind, file, model, recorded_at, out, dir, format = "table", data_dir;
+  std::vector<std::string> redact, files;
+  std::uint64_t index = 0, from = 0, to = 0, tree_size = 0;
+  bool public_copy = false;
+};
+
+core::Instant Now() {
+  return core::Instant(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+}
+
+// sqlite:PATH keeps its key beside the database; PostgreSQL has no file to sit beside.
+core::Result<std::string> KeyPath(const LedgerFlags& f) {
+  if (!f.key.empty()) return f.key;
+  if (f.store.starts_with("sqlite:")) return f.store.substr(7) + ".key";
+  return core::InvalidArgument("give --key FILE: a PostgreSQL store keeps no key file of its own", "--key");
+}
+
+core::Result<ledger::Signer> ReadSigner(const std::string& path) {
+  struct stat st{};
+  if (stat(path.c_str(), &st) != 0) return core::NotFound(fmt::format("{}: no key file (run `flopline ledger init`)", path), "--key");
+  if ((st.st_mode & 077) != 0) {
+    return core::MakeError(core::Code::kFailedPrecondition,
+                           fmt::format("{}: the signing key is readable by others (mode {:o}); chmod 600 it",
+                                       path, st.st_mode & 0777),
+                           "--key");
+  }
+  FL_ASSIGN_OR_RETURN(std::string text, core::ReadFile(path));
+  auto signer = ledger::Signer::Parse(text);
+  if (!signer) return core::InvalidArgument(fmt::format("{}: {}", path, signer.error().message), "--key");
+  return signer;
+}
+
+// Creates the key file with mode 0600 from the start (O_EXCL: never over an existing key).
+core::Result<void> WriteKeyFile(const std::string& path, const std::string& text) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) return core::MakeError(core::Code::kUnavailable, fmt::format("{}: cannot create the key file", path));
+  std::string line = text + "\n";
+  bool ok = write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && fsync(fd) == 0;
+  close(fd);
+  if (!ok) return core::MakeError(core::Code::kUnavailable, fmt::format("{}: cannot write the key file", path));
+  return core::Ok();
+}
+
+json HashList(const std::vector<ledger::Hash>& hashes) {
+  json out = json::array();
+  for (const ledger::Hash& h : hashes) out.push_back(ledger::Base64(h));
+  return out;
+}
+
+class LedgerCommand {
+ public:
+  LedgerCommand(const std::string& name, const LedgerFlags& flags) : name_("ledger " + name), f_(flags) {}
+
+  int Fail(const core::Error& e) {
+    return ReportError(name_, e.ToString(), e.code != core::Code::kDataLoss);
+  }
+
+  // Opens the store; the caller checks `storage_`.
+  bool Open() {
+    auto storage = store::Open(f_.store);
+    if (!storage) {
+      Fail(storage.error());
+      return false;
+    }
+    storage_ = std::move(*storage);
+    log_ = std::make_unique<ledger::Log>(*storage_);
+    return true;
+  }
+
+  int Init() {
+    if (!Open()) return 2;
+    auto path = KeyPath(f_);
+    if (!path) return Fail(path.error());
+    std::string key_name = f_.origin;
+    core::Result<ledger::Signer> signer = access(path->c_str(), F_OK) == 0 ? ReadSigner(*path)
+                                                                           : ledger::Signer::Generate(key_name);
+    if (!signer) return Fail(signer.error());
+    if (signer->name() != key_name) {
+      return Fail({core::Code::kInvalidArgument,
+                   fmt::format("{} holds a key named '{}', not '{}'", *path, signer->name(), key_name), {}, "--key"});
+    }
+    if (auto r = ledger::Log::Init(*storage_, f_.origin, *signer); !r) return Fail(r.error());
+    if (access(path->c_str(), F_OK) != 0) {
+      if (auto r = WriteKeyFile(*path, signer->SignerKey()); !r) return Fail(r.error());
+    }
+    if (f_.format == "json") {
+      std::cout << json{{"origin", f_.origin}, {"key", signer->VerifierKey()}, {"key_file", *path}}.dump(2) << "\n";
+    } else {
+      std::cout << fmt::format("initialised log '{}'\nverifier key: {}\nsigning key:  {} (mode 0600)\n", f_.origin,
+                               signer->VerifierKey(), *path);
+    }
+    return 0;
+  }
+
+  int Append() {
+    if (!Open()) return 2;
+    auto document = core::ReadFile(f_.file);
+    if (!document) return Fail({core::Code::kInvalidArgument, document.error().message, {}, "--file"});
+    ledger::RecordInput input{f_.kind, f_.model, std::move(*document), Now(), {}};
+    if (!f_.recorded_at.empty()) {
+      auto at = core::Instant::Parse(f_.recorded_at);
+      if (!at) return Fail({core::Code::kInvalidArgument, at.error().message, {}, "--recorded-at"});
+      input.recorded_at = *at;
+    }
+    for (const std::string& r : f_.redact) {
+      size_t eq = r.find('=');
+      if (eq == std::string::npos) {
+        return Fail({core::Code::kInvalidArgument, fmt::format("expected FIELD=GROUND, got '{}'", r), {}, "--redact"});
+      }
+      input.redactions[r.substr(0, eq)] = r.substr(eq + 1);
+    }
+    auto appended = log_->Append({input});
+    if (!appended) {
+      core::Error e = appended.error();
+      if (e.where == std::nullopt && !e.field.empty() && e.field != "kind" && e.field != "model" && e.field != "redact") {
+        e.where = core::Location{f_.file, 0, 0};  // a missing field of the document names the file
+      }
+      return Fail(e);
+    }
+    const ledger::Appended& a = appended->front();
+    for (const std::string& notice : a.notices) std::cerr << "flopline ledger append: note: " << notice << "\n";
+    if (f_.format == "json") {
+      json out = {{"index", a.index}, {"leaf_hash", ledger::Base64(a.leaf_hash)}};
+      if (!a.notices.empty()) out["notices"] = a.notices;
+      std::cout << out.dump() << "\n";
+    } else {
+      std::cout << fmt::format("appended {} record as entry {}\nleaf hash: {}\n", f_.kind, a.index,
+                               ledger::Base64(a.leaf_hash));
+    }
+    return 0;
+  }
+
+  int Checkpoint() {
+    if (!Open()) return 2;
+    auto path = KeyPath(f_);
+    if (!path) return Fail(path.error());
+    auto signer = ReadSigner(*path);
+    if (!signer) return Fail(signer.error());
+    auto note = log_->Checkpoint(*signer);
+    if (!note) return Fail(note.error());
+    if (f_.format == "json") {
+      std::cout << json{{"checkpoint", *note}}.dump(2) << "\n";
+    } else {
+      std::cout << *note;
+    }
+    return 0;
+  }
+
+  int Key() {
+    if (!Open()) return 2;
+    auto key = storage_->GetMeta(ledger::kMetaVerifierKey);
+    if (!key) return Fail(key.error());
+    if (!*key) return Fail({core::Code::kFailedPrecondition, "the log is not initialised", {}, {}});
+    if (f_.format == "json") {
+      std::cout << json{{"key", **key}}.dump(2) << "\n";
+    } else {
+      std::cout << **key << "\n";
+    }
+    return 0;
+  }
+
+  int Prove() {
+    if (!Open()) return 2;
+    auto proof = log_->Prove(f_.index, f_.tree_size ? std::optional(f_.tree_size) : std::nullopt);
+    if (!proof) return Fail(proof.error());
+    json out = {{"index", proof->index},
+                {"tree_size", proof->tree_size},
+                {"leaf", ledger::Base64(proof->leaf)},
+                {"hashes", HashList(proof->hashes)},
+                {"root", ledger::Base64(proof->root)}};
+    if (f_.format == "json") {
+      std::cout << out.dump(2) << "\n";
+    } else {
+      std::cout << fmt::format("entry {} in the tree of {} entries (root {})\nleaf: {}\n", proof->index,
+                               proof->tree_size, out["root"].get<std::string>(), proof->leaf);
+      for (const auto& h : out["hashes"]) std::cout << "  " << h.get<std::string>() << "\n";
+    }
+    return 0;
+  }
+
+  int Consistency() {
+    if (!Open()) return 2;
+    auto proof = log_->Consistency(f_.from, f_.to);
+    if (!proof) return Fail(proof.error());
+    json out = {{"from", proof->from},
+                {"to", proof->to},
+                {"hashes", HashList(proof->hashes)},
+                {"old_root", ledger::Base64(proof->old_root)},
+                {"new_root", ledger::Base64(proof->new_root)}};
+    if (f_.format == "json") {
+      std::cout << out.dump(2) << "\n";
+    } else {
+      std::cout << fmt::format("tree {} ({}) is a prefix of tree {} ({})\n", proof->from,
+                               out["old_root"].get<std::string>(), proof->to, out["new_root"].get<std::string>());
+      for (const auto& h : out["hashes"]) std::cout << "  " << h.get<std::string>() << "\n";
+    }
+    return 0;
+  }
+
+  int Verify() {
+    core::Result<ledger::VerifyReport> report;
+    if (!f_.dir.empty()) {
+      std::optional<std::string> pinned;
+      if (!f_.key.empty()) {
+        auto text = access(f_.key.c_str(), F_OK) == 0 ? core::ReadFile(f_.key) : core::Result<std::string>(f_.key);
+        if (!text) return Fail(text.error());
+        pinned = *text;
+      }
+      report = ledger::VerifyExport(f_.dir, pinned);
+    } else {
+      if (f_.store.empty()) return Fail({core::Code::kInvalidArgument, "give --store or --dir", {}, "--store"});
+      if (!Open()) return 2;
+      report = log_->Verify();
+    }
+    if (!report) return Fail(report.error());
+    for (const std::string& w : report->warnings) std::cerr << "flopline ledger verify: warning: " << w << "\n";
+    if (f_.format == "json") {
+      json out = {{"ok", report->ok},
+                  {"size", report->size},
+                  {"checkpoints", report->checkpoints},
+                  {"documents", report->documents},
+                  {"first_bad_index", report->first_bad_index ? json(*report->first_bad_index) : json(nullptr)},
+                  {"problem", report->problem},
+                  {"warnings", report->warnings}};
+      std::cout << out.dump(2) << "\n";
+    } else if (report->ok) {
+      std::cout << fmt::format("ok: {} entries, {} signed checkpoints and {} documents verified\n", report->size,
+                               report->checkpoints, report->documents);
+    }
+    if (!report->ok) {
+      std::cerr << "flopline ledger verify: FAILED"
+                << (report->first_bad_index ? fmt::format(" at index {}", *report->first_bad_index) : std::string())
+                << ": " << report->problem << "\n";
+      return 1;
+    }
+    return 0;
+  }
+
+  int Export() {
+    if (!Open()) return 2;
+    if (auto r = log_->Export(f_.out, f_.public_copy); !r) return Fail(r.error());
+    auto size = log_->Size();
+    if (!size) return Fail(size.error());
+    if (f_.format == "json") {
+      std::cout << json{{"out", f_.out}, {"size", *size}, {"copy", f_.public_copy ? "public" : "full"}}.dump(2) << "\n";
+    } else {
+      std::cout << fmt::format("exported {} entries ({} copy) to {}; verify with: flopline ledger verify --dir {}\n",
+                               *size, f_.public_copy ? "public" : "full", f_.out, f_.out);
+    }
+    return 0;
+  }
+
+  int Purge() {
+    if (!Open()) return 2;
+    core::Instant now = Now();
+    if (!f_.recorded_at.empty()) {
+      auto at = core::Instant::Parse(f_.recorded_at);
+      if (!at) return Fail({core::Code::kInvalidArgument, at.error().message, {}, "--as-of"});
+      now = *at;
+    }
+    if (auto r = log_->Purge(f_.index, now); !r) return Fail(r.error());
+    std::cout << fmt::format("purged the document and salts of entry {}; its leaf stays in the log\n", f_.index);
+    return 0;
+  }
+
+  int Import() {
+    if (!Open()) return 2;
+    std::string data = FindDataDir(f_.data_dir);
+    auto accelerators = compute::AcceleratorTable::Load(data + "/accelerators.toml");
+    if (!accelerators) return Fail(accelerators.error());
+    auto prices = compute::PriceTable::Load(data + "/cloud-prices.toml");
+    if (!prices) return Fail(prices.error());
+    auto inventory = rules::LoadInventory(f_.files, *accelerators, *prices);
+    if (!inventory) return Fail(inventory.error());
+    ledger::InventoryRows rows;
+    for (const rules::Model& m : inventory->models) {
+      rows.models.push_back({m.id, m.developer, m.base, m.derivation, m.foundation_model, m.developer_revenue_usd});
+      for (const rules::TrainingStage& s : m.training) {
+        rows.runs.push_back({m.id, s.kind, s.start.ToString(), s.flop_method, s.flop, s.cost_usd});
+      }
+    }
+    for (const rules::Event& e : inventory->events) rows.events.push_back({e.model, e.kind, e.at.ToString()});
+    // The files themselves go into the log first: what was assessed is what is recorded.
+    std::vector<ledger::RecordInput> records;
+    for (const std::string& path : f_.files) {
+      auto text = core::ReadFile(path);
+      if (!text) return Fail(text.error());
+      records.push_back({"model-file", "", std::move(*text), Now(), {}});
+    }
+    auto appended = log_->Append(records);
+    if (!appended) return Fail(appended.error());
+    if (auto r = storage_->ImportInventory(rows); !r) return Fail(r.error());
+    json entries = json::array();
+    for (size_t i = 0; i < appended->size(); ++i) {
+      entries.push_back({{"file", f_.files[i]}, {"index", (*appended)[i].index},
+                         {"leaf_hash", ledger::Base64((*appended)[i].leaf_hash)}});
+    }
+    if (f_.format == "json") {
+      std::cout << json{{"models", rows.models.size()}, {"training_runs", rows.runs.size()},
+                        {"events", rows.events.size()}, {"entries", entries}}.dump(2) << "\n";
+    } else {
+      std::cout << fmt::format("imported {} models, {} training runs, {} events; ", rows.models.size(),
+                               rows.runs.size(), rows.events.size());
+      std::cout << fmt::format("recorded {} model files as entries {}..{}\n", appended->size(),
+                               appended->front().index, appended->back().index);
+    }
+    return 0;
+  }
+
+ private:
+  std::string name_;
+  const LedgerFlags& f_;
+  std::unique_ptr<ledger::Storage> storage_;
+  std::unique_ptr<ledger::Log> log_;
+};
+
+void AddFormat(CLI::App* app, LedgerFlags& f) {
+  app->add_option("--format", f.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+}
+void AddStore(CLI::App* app, LedgerFlags& f, bool required = true) {
+  auto* opt = app->add_option("--store", f.store, "sqlite:PATH or postgres:CONNINFO");
+  if (required) opt->required();
+}
+
+}  // namespace
+
+CommandRunner AddLedgerCommand(CLI::App& app) {
+  auto flags = std::make_shared<LedgerFlags>();
+  LedgerFlags& f = *flags;
+  CLI::App* ledger = app.add_subcommand("ledger", "the tamper-evident evidence log (docs/ledger.md)");
+  ledger->require_subcommand(1);
+
+  CLI::App* init = ledger->add_subcommand("init", "create the store, its schema and the log's signing key");
+  AddStore(init, f);
+  init->add_option("--origin", f.origin, "the log's name, e.g. example.com/acme-evidence")->required();
+  init->add_option("--key", f.key, "signing key file (default: the SQLite path + .key), created mode 0600");
+
+  CLI::App* append = ledger->add_subcommand("append", "append an evidence record");
+  AddStore(append, f);
+  std::vector<std::string> kinds;
+  for (const ledger::RecordKind& k : ledger::RecordKinds()) kinds.emplace_back(k.name);
+  append->add_option("--kind", f.kind, "record kind: " + core::Join(kinds))->required();
+  append->add_option("--file", f.file, "the document")->required();
+  append->add_option("--model", f.model, "the model it concerns");
+  append->add_option("--redact", f.redact, "FIELD=GROUND to withhold from public copies ('*' = the whole document)");
+  append->add_option("--recorded-at", f.recorded_at, "when it was recorded (UTC; default now)");
+
+  CLI::App* checkpoint = ledger->add_subcommand("checkpoint", "sign and store a checkpoint of the log");
+  AddStore(checkpoint, f);
+  checkpoint->add_option("--key", f.key, "signing key file");
+
+  CLI::App* key = ledger->add_subcommand("key", "print the verifier key (signed-note form)");
+  AddStore(key, f);
+
+  CLI::App* prove = ledger->add_subcommand("prove", "inclusion proof of one entry");
+  AddStore(prove, f);
+  prove->add_option("--index", f.index, "entry index")->required();
+  prove->add_option("--tree-size", f.tree_size, "tree size to prove against (default: the current size)");
+
+  CLI::App* consistency = ledger->add_subcommand("consistency", "consistency proof between two tree sizes");
+  AddStore(consistency, f);
+  consistency->add_option("--from", f.from, "older tree size")->required();
+  consistency->add_option("--to", f.to, "newer tree size")->required();
+
+  CLI::App* verify = ledger->add_subcommand("verify", "re-derive every hash and check every checkpoint");
+  AddStore(verify, f, false);
+  verify->add_option("--dir", f.dir, "verify an export offline instead of a store");
+  verify->add_option("--key", f.key, "with --dir: the verifier key (or a file holding it) obtained independently");
+
+  CLI::App* exp = ledger->add_subcommand("export", "write everything an auditor needs to verify offline");
+  AddStore(exp, f);
+  exp->add_option("--out", f.out, "directory (new or empty)")->required();
+  exp->add_flag("--public", f.public_copy, "a public copy: redacted fields and redacted documents withheld");
+
+  CLI::App* purge = ledger->add_subcommand("purge", "delete a record's document once its retention is over");
+  AddStore(purge, f);
+  purge->add_option("--index", f.index, "entry index")->required();
+  purge->add_option("--as-of", f.recorded_at, "the time to judge retention at (default now)");
+
+  for (CLI::App* sub : {init, append, checkpoint, key, prove, consistency, verify, exp, purge}) AddFormat(sub, f);
+
+  return [flags, ledger, init, append, checkpoint, key, prove, consistency, verify, exp, purge]() {
+    LedgerCommand run(ledger->get_subcommands().front()->get_name(), *flags);
+    if (init->parsed()) return run.Init();
+    if (append->parsed()) return run.Append();
+    if (checkpoint->parsed()) return run.Checkpoint();
+    if (key->parsed()) return run.Key();
+    if (prove->parsed()) return run.Prove();
+    if (consistency->parsed()) return run.Consistency();
+    if (verify->parsed()) return run.Verify();
+    if (exp->parsed()) return run.Export();
+    if (purge->parsed()) return run.Purge();
+    return 2;
+  };
+}
+
+CommandRunner AddImportCommand(CLI::App& app) {
+  auto flags = std::make_shared<LedgerFlags>();
+  CLI::App* import = app.add_subcommand("import", "record model files (as `flopline assess` reads them) in the store");
+  import->add_option("files", flags->files, "model files (docs/assess.md)")->required();
+  AddStore(import, *flags);
+  import->add_option("--data-dir", flags->data_dir, "directory of accelerators.toml and cloud-prices.toml");
+  AddFormat(import, *flags);
+  return [flags]() { return LedgerCommand("import", *flags).Import(); };
+}
+
+}  // namespace flopline::cli

@@ -1,0 +1,297 @@
+#include "flopline/ledger/records.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace flopline::ledger {
+namespace {
+
+using core::Result;
+using nlohmann::json;
+
+constexpr int kLeafVersion = 1;
+constexpr size_t kSaltBytes = 32;
+
+// SB 1047 §22603 and §22607, SB 53 §22757.12 (../shared/law/regimes.md sections 1 and 2).
+const std::vector<RecordKind>& Kinds() {
+  static const std::vector<RecordKind> kinds = {
+      {"ssp", "SB 1047 §22603(a)(3)", "safety and security protocol, unredacted, each version",
+       Retention::kAvailabilityPlusYears, 5, "SB 1047 §22603(a)(5)", {}, true},
+      {"ssp-published", "SB 1047 §22603(a)(7)(A)", "the redacted protocol as published and sent to the AG",
+       Retention::kNone, 0, "", {}, true},
+      {"capability-assessment", "SB 1047 §22603(b)(1)",
+       "assessment of whether the model can cause or materially enable a critical harm",
+       Retention::kAvailabilityPlusYears, 5, "SB 1047 §22603(b)(2)", {}, true},
+      {"test-results", "SB 1047 §22603(b)(2)",
+       "the specific tests and results, detailed enough for a third party to replicate",
+       Retention::kAvailabilityPlusYears, 5, "SB 1047 §22603(b)(2)", {}, true},
+      {"audit-report", "SB 1047 §22603(e)(4)", "third-party audit report, unredacted",
+       Retention::kAvailabilityPlusYears, 5, "SB 1047 §22603(e)(5)", {}, true},
+      {"statement-of-compliance", "SB 1047 §22603(f)(1)",
+       "annual statement to the AG, signed by the CTO or a more senior officer", Retention::kNone, 0,
+       "", {"signer", "role"}, true},
+      {"incident-report", "SB 1047 §22603(g)", "AI safety incident reported to the AG within 72 hours",
+       Retention::kNone, 0, "", {"discovered_at", "reported_at"}, true},
+      {"shutdown-drill", "SB 1047 §22603(a)(2)", "a drill of the full-shutdown capability",
+       Retention::kNone, 0, "", {"scope"}, false},
+      {"shutdown-order", "SB 1047 §22603(a)(2)", "a full-shutdown order and its acknowledgements",
+       Retention::kNone, 0, "", {"scope", "reason"}, false},
+      {"whistleblower-record", "SB 1047 §22607(e)", "a disclosure through the anonymous internal process",
+       Retention::kYearsFromRecord, 7, "SB 1047 §22607(e)", {}, false},
+      {"frontier-framework", "SB 53 §22757.12(a)", "frontier AI framework, unredacted",
+       Retention::kYearsFromRecord, 5, "SB 53 §22757.12(f)", {}, false},
+      {"transparency-report", "SB 53 §22757.12(c)", "transparency report, unredacted",
+       Retention::kYearsFromRecord, 5, "SB 53 §22757.12(f)", {}, true},
+      {"model-file", "SB 1047 §22602(e), (f)", "the model file whose facts `flopline assess` judged",
+       Retention::kNone, 0, "", {}, false},
+  };
+  return kinds;
+}
+
+constexpr std::string_view kGrounds[] = {"public-safety",      "trade-secret",
+                                         "confidential-information", "cybersecurity",
+                                         "national-security", "legal-compliance"};
+
+std::string RandomSalt() {
+  std::string salt(kSaltBytes, '\0');
+  randombytes_buf(salt.data(), salt.size());
+  return salt;
+}
+
+Hash DocumentCommitment(std::string_view salt, std::string_view document) {
+  std::string input("flopline-document", 17);
+  input += '\0';
+  input += salt;
+  input += document;
+  return Sha256(input);
+}
+
+Hash FieldCommitment(std::string_view salt, const std::string& name, const json& value) {
+  std::string input("flopline-field", 14);
+  input += '\0';
+  input += salt;
+  input += json(name).dump();
+  input += ':';
+  input += value.dump();
+  return Sha256(input);
+}
+
+tl::unexpected<core::Error> Invalid(std::string message, std::string field = {}) {
+  return core::InvalidArgument(std::move(message), std::move(field));
+}
+tl::unexpected<core::Error> Mismatch(std::string message) {
+  return core::MakeError(core::Code::kDataLoss, std::move(message));
+}
+
+// The document as a JSON object, or nullopt when it is not one (a PDF, plain text).
+std::optional<json> AsObject(std::string_view document) {
+  json doc = json::parse(document, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
+  return doc;
+}
+
+Result<json> ParseJson(std::string_view text, std::string_view what) {
+  json out = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (out.is_discarded() || !out.is_object()) return Mismatch(fmt::format("{} is not a JSON object", what));
+  return out;
+}
+
+Result<std::string> Salt(const json& salts, std::string_view what) {
+  if (!salts.is_string()) return Mismatch(fmt::format("{} has no salt", what));
+  std::optional<std::string> salt = FromBase64(salts.get<std::string>());
+  if (!salt || salt->size() != kSaltBytes) return Mismatch(fmt::format("{} has a malformed salt", what));
+  return *salt;
+}
+
+Result<void> CheckField(const json& leaf, const std::string& name, const json& salt_b64,
+                        const json& value) {
+  const json& fields = leaf.value("fields", json::object());
+  if (!fields.contains(name)) return Mismatch(fmt::format("field '{}' is not committed in the leaf", name));
+  FL_ASSIGN_OR_RETURN(std::string salt, Salt(salt_b64, fmt::format("field '{}'", name)));
+  if (Hex(FieldCommitment(salt, name, value)) != fields[name]) {
+    return Mismatch(fmt::format("field '{}' does not match its commitment", name));
+  }
+  return core::Ok();
+}
+
+// An incident report's 72-hour clock (§22603(g)), checked on filing: a late report is still
+// recorded (the record is evidence either way), with a notice.
+std::optional<std::string> IncidentLateness(const json& doc) {
+  if (!doc["discovered_at"].is_string() || !doc["reported_at"].is_string()) return std::nullopt;
+  Result<core::Instant> discovered = core::Instant::Parse(doc["discovered_at"].get<std::string>());
+  Result<core::Instant> reported = core::Instant::Parse(doc["reported_at"].get<std::string>());
+  if (!discovered || !reported) return std::nullopt;
+  auto hours = std::chrono::duration_cast<std::chrono::hours>(reported->time() - discovered->time());
+  if (hours.count() <= 72) return std::nullopt;
+  return fmt::format("reported {} hours after discovery: later than the 72 hours of SB 1047 §22603(g)",
+                     hours.count());
+}
+
+}  // namespace
+
+std::span<const RecordKind> RecordKinds() { return Kinds(); }
+
+const RecordKind* FindRecordKind(std::string_view name) {
+  for (const RecordKind& k : Kinds()) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+std::span<const std::string_view> RedactionGrounds() { return kGrounds; }
+
+Result<SealedRecord> Seal(const RecordInput& input) {
+  if (sodium_init() < 0) return core::MakeError(core::Code::kInternal, "libsodium failed to start");
+  const RecordKind* kind = FindRecordKind(input.kind);
+  if (kind == nullptr) {
+    std::vector<std::string> names;
+    for (const RecordKind& k : Kinds()) names.emplace_back(k.name);
+    return Invalid(fmt::format("unknown record kind '{}'; kinds: {}", input.kind,
+                               fmt::join(names, ", ")),
+                   "kind");
+  }
+  if (kind->needs_model && input.model.empty()) {
+    return Invalid(fmt::format("a {} record must name its model ({} keeps it for the model's life)",
+                               kind->name, kind->retention_clause.empty() ? kind->serves : kind->retention_clause),
+                   "model");
+  }
+  std::optional<json> doc = AsObject(input.document);
+  if (!kind->required_fields.empty()) {
+    if (!doc) return Invalid(fmt::format("a {} record must be a JSON object", kind->name), "file");
+    for (std::string_view field : kind->required_fields) {
+      if (!doc->contains(field)) {
+        return Invalid(fmt::format("a {} record needs '{}' ({})", kind->name, field, kind->serves),
+                       std::string(field));
+      }
+    }
+  }
+  for (const auto& [field, ground] : input.redactions) {
+    if (std::find(std::begin(kGrounds), std::end(kGrounds), ground) == std::end(kGrounds)) {
+      return Invalid(fmt::format("'{}' is not a ground for redaction; grounds: {}", ground,
+                                 fmt::join(kGrounds, ", ")),
+                     "redact");
+    }
+    if (field != "*" && (!doc || !doc->contains(field))) {
+      return Invalid(fmt::format("cannot redact '{}': the document is not a JSON object with that field "
+                                 "(redact '*' to withhold a whole document)",
+                                 field),
+                     "redact");
+    }
+  }
+
+  SealedRecord out;
+  out.content_hash = Sha256(input.document);
+  std::string doc_salt = RandomSalt();
+  json leaf = {{"v", kLeafVersion},
+               {"kind", input.kind},
+               {"serves", kind->serves},
+               {"recorded_at", input.recorded_at.ToString()},
+               {"document",
+                {{"size", input.document.size()},
+                 {"type", doc ? "json" : "bytes"},
+                 {"commitment", Hex(DocumentCommitment(doc_salt, input.document))}}}};
+  if (!input.model.empty()) leaf["model"] = input.model;
+  json openings = {{"document", Base64(doc_salt)}, {"fields", json::object()}};
+  if (doc) {
+    json fields = json::object();
+    for (const auto& [name, value] : doc->items()) {
+      std::string salt = RandomSalt();
+      fields[name] = Hex(FieldCommitment(salt, name, value));
+      openings["fields"][name] = Base64(salt);
+    }
+    leaf["fields"] = std::move(fields);
+    if (input.kind == "incident-report") {
+      if (std::optional<std::string> late = IncidentLateness(*doc)) out.notices.push_back(*late);
+    }
+  }
+  if (!input.redactions.empty()) leaf["redactions"] = input.redactions;
+  out.leaf = leaf.dump();
+  out.openings = openings.dump();
+  return out;
+}
+
+Result<void> CheckOpening(std::string_view leaf_text, std::string_view document,
+                          std::string_view openings_text) {
+  FL_ASSIGN_OR_RETURN(json leaf, ParseJson(leaf_text, "the leaf"));
+  FL_ASSIGN_OR_RETURN(json openings, ParseJson(openings_text, "the openings"));
+  FL_ASSIGN_OR_RETURN(std::string salt, Salt(openings["document"], "the document"));
+  if (!leaf["document"].is_object() ||
+      Hex(DocumentCommitment(salt, document)) != leaf["document"].value("commitment", "")) {
+    return Mismatch("the document does not match the leaf's commitment");
+  }
+  if (std::optional<json> doc = AsObject(document); doc && leaf.contains("fields")) {
+    for (const auto& [name, value] : doc->items()) {
+      FL_RETURN_IF_ERROR(CheckField(leaf, name, openings["fields"][name], value));
+    }
+    if (leaf["fields"].size() != doc->size()) return Mismatch("the leaf commits to fields the document lacks");
+  }
+  return core::Ok();
+}
+
+Result<std::string> PublicDisclosure(std::string_view leaf_text, std::string_view document,
+                                     std::string_view openings_text) {
+  FL_ASSIGN_OR_RETURN(json leaf, ParseJson(leaf_text, "the leaf"));
+  FL_ASSIGN_OR_RETURN(json openings, ParseJson(openings_text, "the openings"));
+  json redactions = leaf.value("redactions", json::object());
+  json out = {{"fields", json::object()}, {"redacted", redactions}};
+  if (redactions.empty()) {
+    out["document_salt"] = openings["document"];
+  }
+  if (redactions.contains("*")) return out.dump();
+  if (std::optional<json> doc = AsObject(document); doc && leaf.contains("fields")) {
+    for (const auto& [name, value] : doc->items()) {
+      if (redactions.contains(name)) continue;
+      out["fields"][name] = {{"salt", openings["fields"][name]}, {"value", value}};
+    }
+  }
+  return out.dump();
+}
+
+Result<void> CheckDisclosure(std::string_view leaf_text, std::string_view disclosure_text) {
+  FL_ASSIGN_OR_RETURN(json leaf, ParseJson(leaf_text, "the leaf"));
+  FL_ASSIGN_OR_RETURN(json disclosure, ParseJson(disclosure_text, "the disclosure"));
+  if (!disclosure["fields"].is_object()) return Mismatch("the disclosure has no fields object");
+  for (const auto& [name, opened] : disclosure["fields"].items()) {
+    if (!opened.is_object()) return Mismatch(fmt::format("field '{}' is not an opening", name));
+    FL_RETURN_IF_ERROR(CheckField(leaf, name, opened["salt"], opened["value"]));
+  }
+  return core::Ok();
+}
+
+RetentionEnd RetentionOf(const RecordKind& kind, core::Instant recorded_at,
+                         const std::vector<std::pair<std::string, core::Instant>>& model_events) {
+  switch (kind.retention) {
+    case Retention::kNone:
+      return {core::Instant(), fmt::format("no statute sets a retention period for {} records", kind.name)};
+    case Retention::kYearsFromRecord: {
+      core::Instant until = recorded_at.PlusMonths(12 * kind.years);
+      return {until, fmt::format("{} years from {} ({})", kind.years, recorded_at.date().ToString(),
+                                 kind.retention_clause)};
+    }
+    case Retention::kAvailabilityPlusYears: {
+      // Availability ends at the last withdrawal not followed by a new release.
+      std::optional<core::Instant> withdrawn;
+      for (const auto& [event, at] : model_events) {
+        if (event == "released") withdrawn.reset();
+        if (event == "withdrawn") withdrawn = at;
+      }
+      if (!withdrawn) {
+        return {std::nullopt,
+                fmt::format("kept while the model is available, plus {} years ({}); no withdrawal "
+                            "is recorded for it",
+                            kind.years, kind.retention_clause)};
+      }
+      core::Instant until = withdrawn->PlusMonths(12 * kind.years);
+      return {until, fmt::format("withdrawn {}, plus {} years ({})", withdrawn->date().ToString(),
+                                 kind.years, kind.retention_clause)};
+    }
+  }
+  return {std::nullopt, "unknown retention rule"};
+}
+
+}  // namespace flopline::ledger
