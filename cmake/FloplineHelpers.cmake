@@ -27,9 +27,10 @@ function(flopline_add_library name)
   flopline_apply_warnings(flopline_${name})
 endfunction()
 
-# flopline_add_test(NAME SRCS ... DEPS ...): one GoogleTest binary registered with CTest.
+# flopline_add_test(NAME SRCS ... DEPS ... [PROPERTIES ...]): one GoogleTest binary registered with
+# CTest; PROPERTIES are extra CTest properties of every test in it (a fixture, an environment).
 function(flopline_add_test name)
-  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS;PROPERTIES" ${ARGN})
   add_executable(${name} ${ARG_SRCS})
   target_include_directories(${name} PRIVATE "${PROJECT_SOURCE_DIR}/src")
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
@@ -37,5 +38,5 @@ function(flopline_add_test name)
     FLOPLINE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   flopline_apply_warnings(${name})
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-                       PROPERTIES ENVIRONMENT "FLOPLINE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+                       PROPERTIES ENVIRONMENT "FLOPLINE_SOURCE_DIR=${PROJECT_SOURCE_DIR}" ${ARG_PROPERTIES})
 endfunction()

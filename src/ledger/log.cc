@@ -222,18 +222,27 @@ Result<VerifyReport> Log::Verify() {
     return core::Ok();
   }));
   if (expected != report.size) Fail(report, expected, fmt::format("entries from {} are missing", expected));
+  // Stored nodes are checked against the tree recomputed from the leaves. A failure there is
+  // reported only when no entry failed: an altered entry also breaks every node above it, and the
+  // entry is the more exact answer.
+  VerifyReport nodes;
   FL_RETURN_IF_ERROR(storage_.ForEachNode([&](NodeId id, const Hash& stored) -> Result<void> {
     std::uint64_t first = id.index << id.level;
     Result<Hash> computed = tree.Node(id);
     if (!computed) {
-      Fail(report, first, fmt::format("a node at level {} index {} covers entries the log lacks", id.level, id.index));
+      Fail(nodes, first, fmt::format("a node at level {} index {} covers entries the log lacks", id.level, id.index));
     } else if (*computed != stored) {
-      Fail(report, first,
+      Fail(nodes, first,
            fmt::format("the stored hash of entries {}..{} (level {} node {}) differs from the recomputed one",
                        first, first + (std::uint64_t{1} << id.level) - 1, id.level, id.index));
     }
     return core::Ok();
   }));
+  if (report.ok && !nodes.ok) {
+    report.ok = false;
+    report.first_bad_index = nodes.first_bad_index;
+    report.problem = nodes.problem;
+  }
   FL_ASSIGN_OR_RETURN(std::vector<StoredCheckpoint> checkpoints, storage_.Checkpoints());
   CheckCheckpoints(checkpoints, verifier, origin, tree, report);
   if (checkpoints.empty()) report.warnings.push_back("no signed checkpoint yet: run `flopline ledger checkpoint`");

@@ -55,7 +55,7 @@ class PostgresStorage final : public ledger::Storage {
   Result<void> Migrate() override {
     return Transact("migrating the schema", [&](pqxx::work& tx) -> Result<void> {
       // One migrator at a time, even across processes.
-      tx.exec0(fmt::format("SELECT pg_advisory_xact_lock({})", kLogLockKey + 1));
+      tx.exec(fmt::format("SELECT pg_advisory_xact_lock({})", kLogLockKey + 1));
       tx.exec0("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)");
       pqxx::row current = tx.exec1("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
       int version = current[0].as<int>();
@@ -72,7 +72,7 @@ class PostgresStorage final : public ledger::Storage {
 
   Result<void> Append(const BuildBatch& build) override {
     return Transact("appending", [&](pqxx::work& tx) -> Result<void> {
-      tx.exec0(fmt::format("SELECT pg_advisory_xact_lock({})", kLogLockKey));
+      tx.exec(fmt::format("SELECT pg_advisory_xact_lock({})", kLogLockKey));
       auto size = tx.exec1("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")[0].as<std::uint64_t>();
       TxReader reader(*this, tx);
       FL_ASSIGN_OR_RETURN(ledger::Batch batch, build(size, reader));
@@ -199,7 +199,7 @@ class PostgresStorage final : public ledger::Storage {
 
   Result<void> AddCheckpoint(const ledger::StoredCheckpoint& cp) override {
     return Transact("storing a checkpoint", [&](pqxx::work& tx) -> Result<void> {
-      tx.exec0(fmt::format("SELECT pg_advisory_xact_lock({})", kLogLockKey));
+      tx.exec(fmt::format("SELECT pg_advisory_xact_lock({})", kLogLockKey));
       tx.exec0(fmt::format("INSERT INTO checkpoints (seq, size, note) SELECT COALESCE(MAX(seq) + 1, 0), {}, {}"
                            " FROM checkpoints",
                            cp.size, tx.quote(cp.note)));
@@ -231,7 +231,7 @@ class PostgresStorage final : public ledger::Storage {
   Result<void> InitMeta(const std::string& key, const std::string& value) override {
     std::optional<std::string> existing;
     FL_RETURN_IF_ERROR(Transact("initialising", [&](pqxx::work& tx) -> Result<void> {
-      tx.exec0(fmt::format("SELECT pg_advisory_xact_lock({})", kLogLockKey));
+      tx.exec(fmt::format("SELECT pg_advisory_xact_lock({})", kLogLockKey));
       pqxx::result r = tx.exec(fmt::format("SELECT value FROM meta WHERE key = {}", tx.quote(key)));
       if (!r.empty()) {
         existing = r[0][0].as<std::string>();

@@ -81,8 +81,10 @@ class Stmt {
   }
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int Step() { return sqlite3_step(stmt_); }
+  // Steps once and resets, so that no statement keeps a read snapshot open between calls.
   Result<void> Run(std::string_view what) {
     int rc = Step();
+    sqlite3_reset(stmt_);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) return DbError(db_, what);
     return core::Ok();
   }
@@ -140,7 +142,9 @@ class SqliteStorage final : public ledger::Storage {
       FL_RETURN_IF_ERROR(Begin());
       Stmt& version = Prepare("PRAGMA user_version");
       if (version.Reset().Step() != SQLITE_ROW) return Rollback(DbError(db_, "reading the schema version"));
-      if (version.Int(0) >= m.version) {
+      std::int64_t current = version.Int(0);
+      version.Reset();
+      if (current >= m.version) {
         FL_RETURN_IF_ERROR(Commit());
         continue;
       }
@@ -203,6 +207,7 @@ class SqliteStorage final : public ledger::Storage {
     if (id.level != 0) s.Bind(id.level);
     s.Bind(id.index);
     if (s.Step() != SQLITE_ROW) {
+      s.Reset();
       return core::MakeError(core::Code::kDataLoss,
                              fmt::format("the store lacks the node at level {} index {}", id.level, id.index));
     }
@@ -215,7 +220,10 @@ class SqliteStorage final : public ledger::Storage {
     std::lock_guard lock(mu_);
     Stmt& s = Prepare(FLOPLINE_SELECT_ENTRY " WHERE idx = ?");
     s.Reset().Bind(index);
-    if (s.Step() != SQLITE_ROW) return core::NotFound(fmt::format("the log has no entry {}", index), "index");
+    if (s.Step() != SQLITE_ROW) {
+      s.Reset();
+      return core::NotFound(fmt::format("the log has no entry {}", index), "index");
+    }
     Result<ledger::Entry> e = ReadEntry(s);
     s.Reset();
     return e;

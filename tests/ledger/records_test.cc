@@ -1,0 +1,119 @@
+// Evidence records: kinds and clauses, sealing, redaction that keeps the log verifiable, retention.
+#include "flopline/ledger/records.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace flopline::ledger {
+namespace {
+
+using nlohmann::json;
+
+core::Instant At(const char* text) { return *core::Instant::Parse(text); }
+
+RecordInput Statement() {
+  return {"statement-of-compliance", "acme-f1",
+          R"({"signer":"Jane Roe","role":"Chief Technology Officer","year":2026,"internal_note":"ask legal"})",
+          At("2026-03-01T00:00:00Z"), {{"internal_note", "confidential-information"}}};
+}
+
+TEST(Records, EveryKindCitesItsClause) {
+  for (const RecordKind& k : RecordKinds()) {
+    EXPECT_NE(k.serves.find("§"), std::string_view::npos) << k.name;
+    if (k.retention != Retention::kNone) {
+      EXPECT_NE(k.retention_clause.find("§"), std::string_view::npos) << k.name;
+    }
+  }
+  EXPECT_EQ(FindRecordKind("ssp")->retention_clause, "SB 1047 §22603(a)(5)");
+  EXPECT_EQ(FindRecordKind("whistleblower-record")->years, 7);
+  EXPECT_EQ(FindRecordKind("nonsense"), nullptr);
+}
+
+TEST(Records, TheLeafHoldsCommitmentsNeverValues) {
+  SealedRecord s = *Seal(Statement());
+  EXPECT_EQ(s.leaf.find("Jane Roe"), std::string::npos);
+  EXPECT_EQ(s.leaf.find("ask legal"), std::string::npos);
+  json leaf = json::parse(s.leaf);
+  EXPECT_EQ(leaf["kind"], "statement-of-compliance");
+  EXPECT_EQ(leaf["serves"], "SB 1047 §22603(f)(1)");
+  EXPECT_EQ(leaf["fields"].size(), 4u);
+  EXPECT_EQ(leaf["redactions"]["internal_note"], "confidential-information");
+  EXPECT_EQ(s.content_hash, Sha256(Statement().document));
+  // Fresh salts: the same record sealed twice commits differently, so a guess cannot be confirmed.
+  EXPECT_NE(Seal(Statement())->leaf, s.leaf);
+}
+
+TEST(Records, TheOriginalOpensTheLeafAndNothingElseDoes) {
+  SealedRecord s = *Seal(Statement());
+  EXPECT_TRUE(CheckOpening(s.leaf, Statement().document, s.openings));
+  std::string changed = Statement().document;
+  changed.replace(changed.find("Jane"), 4, "John");
+  EXPECT_FALSE(CheckOpening(s.leaf, changed, s.openings));
+  SealedRecord other = *Seal(Statement());
+  EXPECT_FALSE(CheckOpening(s.leaf, Statement().document, other.openings));  // wrong salts
+}
+
+TEST(Records, APublicCopyDisclosesWhatIsNotRedactedAndVerifies) {
+  SealedRecord s = *Seal(Statement());
+  json d = json::parse(*PublicDisclosure(s.leaf, Statement().document, s.openings));
+  EXPECT_TRUE(d["fields"].contains("signer"));
+  EXPECT_FALSE(d["fields"].contains("internal_note"));
+  EXPECT_FALSE(d.contains("document_salt"));  // the whole document would reveal the redacted field
+  EXPECT_EQ(d["redacted"]["internal_note"], "confidential-information");
+  EXPECT_TRUE(CheckDisclosure(s.leaf, d.dump()));
+  d["fields"]["role"]["value"] = "Intern";  // a published copy that was edited
+  EXPECT_FALSE(CheckDisclosure(s.leaf, d.dump()));
+}
+
+TEST(Records, KindsCheckTheirFields) {
+  RecordInput r = Statement();
+  r.document = R"({"signer":"Jane Roe"})";
+  r.redactions.clear();
+  auto missing = Seal(r);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().field, "role");
+  r = Statement();
+  r.model.clear();
+  EXPECT_EQ(Seal(r).error().field, "model");
+  r = Statement();
+  r.redactions = {{"signer", "because"}};
+  EXPECT_EQ(Seal(r).error().field, "redact");
+  r = Statement();
+  r.redactions = {{"absent", "trade-secret"}};
+  EXPECT_EQ(Seal(r).error().field, "redact");
+  r.kind = "diary";
+  EXPECT_EQ(Seal(r).error().field, "kind");
+}
+
+TEST(Records, ALateIncidentReportIsRecordedWithANotice) {
+  RecordInput r{"incident-report", "acme-f1",
+                R"({"discovered_at":"2026-05-01T00:00:00Z","reported_at":"2026-05-04T08:00:00Z","summary":"x"})",
+                At("2026-05-04T09:00:00Z"), {}};
+  SealedRecord s = *Seal(r);
+  ASSERT_EQ(s.notices.size(), 1u);
+  EXPECT_NE(s.notices[0].find("80 hours"), std::string::npos);
+  EXPECT_NE(s.notices[0].find("§22603(g)"), std::string::npos);
+  r.document = R"({"discovered_at":"2026-05-01T00:00:00Z","reported_at":"2026-05-03T23:00:00Z"})";
+  EXPECT_TRUE(Seal(r)->notices.empty());
+}
+
+TEST(Records, RetentionFollowsTheClauses) {
+  const RecordKind& ssp = *FindRecordKind("ssp");
+  core::Instant recorded = At("2026-01-10T00:00:00Z");
+  RetentionEnd available = RetentionOf(ssp, recorded, {{"released", At("2026-06-01T00:00:00Z")}});
+  EXPECT_FALSE(available.until);
+  EXPECT_NE(available.reason.find("§22603(a)(5)"), std::string::npos);
+  RetentionEnd withdrawn = RetentionOf(ssp, recorded, {{"released", At("2026-06-01T00:00:00Z")},
+                                                       {"withdrawn", At("2028-02-29T12:00:00Z")}});
+  EXPECT_EQ(withdrawn.until->ToString(), "2033-02-28T12:00:00Z");
+  // Released again after a withdrawal: available again, kept again.
+  EXPECT_FALSE(RetentionOf(ssp, recorded, {{"withdrawn", At("2027-01-01T00:00:00Z")},
+                                           {"released", At("2027-06-01T00:00:00Z")}}).until);
+  RetentionEnd whistle = RetentionOf(*FindRecordKind("whistleblower-record"), recorded, {});
+  EXPECT_EQ(whistle.until->ToString(), "2033-01-10T00:00:00Z");
+  EXPECT_NE(whistle.reason.find("§22607(e)"), std::string::npos);
+  EXPECT_EQ(RetentionOf(*FindRecordKind("shutdown-drill"), recorded, {}).until, core::Instant());
+}
+
+}  // namespace
+}  // namespace flopline::ledger
