@@ -120,7 +120,12 @@ class LedgerCommand {
   int Append() {
     if (!Open()) return 2;
     auto document = core::ReadFile(f_.file);
-    if (!document) return Fail({core::Code::kInvalidArgument, document.error().message, {}, "--file"});
+    if (!document) {
+      core::Error e = document.error();
+      e.code = core::Code::kInvalidArgument;
+      e.field = "--file";
+      return Fail(e);
+    }
     ledger::RecordInput input{f_.kind, f_.model, std::move(*document), Now(), {}};
     if (!f_.recorded_at.empty()) {
       auto at = core::Instant::Parse(f_.recorded_at);
