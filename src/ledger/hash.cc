@@ -8,19 +8,28 @@
 namespace flopline::ledger {
 namespace {
 
+// One context per thread, reused: allocating one per hash cost as much as hashing a node.
+struct Context {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  const EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  ~Context() {
+    EVP_MD_free(const_cast<EVP_MD*>(sha256));
+    EVP_MD_CTX_free(ctx);
+  }
+};
+
 // One digest over up to three pieces, so leaf and node hashes need no copy of their input.
 Hash Digest(std::string_view a, std::string_view b = {}, std::string_view c = {}) {
+  thread_local Context context;
+  EVP_MD_CTX* ctx = context.ctx;
   Hash out{};
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1 ||
+  if (ctx == nullptr || context.sha256 == nullptr || EVP_DigestInit_ex(ctx, context.sha256, nullptr) != 1 ||
       EVP_DigestUpdate(ctx, a.data(), a.size()) != 1 ||
       EVP_DigestUpdate(ctx, b.data(), b.size()) != 1 ||
       EVP_DigestUpdate(ctx, c.data(), c.size()) != 1 ||
       EVP_DigestFinal_ex(ctx, out.data(), nullptr) != 1) {
-    EVP_MD_CTX_free(ctx);
     throw std::runtime_error("OpenSSL SHA-256 failed");  // only on allocation failure
   }
-  EVP_MD_CTX_free(ctx);
   return out;
 }
 

@@ -57,11 +57,22 @@ constexpr std::string_view kGrounds[] = {"public-safety",      "trade-secret",
                                          "confidential-information", "cybersecurity",
                                          "national-security", "legal-compliance"};
 
-std::string RandomSalt() {
-  std::string salt(kSaltBytes, '\0');
-  randombytes_buf(salt.data(), salt.size());
-  return salt;
-}
+// All of a record's salts from one call to the system's CSPRNG (one syscall, not one per field).
+class Salts {
+ public:
+  explicit Salts(size_t count) : bytes_(count * kSaltBytes, '\0') {
+    randombytes_buf(bytes_.data(), bytes_.size());
+  }
+  std::string_view Next() {
+    std::string_view salt = std::string_view(bytes_).substr(used_, kSaltBytes);
+    used_ += kSaltBytes;
+    return salt;
+  }
+
+ private:
+  std::string bytes_;
+  size_t used_ = 0;
+};
 
 Hash DocumentCommitment(std::string_view salt, std::string_view document) {
   std::string input("flopline-document", 17);
@@ -186,7 +197,8 @@ Result<SealedRecord> Seal(const RecordInput& input) {
 
   SealedRecord out;
   out.content_hash = Sha256(input.document);
-  std::string doc_salt = RandomSalt();
+  Salts salts(1 + (doc ? doc->size() : 0));
+  std::string_view doc_salt = salts.Next();
   json leaf = {{"v", kLeafVersion},
                {"kind", input.kind},
                {"serves", kind->serves},
@@ -200,7 +212,7 @@ Result<SealedRecord> Seal(const RecordInput& input) {
   if (doc) {
     json fields = json::object();
     for (const auto& [name, value] : doc->items()) {
-      std::string salt = RandomSalt();
+      std::string_view salt = salts.Next();
       fields[name] = Hex(FieldCommitment(salt, name, value));
       openings["fields"][name] = Base64(salt);
     }
