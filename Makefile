@@ -12,10 +12,19 @@ build: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
-# The main job on the bundled examples: judge the example models under every regime, then
-# estimate the example training runs.
+# The main job on the bundled examples: judge the example models under every regime, record them
+# and an example statement of compliance in a fresh evidence log (build/example-evidence.db),
+# sign a checkpoint and verify it, then estimate the example training runs.
 run: build
 	@build/flopline assess examples/models/*.toml --as-of 2026-11-23
+	@echo
+	@rm -f build/example-evidence.db*
+	@build/flopline ledger init --store sqlite:build/example-evidence.db --origin example.com/flopline-demo
+	@build/flopline import examples/models/*.toml --store sqlite:build/example-evidence.db
+	@build/flopline ledger append --store sqlite:build/example-evidence.db --kind statement-of-compliance \
+	  --file examples/evidence/statement-of-compliance.json --model acme-f1 --redact board_minutes=confidential-information
+	@build/flopline ledger checkpoint --store sqlite:build/example-evidence.db
+	@build/flopline ledger verify --store sqlite:build/example-evidence.db
 	@echo
 	@build/flopline flops --runs examples/runs.toml
 	@echo
@@ -38,6 +47,9 @@ bench: build
 	@build/bench/compute_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 	@build/bench/forecast_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 	@build/bench/rules_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+	@FLOPLINE_PG_CONNINFO="$$(scripts/pg-test-server.sh start build/pg-bench 55441)" \
+	  build/bench/ledger_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true; \
+	  status=$$?; scripts/pg-test-server.sh stop build/pg-bench; exit $$status
 
 clean:
 	rm -rf build build-asan build-debug build-fuzz

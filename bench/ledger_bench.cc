@@ -32,10 +32,12 @@ namespace {
 using namespace flopline;
 using namespace flopline::ledger;
 
+// A scratch directory for the run's stores (gigabytes at 10M entries), removed at exit.
 std::string BenchDir() {
   static const std::string dir = [] {
     auto d = std::filesystem::temp_directory_path() / fmt::format("flopline-bench-{}", getpid());
     std::filesystem::create_directories(d);
+    std::atexit([] { std::filesystem::remove_all(BenchDir()); });
     return d.string();
   }();
   return dir;

@@ -5,7 +5,6 @@
 
 #include <cstring>
 #include <mutex>
-#include <regex>
 
 #include <fmt/format.h>
 
@@ -62,7 +61,7 @@ class PostgresStorage final : public ledger::Storage {
       for (const Migration& m : Migrations()) {
         if (m.version <= version) continue;
         for (std::string_view sql : m.statements) {
-          tx.exec0(std::regex_replace(std::string(sql), std::regex("\\$BLOB"), "BYTEA"));
+          tx.exec0(ForBackend(sql, /*sqlite=*/false));
         }
         tx.exec0(fmt::format("INSERT INTO schema_migrations (version) VALUES ({})", m.version));
       }

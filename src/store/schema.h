@@ -5,6 +5,8 @@
 // the rest on open, each in its own transaction.
 #pragma once
 
+#include <regex>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -12,7 +14,10 @@ namespace flopline::store {
 
 struct Migration {
   int version;
-  std::vector<std::string_view> statements;  // `$BLOB` is the backend's byte-string type
+  // Placeholders each backend fills in: `$BLOB` its byte-string type, `$INT64` a 64-bit integer
+  // key (SQLite: INTEGER, so that entries.idx is the rowid itself), `$CLUSTERED` the clause that
+  // stores a table in its primary key's order (SQLite: WITHOUT ROWID, one B-tree descent a node).
+  std::vector<std::string_view> statements;
 };
 
 inline const std::vector<Migration>& Migrations() {
@@ -21,14 +26,14 @@ inline const std::vector<Migration>& Migrations() {
        {
            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
            // The log. Only purged_at and openings ever change (a purge); nothing is deleted.
-           "CREATE TABLE entries (idx BIGINT PRIMARY KEY, leaf $BLOB NOT NULL, leaf_hash $BLOB NOT NULL,"
+           "CREATE TABLE entries (idx $INT64 PRIMARY KEY, leaf $BLOB NOT NULL, leaf_hash $BLOB NOT NULL,"
            " kind TEXT NOT NULL, model TEXT NOT NULL, recorded_at TEXT NOT NULL,"
            " content_hash $BLOB NOT NULL, openings TEXT NOT NULL, purged_at TEXT)",
            // Perfect subtrees of level >= 1 (level 0 is entries.leaf_hash).
-           "CREATE TABLE nodes (level INTEGER NOT NULL, idx BIGINT NOT NULL, hash $BLOB NOT NULL,"
-           " PRIMARY KEY (level, idx))",
+           "CREATE TABLE nodes (level INTEGER NOT NULL, idx $INT64 NOT NULL, hash $BLOB NOT NULL,"
+           " PRIMARY KEY (level, idx)) $CLUSTERED",
            "CREATE TABLE documents (hash $BLOB PRIMARY KEY, bytes $BLOB NOT NULL)",
-           "CREATE TABLE checkpoints (seq BIGINT PRIMARY KEY, size BIGINT NOT NULL, note TEXT NOT NULL)",
+           "CREATE TABLE checkpoints (seq $INT64 PRIMARY KEY, size BIGINT NOT NULL, note TEXT NOT NULL)",
            // The inventory of `flopline import`.
            "CREATE TABLE developers (name TEXT PRIMARY KEY)",
            "CREATE TABLE models (id TEXT PRIMARY KEY, developer TEXT NOT NULL REFERENCES developers(name),"
@@ -46,6 +51,15 @@ inline const std::vector<Migration>& Migrations() {
        }},
   };
   return migrations;
+}
+
+// A migration statement with the backend's spellings filled in.
+inline std::string ForBackend(std::string_view sql, bool sqlite) {
+  std::string out(sql);
+  out = std::regex_replace(out, std::regex("\\$BLOB"), sqlite ? "BLOB" : "BYTEA");
+  out = std::regex_replace(out, std::regex("\\$INT64"), sqlite ? "INTEGER" : "BIGINT");
+  out = std::regex_replace(out, std::regex("\\$CLUSTERED"), sqlite ? "WITHOUT ROWID" : "");
+  return out;
 }
 
 }  // namespace flopline::store
