@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -23,7 +24,8 @@ namespace {
 using nlohmann::json;
 
 struct LedgerFlags {
-  std::string store, key, origin, kind, file, model, recorded_at, out, dir, format = "table", data_dir;
+  std::string store, key, origin, kind, file, model, recorded_at, as_of, out, dir, document_out, format = "table",
+      data_dir;
   std::vector<std::string> redact, files;
   std::uint64_t index = 0, from = 0, to = 0, tree_size = 0;
   bool public_copy = false;
@@ -283,13 +285,58 @@ class LedgerCommand {
   int Purge() {
     if (!Open()) return 2;
     core::Instant now = Now();
-    if (!f_.recorded_at.empty()) {
-      auto at = core::Instant::Parse(f_.recorded_at);
+    if (!f_.as_of.empty()) {
+      auto at = core::Instant::Parse(f_.as_of);
       if (!at) return Fail({core::Code::kInvalidArgument, at.error().message, {}, "--as-of"});
       now = *at;
     }
     if (auto r = log_->Purge(f_.index, now); !r) return Fail(r.error());
     std::cout << fmt::format("purged the document and salts of entry {}; its leaf stays in the log\n", f_.index);
+    return 0;
+  }
+
+  // Produces a record as filed: the document is checked against the logged leaf before it is shown.
+  int Show() {
+    if (!Open()) return 2;
+    auto entry = storage_->GetEntry(f_.index);
+    if (!entry) return Fail(entry.error());
+    json out = {{"index", entry->index},
+                {"kind", entry->kind},
+                {"model", entry->model},
+                {"recorded_at", entry->recorded_at},
+                {"leaf_hash", ledger::Base64(entry->leaf_hash)},
+                {"content_sha256", ledger::Hex(entry->content_hash)},
+                {"leaf", json::parse(entry->leaf, nullptr, false)}};
+    std::optional<std::string> document;
+    if (entry->purged_at) {
+      out["purged_at"] = *entry->purged_at;
+    } else {
+      auto doc = storage_->GetDocument(entry->content_hash);
+      if (!doc) return Fail(doc.error());
+      auto checked = doc->has_value() && ledger::Sha256(**doc) == entry->content_hash
+                         ? ledger::CheckOpening(entry->leaf, **doc, entry->openings)
+                         : core::Result<void>(tl::unexpected(core::Error{core::Code::kDataLoss, "the document is missing or altered", {}, {}}));
+      if (!checked) {
+        return Fail({core::Code::kDataLoss, fmt::format("entry {}: {}", entry->index, checked.error().message), {}, {}});
+      }
+      out["document_matches_leaf"] = true;
+      document = **doc;
+    }
+    if (!f_.document_out.empty()) {
+      if (!document) return Fail({core::Code::kFailedPrecondition, "the document was purged", {}, "--document-out"});
+      std::ofstream file(f_.document_out, std::ios::binary | std::ios::trunc);
+      file << *document;
+      if (!file) return Fail({core::Code::kUnavailable, "cannot write the document", core::Location{f_.document_out, 0, 0}, "--document-out"});
+    }
+    if (f_.format == "json") {
+      std::cout << out.dump(2) << "\n";
+    } else {
+      std::cout << fmt::format("entry {}: {} for '{}', recorded {}\nleaf hash {}\ncontent sha256 {}\n", entry->index,
+                               entry->kind, entry->model, entry->recorded_at, out["leaf_hash"].get<std::string>(),
+                               out["content_sha256"].get<std::string>());
+      std::cout << (entry->purged_at ? fmt::format("document purged {}\n", *entry->purged_at)
+                                     : std::string("document present and matches the logged leaf\n"));
+    }
     return 0;
   }
 
@@ -405,11 +452,18 @@ CommandRunner AddLedgerCommand(CLI::App& app) {
   CLI::App* purge = ledger->add_subcommand("purge", "delete a record's document once its retention is over");
   AddStore(purge, f);
   purge->add_option("--index", f.index, "entry index")->required();
-  purge->add_option("--as-of", f.recorded_at, "the time to judge retention at (default now)");
+  purge->add_option("--as-of", f.as_of, "the time to judge retention at (default now)");
 
-  for (CLI::App* sub : {init, append, checkpoint, key, prove, consistency, verify, exp, purge}) AddFormat(sub, f);
+  CLI::App* show = ledger->add_subcommand("show", "one record: its leaf, and its document checked against it");
+  AddStore(show, f);
+  show->add_option("--index", f.index, "entry index")->required();
+  show->add_option("--document-out", f.document_out, "write the document, once checked, to this file");
 
-  return [flags, ledger, init, append, checkpoint, key, prove, consistency, verify, exp, purge]() {
+  for (CLI::App* sub : {init, append, checkpoint, key, prove, consistency, verify, exp, purge, show}) {
+    AddFormat(sub, f);
+  }
+
+  return [flags, ledger, init, append, checkpoint, key, prove, consistency, verify, exp, purge, show]() {
     LedgerCommand run(ledger->get_subcommands().front()->get_name(), *flags);
     if (init->parsed()) return run.Init();
     if (append->parsed()) return run.Append();
@@ -420,6 +474,7 @@ CommandRunner AddLedgerCommand(CLI::App& app) {
     if (verify->parsed()) return run.Verify();
     if (exp->parsed()) return run.Export();
     if (purge->parsed()) return run.Purge();
+    if (show->parsed()) return run.Show();
     return 2;
   };
 }

@@ -161,6 +161,12 @@ c.execute("UPDATE entries SET leaf = ? WHERE idx = 13", (bytes(leaf),)); c.commi
 PY
 expect_ok verify-restored ledger verify --store "$S"
 
+# --- show: a record produced as filed --------------------------------------------------------
+expect_ok show ledger show --store "$S" --index 1 --document-out "$tmp/produced.json" --format json
+check show-json python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["kind"]=="statement-of-compliance" and d["document_matches_leaf"] and d["leaf"]["serves"]=="SB 1047 §22603(f)(1)"' "$tmp/out"
+check show-document cmp "$tmp/produced.json" "$tmp/statement.json"
+expect_error show-missing 2 "no entry 99" -- ledger show --store "$S" --index 99
+
 # --- export and offline verification ------------------------------------------------------------
 expect_ok export ledger export --store "$S" --out "$tmp/audit"
 expect_ok export-public ledger export --store "$S" --out "$tmp/public" --public
