@@ -65,6 +65,19 @@ TEST(Records, APublicCopyDisclosesWhatIsNotRedactedAndVerifies) {
   EXPECT_FALSE(CheckDisclosure(s.leaf, d.dump()));
 }
 
+TEST(Records, AWithheldDocumentDisclosesNothingButStillVerifies) {
+  RecordInput r{"ssp", "acme-f1", "%PDF-1.7 the unredacted protocol", At("2026-03-01T00:00:00Z"),
+                {{"*", "public-safety"}}};
+  SealedRecord s = *Seal(r);
+  EXPECT_TRUE(CheckOpening(s.leaf, r.document, s.openings));
+  json d = json::parse(*PublicDisclosure(s.leaf, r.document, s.openings));
+  EXPECT_TRUE(d["fields"].empty());
+  EXPECT_FALSE(d.contains("document_salt"));
+  EXPECT_EQ(d["redacted"]["*"], "public-safety");
+  EXPECT_TRUE(CheckDisclosure(s.leaf, d.dump()));
+  EXPECT_EQ(json::parse(s.leaf)["document"]["type"], "bytes");
+}
+
 TEST(Records, KindsCheckTheirFields) {
   RecordInput r = Statement();
   r.document = R"({"signer":"Jane Roe"})";
