@@ -12,6 +12,8 @@ packages=(
   libsqlite3-dev libpqxx-dev        # the evidence store's two backends
   postgresql                        # a real server for the PostgreSQL backend's tests
   golang-go golang-golang-x-mod-dev # an independent verifier of our proofs and notes (tests only)
+  libcurl4-openssl-dev              # the kill switch's etcd client (v3 JSON gateway)
+  etcd-server etcd-client           # a real etcd for the kill switch's high-availability tests
 )
 
 missing=()

@@ -1,7 +1,5 @@
 // `flopline ledger ...` and `flopline import`: the evidence store and its tamper-evident log.
 // Thin: flags -> store::Open + ledger::Log -> text or JSON (docs/ledger.md).
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "key_file.h"
 #include "flopline/core/format.h"
 #include "flopline/ledger/log.h"
 #include "flopline/rules/inventory.h"
@@ -40,32 +39,6 @@ core::Result<std::string> KeyPath(const LedgerFlags& f) {
   if (!f.key.empty()) return f.key;
   if (f.store.starts_with("sqlite:")) return f.store.substr(7) + ".key";
   return core::InvalidArgument("give --key FILE: a PostgreSQL store keeps no key file of its own", "--key");
-}
-
-core::Result<ledger::Signer> ReadSigner(const std::string& path) {
-  struct stat st{};
-  if (stat(path.c_str(), &st) != 0) return core::NotFound(fmt::format("{}: no key file (run `flopline ledger init`)", path), "--key");
-  if ((st.st_mode & 077) != 0) {
-    return core::MakeError(core::Code::kFailedPrecondition,
-                           fmt::format("{}: the signing key is readable by others (mode {:o}); chmod 600 it",
-                                       path, st.st_mode & 0777),
-                           "--key");
-  }
-  FL_ASSIGN_OR_RETURN(std::string text, core::ReadFile(path));
-  auto signer = ledger::Signer::Parse(text);
-  if (!signer) return core::InvalidArgument(fmt::format("{}: {}", path, signer.error().message), "--key");
-  return signer;
-}
-
-// Creates the key file with mode 0600 from the start (O_EXCL: never over an existing key).
-core::Result<void> WriteKeyFile(const std::string& path, const std::string& text) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) return core::MakeError(core::Code::kUnavailable, fmt::format("{}: cannot create the key file", path));
-  std::string line = text + "\n";
-  bool ok = write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && fsync(fd) == 0;
-  close(fd);
-  if (!ok) return core::MakeError(core::Code::kUnavailable, fmt::format("{}: cannot write the key file", path));
-  return core::Ok();
 }
 
 json HashList(const std::vector<ledger::Hash>& hashes) {

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   flopline::cli::CommandRunner run_assess = flopline::cli::AddAssessCommand(app);
   flopline::cli::CommandRunner run_ledger = flopline::cli::AddLedgerCommand(app);
   flopline::cli::CommandRunner run_import = flopline::cli::AddImportCommand(app);
+  flopline::cli::CommandRunner run_killswitch = flopline::cli::AddKillswitchCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -32,5 +33,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("assess")) return run_assess();
   if (app.got_subcommand("ledger")) return run_ledger();
   if (app.got_subcommand("import")) return run_import();
+  if (app.got_subcommand("killswitch")) return run_killswitch();
   return 2;
 }

@@ -1,0 +1,88 @@
+// File: flopline/killswitch/controller.h
+//
+// The controller: one poll(2) loop over its listening socket and every agent and client
+// connection. It grants and renews leases, knows which model and lineage each agent serves, signs
+// shutdown orders (Ed25519, an expiry, a fencing token), pushes them to the targeted agents, and
+// answers the client once every targeted workload is confirmed stopped or the timeout passes.
+//
+// With a Coordinator on etcd (etcd_coordinator.h) several controllers share agents, fences, orders
+// and acknowledgements, so any one of them can die.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "flopline/core/result.h"
+#include "flopline/killswitch/net.h"
+#include "flopline/ledger/note.h"
+
+namespace flopline::ledger {
+class Log;
+}
+
+namespace flopline::killswitch {
+
+// What a controller shares with the other controllers of a cluster. The local default shares
+// nothing; the etcd one shares everything through etcd.
+class Coordinator {
+ public:
+  virtual ~Coordinator() = default;
+  // Fences only ever increase, across every controller of the cluster.
+  virtual core::Result<std::uint64_t> NextFence() = 0;
+  // An agent enrolled here, renewed here, or ended here (stopped, exited: no longer live).
+  // AgentUp returns the fence floor: every fence issued so far is at or below it and every later
+  // one above, so a newly enrolled agent refuses any order issued before it enrolled (a replay).
+  virtual std::uint64_t AgentUp(const nlohmann::json& agent) = 0;
+  virtual void AgentRenewed(const std::string& id) = 0;
+  virtual void AgentDown(const std::string& id) = 0;
+  // Agents enrolled at other controllers, as {"id","model","lineage"}.
+  virtual std::vector<nlohmann::json> RemoteAgents() = 0;
+  // Publishes an order for the other controllers to push to their agents, and an ack for the
+  // controller that issued the order.
+  virtual void PublishOrder(std::uint64_t fence, const std::string& note, const std::vector<std::string>& targets) = 0;
+  virtual void PublishAck(std::uint64_t fence, const nlohmann::json& ack) = 0;
+  // Orders and acks published by other controllers since the last call.
+  struct Inbound {
+    std::vector<std::pair<std::string, std::vector<std::string>>> orders;  // note, targets
+    std::vector<nlohmann::json> acks;                                       // each with "fence"
+  };
+  virtual Inbound Poll() = 0;
+  // A descriptor that becomes readable when Poll() has something (-1: none).
+  virtual int WakeFd() const { return -1; }
+};
+
+std::unique_ptr<Coordinator> LocalCoordinator();
+
+struct ControllerOptions {
+  Endpoint listen;
+  std::int64_t lease_ttl_ms = 5000;
+  std::set<std::string> exempt;     // agent ids drained gracefully (§22603(a)(2)(B))
+  std::int64_t drain_ms = 60'000;
+  ledger::Log* log = nullptr;       // where orders and drills are recorded, if anywhere
+};
+
+class Controller {
+ public:
+  Controller(ControllerOptions options, ledger::Signer signer, std::unique_ptr<Coordinator> coordinator);
+  ~Controller();
+  // Binds the socket; Run() then serves until Stop().
+  core::Result<void> Bind();
+  void Run();
+  void Stop() { stopping_ = true; }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> stopping_{false};
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace flopline::killswitch

@@ -1,0 +1,39 @@
+// File: flopline/killswitch/workload.h
+//
+// A workload (a training job, an inference server) run as its own process group, so that one
+// signal reaches the whole tree, and guarded so that it cannot outlive its agent: a guard process
+// holds the read end of a pipe only the agent writes to, and kills the group the moment the agent is
+// gone, however it died. The leader also gets PR_SET_PDEATHSIG(SIGKILL), and the agent is a child
+// subreaper, so orphaned grandchildren come back to it to be reaped.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flopline/core/result.h"
+
+namespace flopline::killswitch {
+
+class Workload {
+ public:
+  static core::Result<Workload> Start(const std::vector<std::string>& argv);
+
+  pid_t pgid() const { return pgid_; }
+  // Reaps what has exited; true once no process of the group is left.
+  bool Gone();
+  // The leader's exit code (128 + signal when killed), once it has exited by itself.
+  std::optional<int> ExitCode() const { return exit_code_; }
+  // SIGTERM to the group, up to `grace_ms` for it to go, then SIGKILL; returns the wall-clock ms at
+  // which the whole group was confirmed gone.
+  std::int64_t Stop(std::int64_t grace_ms);
+
+ private:
+  pid_t pgid_ = -1;
+  std::optional<int> exit_code_;
+};
+
+}  // namespace flopline::killswitch

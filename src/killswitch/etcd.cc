@@ -1,0 +1,334 @@
+#include "flopline/killswitch/etcd.h"
+
+#include <curl/curl.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "flopline/killswitch/protocol.h"
+#include "flopline/ledger/hash.h"
+
+namespace flopline::killswitch {
+
+using core::Result;
+using nlohmann::json;
+
+namespace {
+
+size_t Collect(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+std::string B64(const std::string& s) { return ledger::Base64(std::string_view(s)); }
+std::string Unb64(const json& j) {
+  if (!j.is_string()) return {};
+  return ledger::FromBase64(j.get<std::string>()).value_or("");
+}
+
+tl::unexpected<core::Error> Unavailable(std::string message) {
+  return core::MakeError(core::Code::kUnavailable, "etcd: " + std::move(message));
+}
+
+}  // namespace
+
+std::string PrefixEnd(const std::string& prefix) {
+  std::string end = prefix;
+  end.back() = static_cast<char>(end.back() + 1);
+  return end;
+}
+
+EtcdClient::EtcdClient(std::vector<std::string> endpoints) : endpoints_(std::move(endpoints)) {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  curl_ = curl_easy_init();
+}
+
+EtcdClient::~EtcdClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+
+Result<json> EtcdClient::Call(const std::string& path, const json& body) {
+  std::string request = body.dump();
+  std::string last_error = "no endpoint";
+  for (size_t attempt = 0; attempt < endpoints_.size(); ++attempt) {
+    const std::string& base = endpoints_[(current_ + attempt) % endpoints_.size()];
+    CURL* c = static_cast<CURL*>(curl_);
+    curl_easy_reset(c);
+    std::string response;
+    std::string url = base + path;
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.size()));
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (rc != CURLE_OK) {
+      last_error = fmt::format("{}: {}", url, curl_easy_strerror(rc));
+      continue;
+    }
+    json out = json::parse(response, nullptr, false);
+    if (status != 200 || out.is_discarded()) {
+      return Unavailable(fmt::format("{} answered {}: {}", url, status, response));
+    }
+    current_ = (current_ + attempt) % endpoints_.size();
+    return out;
+  }
+  return Unavailable(last_error);
+}
+
+Result<std::int64_t> EtcdClient::Put(const std::string& key, const std::string& value, std::int64_t lease) {
+  json body = {{"key", B64(key)}, {"value", B64(value)}};
+  if (lease != 0) body["lease"] = std::to_string(lease);
+  FL_ASSIGN_OR_RETURN(json r, Call("/v3/kv/put", body));
+  return std::stoll(r["header"].value("revision", "0"));
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> EtcdClient::RangePrefix(const std::string& prefix) {
+  FL_ASSIGN_OR_RETURN(json r, Call("/v3/kv/range", {{"key", B64(prefix)}, {"range_end", B64(PrefixEnd(prefix))}}));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const json& kv : r.value("kvs", json::array())) out.emplace_back(Unb64(kv["key"]), Unb64(kv["value"]));
+  return out;
+}
+
+Result<void> EtcdClient::Delete(const std::string& key) {
+  FL_RETURN_IF_ERROR(Call("/v3/kv/deleterange", {{"key", B64(key)}}));
+  return core::Ok();
+}
+
+Result<std::int64_t> EtcdClient::GrantLease(std::int64_t ttl_seconds) {
+  FL_ASSIGN_OR_RETURN(json r, Call("/v3/lease/grant", {{"TTL", std::to_string(ttl_seconds)}}));
+  return std::stoll(r.value("ID", "0"));
+}
+
+Result<void> EtcdClient::KeepAlive(std::int64_t lease) {
+  FL_ASSIGN_OR_RETURN(json r, Call("/v3/lease/keepalive", {{"ID", std::to_string(lease)}}));
+  if (!r.contains("result") || !r["result"].contains("TTL")) return Unavailable("the lease is gone");
+  return core::Ok();
+}
+
+namespace {
+
+struct WatchState {
+  std::string buffer;
+  const std::atomic<bool>* stop;
+  const std::function<void(const std::string&, const std::string&)>* on_put;
+};
+
+size_t OnWatchData(char* data, size_t size, size_t n, void* p) {
+  auto* w = static_cast<WatchState*>(p);
+  w->buffer.append(data, size * n);
+  // The gateway streams one JSON object per line.
+  for (size_t eol; (eol = w->buffer.find('\n')) != std::string::npos;) {
+    json msg = json::parse(w->buffer.substr(0, eol), nullptr, false);
+    w->buffer.erase(0, eol + 1);
+    if (msg.is_discarded()) continue;
+    for (const json& ev : msg["result"].value("events", json::array())) {
+      if (ev.value("type", "PUT") == "PUT") (*w->on_put)(Unb64(ev["kv"]["key"]), Unb64(ev["kv"]["value"]));
+    }
+  }
+  return size * n;
+}
+
+int OnWatchProgress(void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<WatchState*>(p)->stop->load() ? 1 : 0;
+}
+
+}  // namespace
+
+Result<void> EtcdClient::Watch(const std::string& prefix, std::int64_t start_revision, const std::atomic<bool>& stop,
+                               const std::function<void(const std::string&, const std::string&)>& on_put) {
+  json body = {{"create_request",
+                {{"key", B64(prefix)}, {"range_end", B64(PrefixEnd(prefix))},
+                 {"start_revision", std::to_string(start_revision)}}}};
+  std::string request = body.dump();
+  CURL* c = curl_easy_init();
+  WatchState state{{}, &stop, &on_put};
+  std::string url = endpoints_[current_] + "/v3/watch";
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.c_str());
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnWatchData);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &state);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, OnWatchProgress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &state);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+  CURLcode rc = curl_easy_perform(c);
+  curl_easy_cleanup(c);
+  if (stop.load()) return core::Ok();
+  return Unavailable(fmt::format("the watch on {} ended: {}", url, curl_easy_strerror(rc)));
+}
+
+namespace {
+
+constexpr char kRoot[] = "/flopline/ks/";
+
+class Etcd final : public Coordinator {
+ public:
+  Etcd(std::vector<std::string> endpoints, std::int64_t ttl_ms)
+      : endpoints_(endpoints), client_(endpoints), ttl_s_(std::max<std::int64_t>(1, (ttl_ms + 999) / 1000)),
+        wake_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+
+  ~Etcd() override {
+    stop_ = true;
+    if (watcher_.joinable()) watcher_.join();
+    if (keeper_.joinable()) keeper_.join();
+    close(wake_);
+  }
+
+  Result<void> Start() {
+    me_ = fmt::format("{}-{}", getpid(), NowMs());
+    FL_ASSIGN_OR_RETURN(lease_, client_.GrantLease(ttl_s_));
+    FL_ASSIGN_OR_RETURN(std::int64_t revision, client_.Put(std::string(kRoot) + "controllers/" + me_, "up", lease_));
+    keeper_ = std::thread([this] { KeepLease(); });
+    watcher_ = std::thread([this, revision] { WatchLoop(revision + 1); });
+    return core::Ok();
+  }
+
+  Result<std::uint64_t> NextFence() override {
+    std::lock_guard lock(mu_);
+    FL_ASSIGN_OR_RETURN(std::int64_t revision, client_.Put(std::string(kRoot) + "fence", me_));
+    return static_cast<std::uint64_t>(revision);
+  }
+
+  std::uint64_t AgentUp(const json& agent) override {
+    json value = agent;
+    value["controller"] = me_;
+    std::lock_guard lock(mu_);
+    auto r = client_.Put(std::string(kRoot) + "agents/" + agent["id"].get<std::string>(), value.dump(), lease_);
+    if (!r) {
+      Warn(r.error().message);
+      return 0;
+    }
+    return static_cast<std::uint64_t>(*r);  // every fence so far is an earlier revision
+  }
+
+  void AgentRenewed(const std::string&) override {}  // the controller's one lease keeps them all
+
+  void AgentDown(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    if (auto r = client_.Delete(std::string(kRoot) + "agents/" + id); !r) Warn(r.error().message);
+  }
+
+  std::vector<json> RemoteAgents() override {
+    std::lock_guard lock(mu_);
+    auto kvs = client_.RangePrefix(std::string(kRoot) + "agents/");
+    std::vector<json> out;
+    if (!kvs) {
+      Warn(kvs.error().message);
+      return out;
+    }
+    for (const auto& [key, value] : *kvs) {
+      json a = json::parse(value, nullptr, false);
+      if (a.is_object() && a.value("controller", "") != me_) out.push_back(a);
+    }
+    return out;
+  }
+
+  void PublishOrder(std::uint64_t fence, const std::string& note, const std::vector<std::string>& targets) override {
+    json value = {{"note", note}, {"targets", targets}, {"controller", me_}};
+    std::lock_guard lock(mu_);
+    if (auto r = client_.Put(fmt::format("{}orders/{:020}", kRoot, fence), value.dump()); !r) Warn(r.error().message);
+  }
+
+  void PublishAck(std::uint64_t fence, const json& ack) override {
+    std::lock_guard lock(mu_);
+    if (auto r = client_.Put(fmt::format("{}acks/{:020}/{}", kRoot, fence, ack.value("id", "")), ack.dump()); !r) {
+      Warn(r.error().message);
+    }
+  }
+
+  Inbound Poll() override {
+    std::uint64_t count;
+    while (read(wake_, &count, sizeof count) > 0) {
+    }
+    std::lock_guard lock(inbound_mu_);
+    Inbound out = std::move(inbound_);
+    inbound_ = {};
+    return out;
+  }
+
+  int WakeFd() const override { return wake_; }
+
+ private:
+  static void Warn(const std::string& message) {
+    std::fprintf(stderr, "flopline killswitch controller: %s\n", message.c_str());
+  }
+
+  void KeepLease() {
+    EtcdClient client(endpoints_);
+    while (!stop_) {
+      if (auto r = client.KeepAlive(lease_); !r) Warn(r.error().message);
+      for (int i = 0; i < 10 * ttl_s_ / 3 + 1 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  void WatchLoop(std::int64_t from) {
+    EtcdClient client(endpoints_);
+    while (!stop_) {
+      auto r = client.Watch(std::string(kRoot), from, stop_, [&](const std::string& key, const std::string& value) {
+        json v = json::parse(value, nullptr, false);
+        if (v.is_discarded()) return;
+        std::lock_guard lock(inbound_mu_);
+        if (key.starts_with(std::string(kRoot) + "orders/") && v.value("controller", "") != me_) {
+          std::vector<std::string> targets = v.value("targets", std::vector<std::string>{});
+          inbound_.orders.emplace_back(v.value("note", ""), targets);
+        } else if (key.starts_with(std::string(kRoot) + "acks/")) {
+          inbound_.acks.push_back(v);
+        } else {
+          return;
+        }
+        std::uint64_t one = 1;
+        if (write(wake_, &one, sizeof one) < 0) {
+        }
+      });
+      if (!r && !stop_) {
+        Warn(r.error().message);
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    }
+  }
+
+  std::vector<std::string> endpoints_;
+  EtcdClient client_;
+  std::mutex mu_;
+  std::int64_t ttl_s_;
+  std::int64_t lease_ = 0;
+  std::string me_;
+  int wake_;
+  std::atomic<bool> stop_{false};
+  std::thread keeper_, watcher_;
+  std::mutex inbound_mu_;
+  Inbound inbound_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Coordinator>> EtcdCoordinator(const std::string& endpoints, std::int64_t lease_ttl_ms) {
+  std::vector<std::string> list;
+  std::stringstream in(endpoints);
+  for (std::string e; std::getline(in, e, ',');) {
+    if (!e.starts_with("http://")) {
+      return core::InvalidArgument(fmt::format("'{}' is not an http:// etcd endpoint", e), "--etcd");
+    }
+    list.push_back(e);
+  }
+  if (list.empty()) return core::InvalidArgument("give etcd endpoints", "--etcd");
+  auto etcd = std::make_unique<Etcd>(list, lease_ttl_ms);
+  FL_RETURN_IF_ERROR(etcd->Start());
+  return std::unique_ptr<Coordinator>(std::move(etcd));
+}
+
+}  // namespace flopline::killswitch
