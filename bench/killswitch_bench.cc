@@ -16,6 +16,7 @@
 // usage: killswitch_bench FLOPLINE_BINARY [AGENTS=10,100,1000] [ROUNDS=20,10,5]
 // Needs etcd on PATH (Debian's etcd-server).
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
