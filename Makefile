@@ -50,6 +50,7 @@ bench: build
 	@FLOPLINE_PG_CONNINFO="$$(scripts/pg-test-server.sh start build/pg-bench 55441)" \
 	  build/bench/ledger_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true; \
 	  status=$$?; scripts/pg-test-server.sh stop build/pg-bench; exit $$status
+	@build/bench/killswitch_bench build/flopline 10,100,1000 20,10,3
 
 clean:
 	rm -rf build build-asan build-debug build-fuzz
