@@ -66,11 +66,7 @@ json Ask(std::uint16_t port, const json& request, int timeout_ms = 60000) {
   if (!fd) return json();
   LineConn conn(*fd);
   conn.SendLine(request.dump());
-  std::int64_t deadline = MonotonicMs() + timeout_ms;
-  std::optional<std::string> line;
-  while (!(line = conn.NextLine()) && MonotonicMs() < deadline) {
-    if (!conn.ReadSome()) break;
-  }
+  std::optional<std::string> line = conn.ReadLine(timeout_ms);
   conn.Close();
   return line ? json::parse(*line, nullptr, false) : json();
 }

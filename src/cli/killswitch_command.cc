@@ -1,7 +1,6 @@
 // `flopline killswitch ...`: the full-shutdown control plane (SB 1047 §22603(a)(2), §22604(a)(6)).
 // Thin: flags -> killswitch::Controller / RunAgent / one request to a controller -> text or JSON
 // (docs/killswitch.md).
-#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -28,8 +27,8 @@ using nlohmann::json;
 namespace ks = killswitch;
 
 struct KillswitchFlags {
-  std::string listen = "127.0.0.1:7600", key, etcd, store, controller, id, model, lineage, pubkey, scope, reason,
-              format = "table";
+  std::string listen = "127.0.0.1:7600", key, etcd, store, controller, id, model, lineage, deployment, pubkey,
+              scope, reason, format = "table";
   double lease_ttl = 5, grace = 10, timeout = 30, drain = 60;
   std::vector<std::string> exempt, command;
 };
@@ -99,6 +98,7 @@ int RunAgentCommand(const KillswitchFlags& f) {
   o.controllers = *controllers;
   o.id = f.id;
   o.model = f.model;
+  o.deployment = f.deployment;
   std::stringstream in(f.lineage);
   for (std::string item; std::getline(in, item, ',');) {
     if (!item.empty()) o.lineage.push_back(item);
@@ -131,13 +131,7 @@ core::Result<json> Ask(const std::string& controller, const json& request, std::
     }
     ks::LineConn conn(*fd);
     if (!conn.SendLine(request.dump())) continue;
-    std::int64_t deadline = ks::MonotonicMs() + timeout_ms;
-    pollfd p{*fd, POLLIN, 0};
-    std::optional<std::string> line;
-    while (!(line = conn.NextLine())) {
-      std::int64_t left = deadline - ks::MonotonicMs();
-      if (left <= 0 || poll(&p, 1, static_cast<int>(left)) != 1 || !conn.ReadSome()) break;
-    }
+    std::optional<std::string> line = conn.ReadLine(timeout_ms);
     conn.Close();
     if (!line) {
       last = {core::Code::kUnavailable, fmt::format("{} did not answer in time", e.ToString()), {}, "--controller"};
@@ -187,9 +181,11 @@ int RunStatus(const KillswitchFlags& f) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::cout << fmt::format("{:<20} {:<20} {:<16} {:<10} {}\n", "agent", "model", "state", "connected", "lease left");
+  std::cout << fmt::format("{:<20} {:<20} {:<20} {:<16} {:<10} {}\n", "agent", "model", "deployment", "state",
+                           "connected", "lease left");
   for (const json& a : (*status)["agents"]) {
-    std::cout << fmt::format("{:<20} {:<20} {:<16} {:<10} {}\n", a.value("id", ""), a.value("model", ""),
+    std::cout << fmt::format("{:<20} {:<20} {:<20} {:<16} {:<10} {}\n", a.value("id", ""), a.value("model", ""),
+                             a.value("deployment", "-"),
                              a.value("state", ""), a.value("connected", false) ? "yes" : "no",
                              a.contains("lease_ms_left") ? fmt::format("{} ms", a["lease_ms_left"].get<std::int64_t>()) : "-");
   }
@@ -218,6 +214,7 @@ CommandRunner AddKillswitchCommand(CLI::App& app) {
   agent->add_option("--id", f.id, "this agent's name")->required();
   agent->add_option("--model", f.model, "the model the workload trains or serves")->required();
   agent->add_option("--lineage", f.lineage, "the model's ancestors, nearest first (A,B,...)");
+  agent->add_option("--deployment", f.deployment, "the deployment or training run it serves (shown in status)");
   agent->add_option("--grace", f.grace, "seconds between SIGTERM and SIGKILL (default 10)");
   agent->add_option("--pubkey", f.pubkey, "the controller's verifier key (or a file of it); default: learnt on enrolment");
   agent->add_option("command", f.command, "the workload, after --");

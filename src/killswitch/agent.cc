@@ -41,15 +41,10 @@ std::optional<Session> Enroll(const AgentOptions& o, std::int64_t timeout_ms) {
     auto fd = Connect(c, static_cast<int>(std::max<std::int64_t>(timeout_ms, 1)));
     if (!fd) continue;
     auto conn = std::make_unique<LineConn>(*fd);
-    json enroll = {{"type", "enroll"}, {"id", o.id}, {"model", o.model}, {"lineage", o.lineage}};
+    json enroll = {{"type", "enroll"}, {"id", o.id}, {"model", o.model}, {"lineage", o.lineage},
+                   {"deployment", o.deployment}};
     if (!conn->SendLine(enroll.dump())) continue;
-    pollfd p{*fd, POLLIN, 0};
-    std::int64_t deadline = MonotonicMs() + std::max<std::int64_t>(timeout_ms, 1);
-    std::optional<std::string> line;
-    while (!(line = conn->NextLine())) {
-      std::int64_t left = deadline - MonotonicMs();
-      if (left <= 0 || poll(&p, 1, static_cast<int>(left)) != 1 || !conn->ReadSome()) break;
-    }
+    std::optional<std::string> line = conn->ReadLine(std::max<std::int64_t>(timeout_ms, 1));
     if (!line) {
       conn->Close();
       continue;

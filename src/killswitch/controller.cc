@@ -56,7 +56,7 @@ std::unique_ptr<Coordinator> LocalCoordinator() { return std::make_unique<Local>
 
 struct Controller::Impl {
   struct Agent {
-    std::string id, model;
+    std::string id, model, deployment;
     std::vector<std::string> lineage;
     int fd = -1;                 // -1 while disconnected
     std::int64_t last_renew = 0; // monotonic ms
@@ -103,6 +103,7 @@ struct Controller::Impl {
     if (a.fd >= 0 && a.fd != fd) agent_of.erase(a.fd);
     a.id = m["id"];
     a.model = m["model"];
+    a.deployment = m.value("deployment", "");
     a.lineage.clear();
     if (m["lineage"].is_array()) {
       for (const json& l : m["lineage"]) {
@@ -276,7 +277,8 @@ struct Controller::Impl {
     json list = json::array();
     for (const auto& [id, a] : agents) {
       std::string state = a.state == "live" && !LeaseValid(a, now) ? "lease-expired" : a.state;
-      list.push_back({{"id", id}, {"model", a.model}, {"lineage", a.lineage}, {"state", state},
+      list.push_back({{"id", id}, {"model", a.model}, {"lineage", a.lineage}, {"deployment", a.deployment},
+                      {"state", state},
                       {"connected", a.fd >= 0}, {"exempt", opt.exempt.contains(id)},
                       {"lease_ms_left", std::max<std::int64_t>(0, a.last_renew + opt.lease_ttl_ms - now)}});
     }

@@ -13,7 +13,11 @@
 #include <charconv>
 #include <cstring>
 
+#include <algorithm>
+
 #include <fmt/format.h>
+
+#include "flopline/killswitch/protocol.h"
 
 namespace flopline::killswitch {
 
@@ -110,10 +114,10 @@ Result<int> Connect(const Endpoint& to, int timeout_ms) {
 bool LineConn::ReadSome() {
   char buf[65536];
   for (;;) {
-    ssize_t n = read(fd_, buf, sizeof buf);
+    // MSG_DONTWAIT: never blocks, whether the socket is blocking or not.
+    ssize_t n = recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
     if (n > 0) {
       in_.append(buf, static_cast<size_t>(n));
-      if (static_cast<size_t>(n) < sizeof buf) return true;
       continue;
     }
     if (n == 0) return false;
@@ -127,6 +131,17 @@ std::optional<std::string> LineConn::NextLine() {
   if (eol == std::string::npos) return std::nullopt;
   std::string line = in_.substr(0, eol);
   in_.erase(0, eol + 1);
+  return line;
+}
+
+std::optional<std::string> LineConn::ReadLine(std::int64_t timeout_ms) {
+  std::int64_t deadline = MonotonicMs() + std::max<std::int64_t>(timeout_ms, 0);
+  pollfd p{fd_, POLLIN, 0};
+  std::optional<std::string> line;
+  while (!(line = NextLine())) {
+    std::int64_t left = deadline - MonotonicMs();
+    if (left <= 0 || poll(&p, 1, static_cast<int>(left)) != 1 || !ReadSome()) break;
+  }
   return line;
 }
 

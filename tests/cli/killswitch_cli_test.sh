@@ -18,6 +18,7 @@ pids=()
 cleanup_all() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
   pkill -9 -f "^sleep $tag" 2>/dev/null
+  ip netns del "flks$$" 2>/dev/null; ip link del "vh$$" 2>/dev/null
   rm -rf "$tmp"
 }
 trap cleanup_all EXIT
@@ -63,11 +64,11 @@ check key-0600 test "$(stat -c %a "$tmp/ks.key")" = 600
 start_agent root 127.0.0.1:$P1 m1 ""
 start_agent tuned 127.0.0.1:$P1 m1-ft m1
 start_agent chat 127.0.0.1:$P1 m1-ft-chat m1-ft,m1
-start_agent other 127.0.0.1:$P1 m2 ""
+start_agent other 127.0.0.1:$P1 m2 "" --deployment api-eu
 check four-running bash -c "$(declare -p num tag); $(declare -f alive running); for a in root tuned chat other; do running \$a || exit 1; done"
 
 expect_ok status killswitch status --controller 127.0.0.1:$P1 --format json
-check status-json python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); a={x["id"]:x for x in d["agents"]}; assert set(a)=={"root","tuned","chat","other"} and a["chat"]["lineage"]==["m1-ft","m1"] and all(x["state"]=="live" and x["connected"] for x in a.values())' "$tmp/out"
+check status-json python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); a={x["id"]:x for x in d["agents"]}; assert set(a)=={"root","tuned","chat","other"} and a["chat"]["lineage"]==["m1-ft","m1"] and a["other"]["deployment"]=="api-eu" and all(x["state"]=="live" and x["connected"] for x in a.values())' "$tmp/out"
 
 expect_ok shutdown-agent killswitch shutdown --controller 127.0.0.1:$P1 --scope agent:other --reason "scope test" --format json
 check shutdown-json python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["targeted"]==1 and d["stopped"]==1 and d["not_stopped"]==[] and d["elapsed_ms"]>=0 and d["stopped_agents"]==["other"]' "$tmp/out"
@@ -115,6 +116,30 @@ start_agent cut 127.0.0.1:$P3 m1 ""
 kill -STOP $ctl
 check cut-off-fails-closed wait_until 1500 gone cut
 kill -CONT $ctl; kill $ctl
+
+# --- a real network cut: the agent in its own network namespace, the link taken down -------------
+if [[ $(id -u) -eq 0 ]] && command -v ip >/dev/null && ip netns add "flks$$" 2>/dev/null; then
+  ns=flks$$; host=vh$$; peer=vn$$; net="10.$((RANDOM % 200 + 20)).$((RANDOM % 250))"
+  ip link add "$host" type veth peer name "$peer" && ip link set "$peer" netns "$ns"
+  ip addr add "$net.1/30" dev "$host" && ip link set "$host" up
+  ip netns exec "$ns" ip addr add "$net.2/30" dev "$peer"
+  ip netns exec "$ns" ip link set "$peer" up && ip netns exec "$ns" ip link set lo up
+  P7=$((base + 12))
+  "$bin" killswitch controller --listen "$net.1:$P7" --key "$tmp/ks.key" --lease-ttl 1 2>>"$tmp/controller-$P7.log" &
+  ctl=$!; pids+=("$ctl")
+  wait_until 3000 grep -q "listening" "$tmp/controller-$P7.log"
+  workload netcut >/dev/null
+  ip netns exec "$ns" "$bin" killswitch agent --controller "$net.1:$P7" --id netcut --model m1 --grace 2 \
+    -- sh -c "$(workload netcut)" 2>>"$tmp/agent-netcut.log" & pids+=($!)
+  check netns-agent-runs wait_until 3000 running netcut
+  ip link set "$host" down                       # the cable is cut; both ends still up
+  check netns-cut-fails-closed wait_until 1500 gone netcut
+  check netns-cut-log grep -q "fail closed" "$tmp/agent-netcut.log"
+  kill "$ctl"
+  ip netns del "$ns"; ip link del "$host" 2>/dev/null
+else
+  echo "note: not root or no network namespaces: the network-cut case is covered by the frozen controller only"
+fi
 
 # --- forged, expired and replayed orders ---------------------------------------------------------
 P4=$((base + 4)); P5=$((base + 5))

@@ -21,6 +21,7 @@ namespace flopline::killswitch {
 struct AgentOptions {
   std::vector<Endpoint> controllers;
   std::string id, model;
+  std::string deployment;            // what it serves or trains, for status (optional)
   std::vector<std::string> lineage;  // the model's ancestors, nearest first
   std::vector<std::string> command;
   std::int64_t grace_ms = 10'000;    // SIGTERM to SIGKILL

@@ -30,10 +30,12 @@ class LineConn {
  public:
   explicit LineConn(int fd) : fd_(fd) {}
   int fd() const { return fd_; }
-  // Reads what is available (non-blocking fd) or one chunk (blocking); false on EOF or error.
+  // Reads whatever is available without blocking; false on EOF or error.
   bool ReadSome();
   // The next complete line, without its newline.
   std::optional<std::string> NextLine();
+  // Waits up to `timeout_ms` for the next complete line; nullopt on timeout, EOF or error.
+  std::optional<std::string> ReadLine(std::int64_t timeout_ms);
   // Queues a line; Flush writes what the socket takes. False when the peer is gone.
   void Queue(std::string_view line);
   bool Flush();
