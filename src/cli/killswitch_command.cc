@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -74,6 +75,21 @@ int RunController(const KillswitchFlags& f) {
   options.exempt = {f.exempt.begin(), f.exempt.end()};
   options.drain_ms = static_cast<std::int64_t>(f.drain * 1000);
   options.log = log.get();
+  if (storage) {
+    // Lineage scopes also follow the models imported into the store (`flopline import`).
+    options.ancestors = [&storage](const std::string& model) {
+      std::vector<std::string> out;
+      auto inventory = storage->Inventory();
+      if (!inventory) return out;
+      std::map<std::string, std::string> base;
+      for (const auto& m : inventory->models) base[m.id] = m.base;
+      for (std::string at = model; base.contains(at) && !base[at].empty() && out.size() < base.size();) {
+        at = base[at];
+        out.push_back(at);
+      }
+      return out;
+    };
+  }
   std::unique_ptr<ks::Coordinator> coordinator = ks::LocalCoordinator();
   if (!f.etcd.empty()) {
     auto etcd = ks::EtcdCoordinator(f.etcd, options.lease_ttl_ms);

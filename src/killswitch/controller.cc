@@ -94,6 +94,16 @@ struct Controller::Impl {
 
   bool LeaseValid(const Agent& a, std::int64_t now) const { return now - a.last_renew <= opt.lease_ttl_ms; }
 
+  // What the agent declared, plus what the inventory knows of the model's ancestors.
+  std::vector<std::string> Lineage(const std::string& model, std::vector<std::string> declared) const {
+    if (opt.ancestors) {
+      for (const std::string& a : opt.ancestors(model)) {
+        if (std::find(declared.begin(), declared.end(), a) == declared.end()) declared.push_back(a);
+      }
+    }
+    return declared;
+  }
+
   void OnEnroll(int fd, const json& m, std::int64_t now) {
     if (!m["id"].is_string() || m["id"].get<std::string>().empty() || !m["model"].is_string()) {
       Send(fd, {{"type", "error"}, {"message", "enroll needs id and model"}});
@@ -172,16 +182,17 @@ struct Controller::Impl {
     std::set<std::string> targets;
     for (const auto& [id, a] : agents) {
       // Live agents, and agents whose lease lapsed without a confirmation that they stopped.
-      if ((a.state == "live" || a.state == "lease-expired") && scope->Matches(a.id, a.model, a.lineage)) {
+      if ((a.state == "live" || a.state == "lease-expired") && scope->Matches(a.id, a.model, Lineage(a.model, a.lineage))) {
         targets.insert(id);
       }
     }
     for (const json& r : coord->RemoteAgents()) {
       std::vector<std::string> lineage;
       for (const json& l : r.value("lineage", json::array())) lineage.push_back(l.get<std::string>());
-      if (scope->Matches(r["id"], r["model"], lineage)) targets.insert(r["id"].get<std::string>());
+      if (scope->Matches(r["id"], r["model"], Lineage(r["model"], lineage))) targets.insert(r["id"].get<std::string>());
     }
     p.targeted.assign(targets.begin(), targets.end());
+    p.order.targets = p.targeted;
     for (const std::string& id : p.targeted) {
       if (opt.exempt.contains(id)) p.order.drain.push_back(id);
     }

@@ -66,8 +66,8 @@ bool Scope::Matches(const std::string& agent, const std::string& model,
 }
 
 std::string Order::Text() const {
-  json j = {{"fence", fence},         {"scope", scope},       {"reason", reason}, {"issued_ms", issued_ms},
-            {"expires_ms", expires_ms}, {"drain", drain},       {"drain_ms", drain_ms}};
+  json j = {{"fence", fence},           {"scope", scope}, {"reason", reason},     {"issued_ms", issued_ms},
+            {"expires_ms", expires_ms}, {"drain", drain}, {"drain_ms", drain_ms}, {"targets", targets}};
   return j.dump() + "\n";
 }
 
@@ -75,7 +75,7 @@ Result<Order> Order::ParseText(std::string_view text) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j["fence"].is_number_unsigned() || !j["scope"].is_string() ||
       !j["reason"].is_string() || !j["issued_ms"].is_number_integer() || !j["expires_ms"].is_number_integer() ||
-      !j["drain"].is_array() || !j["drain_ms"].is_number_integer()) {
+      !j["drain"].is_array() || !j["drain_ms"].is_number_integer() || !j["targets"].is_array()) {
     return core::InvalidArgument("an order's text is not the order JSON");
   }
   Order o;
@@ -88,6 +88,10 @@ Result<Order> Order::ParseText(std::string_view text) {
   for (const json& d : j["drain"]) {
     if (!d.is_string()) return core::InvalidArgument("an order's drain list holds a non-string");
     o.drain.push_back(d);
+  }
+  for (const json& t : j["targets"]) {
+    if (!t.is_string()) return core::InvalidArgument("an order's target list holds a non-string");
+    o.targets.push_back(t);
   }
   return o;
 }
@@ -127,7 +131,8 @@ CheckedOrder CheckOrder(std::string_view signed_note, const ledger::Verifier& ve
   } else if (order->fence <= last_fence) {
     out.refusal = Refusal::kReplayed;
     out.detail = fmt::format("fence {} is not above the last one acted on, {}", order->fence, last_fence);
-  } else if (!scope || !scope->Matches(agent, model, lineage)) {
+  } else if (!scope || (!scope->Matches(agent, model, lineage) &&
+                         std::find(order->targets.begin(), order->targets.end(), agent) == order->targets.end())) {
     out.refusal = Refusal::kNotForMe;
     out.detail = fmt::format("scope '{}' does not include this agent", order->scope);
   }

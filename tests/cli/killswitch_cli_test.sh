@@ -59,16 +59,38 @@ start_agent() {  # NAME CONTROLLERS MODEL LINEAGE [ARGS...] -> sets $agent
 # --- scopes ----------------------------------------------------------------------------------
 P1=$((base + 1))
 "$bin" ledger init --store "sqlite:$tmp/ev.db" --origin example.com/ks >/dev/null
+# The store's inventory says m1-ft-chat derives from m1-ft, which derives from m1.
+cat >"$tmp/models.toml" <<'TOML'
+[[model]]
+id = "m1"
+developer = "Acme AI"
+[[model.training]]
+kind = "pretrain"
+start = 2026-01-01
+flop = 1e25
+cost_usd = 1e7
+[[model]]
+id = "m1-ft"
+developer = "Acme AI"
+base = "m1"
+derivation = "fine-tune"
+[[model]]
+id = "m1-ft-chat"
+developer = "Acme AI"
+base = "m1-ft"
+derivation = "fine-tune"
+TOML
+check import-models "$bin" import "$tmp/models.toml" --store "sqlite:$tmp/ev.db"
 start_controller $P1 --lease-ttl 1 --store "sqlite:$tmp/ev.db"
 check key-0600 test "$(stat -c %a "$tmp/ks.key")" = 600
 start_agent root 127.0.0.1:$P1 m1 ""
 start_agent tuned 127.0.0.1:$P1 m1-ft m1
-start_agent chat 127.0.0.1:$P1 m1-ft-chat m1-ft,m1
+start_agent chat 127.0.0.1:$P1 m1-ft-chat ""  # its lineage comes from the store's inventory
 start_agent other 127.0.0.1:$P1 m2 "" --deployment api-eu
 check four-running bash -c "$(declare -p num tag); $(declare -f alive running); for a in root tuned chat other; do running \$a || exit 1; done"
 
 expect_ok status killswitch status --controller 127.0.0.1:$P1 --format json
-check status-json python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); a={x["id"]:x for x in d["agents"]}; assert set(a)=={"root","tuned","chat","other"} and a["chat"]["lineage"]==["m1-ft","m1"] and a["other"]["deployment"]=="api-eu" and all(x["state"]=="live" and x["connected"] for x in a.values())' "$tmp/out"
+check status-json python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); a={x["id"]:x for x in d["agents"]}; assert set(a)=={"root","tuned","chat","other"} and a["chat"]["lineage"]==[] and a["other"]["deployment"]=="api-eu" and all(x["state"]=="live" and x["connected"] for x in a.values())' "$tmp/out"
 
 expect_ok shutdown-agent killswitch shutdown --controller 127.0.0.1:$P1 --scope agent:other --reason "scope test" --format json
 check shutdown-json python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["targeted"]==1 and d["stopped"]==1 and d["not_stopped"]==[] and d["elapsed_ms"]>=0 and d["stopped_agents"]==["other"]' "$tmp/out"

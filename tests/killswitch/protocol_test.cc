@@ -25,12 +25,13 @@ TEST(Scope, ParsesAndMatchesEachKind) {
 }
 
 TEST(Order, TextRoundTrips) {
-  Order o{42, "model:m1", "critical harm risk", 1000, 2000, {"grid"}, 60000};
+  Order o{42, "model:m1", "critical harm risk", 1000, 2000, {"grid"}, 60000, {"a1", "grid"}};
   auto back = *Order::ParseText(o.Text());
   EXPECT_EQ(back.fence, 42u);
   EXPECT_EQ(back.scope, "model:m1");
   EXPECT_EQ(back.reason, "critical harm risk");
   EXPECT_EQ(back.drain, std::vector<std::string>{"grid"});
+  EXPECT_EQ(back.targets, (std::vector<std::string>{"a1", "grid"}));
   EXPECT_EQ(back.Text(), o.Text());
   EXPECT_FALSE(Order::ParseText("{}"));
   EXPECT_FALSE(Order::ParseText("not json"));
@@ -40,7 +41,7 @@ class CheckOrderTest : public ::testing::Test {
  protected:
   ledger::Signer signer = *ledger::Signer::Generate("flopline-killswitch");
   ledger::Verifier verifier = *ledger::Verifier::Parse(signer.VerifierKey());
-  Order order{100, "model:m1", "test", 1000, 5000, {}, 0};
+  Order order{100, "model:m1", "test", 1000, 5000, {}, 0, {}};
   CheckedOrder Check(const std::string& note, std::uint64_t last_fence = 50, std::int64_t now = 2000,
                      const std::string& model = "m1") {
     return CheckOrder(note, verifier, last_fence, now, "agent-1", model, {});
@@ -67,6 +68,15 @@ TEST_F(CheckOrderTest, ForgedExpiredReplayedAndMisdirectedOrdersAreRefused) {
   EXPECT_EQ(Check(note, 101).refusal, Refusal::kReplayed);
   EXPECT_EQ(Check(note, 50, 2000, "m2").refusal, Refusal::kNotForMe);
   EXPECT_EQ(RefusalName(Refusal::kReplayed), "replayed");
+}
+
+// The controller may know more of a model's lineage (the store's inventory) than the agent
+// declared: a signed target list naming the agent is enough.
+TEST_F(CheckOrderTest, ASignedTargetListNamesAgentsTheScopeAloneWouldMiss) {
+  Order lineage{100, "lineage:m0", "test", 1000, 5000, {}, 0, {"agent-1"}};
+  EXPECT_FALSE(Check(*SignOrder(lineage, signer)).refusal);
+  lineage.targets = {"agent-2"};
+  EXPECT_EQ(Check(*SignOrder(lineage, signer)).refusal, Refusal::kNotForMe);
 }
 
 }  // namespace
