@@ -34,7 +34,6 @@ struct KillswitchFlags {
   std::vector<std::string> exempt, command;
 };
 
-volatile sig_atomic_t g_stop = 0;
 ks::Controller* g_controller = nullptr;
 
 core::Result<std::vector<ks::Endpoint>> Endpoints(const std::string& list) {
