@@ -179,20 +179,28 @@ struct Controller::Impl {
     p.order.issued_ms = NowMs();
     p.order.expires_ms = p.order.issued_ms + timeout;
     p.order.drain_ms = opt.drain_ms;
-    std::set<std::string> targets;
+    // Targets, and among them those the scope reaches only through the inventory's lineage: the
+    // order names those, since the agent cannot know it is included (others check the scope).
+    std::set<std::string> targets, named;
+    auto consider = [&](const std::string& id, const std::string& model, const std::vector<std::string>& declared) {
+      if (scope->Matches(id, model, declared)) {
+        targets.insert(id);
+      } else if (scope->Matches(id, model, Lineage(model, declared))) {
+        targets.insert(id);
+        named.insert(id);
+      }
+    };
     for (const auto& [id, a] : agents) {
       // Live agents, and agents whose lease lapsed without a confirmation that they stopped.
-      if ((a.state == "live" || a.state == "lease-expired") && scope->Matches(a.id, a.model, Lineage(a.model, a.lineage))) {
-        targets.insert(id);
-      }
+      if (a.state == "live" || a.state == "lease-expired") consider(id, a.model, a.lineage);
     }
     for (const json& r : coord->RemoteAgents()) {
       std::vector<std::string> lineage;
       for (const json& l : r.value("lineage", json::array())) lineage.push_back(l.get<std::string>());
-      if (scope->Matches(r["id"], r["model"], Lineage(r["model"], lineage))) targets.insert(r["id"].get<std::string>());
+      consider(r["id"], r["model"], lineage);
     }
     p.targeted.assign(targets.begin(), targets.end());
-    p.order.targets = p.targeted;
+    p.order.targets.assign(named.begin(), named.end());
     for (const std::string& id : p.targeted) {
       if (opt.exempt.contains(id)) p.order.drain.push_back(id);
     }

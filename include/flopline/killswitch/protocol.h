@@ -10,8 +10,9 @@
 // An order is a C2SP signed note (ledger/note.h, Ed25519) whose text is one line of canonical JSON:
 //   {"drain":[ids],"drain_ms":N,"expires_ms":T,"fence":F,"issued_ms":T0,"reason":"..","scope":"..",
 //    "targets":[ids]}
-// `targets` names the agents the controller resolved the scope to (it may know more of a model's
-// lineage than an agent declared); an agent acts if the scope includes it or the list names it.
+// `targets` names the agents the scope reaches only through lineage the controller knows and the
+// agent did not declare (the store's inventory); an agent acts if the scope includes it or the list
+// names it. Usually empty, so an order to a thousand agents stays small.
 // `fence` is the fencing token: it only ever increases, and an agent acts on an order only if its
 // fence is above every fence it has acted on, so a replayed or reordered order is refused. `drain`
 // lists the exempt workloads whose stop is a documented graceful drain (SB 1047 §22603(a)(2)(B)).
@@ -53,7 +54,7 @@ struct Order {
   std::int64_t issued_ms = 0, expires_ms = 0;
   std::vector<std::string> drain;  // agent ids to drain gracefully instead of stopping
   std::int64_t drain_ms = 0;
-  std::vector<std::string> targets;  // the agents the scope was resolved to
+  std::vector<std::string> targets;  // agents included through lineage they did not declare
 
   std::string Text() const;  // the note text: canonical JSON and a newline
   static core::Result<Order> ParseText(std::string_view text);
