@@ -14,6 +14,7 @@ packages=(
   golang-go golang-golang-x-mod-dev # an independent verifier of our proofs and notes (tests only)
   libcurl4-openssl-dev              # the kill switch's etcd client (v3 JSON gateway)
   etcd-server etcd-client           # a real etcd for the kill switch's high-availability tests
+  procps iproute2                   # pgrep/pkill and network namespaces in the kill switch's tests
 )
 
 missing=()

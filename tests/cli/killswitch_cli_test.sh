@@ -19,7 +19,7 @@ cleanup_all() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
   pkill -9 -f "^sleep $tag" 2>/dev/null
   ip netns del "flks$$" 2>/dev/null; ip link del "vh$$" 2>/dev/null
-  rm -rf "$tmp"
+  [[ -n ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
 }
 trap cleanup_all EXIT
 
@@ -169,10 +169,12 @@ start_controller $P4 --lease-ttl 5
 key=$(grep -o 'verifier key .*' "$tmp/controller-$P4.log" | head -1 | cut -d' ' -f3)
 $relay spy $P4 "$tmp/orders.jsonl" & pids+=($!)
 wait_until 3000 bash -c "'$bin' killswitch status --controller 127.0.0.1:$P4 | grep -q spy"
-"$bin" killswitch shutdown --controller 127.0.0.1:$P4 --scope model:spy-model --reason old --timeout 1 >/dev/null
-wait_until 3000 bash -c "'$bin' killswitch status --controller 127.0.0.1:$P4 | grep -q 'spy .* live'"  # it enrols again
-"$bin" killswitch shutdown --controller 127.0.0.1:$P4 --scope all --reason fresh --timeout 60 >/dev/null
-wait_until 3000 bash -c "[[ \$(wc -l < '$tmp/orders.jsonl') -ge 2 ]]"
+expect_ok relay-old killswitch shutdown --controller 127.0.0.1:$P4 --scope model:spy-model --reason old --timeout 1 --format json
+check relay-old-reached-spy python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["targeted"]==1' "$tmp/out"
+check spy-enrolled-again wait_until 3000 bash -c "'$bin' killswitch status --controller 127.0.0.1:$P4 | grep -q 'spy .* live'"
+expect_ok relay-fresh killswitch shutdown --controller 127.0.0.1:$P4 --scope all --reason fresh --timeout 60 --format json
+check relay-fresh-reached-spy python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["targeted"]==1' "$tmp/out"
+check two-orders-captured wait_until 3000 bash -c "[[ \$(wc -l < '$tmp/orders.jsonl') -ge 2 ]]"
 sleep 1.1   # the first order (1 s validity) is now expired
 python3 - "$tmp/orders.jsonl" "$tmp/hostile.jsonl" "$tmp/floor" <<'PY'
 import json, sys
@@ -216,7 +218,7 @@ E=$((base + 7)); EP=$((base + 8)); PA=$((base + 10)); PB=$((base + 11))
 etcd --data-dir "$tmp/etcd" --listen-client-urls "http://127.0.0.1:$E" --advertise-client-urls "http://127.0.0.1:$E" \
   --listen-peer-urls "http://127.0.0.1:$EP" --initial-advertise-peer-urls "http://127.0.0.1:$EP" \
   --initial-cluster "default=http://127.0.0.1:$EP" >"$tmp/etcd.log" 2>&1 & pids+=($!)
-check etcd-up wait_until 10000 bash -c "curl -s -X POST -d '{}' http://127.0.0.1:$E/v3/maintenance/status | grep -q version"
+check etcd-up wait_until 10000 bash -c "ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:$E endpoint health >/dev/null 2>&1"
 start_controller $PA --lease-ttl 2 --etcd "http://127.0.0.1:$E"; ca=$ctl
 start_controller $PB --lease-ttl 2 --etcd "http://127.0.0.1:$E"; cb=$ctl
 for i in 1 2 3; do start_agent "ha$i" "127.0.0.1:$PA,127.0.0.1:$PB" m-ha ""; done
