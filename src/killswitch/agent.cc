@@ -123,7 +123,9 @@ int RunAgent(const AgentOptions& o) {
     if (now >= lease_deadline) {
       std::int64_t stopped = workload->Stop(o.grace_ms);
       Log(o, fmt::format("lease not renewed within {} ms: workload stopped (fail closed)", ttl));
-      send_final({{"type", "ack"}, {"id", o.id}, {"fence", 0}, {"result", "lease-expired"}, {"stopped_at_ms", stopped}});
+      // "fail-closed": stopped by the agent itself, confirmed, unlike a lapse the controller only
+      // infers ("lease-expired").
+      send_final({{"type", "ack"}, {"id", o.id}, {"fence", 0}, {"result", "fail-closed"}, {"stopped_at_ms", stopped}});
       return 3;
     }
     if (!session || !session->conn) {

@@ -137,7 +137,10 @@ start_controller $P3 --lease-ttl 1
 start_agent cut 127.0.0.1:$P3 m1 ""
 kill -STOP $ctl
 check cut-off-fails-closed wait_until 1500 gone cut
-kill -CONT $ctl; kill $ctl
+kill -CONT $ctl
+# The agent's last word, written before it exited, reaches the thawed controller: confirmed stopped.
+check cut-off-confirmed wait_until 3000 bash -c "'$bin' killswitch status --controller 127.0.0.1:$P3 | grep -q 'cut .* fail-closed'"
+kill $ctl
 
 # --- a real network cut: the agent in its own network namespace, the link taken down -------------
 if [[ $(id -u) -eq 0 ]] && command -v ip >/dev/null && ip netns add "flks$$" 2>/dev/null; then
