@@ -76,17 +76,12 @@ int RunController(const KillswitchFlags& f) {
   options.log = log.get();
   if (storage) {
     // Lineage scopes also follow the models imported into the store (`flopline import`).
-    options.ancestors = [&storage](const std::string& model) {
-      std::vector<std::string> out;
-      auto inventory = storage->Inventory();
-      if (!inventory) return out;
-      std::map<std::string, std::string> base;
-      for (const auto& m : inventory->models) base[m.id] = m.base;
-      for (std::string at = model; base.contains(at) && !base[at].empty() && out.size() < base.size();) {
-        at = base[at];
-        out.push_back(at);
+    options.model_bases = [&storage] {
+      std::map<std::string, std::string> bases;
+      if (auto inventory = storage->Inventory()) {
+        for (const auto& m : inventory->models) bases[m.id] = m.base;
       }
-      return out;
+      return bases;
     };
   }
   std::unique_ptr<ks::Coordinator> coordinator = ks::LocalCoordinator();

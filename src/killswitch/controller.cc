@@ -94,12 +94,15 @@ struct Controller::Impl {
 
   bool LeaseValid(const Agent& a, std::int64_t now) const { return now - a.last_renew <= opt.lease_ttl_ms; }
 
-  // What the agent declared, plus what the inventory knows of the model's ancestors.
-  std::vector<std::string> Lineage(const std::string& model, std::vector<std::string> declared) const {
-    if (opt.ancestors) {
-      for (const std::string& a : opt.ancestors(model)) {
-        if (std::find(declared.begin(), declared.end(), a) == declared.end()) declared.push_back(a);
-      }
+  // What the agent declared, plus the model's ancestors in the inventory's base map.
+  static std::vector<std::string> Lineage(const std::string& model, std::vector<std::string> declared,
+                                          const std::map<std::string, std::string>& bases) {
+    std::string at = model;
+    for (size_t steps = 0; steps < bases.size(); ++steps) {  // bounded: a cycle cannot loop forever
+      auto base = bases.find(at);
+      if (base == bases.end() || base->second.empty()) break;
+      at = base->second;
+      if (std::find(declared.begin(), declared.end(), at) == declared.end()) declared.push_back(at);
     }
     return declared;
   }
@@ -182,10 +185,12 @@ struct Controller::Impl {
     // Targets, and among them those the scope reaches only through the inventory's lineage: the
     // order names those, since the agent cannot know it is included (others check the scope).
     std::set<std::string> targets, named;
+    std::map<std::string, std::string> bases;
+    if (scope->kind == Scope::Kind::kLineage && opt.model_bases) bases = opt.model_bases();
     auto consider = [&](const std::string& id, const std::string& model, const std::vector<std::string>& declared) {
       if (scope->Matches(id, model, declared)) {
         targets.insert(id);
-      } else if (scope->Matches(id, model, Lineage(model, declared))) {
+      } else if (!bases.empty() && scope->Matches(id, model, Lineage(model, declared, bases))) {
         targets.insert(id);
         named.insert(id);
       }

@@ -203,20 +203,8 @@ class SqliteStorage final : public ledger::Storage {
   }
 
   Result<Hash> Node(NodeId id) const override {
-    std::lock_guard lock(mu_);
-    Stmt& s = id.level == 0 ? Prepare("SELECT leaf_hash FROM entries WHERE idx = ?")
-                            : Prepare("SELECT hash FROM nodes WHERE level = ? AND idx = ?");
-    s.Reset();
-    if (id.level != 0) s.Bind(id.level);
-    s.Bind(id.index);
-    if (s.Step() != SQLITE_ROW) {
-      s.Reset();
-      return core::MakeError(core::Code::kDataLoss,
-                             fmt::format("the store lacks the node at level {} index {}", id.level, id.index));
-    }
-    Result<Hash> h = s.HashAt(0, "a node");
-    s.Reset();
-    return h;
+    FL_ASSIGN_OR_RETURN(std::vector<Hash> h, Nodes(std::span<const NodeId>(&id, 1)));
+    return h[0];
   }
 
   // A proof's nodes in one statement of point lookups (UNION ALL, each by the primary key; a

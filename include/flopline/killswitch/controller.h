@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -67,9 +68,9 @@ struct ControllerOptions {
   std::set<std::string> exempt;     // agent ids drained gracefully (§22603(a)(2)(B))
   std::int64_t drain_ms = 60'000;
   ledger::Log* log = nullptr;       // where orders and drills are recorded, if anywhere
-  // A model's ancestors as the evidence store's inventory knows them (`flopline import`), added to
-  // what agents declare with --lineage when a lineage scope is matched. Empty: agents' word only.
-  std::function<std::vector<std::string>(const std::string& model)> ancestors;
+  // Each model's base as the evidence store's inventory knows it (`flopline import`), read once per
+  // lineage-scoped order and added to what agents declare with --lineage. Empty: agents' word only.
+  std::function<std::map<std::string, std::string>()> model_bases;
 };
 
 class Controller {
