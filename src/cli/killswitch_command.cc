@@ -2,8 +2,10 @@
 // Thin: flags -> killswitch::Controller / RunAgent / one request to a controller -> text or JSON
 // (docs/killswitch.md).
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -15,8 +17,10 @@
 #include "commands.h"
 #include "key_file.h"
 #include "flopline/killswitch/agent.h"
+#include "flopline/killswitch/auth.h"
 #include "flopline/killswitch/controller.h"
 #include "flopline/killswitch/etcd.h"
+#include "flopline/killswitch/messages.h"
 #include "flopline/killswitch/protocol.h"
 #include "flopline/ledger/log.h"
 #include "flopline/store/open.h"
@@ -29,7 +33,8 @@ namespace ks = killswitch;
 
 struct KillswitchFlags {
   std::string listen = "127.0.0.1:7600", key, etcd, store, controller, id, model, lineage, deployment, pubkey,
-              scope, reason, format = "table";
+              scope, reason, format = "table", credential, agent, out;
+  bool operator_role = false;
   double lease_ttl = 5, grace = 10, timeout = 30, drain = 60;
   std::vector<std::string> exempt, command;
 };
@@ -52,11 +57,60 @@ int Fail(const std::string& command, const core::Error& e) {
   return ReportError("killswitch " + command, e.ToString(), e.code == core::Code::kInvalidArgument);
 }
 
+// A number of seconds: finite and within [low, high], or an error naming the flag.
+core::Result<std::int64_t> Seconds(double value, double low, double high, const std::string& flag) {
+  if (!std::isfinite(value) || value < low || value > high) {
+    return core::InvalidArgument(fmt::format("{} is not a number of seconds within [{}, {}]", value, low, high), flag);
+  }
+  return static_cast<std::int64_t>(std::llround(value * 1000));
+}
+
+// A credential file: a regular file, mode 0600 or stricter, of the role wanted.
+core::Result<ks::Credential> ReadCredential(const std::string& path, ks::Credential::Role role) {
+  struct stat st {};
+  if (path.empty()) return core::InvalidArgument("give --credential FILE (flopline killswitch credential)", "--credential");
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 4096) {
+    return core::InvalidArgument(fmt::format("{} is not a credential file", path), "--credential");
+  }
+  if ((st.st_mode & 077) != 0) {
+    return core::InvalidArgument(
+        fmt::format("{}: the credential is readable by others (mode {:o}); chmod 600 it", path, st.st_mode & 0777),
+        "--credential");
+  }
+  FL_ASSIGN_OR_RETURN(std::string text, core::ReadFile(path));
+  FL_ASSIGN_OR_RETURN(ks::Credential c, ks::Credential::Parse(text));
+  if (c.role != role) {
+    return core::InvalidArgument(fmt::format("{} holds an {} credential; this command needs an {} one", path,
+                                             c.role == ks::Credential::Role::kAgent ? "agent" : "operator",
+                                             role == ks::Credential::Role::kAgent ? "agent" : "operator"),
+                                 "--credential");
+  }
+  return c;
+}
+
+int RunCredential(const KillswitchFlags& f) {
+  if (f.operator_role == !f.agent.empty()) {
+    return Fail("credential", {core::Code::kInvalidArgument, "give exactly one of --agent ID and --operator", {},
+                               "--agent"});
+  }
+  auto signer = ReadSigner(f.key);
+  if (!signer) return Fail("credential", signer.error());
+  auto c = ks::DeriveCredential(ks::MasterSecret(*signer), f.operator_role ? "operator" : "agent:" + f.agent);
+  if (!c) return Fail("credential", {core::Code::kInvalidArgument, c.error().message, {}, "--agent"});
+  if (auto w = WriteKeyFile(f.out, c->ToString()); !w) return Fail("credential", w.error());
+  std::cerr << fmt::format("flopline killswitch credential: {} credential written to {} (mode 0600)\n", c->From(),
+                           f.out);
+  return 0;
+}
+
 int RunController(const KillswitchFlags& f) {
   auto listen = ks::Endpoint::Parse(f.listen);
   if (!listen) return Fail("controller", {core::Code::kInvalidArgument, listen.error().message, {}, "--listen"});
   if (f.key.empty()) return Fail("controller", {core::Code::kInvalidArgument, "give --key KEYFILE", {}, "--key"});
-  if (f.lease_ttl <= 0) return Fail("controller", {core::Code::kInvalidArgument, "must be positive", {}, "--lease-ttl"});
+  auto lease_ms = Seconds(f.lease_ttl, 0.1, 3600, "--lease-ttl");
+  if (!lease_ms) return Fail("controller", lease_ms.error());
+  auto drain_ms = Seconds(f.drain, 0, 86400, "--drain-seconds");
+  if (!drain_ms) return Fail("controller", drain_ms.error());
   auto signer = LoadOrCreateSigner(f.key, "flopline-killswitch");
   if (!signer) return Fail("controller", signer.error());
   std::unique_ptr<ledger::Storage> storage;
@@ -70,9 +124,9 @@ int RunController(const KillswitchFlags& f) {
   }
   ks::ControllerOptions options;
   options.listen = *listen;
-  options.lease_ttl_ms = static_cast<std::int64_t>(f.lease_ttl * 1000);
+  options.lease_ttl_ms = *lease_ms;
   options.exempt = {f.exempt.begin(), f.exempt.end()};
-  options.drain_ms = static_cast<std::int64_t>(f.drain * 1000);
+  options.drain_ms = *drain_ms;
   options.log = log.get();
   if (storage) {
     // Lineage scopes also follow the models imported into the store (`flopline import`).
@@ -114,7 +168,17 @@ int RunAgentCommand(const KillswitchFlags& f) {
     if (!item.empty()) o.lineage.push_back(item);
   }
   o.command = f.command;
-  o.grace_ms = static_cast<std::int64_t>(f.grace * 1000);
+  auto grace_ms = Seconds(f.grace, 0.001, 3600, "--grace");
+  if (!grace_ms) return Fail("agent", grace_ms.error());
+  o.grace_ms = *grace_ms;
+  auto credential = ReadCredential(f.credential, ks::Credential::Role::kAgent);
+  if (!credential) return Fail("agent", credential.error());
+  if (credential->id != f.id) {
+    return Fail("agent", {core::Code::kInvalidArgument,
+                          fmt::format("{} is agent {}'s credential, not {}'s", f.credential, credential->id, f.id), {},
+                          "--credential"});
+  }
+  o.credential = *credential;
   if (!f.pubkey.empty()) {
     auto text = access(f.pubkey.c_str(), F_OK) == 0 ? core::ReadFile(f.pubkey) : core::Result<std::string>(f.pubkey);
     if (!text) return Fail("agent", text.error());
@@ -129,8 +193,10 @@ int RunAgentCommand(const KillswitchFlags& f) {
   return ks::RunAgent(o);
 }
 
-// Sends one request to a controller and waits for its one-line answer.
-core::Result<json> Ask(const std::string& controller, const json& request, std::int64_t timeout_ms) {
+// Sends one authenticated request to a controller and waits for its one-line answer, which must
+// carry the session's mac.
+core::Result<json> Ask(const std::string& controller, const ks::Credential& credential, ks::ClientMessage request,
+                       std::int64_t timeout_ms) {
   FL_ASSIGN_OR_RETURN(auto endpoints, Endpoints(controller));
   core::Error last{core::Code::kUnavailable, "no controller answered", {}, "--controller"};
   for (const ks::Endpoint& e : endpoints) {
@@ -140,18 +206,48 @@ core::Result<json> Ask(const std::string& controller, const json& request, std::
       continue;
     }
     ks::LineConn conn(*fd);
-    if (!conn.SendLine(request.dump())) continue;
-    std::optional<std::string> line = conn.ReadLine(timeout_ms);
+    std::optional<std::string> line = conn.ReadLine(5000);
+    auto hello = line ? ks::ParseControllerMessage(*line) : core::Result<ks::ControllerMessage>(
+                                                                core::InvalidArgument("no hello"));
+    if (!hello || !std::holds_alternative<ks::HelloMsg>(*hello)) {
+      conn.Close();
+      last = {core::Code::kUnavailable, fmt::format("{} did not greet as a controller", e.ToString()), {},
+              "--controller"};
+      continue;
+    }
+    ks::Secret session = ks::SessionKey(credential.secret, std::get<ks::HelloMsg>(*hello).nonce);
+    std::visit([](auto& m) { m.seq = 1; }, request);
+    if (auto* s = std::get_if<ks::ShutdownMsg>(&request)) s->sent_ms = ks::NowMs();
+    if (!conn.SendLine(ks::Seal(session, ks::Direction::kClient, credential.From(), ks::ToJson(request).dump()))) {
+      conn.Close();
+      continue;
+    }
+    line = conn.ReadLine(timeout_ms);
     conn.Close();
     if (!line) {
       last = {core::Code::kUnavailable, fmt::format("{} did not answer in time", e.ToString()), {}, "--controller"};
       continue;
     }
-    json reply = json::parse(*line, nullptr, false);
-    if (reply.is_discarded()) continue;
-    if (reply.value("type", "") == "error") {
-      return core::InvalidArgument(reply.value("message", "the controller refused"), "--scope");
+    std::string text = *line;
+    auto envelope = ks::ParseEnvelope(*line);
+    if (envelope) {
+      if (!ks::MacValid(session, ks::Direction::kController, *envelope)) {
+        return core::MakeError(core::Code::kUnavailable, "the answer does not carry this session's mac", "--controller");
+      }
+      text = envelope->msg;
     }
+    json reply = json::parse(text, nullptr, false);
+    auto type = ks::StringField(reply, "type");
+    if (!type) return core::MakeError(core::Code::kUnavailable, "the controller's answer is malformed", "--controller");
+    if (*type == "error") {
+      auto message = ks::StringField(reply, "message");
+      std::string m = message ? *message : "the controller refused";
+      // Refused before authentication: the credential is wrong; after: the request is.
+      bool auth = m.starts_with("authentication failed");
+      return core::MakeError(auth ? core::Code::kFailedPrecondition : core::Code::kInvalidArgument, m,
+                             auth ? "--credential" : "--scope");
+    }
+    if (!envelope) return core::MakeError(core::Code::kUnavailable, "the answer is not authenticated", "--controller");
     return reply;
   }
   return tl::unexpected(last);
@@ -160,30 +256,49 @@ core::Result<json> Ask(const std::string& controller, const json& request, std::
 int RunShutdown(const KillswitchFlags& f, bool drill) {
   std::string name = drill ? "drill" : "shutdown";
   if (auto scope = ks::Scope::Parse(f.scope); !scope) return Fail(name, scope.error());
-  if (f.timeout <= 0) return Fail(name, {core::Code::kInvalidArgument, "must be positive", {}, "--timeout"});
-  auto timeout_ms = static_cast<std::int64_t>(f.timeout * 1000);
-  json request = {{"type", "shutdown"}, {"scope", f.scope}, {"reason", f.reason},
-                  {"timeout_ms", timeout_ms}, {"drill", drill}};
-  auto report = Ask(f.controller, request, timeout_ms + 5000);
+  auto timeout_ms = Seconds(f.timeout, 1, 86400, "--timeout");
+  if (!timeout_ms) return Fail(name, timeout_ms.error());
+  auto credential = ReadCredential(f.credential, ks::Credential::Role::kOperator);
+  if (!credential) return Fail(name, credential.error());
+  ks::ShutdownMsg request{0, f.scope, f.reason, *timeout_ms, 0, drill};
+  auto report = Ask(f.controller, *credential, request, *timeout_ms + 5000);
   if (!report) return Fail(name, report.error());
   json& r = *report;
   r.erase("type");
+  auto fence = ks::UnsignedField(r, "fence");
+  auto scope = ks::StringField(r, "scope");
+  auto targeted = ks::UnsignedField(r, "targeted");
+  auto stopped = ks::UnsignedField(r, "stopped");
+  auto elapsed = ks::IntegerField(r, "elapsed_ms");
+  auto not_stopped = ks::StringsField(r, "not_stopped");
+  auto drained = ks::StringsField(r, "drained_agents");
+  if (!fence || !scope || !targeted || !stopped || !elapsed || !not_stopped || !drained ||
+      !r["not_stopped_why"].is_object()) {
+    return Fail(name, {core::Code::kUnavailable, "the controller's report is malformed", {}, "--controller"});
+  }
   if (f.format == "json") {
     std::cout << r.dump(2) << "\n";
   } else {
     std::cout << fmt::format("{} {} ({}): {} of {} targeted workloads confirmed stopped in {} ms\n",
-                             drill ? "drill" : "order", r["fence"].get<std::uint64_t>(), r["scope"].get<std::string>(),
-                             r["stopped"].get<size_t>(), r["targeted"].get<size_t>(), r["elapsed_ms"].get<std::int64_t>());
-    if (!r["drained_agents"].empty()) std::cout << "drained gracefully (exempt): " << r["drained_agents"].dump() << "\n";
+                             drill ? "drill" : "order", *fence, *scope, *stopped, *targeted, *elapsed);
+    if (!drained->empty()) std::cout << "drained gracefully (exempt): " << json(*drained).dump() << "\n";
     for (const auto& [id, why] : r["not_stopped_why"].items()) {
-      std::cout << fmt::format("NOT STOPPED {}: {}\n", id, why.get<std::string>());
+      std::cout << fmt::format("NOT STOPPED {}: {}\n", id, why.is_string() ? why.get<std::string>() : "?");
     }
   }
-  return r["not_stopped"].empty() ? 0 : 1;
+  if (*targeted == 0) {
+    std::cerr << fmt::format("flopline killswitch {}: order {} ({}) reached no agent: nothing was stopped; check the "
+                             "scope (it stays in force until it expires, for agents that enrol into it)\n",
+                             name, *fence, *scope);
+    return 1;
+  }
+  return not_stopped->empty() ? 0 : 1;
 }
 
 int RunStatus(const KillswitchFlags& f) {
-  auto status = Ask(f.controller, {{"type", "status"}}, 5000);
+  auto credential = ReadCredential(f.credential, ks::Credential::Role::kOperator);
+  if (!credential) return Fail("status", credential.error());
+  auto status = Ask(f.controller, *credential, ks::StatusMsg{0}, 5000);
   if (!status) return Fail("status", status.error());
   if (f.format == "json") {
     json out = *status;
@@ -193,11 +308,18 @@ int RunStatus(const KillswitchFlags& f) {
   }
   std::cout << fmt::format("{:<20} {:<20} {:<20} {:<16} {:<10} {}\n", "agent", "model", "deployment", "state",
                            "connected", "lease left");
-  for (const json& a : (*status)["agents"]) {
-    std::cout << fmt::format("{:<20} {:<20} {:<20} {:<16} {:<10} {}\n", a.value("id", ""), a.value("model", ""),
-                             a.value("deployment", "-"),
-                             a.value("state", ""), a.value("connected", false) ? "yes" : "no",
-                             a.contains("lease_ms_left") ? fmt::format("{} ms", a["lease_ms_left"].get<std::int64_t>()) : "-");
+  const json& agents = (*status)["agents"];
+  if (!agents.is_array()) return Fail("status", {core::Code::kUnavailable, "the status is malformed", {}, "--controller"});
+  for (const json& a : agents) {
+    auto text = [&](const char* key, const char* none) {
+      auto v = ks::StringField(a, key);
+      return v ? *v : std::string(none);
+    };
+    auto connected = ks::BoolField(a, "connected");
+    auto left = ks::IntegerField(a, "lease_ms_left");
+    std::cout << fmt::format("{:<20} {:<20} {:<20} {:<16} {:<10} {}\n", text("id", ""), text("model", ""),
+                             text("deployment", "-"), text("state", ""), connected && *connected ? "yes" : "no",
+                             left ? fmt::format("{} ms", *left) : "-");
   }
   return 0;
 }
@@ -212,7 +334,7 @@ CommandRunner AddKillswitchCommand(CLI::App& app) {
 
   CLI::App* controller = ks_app->add_subcommand("controller", "grant leases, sign and push shutdown orders");
   controller->add_option("--listen", f.listen, "ADDR:PORT (port 0: any free port, printed on start)");
-  controller->add_option("--lease-ttl", f.lease_ttl, "lease TTL in seconds (default 5)");
+  controller->add_option("--lease-ttl", f.lease_ttl, "lease TTL in seconds, 0.1 to 3600 (default 5)");
   controller->add_option("--key", f.key, "Ed25519 order-signing key file; created (mode 0600) if missing")->required();
   controller->add_option("--etcd", f.etcd, "etcd endpoints (http://HOST:PORT,...): share agents, fences and orders");
   controller->add_option("--exempt", f.exempt, "agent ids whose stop is a graceful drain (§22603(a)(2)(B))");
@@ -225,9 +347,17 @@ CommandRunner AddKillswitchCommand(CLI::App& app) {
   agent->add_option("--model", f.model, "the model the workload trains or serves")->required();
   agent->add_option("--lineage", f.lineage, "the model's ancestors, nearest first (A,B,...)");
   agent->add_option("--deployment", f.deployment, "the deployment or training run it serves (shown in status)");
-  agent->add_option("--grace", f.grace, "seconds between SIGTERM and SIGKILL (default 10)");
+  agent->add_option("--grace", f.grace, "seconds between SIGTERM and SIGKILL, up to 3600 (default 10)");
   agent->add_option("--pubkey", f.pubkey, "the controller's verifier key (or a file of it); default: learnt on enrolment");
+  agent->add_option("--credential", f.credential, "this agent's credential file (flopline killswitch credential)")
+      ->required();
   agent->add_option("command", f.command, "the workload, after --");
+
+  CLI::App* credential = ks_app->add_subcommand("credential", "issue an agent's or the operator's credential");
+  credential->add_option("--key", f.key, "the controller's signing key file")->required();
+  credential->add_option("--agent", f.agent, "the agent id the credential speaks for");
+  credential->add_flag("--operator", f.operator_role, "an operator credential: shutdown, drill, status");
+  credential->add_option("--out", f.out, "where to write it (created with mode 0600, never over a file)")->required();
 
   CLI::App* shutdown = ks_app->add_subcommand("shutdown", "stop every workload in a scope; wait for confirmation");
   CLI::App* drill = ks_app->add_subcommand("drill", "a real shutdown of a test scope, timed and recorded");
@@ -235,7 +365,8 @@ CommandRunner AddKillswitchCommand(CLI::App& app) {
     cmd->add_option("--controller", f.controller, "ADDR:PORT[,ADDR:PORT...]")->required();
     cmd->add_option("--scope", f.scope, "all | agent:ID | model:ID | lineage:ID")->required();
     cmd->add_option("--reason", f.reason, "why (recorded with the order)");
-    cmd->add_option("--timeout", f.timeout, "seconds to wait for confirmations (default 30)");
+    cmd->add_option("--timeout", f.timeout, "seconds to wait for confirmations, 1 to 86400 (default 30)");
+    cmd->add_option("--credential", f.credential, "the operator credential file")->required();
     cmd->add_option("--format", f.format, "table or json")->check(CLI::IsMember({"table", "json"}));
   }
   shutdown->get_option("--reason")->required();
@@ -243,9 +374,11 @@ CommandRunner AddKillswitchCommand(CLI::App& app) {
   CLI::App* status = ks_app->add_subcommand("status", "agents, their models, leases and states");
   status->add_option("--controller", f.controller, "ADDR:PORT[,ADDR:PORT...]")->required();
   status->add_option("--format", f.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  status->add_option("--credential", f.credential, "the operator credential file")->required();
 
-  return [flags, controller, agent, shutdown, drill, status]() {
+  return [flags, controller, agent, credential, shutdown, drill, status]() {
     if (controller->parsed()) return RunController(*flags);
+    if (credential->parsed()) return RunCredential(*flags);
     if (agent->parsed()) return RunAgentCommand(*flags);
     if (shutdown->parsed()) return RunShutdown(*flags, false);
     if (drill->parsed()) {

@@ -11,17 +11,17 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <variant>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
+#include "flopline/killswitch/messages.h"
 #include "flopline/killswitch/protocol.h"
 #include "flopline/killswitch/workload.h"
 
 namespace flopline::killswitch {
 namespace {
 
-using nlohmann::json;
 
 void Log(const AgentOptions& o, const std::string& message) {
   std::fprintf(stderr, "flopline killswitch agent %s: %s\n", o.id.c_str(), message.c_str());
@@ -30,33 +30,110 @@ void Log(const AgentOptions& o, const std::string& message) {
 
 struct Session {
   std::unique_ptr<LineConn> conn;
+  Secret key{};                     // the session key of this connection
+  std::uint64_t seq = 0;            // the last seq sent
   std::int64_t ttl_ms = 0;
-  std::string key;
+  std::string controller_key;       // the key that signed the enrolment
   std::uint64_t fence_floor = 0;
+  std::vector<std::string> orders;  // orders in force for this agent, re-issued at enrolment
+
+  // Sends `m` sealed with the next seq; false when the peer is gone. `blocking`: written whole.
+  bool Send(const AgentOptions& o, ClientMessage m, bool blocking = false) {
+    if (!conn) return false;
+    std::visit([&](auto& x) { x.seq = ++seq; }, m);
+    std::string line = Seal(key, Direction::kClient, o.credential.From(), ToJson(m).dump());
+    if (blocking) {
+      conn->Flush();
+      fcntl(conn->fd(), F_SETFL, fcntl(conn->fd(), F_GETFL) & ~O_NONBLOCK);
+      return conn->SendLine(line);
+    }
+    conn->Queue(line);
+    return conn->Flush();
+  }
 };
 
-// Connects to the first controller that answers and enrols; nullopt when none does.
-std::optional<Session> Enroll(const AgentOptions& o, std::int64_t timeout_ms) {
+// One line from the controller as a typed message: sealed ones checked against the session key;
+// unsealed ones only if they need no session (orders carry their own signature; errors are words).
+std::optional<ControllerMessage> Receive(const AgentOptions& o, const Secret& key, const std::string& line) {
+  if (auto env = ParseEnvelope(line)) {
+    if (!MacValid(key, Direction::kController, *env)) {
+      Log(o, "ignored a message that does not carry this session's mac");
+      return std::nullopt;
+    }
+    auto m = ParseControllerMessage(env->msg);
+    if (!m) Log(o, "ignored a malformed message: " + m.error().ToString());
+    return m ? std::optional<ControllerMessage>(*m) : std::nullopt;
+  }
+  auto m = ParseControllerMessage(line);
+  if (!m) {
+    Log(o, "ignored a malformed message: " + m.error().ToString());
+    return std::nullopt;
+  }
+  if (std::holds_alternative<OrderMsg>(*m) || std::holds_alternative<ErrorMsg>(*m) ||
+      std::holds_alternative<HelloMsg>(*m)) {
+    return *m;
+  }
+  Log(o, "ignored an unauthenticated message that needs a session");
+  return std::nullopt;
+}
+
+// Connects to the first controller that answers, enrols and proves its key (`trusted`: pinned or
+// learnt at the first enrolment; empty: learn it now); nullopt when none does.
+std::optional<Session> Enroll(const AgentOptions& o, std::int64_t timeout_ms, const std::string& trusted) {
+  timeout_ms = std::max<std::int64_t>(timeout_ms, 1);
   for (const Endpoint& c : o.controllers) {
-    auto fd = Connect(c, static_cast<int>(std::max<std::int64_t>(timeout_ms, 1)));
+    auto fd = Connect(c, static_cast<int>(timeout_ms));
     if (!fd) continue;
-    auto conn = std::make_unique<LineConn>(*fd);
-    json enroll = {{"type", "enroll"}, {"id", o.id}, {"model", o.model}, {"lineage", o.lineage},
-                   {"deployment", o.deployment}};
-    if (!conn->SendLine(enroll.dump())) continue;
-    std::optional<std::string> line = conn->ReadLine(std::max<std::int64_t>(timeout_ms, 1));
-    if (!line) {
-      conn->Close();
+    Session s;
+    s.conn = std::make_unique<LineConn>(*fd, kMaxLineBytes);
+    auto fail = [&](const std::string& why) {
+      Log(o, fmt::format("{}: {}", c.ToString(), why));
+      s.conn->Close();
+    };
+    std::optional<std::string> line = s.conn->ReadLine(timeout_ms);
+    std::optional<ControllerMessage> hello = line ? Receive(o, s.key, *line) : std::nullopt;
+    if (!hello || !std::holds_alternative<HelloMsg>(*hello)) {
+      fail("no hello");
       continue;
     }
-    json reply = json::parse(*line, nullptr, false);
-    if (reply.is_discarded() || reply.value("type", "") != "enrolled" || !reply["ttl_ms"].is_number_integer()) {
-      Log(o, fmt::format("{} refused enrolment: {}", c.ToString(), *line));
-      conn->Close();
+    s.key = SessionKey(o.credential.secret, std::get<HelloMsg>(*hello).nonce);
+    std::string nonce = RandomNonce();
+    if (!s.Send(o, EnrollMsg{0, o.id, o.model, o.deployment, nonce, o.lineage}, true)) {
+      fail("connection lost");
+      continue;
+    }
+    line = s.conn->ReadLine(timeout_ms);
+    std::optional<ControllerMessage> reply = line ? Receive(o, s.key, *line) : std::nullopt;
+    if (!reply || !std::holds_alternative<EnrolledMsg>(*reply)) {
+      fail(reply && std::holds_alternative<ErrorMsg>(*reply)
+               ? "refused enrolment: " + std::get<ErrorMsg>(*reply).message
+               : "no enrolment");
+      continue;
+    }
+    const EnrolledMsg& e = std::get<EnrolledMsg>(*reply);
+    std::string key = trusted.empty() ? e.key : trusted;
+    auto verifier = ledger::Verifier::Parse(key);
+    auto text = verifier ? verifier->Open(e.note) : core::Result<std::string>(tl::unexpected(verifier.error()));
+    auto note = text ? EnrolledNote::Parse(*text) : core::Result<EnrolledNote>(tl::unexpected(text.error()));
+    if (!note) {
+      fail(fmt::format("did not prove the {} key ({}): not trusted (fail closed)",
+                       trusted.empty() ? "offered" : "pinned", note.error().message));
+      continue;
+    }
+    if (note->agent != o.id || note->nonce != nonce) {
+      fail("its signed enrolment is for another agent or another enrolment (a replay): not trusted");
+      continue;
+    }
+    if (note->fence == 0 || note->ttl_ms <= 0) {
+      fail("its signed enrolment has no fence floor or no lease: not trusted");
       continue;
     }
     SetNonBlocking(*fd);
-    return Session{std::move(conn), reply["ttl_ms"], reply.value("key", ""), reply.value("fence", std::uint64_t{0})};
+    s.ttl_ms = note->ttl_ms;
+    s.controller_key = key;
+    s.fence_floor = note->fence;
+    s.orders = e.orders;
+    return s;
   }
   return std::nullopt;
 }
@@ -65,17 +142,32 @@ std::optional<Session> Enroll(const AgentOptions& o, std::int64_t timeout_ms) {
 
 int RunAgent(const AgentOptions& o) {
   signal(SIGPIPE, SIG_IGN);
-  std::optional<Session> session = Enroll(o, 5000);
-  if (!session) {
-    Log(o, "no controller answered: the workload is not started (fail closed)");
+  if (o.credential.role != Credential::Role::kAgent || o.credential.id != o.id) {
+    Log(o, "the credential is not this agent's: the workload is not started");
     return 2;
   }
-  std::string key = o.pubkey.value_or(session->key);
-  if (o.pubkey && *o.pubkey != session->key) Log(o, "the controller's key differs from --pubkey; trusting --pubkey");
+  std::optional<Session> session = Enroll(o, 5000, o.pubkey.value_or(""));
+  if (!session) {
+    Log(o, "no controller answered and proved its key: the workload is not started (fail closed)");
+    return 2;
+  }
+  const std::string key = session->controller_key;  // every later enrolment must prove this key
   auto verifier = ledger::Verifier::Parse(key);
   if (!verifier) {
     Log(o, "no usable controller key: " + verifier.error().message);
     return 2;
+  }
+  // Orders issued before we first enrolled are replays.
+  std::uint64_t last_fence = session->fence_floor;
+  // An order in force for this agent's scope: it never starts.
+  for (const std::string& note : session->orders) {
+    CheckedOrder checked = CheckOrder(note, *verifier, last_fence, NowMs(), o.id, o.model, o.lineage);
+    if (checked.refusal) continue;
+    Log(o, fmt::format("order {} ({}) is in force: {}; the workload is not started", checked.order->fence,
+                       checked.order->scope, checked.order->reason));
+    AckMsg ack{0, o.id, checked.order->fence, AckMsg::Result::kNotStarted, NowMs(), "", ""};
+    session->Send(o, ack, true);
+    return 0;
   }
   const std::int64_t ttl = session->ttl_ms;
   const std::int64_t renew_every = std::max<std::int64_t>(ttl / 3, 1);
@@ -93,30 +185,36 @@ int RunAgent(const AgentOptions& o) {
   sigaddset(&chld, SIGCHLD);
   int child_events = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
 
-  // Orders issued before we first enrolled are replays.
-  std::uint64_t last_fence = session->fence_floor, seq = 0;
   std::map<std::uint64_t, std::int64_t> renew_sent;  // seq -> when it was sent
   std::int64_t next_renew = now + renew_every, next_reconnect = 0;
-  auto send = [&](const json& j) {
-    if (session && session->conn) {
-      session->conn->Queue(j.dump());
-      if (!session->conn->Flush()) session->conn.reset();
-    }
+  auto send = [&](ClientMessage m) {
+    if (session && session->conn && !session->Send(o, std::move(m))) session->conn.reset();
   };
   // The last word before exiting: written whole (blocking), or not at all if the peer is gone.
-  auto send_final = [&](const json& j) {
-    if (session && session->conn) {
-      session->conn->Flush();
-      fcntl(session->conn->fd(), F_SETFL, fcntl(session->conn->fd(), F_GETFL) & ~O_NONBLOCK);
-      session->conn->SendLine(j.dump());
-    }
+  auto send_final = [&](ClientMessage m) {
+    if (session && session->conn) session->Send(o, std::move(m), true);
+  };
+  // Acts on a checked order; the return value is the agent's exit code.
+  auto obey = [&](const Order& order) {
+    last_fence = order.fence;
+    bool drain = std::find(order.drain.begin(), order.drain.end(), o.id) != order.drain.end();
+    Log(o, fmt::format("order {} ({}): {}; {} (received {} ms after issue)", order.fence, order.scope, order.reason,
+                       drain ? "draining gracefully (exempt workload)" : "stopping", NowMs() - order.issued_ms));
+    std::int64_t stopped = workload->Stop(drain ? std::max(order.drain_ms, o.grace_ms) : o.grace_ms);
+    send_final(AckMsg{0, o.id, order.fence, drain ? AckMsg::Result::kDrained : AckMsg::Result::kStopped, stopped,
+                      "", ""});
+    Log(o, fmt::format("workload gone at {} ms; acknowledged", stopped));
+    // Our work is done: tearing this process down must not take CPU from agents on the same
+    // host that are still stopping their workloads (measured: 133 -> 25 ms for 100 agents).
+    setpriority(PRIO_PROCESS, 0, 19);
+    return 0;
   };
 
   for (;;) {
     now = MonotonicMs();
     if (workload->Gone()) {
       int code = workload->ExitCode().value_or(0);
-      send_final({{"type", "exited"}, {"id", o.id}, {"code", code}});
+      send_final(ExitedMsg{0, o.id, code});
       Log(o, fmt::format("workload ended by itself with code {}", code));
       return code;
     }
@@ -125,27 +223,29 @@ int RunAgent(const AgentOptions& o) {
       Log(o, fmt::format("lease not renewed within {} ms: workload stopped (fail closed)", ttl));
       // "fail-closed": stopped by the agent itself, confirmed, unlike a lapse the controller only
       // infers ("lease-expired").
-      send_final({{"type", "ack"}, {"id", o.id}, {"fence", 0}, {"result", "fail-closed"}, {"stopped_at_ms", stopped}});
+      send_final(AckMsg{0, o.id, 0, AckMsg::Result::kFailClosed, stopped, "", ""});
       return 3;
     }
     if (!session || !session->conn) {
       if (now >= next_reconnect) {
-        // Another controller (or the same, restarted) while the lease lasts; never past it.
-        std::optional<Session> again = Enroll(o, std::min<std::int64_t>(lease_deadline - now, 1000));
+        // Another controller (or the same, restarted) while the lease lasts; never past it. It must
+        // prove the same key, or it is not trusted.
+        std::optional<Session> again = Enroll(o, std::min<std::int64_t>(lease_deadline - now, 1000), key);
         next_reconnect = MonotonicMs() + 100;
         if (again) {
-          if (!o.pubkey && again->key != key) {
-            Log(o, "a controller with another key answered; not trusted");
-          } else {
-            session = std::move(again);
-            lease_deadline = std::max(lease_deadline, now + std::min(ttl, session->ttl_ms));
-            Log(o, "re-enrolled");
+          session = std::move(again);
+          lease_deadline = std::max(lease_deadline, now + std::min(ttl, session->ttl_ms));
+          last_fence = std::max(last_fence, session->fence_floor);
+          Log(o, "re-enrolled");
+          for (const std::string& note : session->orders) {
+            CheckedOrder checked = CheckOrder(note, *verifier, last_fence, NowMs(), o.id, o.model, o.lineage);
+            if (!checked.refusal) return obey(*checked.order);
           }
         }
       }
     } else if (now >= next_renew) {
-      renew_sent[++seq] = now;
-      send({{"type", "renew"}, {"id", o.id}, {"seq", seq}});
+      send(RenewMsg{0, o.id});
+      if (session->conn) renew_sent[session->seq] = now;
       next_renew = now + renew_every;
     }
     // Sleep until a message, a child's death (signalfd) or the next renewal or deadline: an idle
@@ -163,42 +263,31 @@ int RunAgent(const AgentOptions& o) {
     if (!connected || (p[1].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
     bool open = session->conn->ReadSome();
     while (std::optional<std::string> line = session->conn->NextLine()) {
-      json m = json::parse(*line, nullptr, false);
-      std::string type = m.is_object() ? m.value("type", "") : "";
-      if (type == "renewed" && m["seq"].is_number_unsigned()) {
-        auto it = renew_sent.find(m["seq"].get<std::uint64_t>());
+      std::optional<ControllerMessage> m = Receive(o, session->key, *line);
+      if (!m) continue;
+      if (auto* r = std::get_if<RenewedMsg>(&*m)) {
+        auto it = renew_sent.find(r->seq);
         if (it != renew_sent.end()) {
           lease_deadline = std::max(lease_deadline, it->second + ttl);
           renew_sent.erase(renew_sent.begin(), std::next(it));
         }
-      } else if (type == "order" && m["order"].is_string()) {
-        CheckedOrder checked =
-            CheckOrder(m["order"].get<std::string>(), *verifier, last_fence, NowMs(), o.id, o.model, o.lineage);
+      } else if (auto* e = std::get_if<ErrorMsg>(&*m)) {
+        Log(o, "the controller says: " + e->message);
+      } else if (auto* order_msg = std::get_if<OrderMsg>(&*m)) {
+        CheckedOrder checked = CheckOrder(order_msg->order, *verifier, last_fence, NowMs(), o.id, o.model, o.lineage);
         if (checked.refusal) {
           Log(o, fmt::format("refused a {} order: {}", RefusalName(*checked.refusal), checked.detail));
-          send({{"type", "ack"}, {"id", o.id}, {"fence", checked.order ? checked.order->fence : 0},
-                {"result", "refused"}, {"refusal", RefusalName(*checked.refusal)}, {"detail", checked.detail}});
+          send(AckMsg{0, o.id, checked.order ? checked.order->fence : 0, AckMsg::Result::kRefused, std::nullopt,
+                      std::string(RefusalName(*checked.refusal)), checked.detail});
+          if (!session->conn) break;
           continue;
         }
-        const Order& order = *checked.order;
-        last_fence = order.fence;
-        bool drain = std::find(order.drain.begin(), order.drain.end(), o.id) != order.drain.end();
-        Log(o, fmt::format("order {} ({}): {}; {} (received {} ms after issue)", order.fence, order.scope,
-                           order.reason, drain ? "draining gracefully (exempt workload)" : "stopping",
-                           NowMs() - order.issued_ms));
-        std::int64_t stopped = workload->Stop(drain ? std::max(order.drain_ms, o.grace_ms) : o.grace_ms);
-        send_final({{"type", "ack"}, {"id", o.id}, {"fence", order.fence}, {"result", drain ? "drained" : "stopped"},
-                    {"stopped_at_ms", stopped}});
-        Log(o, fmt::format("workload gone at {} ms; acknowledged", stopped));
-        // Our work is done: tearing this process down must not take CPU from agents on the same
-        // host that are still stopping their workloads (measured: 133 -> 25 ms for 100 agents).
-        setpriority(PRIO_PROCESS, 0, 19);
-        return 0;
+        return obey(*checked.order);
       }
     }
-    if (!open) {
+    if (!open || !session->conn) {
       Log(o, "lost the controller; retrying while the lease lasts");
-      session->conn.reset();
+      if (session) session->conn.reset();
       renew_sent.clear();
     }
   }

@@ -1,18 +1,26 @@
 #include "flopline/killswitch/controller.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <exception>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
+#include "flopline/killswitch/auth.h"
+#include "flopline/killswitch/messages.h"
 #include "flopline/killswitch/protocol.h"
 #include "flopline/ledger/log.h"
 
@@ -60,7 +68,7 @@ struct Controller::Impl {
     std::vector<std::string> lineage;
     int fd = -1;                 // -1 while disconnected
     std::int64_t last_renew = 0; // monotonic ms
-    std::string state = "live";  // live | stopped | drained | exited | lease-expired
+    std::string state = "live";  // live | stopped | drained | exited | lease-expired | fail-closed
   };
   struct Pending {
     Order order;
@@ -72,24 +80,65 @@ struct Controller::Impl {
     int client = -1;
     std::int64_t last_confirm = 0;
   };
+  // One connection: its hello nonce and, once its first message authenticated, whom it speaks for.
+  struct Conn {
+    std::unique_ptr<LineConn> line;
+    std::string peer, nonce;
+    std::optional<std::string> from;  // "agent:ID" or "operator"
+    Secret session{};
+    std::uint64_t last_seq = 0;
+    std::int64_t opened = 0;  // monotonic ms
+  };
 
   ControllerOptions opt;
   ledger::Signer signer;
+  Secret master;
   std::unique_ptr<Coordinator> coord;
   int listener = -1;
-  std::map<int, std::unique_ptr<LineConn>> conns;
+  int spare = -1;  // a descriptor held back to accept-and-close when the process runs out
+  std::size_t max_conns = 0;
+  std::map<int, Conn> conns;
   std::map<int, std::string> agent_of;  // fd -> agent id
   std::map<std::string, Agent> agents;
   std::vector<Pending> pending;
+  // Orders in force until they expire: an agent that enrols into their scope is told to stop.
+  std::vector<std::pair<Order, std::string>> in_force;
+  std::map<std::uint64_t, std::uint64_t> derived_of;  // fence of an order re-issued -> the original
 
   Impl(ControllerOptions o, ledger::Signer s, std::unique_ptr<Coordinator> c)
-      : opt(std::move(o)), signer(std::move(s)), coord(std::move(c)) {}
+      : opt(std::move(o)), signer(std::move(s)), master(MasterSecret(signer)), coord(std::move(c)) {
+    max_conns = opt.max_connections;
+    if (max_conns == 0) {
+      rlimit lim{};
+      getrlimit(RLIMIT_NOFILE, &lim);
+      if (lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+        getrlimit(RLIMIT_NOFILE, &lim);
+      }
+      max_conns = lim.rlim_cur > 32 + 2 * kOperatorReserve ? static_cast<std::size_t>(lim.rlim_cur) - 32
+                                                          : 2 * kOperatorReserve;
+    }
+    max_conns = std::max(max_conns, kOperatorReserve + 1);
+    spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  ~Impl() {
+    for (auto& [fd, c] : conns) c.line->Close();
+    if (spare >= 0) close(spare);
+  }
 
-  void Send(int fd, const json& j) {
+  void SendPlain(int fd, const json& j) {
     auto it = conns.find(fd);
     if (it == conns.end()) return;
-    it->second->Queue(j.dump());
-    it->second->Flush();
+    it->second.line->Queue(j.dump());
+    it->second.line->Flush();
+  }
+  // Sealed under the connection's session: only its authenticated peer can check it.
+  void SendSealed(int fd, const json& j) {
+    auto it = conns.find(fd);
+    if (it == conns.end() || !it->second.from) return;
+    it->second.line->Queue(Seal(it->second.session, Direction::kController, "controller", j.dump()));
+    it->second.line->Flush();
   }
 
   bool LeaseValid(const Agent& a, std::int64_t now) const { return now - a.last_renew <= opt.lease_ttl_ms; }
@@ -107,81 +156,139 @@ struct Controller::Impl {
     return declared;
   }
 
-  void OnEnroll(int fd, const json& m, std::int64_t now) {
-    if (!m["id"].is_string() || m["id"].get<std::string>().empty() || !m["model"].is_string()) {
-      Send(fd, {{"type", "error"}, {"message", "enroll needs id and model"}});
-      return;
+  // Signs a new order; the caller pushes it.
+  core::Result<std::pair<Order, std::string>> Issue(const Scope& scope, const std::string& reason,
+                                                    std::int64_t expires_ms, std::vector<std::string> named,
+                                                    const std::vector<std::string>& targeted) {
+    FL_ASSIGN_OR_RETURN(std::uint64_t fence, coord->NextFence());
+    Order o;
+    o.fence = fence;
+    o.scope = scope.ToString();
+    o.reason = reason;
+    o.issued_ms = NowMs();
+    o.expires_ms = expires_ms;
+    o.drain_ms = opt.drain_ms;
+    o.targets = std::move(named);
+    for (const std::string& id : targeted) {
+      if (opt.exempt.contains(id)) o.drain.push_back(id);
     }
-    Agent& a = agents[m["id"]];
+    FL_ASSIGN_OR_RETURN(std::string note, SignOrder(o, signer));
+    return std::make_pair(std::move(o), std::move(note));
+  }
+
+  bool OnEnroll(int fd, const EnrollMsg& m, std::int64_t now) {
+    std::size_t agent_conns = agent_of.size() + (agent_of.contains(fd) ? 0 : 1);
+    if (agent_conns > max_conns - kOperatorReserve) {
+      return Reject(fd, "no room for another agent (the rest is reserved for operators)");
+    }
+    std::uint64_t floor = coord->AgentUp({{"id", m.id}, {"model", m.model}, {"lineage", m.lineage}});
+    if (floor == 0) {
+      // A floor of 0 would let the agent act on any replayed order: refuse, it retries.
+      SendSealed(fd, {{"type", "error"}, {"message", "the fence floor is unavailable; try again"}});
+      return true;
+    }
+    Agent& a = agents[m.id];
     if (a.fd >= 0 && a.fd != fd) agent_of.erase(a.fd);
-    a.id = m["id"];
-    a.model = m["model"];
-    a.deployment = m.value("deployment", "");
-    a.lineage.clear();
-    if (m["lineage"].is_array()) {
-      for (const json& l : m["lineage"]) {
-        if (l.is_string()) a.lineage.push_back(l);
-      }
-    }
+    a.id = m.id;
+    a.model = m.model;
+    a.deployment = m.deployment;
+    a.lineage = m.lineage;
     a.fd = fd;
     a.last_renew = now;
     a.state = "live";
     agent_of[fd] = a.id;
-    std::uint64_t floor = coord->AgentUp({{"id", a.id}, {"model", a.model}, {"lineage", a.lineage}});
-    Send(fd, {{"type", "enrolled"}, {"ttl_ms", opt.lease_ttl_ms}, {"key", signer.VerifierKey()}, {"fence", floor}});
-    // An order still waiting for this agent reaches it as soon as it is back.
-    for (const Pending& p : pending) {
-      if (std::find(p.targeted.begin(), p.targeted.end(), a.id) != p.targeted.end() && !p.acks.contains(a.id)) {
-        Send(fd, {{"type", "order"}, {"order", p.note}});
+    // Orders in force whose scope takes this agent in: re-issued for it alone, with a fence above
+    // the floor it is about to learn, so that it stops at once (or never starts).
+    std::vector<std::string> orders;
+    std::map<std::string, std::string> bases;
+    std::int64_t wall = NowMs();
+    for (const auto& [order, note] : in_force) {
+      if (order.expires_ms <= wall) continue;
+      auto scope = Scope::Parse(order.scope);
+      if (!scope) continue;
+      bool in = scope->Matches(a.id, a.model, a.lineage) ||
+                std::find(order.targets.begin(), order.targets.end(), a.id) != order.targets.end();
+      if (!in && scope->kind == Scope::Kind::kLineage && opt.model_bases) {
+        if (bases.empty()) bases = opt.model_bases();
+        in = scope->Matches(a.id, a.model, Lineage(a.model, a.lineage, bases));
       }
+      if (!in) continue;
+      Scope self{Scope::Kind::kAgent, a.id};
+      auto again = Issue(self, fmt::format("order {} in force for {}: {}", order.fence, order.scope, order.reason),
+                         order.expires_ms, {}, {a.id});
+      if (!again) {
+        Log("could not re-issue order " + std::to_string(order.fence) + ": " + again.error().message);
+        continue;
+      }
+      derived_of[again->first.fence] = order.fence;
+      orders.push_back(again->second);
+      for (Pending& p : pending) {
+        if (p.order.fence == order.fence &&
+            std::find(p.targeted.begin(), p.targeted.end(), a.id) == p.targeted.end()) {
+          p.targeted.push_back(a.id);
+        }
+      }
+      Log(fmt::format("agent {} enrolled into {}, stopped by order {}: told to stop (order {})", a.id, order.scope,
+                      order.fence, again->first.fence));
+      break;  // one is enough: the agent stops
     }
+    EnrolledNote text{a.id, m.nonce, floor, opt.lease_ttl_ms};
+    auto note = signer.Sign(text.Text());
+    if (!note) return Reject(fd, "cannot sign: " + note.error().message);
+    SendSealed(fd, ToJson(ControllerMessage(EnrolledMsg{m.seq, *note, signer.VerifierKey(), orders})));
+    Log(fmt::format("agent {} enrolled (model {}), fence floor {}", a.id, a.model, floor));
+    return true;
   }
 
-  void OnAck(const json& m, std::int64_t now, bool remote) {
-    if (!m["id"].is_string() || !m["fence"].is_number_unsigned()) return;
-    std::string id = m["id"];
-    std::string result = m.value("result", "");
+  // An acknowledgement, from an agent here (authenticated) or from another controller (etcd).
+  void OnAck(const std::string& id, std::uint64_t fence, AckMsg::Result result, const json& doc, std::int64_t now,
+             bool remote) {
     auto agent = agents.find(id);
-    if (result == "refused") {
-      Log(fmt::format("agent {} refused order {}: {} ({})", id, m["fence"].get<std::uint64_t>(),
-                      m.value("refusal", ""), m.value("detail", "")));
-    } else if (agent != agents.end()) {
-      agent->second.state = result;
+    if (result == AckMsg::Result::kRefused) {
+      Log(fmt::format("agent {} refused order {}: {} ({})", id, fence, doc.value("refusal", ""),
+                      doc.value("detail", "")));
+      return;
+    }
+    if (agent != agents.end()) {
+      agent->second.state = result == AckMsg::Result::kNotStarted ? "stopped" : std::string(AckResultName(result));
       if (!remote) coord->AgentDown(id);
     }
+    std::uint64_t original = derived_of.contains(fence) ? derived_of[fence] : fence;
     for (Pending& p : pending) {
-      if (p.order.fence == m["fence"].get<std::uint64_t>() && result != "refused") {
-        p.acks[id] = m;
+      if ((p.order.fence == fence || p.order.fence == original) &&
+          std::find(p.targeted.begin(), p.targeted.end(), id) != p.targeted.end()) {
+        p.acks[id] = doc;
         p.last_confirm = now;
       }
     }
-    if (!remote && m["fence"].get<std::uint64_t>() != 0) coord->PublishAck(m["fence"], m);
+    if (!remote && fence != 0) coord->PublishAck(fence, doc);
   }
 
-  void OnShutdown(int fd, const json& m, std::int64_t now) {
-    auto scope = Scope::Parse(m.value("scope", ""));
+  bool OnShutdown(int fd, const ShutdownMsg& m, std::int64_t now) {
+    auto scope = Scope::Parse(m.scope);
     if (!scope) {
-      Send(fd, {{"type", "error"}, {"message", scope.error().message}});
-      return;
+      SendSealed(fd, {{"type", "error"}, {"message", scope.error().message}});
+      return true;
     }
-    auto fence = coord->NextFence();
-    if (!fence) {
-      Send(fd, {{"type", "error"}, {"message", fence.error().message}});
-      return;
+    if (m.timeout_ms < 1 || m.timeout_ms > 86'400'000) {
+      SendSealed(fd, {{"type", "error"}, {"message", "timeout_ms must be within 1 ms and one day"}});
+      return true;
+    }
+    std::int64_t wall = NowMs();
+    if (wall > m.sent_ms + m.timeout_ms || m.sent_ms > wall + 300'000) {
+      // The client has stopped waiting (or its clock is far off): an order it cannot see the report
+      // of is not issued behind its back.
+      Log(fmt::format("shutdown of {} refused: it arrived {} ms after it was sent, past its {} ms timeout",
+                      m.scope, wall - m.sent_ms, m.timeout_ms));
+      SendSealed(fd, {{"type", "error"}, {"message", "the request arrived after its timeout; not carried out"}});
+      return true;
     }
     Pending p;
-    p.drill = m.value("drill", false);
+    p.drill = m.drill;
     p.client = fd;
     p.start = now;
     p.last_confirm = now;
-    std::int64_t timeout = std::max<std::int64_t>(m.value("timeout_ms", 30'000), 1);
-    p.deadline = now + timeout;
-    p.order.fence = *fence;
-    p.order.scope = scope->ToString();
-    p.order.reason = m.value("reason", "");
-    p.order.issued_ms = NowMs();
-    p.order.expires_ms = p.order.issued_ms + timeout;
-    p.order.drain_ms = opt.drain_ms;
+    p.deadline = now + m.timeout_ms;
     // Targets, and among them those the scope reaches only through the inventory's lineage: the
     // order names those, since the agent cannot know it is included (others check the scope).
     std::set<std::string> targets, named;
@@ -200,34 +307,32 @@ struct Controller::Impl {
       if (a.state == "live" || a.state == "lease-expired") consider(id, a.model, a.lineage);
     }
     for (const json& r : coord->RemoteAgents()) {
-      std::vector<std::string> lineage;
-      for (const json& l : r.value("lineage", json::array())) lineage.push_back(l.get<std::string>());
-      consider(r["id"], r["model"], lineage);
+      auto id = StringField(r, "id");
+      auto model = StringField(r, "model");
+      auto lineage = StringsField(r, "lineage");
+      if (id && model && lineage) consider(*id, *model, *lineage);
     }
     p.targeted.assign(targets.begin(), targets.end());
-    p.order.targets.assign(named.begin(), named.end());
-    for (const std::string& id : p.targeted) {
-      if (opt.exempt.contains(id)) p.order.drain.push_back(id);
+    auto issued = Issue(*scope, m.reason, wall + m.timeout_ms, {named.begin(), named.end()}, p.targeted);
+    if (!issued) {
+      SendSealed(fd, {{"type", "error"}, {"message", issued.error().message}});
+      return true;
     }
-    auto note = SignOrder(p.order, signer);
-    if (!note) {
-      Send(fd, {{"type", "error"}, {"message", note.error().message}});
-      return;
-    }
-    p.note = *note;
+    p.order = issued->first;
+    p.note = issued->second;
     Log(fmt::format("order {} ({}): {} targeted; reason: {}", p.order.fence, p.order.scope, p.targeted.size(),
                     p.order.reason));
-    json order = {{"type", "order"}, {"order", p.note}};
-    std::string line = order.dump();
+    if (p.targeted.empty()) Log(fmt::format("order {} reaches no agent; it stays in force until it expires",
+                                            p.order.fence));
+    json order = ToJson(ControllerMessage(OrderMsg{p.note}));
     for (const std::string& id : p.targeted) {
       auto a = agents.find(id);
-      if (a != agents.end() && a->second.fd >= 0) {
-        conns[a->second.fd]->Queue(line);
-        conns[a->second.fd]->Flush();
-      }
+      if (a != agents.end() && a->second.fd >= 0) SendPlain(a->second.fd, order);
     }
     coord->PublishOrder(p.order.fence, p.note, p.targeted);
+    in_force.emplace_back(p.order, p.note);
     pending.push_back(std::move(p));
+    return true;
   }
 
   json Report(const Pending& p, std::int64_t now) {
@@ -240,7 +345,7 @@ struct Controller::Impl {
         (ack->second.value("result", "") == "drained" ? drained : stopped).push_back(id);
       }
     }
-    bool complete = not_stopped.empty();
+    bool complete = not_stopped.empty() && !p.targeted.empty();
     json why = json::object();
     for (const auto& id : not_stopped) {
       auto a = agents.find(id);
@@ -289,12 +394,14 @@ struct Controller::Impl {
         continue;
       }
       json report = Report(*it, now);
-      if (it->client >= 0) Send(it->client, report);
+      if (it->client >= 0) SendSealed(it->client, report);
       Log(fmt::format("order {}: {} of {} confirmed stopped in {} ms", it->order.fence,
                       report["stopped"].get<size_t>(), it->targeted.size(), report["elapsed_ms"].get<std::int64_t>()));
       Record(*it, report);
       it = pending.erase(it);
     }
+    std::int64_t wall = NowMs();
+    std::erase_if(in_force, [&](const auto& o) { return o.first.expires_ms <= wall; });
   }
 
   json Status(std::int64_t now) {
@@ -307,46 +414,82 @@ struct Controller::Impl {
                       {"lease_ms_left", std::max<std::int64_t>(0, a.last_renew + opt.lease_ttl_ms - now)}});
     }
     for (const json& r : coord->RemoteAgents()) {
-      if (!agents.contains(r["id"])) {
-        json remote = r;
-        remote["state"] = "live";
-        remote["connected"] = false;
-        remote["controller"] = "another";
-        list.push_back(remote);
-      }
+      auto id = StringField(r, "id");
+      if (!id || agents.contains(*id)) continue;
+      json remote = r;
+      remote["state"] = "live";
+      remote["connected"] = false;
+      remote["controller"] = "another";
+      list.push_back(remote);
     }
     return {{"type", "agents"}, {"agents", list}, {"lease_ttl_ms", opt.lease_ttl_ms}};
   }
 
-  void OnMessage(int fd, const std::string& line, std::int64_t now) {
-    json m = json::parse(line, nullptr, false);
-    std::string type = m.is_object() ? m.value("type", "") : "";
-    if (type == "renew") {
-      auto a = agents.find(m.value("id", ""));
+  // Ends a connection for what it sent: logged, the peer told why, the process untouched.
+  bool Reject(int fd, const std::string& reason) {
+    auto it = conns.find(fd);
+    std::string who = it == conns.end() ? "?" : it->second.peer;
+    if (it != conns.end() && it->second.from) who += " (" + *it->second.from + ")";
+    Log(fmt::format("closed the connection from {}: {}", who, reason));
+    SendPlain(fd, {{"type", "error"}, {"message", reason}});
+    return false;
+  }
+
+  // One line from a connection; false when the connection must close.
+  bool OnLine(int fd, const std::string& line, std::int64_t now) {
+    Conn& c = conns.at(fd);
+    auto env = ParseEnvelope(line);
+    if (!env) return Reject(fd, "unauthenticated message: " + env.error().message);
+    if (c.from && *c.from != env->from) return Reject(fd, "a connection speaks for one sender only");
+    auto cred = DeriveCredential(master, env->from);
+    if (!cred) return Reject(fd, "authentication failed: unknown sender " + env->from.substr(0, 64));
+    Secret session = c.from ? c.session : SessionKey(cred->secret, c.nonce);
+    if (!MacValid(session, Direction::kClient, *env)) {
+      return Reject(fd, "authentication failed for " + env->from.substr(0, 64) + ": bad mac");
+    }
+    auto msg = ParseClientMessage(env->msg);
+    if (!msg) return Reject(fd, "bad message from " + env->from + ": " + msg.error().ToString());
+    if (SeqOf(*msg) <= c.last_seq) {
+      return Reject(fd, fmt::format("replayed message: seq {} after {}", SeqOf(*msg), c.last_seq));
+    }
+    std::string agent_id = AgentIdOf(*msg);
+    bool agent_msg = !agent_id.empty();
+    if (agent_msg ? env->from != "agent:" + agent_id : env->from != "operator") {
+      return Reject(fd, fmt::format("{} may not send this message{}", env->from,
+                                    agent_msg ? " for agent " + agent_id : ""));
+    }
+    c.last_seq = SeqOf(*msg);
+    if (!c.from) {
+      c.from = env->from;
+      c.session = session;
+    }
+    if (auto* e = std::get_if<EnrollMsg>(&*msg)) return OnEnroll(fd, *e, now);
+    if (auto* r = std::get_if<RenewMsg>(&*msg)) {
+      auto a = agents.find(r->id);
       if (a == agents.end() || a->second.fd != fd || a->second.state != "live") {
-        Send(fd, {{"type", "error"}, {"message", "not enrolled here"}});
-        return;
+        SendSealed(fd, {{"type", "error"}, {"message", "not enrolled here"}});
+        return true;
       }
       a->second.last_renew = now;
       coord->AgentRenewed(a->first);
-      Send(fd, {{"type", "renewed"}, {"seq", m.value("seq", 0)}});
-    } else if (type == "enroll") {
-      OnEnroll(fd, m, now);
-    } else if (type == "ack") {
-      OnAck(m, now, false);
-    } else if (type == "exited") {
-      auto a = agents.find(m.value("id", ""));
+      SendSealed(fd, ToJson(ControllerMessage(RenewedMsg{r->seq})));
+      return true;
+    }
+    if (auto* a = std::get_if<AckMsg>(&*msg)) {
+      OnAck(a->id, a->fence, a->result, ToJson(*msg), now, false);
+      return true;
+    }
+    if (auto* x = std::get_if<ExitedMsg>(&*msg)) {
+      auto a = agents.find(x->id);
       if (a != agents.end()) {
         a->second.state = "exited";
         coord->AgentDown(a->first);
       }
-    } else if (type == "shutdown") {
-      OnShutdown(fd, m, now);
-    } else if (type == "status") {
-      Send(fd, Status(now));
-    } else {
-      Send(fd, {{"type", "error"}, {"message", "unknown message"}});
+      return true;
     }
+    if (auto* s = std::get_if<ShutdownMsg>(&*msg)) return OnShutdown(fd, *s, now);
+    SendSealed(fd, Status(now));
+    return true;
   }
 
   void Drop(int fd) {
@@ -358,30 +501,153 @@ struct Controller::Impl {
     for (Pending& p : pending) {
       if (p.client == fd) p.client = -1;
     }
-    conns[fd]->Close();
-    conns.erase(fd);
+    auto it = conns.find(fd);
+    if (it == conns.end()) return;
+    it->second.line->Flush();
+    it->second.line->Close();
+    conns.erase(it);
   }
 
-  void Accept() {
+  std::size_t Unauthenticated() const {
+    return static_cast<std::size_t>(std::count_if(conns.begin(), conns.end(), [](const auto& c) {
+      return !c.second.from;
+    }));
+  }
+
+  // Closes the connection that has waited longest without authenticating; false if there is none.
+  bool EvictOldestUnauthenticated(const std::string& why) {
+    int oldest = -1;
+    std::int64_t at = 0;
+    for (const auto& [fd, c] : conns) {
+      if (!c.from && (oldest < 0 || c.opened < at)) {
+        oldest = fd;
+        at = c.opened;
+      }
+    }
+    if (oldest < 0) return false;
+    Log(fmt::format("closed the unauthenticated connection from {}: {}", conns.at(oldest).peer, why));
+    Drop(oldest);
+    return true;
+  }
+
+  void Adopt(int fd, std::string peer, std::int64_t now) {
+    if (conns.size() >= max_conns && !EvictOldestUnauthenticated("connection limit reached")) {
+      Log(fmt::format("refused a connection from {}: {} connections, all authenticated", peer, conns.size()));
+      close(fd);
+      return;
+    }
+    if (Unauthenticated() >= opt.max_unauthenticated) {
+      EvictOldestUnauthenticated("too many unauthenticated connections");
+    }
+    Conn c;
+    c.line = std::make_unique<LineConn>(fd, kMaxLineBytes);
+    c.peer = std::move(peer);
+    c.nonce = RandomNonce();
+    c.opened = now;
+    json hello = ToJson(ControllerMessage(HelloMsg{c.nonce}));
+    conns[fd] = std::move(c);
+    SendPlain(fd, hello);
+  }
+
+  void Accept(std::int64_t now) {
     for (;;) {
-      int fd = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) return;
+      sockaddr_in addr{};
+      socklen_t len = sizeof addr;
+      int fd = accept4(listener, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno != EMFILE && errno != ENFILE) return;
+        // Out of descriptors: make room by the oldest unauthenticated connection, or take the
+        // waiting one and close it so the listener does not stay readable for ever.
+        if (EvictOldestUnauthenticated("out of file descriptors")) continue;
+        if (spare >= 0) {
+          close(spare);
+          int drop = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+          if (drop >= 0) close(drop);
+          spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+          Log("out of file descriptors: refused a connection");
+        }
+        return;
+      }
       int one = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      conns[fd] = std::make_unique<LineConn>(fd);
+      char ip[INET_ADDRSTRLEN] = "?";
+      inet_ntop(AF_INET, &addr.sin_addr, ip, sizeof ip);
+      Adopt(fd, fmt::format("{}:{}", ip, ntohs(addr.sin_port)), now);
     }
   }
 
   void PollCoordinator(std::int64_t now) {
     Coordinator::Inbound in = coord->Poll();
     for (const auto& [note, targets] : in.orders) {
-      json order = {{"type", "order"}, {"order", note}};
+      json order = ToJson(ControllerMessage(OrderMsg{note}));
       for (const std::string& id : targets) {
         auto a = agents.find(id);
-        if (a != agents.end() && a->second.fd >= 0) Send(a->second.fd, order);
+        if (a != agents.end() && a->second.fd >= 0) SendPlain(a->second.fd, order);
       }
     }
-    for (const json& ack : in.acks) OnAck(ack, now, true);
+    for (const json& ack : in.acks) {
+      auto id = StringField(ack, "id");
+      auto fence = UnsignedField(ack, "fence");
+      auto result = StringField(ack, "result");
+      std::optional<AckMsg::Result> r = result ? AckResultFromName(*result) : std::nullopt;
+      if (id && fence && r) OnAck(*id, *fence, *r, ack, now, true);
+    }
+  }
+
+  void Step(int timeout_ms) {
+    std::vector<pollfd> fds;
+    if (listener >= 0) fds.push_back({listener, POLLIN, 0});
+    if (coord->WakeFd() >= 0) fds.push_back({coord->WakeFd(), POLLIN, 0});
+    for (const auto& [fd, c] : conns) {
+      fds.push_back({fd, static_cast<short>(POLLIN | (c.line->WantsWrite() ? POLLOUT : 0)), 0});
+    }
+    poll(fds.data(), fds.size(), timeout_ms);
+    std::int64_t now = MonotonicMs();
+    for (const pollfd& p : fds) {
+      if (p.revents == 0) continue;
+      if (p.fd == listener) {
+        Accept(now);
+        continue;
+      }
+      if (p.fd == coord->WakeFd()) continue;
+      auto it = conns.find(p.fd);
+      if (it == conns.end()) continue;
+      LineConn& c = *it->second.line;
+      bool open = true;
+      if (p.revents & POLLOUT) open = c.Flush();
+      if (p.revents & (POLLIN | POLLHUP | POLLERR)) open = c.ReadSome() && open;
+      while (open) {
+        std::optional<std::string> line = c.NextLine();
+        if (!line) break;
+        try {
+          open = OnLine(p.fd, *line, now);
+        } catch (const std::exception& e) {  // a bug, not the peer's right to stop the controller
+          open = Reject(p.fd, std::string("internal error: ") + e.what());
+        }
+      }
+      if (c.overflowed()) {
+        open = Reject(p.fd, fmt::format("a line longer than {} bytes, or too much unread output", kMaxLineBytes));
+      }
+      if (!open) Drop(p.fd);
+    }
+    for (auto it = conns.begin(); it != conns.end();) {
+      int fd = it->first;
+      bool stale = !it->second.from && now - it->second.opened > opt.auth_timeout_ms;
+      ++it;
+      if (stale) {
+        Log(fmt::format("closed the connection from {}: not authenticated within {} ms", conns.at(fd).peer,
+                        opt.auth_timeout_ms));
+        Drop(fd);
+      }
+    }
+    PollCoordinator(now);
+    for (auto& [id, a] : agents) {
+      if (a.state == "live" && !LeaseValid(a, now)) {
+        a.state = "lease-expired";
+        Log(fmt::format("agent {}'s lease lapsed: it stops its workload itself (fail closed)", id));
+      }
+    }
+    Finish(now);
   }
 };
 
@@ -403,42 +669,16 @@ core::Result<void> Controller::Bind() {
 
 void Controller::Run() {
   signal(SIGPIPE, SIG_IGN);
-  Impl& s = *impl_;
-  std::vector<pollfd> fds;
-  while (!stopping_) {
-    fds.clear();
-    fds.push_back({s.listener, POLLIN, 0});
-    if (s.coord->WakeFd() >= 0) fds.push_back({s.coord->WakeFd(), POLLIN, 0});
-    for (const auto& [fd, c] : s.conns) {
-      fds.push_back({fd, static_cast<short>(POLLIN | (c->WantsWrite() ? POLLOUT : 0)), 0});
-    }
-    poll(fds.data(), fds.size(), 10);
-    std::int64_t now = MonotonicMs();
-    for (const pollfd& p : fds) {
-      if (p.revents == 0) continue;
-      if (p.fd == s.listener) {
-        s.Accept();
-        continue;
-      }
-      if (p.fd == s.coord->WakeFd()) continue;
-      auto it = s.conns.find(p.fd);
-      if (it == s.conns.end()) continue;
-      LineConn& c = *it->second;
-      bool open = true;
-      if (p.revents & POLLOUT) open = c.Flush();
-      if (p.revents & (POLLIN | POLLHUP | POLLERR)) open = c.ReadSome() && open;
-      while (auto line = c.NextLine()) s.OnMessage(p.fd, *line, now);
-      if (!open) s.Drop(p.fd);
-    }
-    s.PollCoordinator(now);
-    for (auto& [id, a] : s.agents) {
-      if (a.state == "live" && !s.LeaseValid(a, now)) {
-        a.state = "lease-expired";
-        Log(fmt::format("agent {}'s lease lapsed: it stops its workload itself (fail closed)", id));
-      }
-    }
-    s.Finish(now);
-  }
+  while (!stopping_) impl_->Step(10);
 }
+
+void Controller::Adopt(int fd) {
+  SetNonBlocking(fd);
+  impl_->Adopt(fd, "local", MonotonicMs());
+}
+
+void Controller::Step(int timeout_ms) { impl_->Step(timeout_ms); }
+
+std::size_t Controller::connections() const { return impl_->conns.size(); }
 
 }  // namespace flopline::killswitch

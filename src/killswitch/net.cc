@@ -112,23 +112,39 @@ Result<int> Connect(const Endpoint& to, int timeout_ms) {
 }
 
 bool LineConn::ReadSome() {
-  char buf[65536];
-  for (;;) {
+  if (overflowed_) return false;
+  char buf[16384];
+  // Bounded per call: a peer that sends without pause cannot keep the caller reading for ever.
+  for (size_t budget = 4 * max_line_; budget > 0;) {
     // MSG_DONTWAIT: never blocks, whether the socket is blocking or not.
-    ssize_t n = recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+    ssize_t n = recv(fd_, buf, std::min(sizeof buf, budget), MSG_DONTWAIT);
     if (n > 0) {
       in_.append(buf, static_cast<size_t>(n));
+      budget -= static_cast<size_t>(n);
+      size_t last_eol = in_.rfind('\n');
+      size_t unfinished = last_eol == std::string::npos ? in_.size() : in_.size() - last_eol - 1;
+      if (unfinished > max_line_) {
+        overflowed_ = true;
+        in_.clear();
+        return false;
+      }
       continue;
     }
     if (n == 0) return false;
     if (errno == EINTR) continue;
     return errno == EAGAIN || errno == EWOULDBLOCK;
   }
+  return true;
 }
 
 std::optional<std::string> LineConn::NextLine() {
   size_t eol = in_.find('\n');
   if (eol == std::string::npos) return std::nullopt;
+  if (eol > max_line_) {  // a long line that arrived whole in one read
+    overflowed_ = true;
+    in_.clear();
+    return std::nullopt;
+  }
   std::string line = in_.substr(0, eol);
   in_.erase(0, eol + 1);
   return line;
@@ -137,20 +153,25 @@ std::optional<std::string> LineConn::NextLine() {
 std::optional<std::string> LineConn::ReadLine(std::int64_t timeout_ms) {
   std::int64_t deadline = MonotonicMs() + std::max<std::int64_t>(timeout_ms, 0);
   pollfd p{fd_, POLLIN, 0};
-  std::optional<std::string> line;
-  while (!(line = NextLine())) {
+  for (;;) {
+    if (std::optional<std::string> line = NextLine()) return line;
     std::int64_t left = deadline - MonotonicMs();
-    if (left <= 0 || poll(&p, 1, static_cast<int>(left)) != 1 || !ReadSome()) break;
+    if (overflowed_ || left <= 0 || poll(&p, 1, static_cast<int>(left)) != 1) return std::nullopt;
+    if (!ReadSome()) return NextLine();  // the peer's last lines before it closed still count
   }
-  return line;
 }
 
 void LineConn::Queue(std::string_view line) {
+  if (out_.size() + line.size() > max_out_) {
+    overflowed_ = true;
+    return;
+  }
   out_ += line;
   out_ += '\n';
 }
 
 bool LineConn::Flush() {
+  if (overflowed_) return false;
   while (!out_.empty()) {
     ssize_t n = send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
     if (n > 0) {

@@ -9,6 +9,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <thread>
 
 #include <fmt/format.h>
@@ -79,7 +83,43 @@ core::Result<Workload> Workload::Start(const std::vector<std::string>& argv) {
   close(ready[1]);
   Workload w;
   w.pgid_ = child;
+  w.guard_ = guard;
   return w;
+}
+
+namespace {
+
+// The pids listed in /proc/PID/task/*/children (every thread's children).
+std::vector<pid_t> ChildrenOf(pid_t pid) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+    std::ifstream in(task.path() / "children");
+    for (pid_t child; in >> child;) out.push_back(child);
+  }
+  return out;
+}
+
+bool Zombie(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t paren = stat.rfind(')');  // the command name may hold spaces and parentheses
+  return paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] == 'Z' ||
+         stat[paren + 2] == 'X';
+}
+
+}  // namespace
+
+std::vector<pid_t> Workload::Descendants() const {
+  std::vector<pid_t> out, todo = ChildrenOf(getpid());
+  while (!todo.empty() && out.size() < 100'000) {
+    pid_t pid = todo.back();
+    todo.pop_back();
+    if (pid == guard_) continue;
+    if (!Zombie(pid)) out.push_back(pid);
+    for (pid_t c : ChildrenOf(pid)) todo.push_back(c);
+  }
+  return out;
 }
 
 bool Workload::Gone() {
@@ -91,11 +131,12 @@ bool Workload::Gone() {
       exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
   }
-  return kill(-pgid_, 0) != 0 && errno == ESRCH;
+  return kill(-pgid_, 0) != 0 && errno == ESRCH && Descendants().empty();
 }
 
 std::int64_t Workload::Stop(std::int64_t grace_ms) {
   kill(-pgid_, SIGTERM);
+  for (pid_t pid : Descendants()) kill(pid, SIGTERM);  // those that left the group too
   std::int64_t deadline = MonotonicMs() + grace_ms;
   sigset_t chld;
   sigemptyset(&chld);
@@ -103,9 +144,10 @@ std::int64_t Workload::Stop(std::int64_t grace_ms) {
   while (!Gone()) {
     std::int64_t left = deadline - MonotonicMs();
     if (left <= 0) {
+      // Again on every turn: a descendant may have forked since.
       kill(-pgid_, SIGKILL);
-      deadline = MonotonicMs() + 3600'000;  // now wait for the kernel, however long
-      continue;
+      for (pid_t pid : Descendants()) kill(pid, SIGKILL);
+      left = 50;
     }
     // Until a child dies (SIGCHLD), at most 50 ms: a member that is not our child is re-checked.
     std::int64_t wait = std::min<std::int64_t>(left, 50);

@@ -71,7 +71,17 @@ struct ControllerOptions {
   // Each model's base as the evidence store's inventory knows it (`flopline import`), read once per
   // lineage-scoped order and added to what agents declare with --lineage. Empty: agents' word only.
   std::function<std::map<std::string, std::string>()> model_bases;
+  // Connection limits. 0: the descriptor limit (RLIMIT_NOFILE, raised to its hard limit) less 32
+  // kept for the listener, the store and etcd. Agents may hold all but kOperatorReserve of them;
+  // connections that have not authenticated are at most `max_unauthenticated`, the oldest one is
+  // closed to make room for a new one, and each has `auth_timeout_ms` to authenticate: idle
+  // sockets never keep an operator's order out.
+  std::size_t max_connections = 0;
+  std::size_t max_unauthenticated = 64;
+  std::int64_t auth_timeout_ms = 10'000;
 };
+
+inline constexpr std::size_t kOperatorReserve = 8;
 
 class Controller {
  public:
@@ -81,6 +91,12 @@ class Controller {
   core::Result<void> Bind();
   void Run();
   void Stop() { stopping_ = true; }
+  // For tests and the fuzzer, without a listening socket: serve `fd` (a connected socket or one end
+  // of a socketpair) as if it had been accepted, and run one turn of the loop, waiting up to
+  // `timeout_ms` for something to happen.
+  void Adopt(int fd);
+  void Step(int timeout_ms);
+  std::size_t connections() const;
   std::uint16_t port() const { return port_; }
 
  private:

@@ -4,6 +4,7 @@
 // connections multiplexed by poll(2) in one controller thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,13 +26,19 @@ core::Result<int> Listen(const Endpoint& at);  // a non-blocking listening socke
 core::Result<int> Connect(const Endpoint& to, int timeout_ms);  // a blocking, connected socket
 void SetNonBlocking(int fd);
 
-// A connection's buffers: bytes read so far, split into lines; lines waiting to be written.
+// A connection's buffers: bytes read so far, split into lines; lines waiting to be written. Both are
+// bounded: a line longer than `max_line` bytes, or more than `max_out` bytes the peer does not read,
+// ends the connection (overflowed()), so one peer cannot grow the process without limit.
 class LineConn {
  public:
-  explicit LineConn(int fd) : fd_(fd) {}
+  explicit LineConn(int fd, std::size_t max_line = 64 * 1024, std::size_t max_out = 16 << 20)
+      : fd_(fd), max_line_(max_line), max_out_(max_out) {}
   int fd() const { return fd_; }
-  // Reads whatever is available without blocking; false on EOF or error.
+  // Reads what is available without blocking, at most a few lines' worth per call (the rest waits
+  // in the kernel for the next call); false on EOF, error or overflow.
   bool ReadSome();
+  // Why the connection was given up on, when it was for exceeding a bound.
+  bool overflowed() const { return overflowed_; }
   // The next complete line, without its newline.
   std::optional<std::string> NextLine();
   // Waits up to `timeout_ms` for the next complete line; nullopt on timeout, EOF or error.
@@ -46,6 +53,8 @@ class LineConn {
 
  private:
   int fd_;
+  std::size_t max_line_, max_out_;
+  bool overflowed_ = false;
   std::string in_, out_;
 };
 

@@ -5,6 +5,10 @@
 // holds the read end of a pipe only the agent writes to, and kills the group the moment the agent is
 // gone, however it died. The leader also gets PR_SET_PDEATHSIG(SIGKILL), and the agent is a child
 // subreaper, so orphaned grandchildren come back to it to be reaped.
+//
+// A process that leaves the group (setsid, setpgid) is still the agent's descendant, since orphans
+// come back to the subreaper: Stop() signals every live descendant as well as the group, and the
+// workload counts as gone only when neither the group nor any descendant (but the guard) is left.
 #pragma once
 
 #include <sys/types.h>
@@ -23,16 +27,19 @@ class Workload {
   static core::Result<Workload> Start(const std::vector<std::string>& argv);
 
   pid_t pgid() const { return pgid_; }
-  // Reaps what has exited; true once no process of the group is left.
+  // Reaps what has exited; true once no process of the group, and no other descendant of this
+  // process but the guard, is left.
   bool Gone();
   // The leader's exit code (128 + signal when killed), once it has exited by itself.
   std::optional<int> ExitCode() const { return exit_code_; }
   // SIGTERM to the group, up to `grace_ms` for it to go, then SIGKILL; returns the wall-clock ms at
   // which the whole group was confirmed gone.
   std::int64_t Stop(std::int64_t grace_ms);
+  // Live (not zombie) descendants of this process, the guard excepted, from /proc.
+  std::vector<pid_t> Descendants() const;
 
  private:
-  pid_t pgid_ = -1;
+  pid_t pgid_ = -1, guard_ = -1;
   std::optional<int> exit_code_;
 };
 

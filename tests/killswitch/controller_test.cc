@@ -1,0 +1,326 @@
+// A real controller on loopback, spoken to by hand: hostile lines, forged and replayed messages,
+// idle sockets and endless lines must each cost only their own connection, and an authenticated
+// operator must still get a shutdown through afterwards. No timing assertions: every wait is a
+// generous bound that only a hung controller reaches.
+#include "flopline/killswitch/controller.h"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "flopline/killswitch/auth.h"
+#include "flopline/killswitch/messages.h"
+#include "flopline/killswitch/protocol.h"
+
+namespace flopline::killswitch {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::int64_t kWaitMs = 30'000;  // only a hung controller takes this long
+
+class Client {
+ public:
+  explicit Client(std::uint16_t port) {
+    auto fd = Connect({"127.0.0.1", port}, 5000);
+    EXPECT_TRUE(fd) << fd.error().message;
+    conn_ = std::make_unique<LineConn>(fd ? *fd : -1, 1 << 24);
+    if (std::optional<std::string> hello = conn_->ReadLine(kWaitMs)) {
+      auto m = ParseControllerMessage(*hello);
+      if (m && std::holds_alternative<HelloMsg>(*m)) nonce_ = std::get<HelloMsg>(*m).nonce;
+    }
+    EXPECT_FALSE(nonce_.empty()) << "no hello";
+  }
+  ~Client() { conn_->Close(); }
+  const std::string& nonce() const { return nonce_; }
+
+  bool Raw(std::string_view line) { return conn_->SendLine(line); }
+  // The sealed line for `m` under `c` on this connection (seq set to the next one unless given).
+  std::string SealedLine(const Credential& c, ClientMessage m, std::optional<std::uint64_t> seq = std::nullopt) {
+    std::visit([&](auto& x) { x.seq = seq.value_or(++seq_); }, m);
+    return Seal(SessionKey(c.secret, nonce_), Direction::kClient, c.From(), ToJson(m).dump());
+  }
+  bool Send(const Credential& c, ClientMessage m) { return Raw(SealedLine(c, std::move(m))); }
+  // The next line, unsealed when sealed (its mac checked under `c`); nullopt on EOF or timeout.
+  std::optional<json> Next(const Credential& c) {
+    std::optional<std::string> line = conn_->ReadLine(kWaitMs);
+    if (!line) return std::nullopt;
+    auto env = ParseEnvelope(*line);
+    if (env) {
+      EXPECT_TRUE(MacValid(SessionKey(c.secret, nonce_), Direction::kController, *env));
+      return json::parse(env->msg);
+    }
+    return json::parse(*line);
+  }
+  // True once the controller has closed this connection (after whatever it sent first).
+  bool Closed() {
+    std::int64_t deadline = MonotonicMs() + kWaitMs;
+    while (MonotonicMs() < deadline) {
+      pollfd p{conn_->fd(), POLLIN, 0};
+      if (poll(&p, 1, 100) == 1 && !conn_->ReadSome()) return true;
+      while (conn_->NextLine()) {
+      }
+    }
+    return false;
+  }
+
+ private:
+  std::unique_ptr<LineConn> conn_;
+  std::string nonce_;
+  std::uint64_t seq_ = 0;
+};
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  void Start(ControllerOptions options = {}) {
+    options.listen = {"127.0.0.1", 0};
+    if (options.lease_ttl_ms == 5000) options.lease_ttl_ms = 600'000;  // no lapse mid-test
+    controller_ = std::make_unique<Controller>(options, signer_, LocalCoordinator());
+    ASSERT_TRUE(controller_->Bind());
+    thread_ = std::thread([this] { controller_->Run(); });
+  }
+  void TearDown() override {
+    if (controller_) controller_->Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  Credential Cred(const std::string& from) { return *DeriveCredential(MasterSecret(signer_), from); }
+  std::uint16_t port() const { return controller_->port(); }
+
+  // Enrols `id` on `c` and returns the signed fence floor (0 when enrolment failed).
+  std::uint64_t Enroll(Client& c, const std::string& id, const std::string& model, json* enrolled = nullptr) {
+    Credential cred = Cred("agent:" + id);
+    EXPECT_TRUE(c.Send(cred, EnrollMsg{0, id, model, "", "nonce-" + id, {}}));
+    std::optional<json> reply = c.Next(cred);
+    if (!reply || reply->value("type", "") != "enrolled") return 0;
+    if (enrolled != nullptr) *enrolled = *reply;
+    auto note = ledger::Verifier::Parse(signer_.VerifierKey())->Open((*reply)["note"].get<std::string>());
+    EXPECT_TRUE(note);
+    auto parsed = EnrolledNote::Parse(*note);
+    EXPECT_EQ(parsed->nonce, "nonce-" + id);
+    return parsed->fence;
+  }
+
+  // An authenticated operator's shutdown of `scope`, answered with a report once `agents` (each a
+  // connection and its agent's id) have received the order and acknowledged it.
+  std::optional<json> Shutdown(const std::string& scope,
+                               const std::vector<std::pair<Client*, std::string>>& agents = {},
+                               std::vector<std::string>* notes = nullptr) {
+    Client op(port());
+    Credential cred = Cred("operator");
+    EXPECT_TRUE(op.Send(cred, ShutdownMsg{0, scope, "test", 600'000, NowMs(), false}));
+    for (const auto& [client, id] : agents) {
+      Credential agent = Cred("agent:" + id);
+      std::optional<json> order = client->Next(agent);
+      EXPECT_TRUE(order && (*order)["type"] == "order") << id;
+      if (!order || (*order)["type"] != "order") return std::nullopt;
+      std::string note = (*order)["order"];
+      if (notes != nullptr) notes->push_back(note);
+      auto body = Order::ParseText(note.substr(0, note.find('\n') + 1));
+      EXPECT_TRUE(body);
+      EXPECT_TRUE(client->Send(agent, AckMsg{0, id, body->fence, AckMsg::Result::kStopped, NowMs(), "", ""}));
+    }
+    return op.Next(cred);
+  }
+  json Status() {
+    Client op(port());
+    Credential cred = Cred("operator");
+    EXPECT_TRUE(op.Send(cred, StatusMsg{0}));
+    return op.Next(cred).value_or(json());
+  }
+  std::string StateOf(const std::string& id) {
+    json status = Status();
+    for (const json& a : status["agents"]) {
+      if (a["id"] == id) return a["state"];
+    }
+    return "absent";
+  }
+
+  ledger::Signer signer_ = *ledger::Signer::Generate("flopline-killswitch");
+  std::unique_ptr<Controller> controller_;
+  std::thread thread_;
+};
+
+// Issue 10, kill switch item 1: one line of the wrong types stopped the whole controller.
+TEST_F(ControllerTest, MalformedLinesCloseTheirConnectionNeverTheController) {
+  Start();
+  Client agent(port());
+  ASSERT_NE(Enroll(agent, "a1", "m1"), 0u);
+  const std::vector<std::string> unsealed = {
+      R"({"type":5})", R"({"type":"renew","id":5})", R"({"type":"shutdown","scope":5})",
+      R"({"type":"ack","id":"a1","fence":"x"})", R"({"type":"enroll","id":[],"model":{}})",
+      R"({"type":"status"})", R"([1,2])", "5", R"("x")", "null", "{", "\x01\xff", R"({"from":5,"msg":[],"mac":{}})",
+      R"({"from":"operator","msg":"{}","mac":"00"})"};
+  for (const std::string& line : unsealed) {
+    Client c(port());
+    ASSERT_TRUE(c.Raw(line));
+    EXPECT_TRUE(c.Closed()) << line;
+  }
+  // Authenticated, but with fields of the wrong types: the same.
+  const std::vector<std::string> bad_fields = {
+      R"({"type":5,"seq":1})", R"({"type":"shutdown","seq":1,"scope":5,"reason":"r","timeout_ms":1000,"sent_ms":1,"drill":false})",
+      R"({"type":"shutdown","seq":1,"scope":"all","reason":"r","timeout_ms":"1000","sent_ms":1,"drill":false})",
+      R"({"type":"shutdown","seq":-1})", R"({"type":"status","seq":1.5})", R"({"type":"renew","seq":1,"id":5})"};
+  Credential op = Cred("operator");
+  for (const std::string& msg : bad_fields) {
+    Client c(port());
+    ASSERT_TRUE(c.Raw(Seal(SessionKey(op.secret, c.nonce()), Direction::kClient, "operator", msg)));
+    EXPECT_TRUE(c.Closed()) << msg;
+  }
+  EXPECT_EQ(StateOf("a1"), "live");
+  auto report = Shutdown("agent:a1", {{&agent, "a1"}});
+  ASSERT_TRUE(report);
+  EXPECT_EQ((*report)["type"], "report");
+  EXPECT_EQ((*report)["targeted"], 1);
+  EXPECT_EQ((*report)["stopped"], 1);
+}
+
+// Issue 10, kill switch item 2: anyone with a socket could shut down, read status, enrol under
+// another agent's id or send exited/ack for one.
+TEST_F(ControllerTest, OnlyAuthenticatedSendersChangeState) {
+  Start();
+  Client a1(port()), a2(port());
+  ASSERT_NE(Enroll(a1, "a1", "m1"), 0u);
+  ASSERT_NE(Enroll(a2, "a2", "m1"), 0u);
+  {  // no credential at all
+    Client c(port());
+    ASSERT_TRUE(c.Raw(R"({"type":"shutdown","scope":"all","reason":"x","timeout_ms":1000})"));
+    EXPECT_TRUE(c.Closed());
+  }
+  {  // a1's credential speaking for a2
+    Client c(port());
+    ASSERT_TRUE(c.Send(Cred("agent:a1"), ExitedMsg{0, "a2", 0}));
+    EXPECT_TRUE(c.Closed());
+  }
+  {  // a1's credential claiming to be a2's
+    Client c(port());
+    Credential forged = Cred("agent:a1");
+    forged.id = "a2";
+    ASSERT_TRUE(c.Send(forged, ExitedMsg{0, "a2", 0}));
+    EXPECT_TRUE(c.Closed());
+  }
+  {  // an agent's credential asking for an operator's command
+    Client c(port());
+    ASSERT_TRUE(c.Send(Cred("agent:a1"), ShutdownMsg{0, "all", "x", 60'000, NowMs(), false}));
+    EXPECT_TRUE(c.Closed());
+  }
+  {  // the operator credential of another controller's key
+    Client c(port());
+    auto other = *ledger::Signer::Generate("flopline-killswitch");
+    ASSERT_TRUE(c.Send(*DeriveCredential(MasterSecret(other), "operator"), StatusMsg{0}));
+    EXPECT_TRUE(c.Closed());
+  }
+  {  // a captured operator message replayed on another connection, then on its own
+    Client first(port());
+    std::string line = first.SealedLine(Cred("operator"), StatusMsg{0});
+    Client second(port());
+    ASSERT_TRUE(second.Raw(line));
+    EXPECT_TRUE(second.Closed());
+  }
+  {
+    Client c(port());
+    Credential cred = Cred("agent:a2");
+    std::string renew = c.SealedLine(cred, RenewMsg{0, "a2"}, 7);
+    ASSERT_TRUE(c.Raw(renew));
+    ASSERT_TRUE(c.Next(cred));  // "not enrolled here": the connection is a2's, the enrolment is elsewhere
+    ASSERT_TRUE(c.Raw(renew));  // the same seq again
+    EXPECT_TRUE(c.Closed());
+  }
+  EXPECT_EQ(StateOf("a1"), "live");
+  EXPECT_EQ(StateOf("a2"), "live");
+  auto report = Shutdown("model:m1", {{&a1, "a1"}, {&a2, "a2"}});
+  ASSERT_TRUE(report);
+  EXPECT_EQ((*report)["targeted"], 2);
+  EXPECT_EQ((*report)["stopped"], 2);
+}
+
+// Issue 10, kill switch item 3: idle connections under a descriptor limit blocked shutdown.
+TEST_F(ControllerTest, IdleConnectionsNeverStarveAnOrder) {
+  ControllerOptions o;
+  o.max_connections = 24;
+  o.max_unauthenticated = 8;
+  Start(o);
+  Client agent(port());
+  ASSERT_NE(Enroll(agent, "a1", "m1"), 0u);
+  std::vector<int> idle;
+  for (int i = 0; i < 200; ++i) {
+    auto fd = Connect({"127.0.0.1", port()}, 5000);
+    ASSERT_TRUE(fd);
+    idle.push_back(*fd);
+  }
+  auto report = Shutdown("agent:a1", {{&agent, "a1"}});
+  ASSERT_TRUE(report);
+  EXPECT_EQ((*report)["targeted"], 1);
+  EXPECT_EQ((*report)["stopped"], 1);
+  for (int fd : idle) close(fd);
+}
+
+// Issue 10, kill switch item 4: 300 MiB without a newline grew the controller without bound.
+TEST_F(ControllerTest, AnEndlessLineIsCutOffAtTheLimit) {
+  Start();
+  Client c(port());
+  std::string chunk(1 << 20, 'x');
+  std::thread writer([&] {
+    for (int i = 0; i < 64; ++i) {
+      if (!c.Raw(chunk.substr(0, chunk.size() - 1))) break;  // SendLine adds a newline: keep it rare
+    }
+  });
+  // The controller closes the connection once a line passes 64 KiB; the writer then fails.
+  writer.join();
+  EXPECT_TRUE(c.Closed());
+  auto report = Shutdown("all");
+  ASSERT_TRUE(report);
+  EXPECT_EQ((*report)["type"], "report");
+}
+
+// Issue 10, kill switch item 8: a captured order replayed to an agent that enrolled after it.
+TEST_F(ControllerTest, TheSignedFenceFloorRefusesOrdersIssuedBeforeEnrolment) {
+  Start();
+  Client a1(port());
+  ASSERT_NE(Enroll(a1, "a1", "m1"), 0u);
+  std::vector<std::string> captured;
+  ASSERT_TRUE(Shutdown("agent:a1", {{&a1, "a1"}}, &captured));
+  ASSERT_EQ(captured.size(), 1u);
+  std::string note = captured[0];
+  Client fresh(port());
+  std::uint64_t floor = Enroll(fresh, "a1-again", "m9");
+  ASSERT_NE(floor, 0u);
+  auto verifier = *ledger::Verifier::Parse(signer_.VerifierKey());
+  // Unexpired and signed, and for this agent were its scope `all`: refused all the same.
+  CheckedOrder c = CheckOrder(note, verifier, floor, NowMs(), "a1", "m1", {});
+  EXPECT_EQ(c.refusal, Refusal::kReplayed);
+}
+
+// Issue 10, kill switch item 7: an order reaching no agent was a success, and an agent enrolling
+// into a stopped scope right after the order ran.
+TEST_F(ControllerTest, OrdersStayInForceForAgentsThatEnrolLater) {
+  Start();
+  auto report = Shutdown("model:m-late");
+  ASSERT_TRUE(report);
+  EXPECT_EQ((*report)["targeted"], 0);
+  EXPECT_EQ((*report)["complete"], false);
+  Client late(port());
+  json enrolled;
+  std::uint64_t floor = Enroll(late, "late", "m-late", &enrolled);
+  ASSERT_NE(floor, 0u);
+  ASSERT_EQ(enrolled["orders"].size(), 1u);
+  auto verifier = *ledger::Verifier::Parse(signer_.VerifierKey());
+  CheckedOrder c = CheckOrder(enrolled["orders"][0].get<std::string>(), verifier, floor, NowMs(), "late", "m-late", {});
+  EXPECT_FALSE(c.refusal) << c.detail;
+  // Another model enrols freely.
+  Client other(port());
+  json free;
+  ASSERT_NE(Enroll(other, "free", "m-other", &free), 0u);
+  EXPECT_TRUE(free["orders"].empty());
+}
+
+}  // namespace
+}  // namespace flopline::killswitch
