@@ -3,7 +3,10 @@
 # workloads and their children; a killed or frozen controller makes agents fail closed within TTL
 # plus one renewal; forged, expired and replayed orders are refused and logged; exempt workloads
 # drain; a killed agent takes its workload with it; orders and drills are recorded in the ledger;
-# with etcd, killing one of two controllers loses nothing.
+# with etcd, killing one of two controllers loses nothing. And issue 10's hostile inputs, each
+# marked "issue 10 item N": malformed lines, unauthenticated or forged senders, idle sockets, an
+# endless line, a mismatched --pubkey, bad flag values, setsid children, mistyped scopes, orders in
+# force for late agents, and a captured order replayed to a fresh agent.
 # Usage: killswitch_cli_test.sh FLOPLINE_BINARY SOURCE_DIR
 set -uo pipefail
 bin=$1
@@ -44,17 +47,23 @@ start_controller() {  # PORT ARGS... -> sets $ctl
   local port=$1; shift
   "$bin" killswitch controller --listen "127.0.0.1:$port" --key "$tmp/ks.key" "$@" 2>>"$tmp/controller-$port.log" &
   ctl=$!; pids+=("$ctl")
-  wait_until 3000 grep -q "listening" "$tmp/controller-$port.log"
+  wait_until 10000 grep -q "listening" "$tmp/controller-$port.log"
+  [[ -f $tmp/op.cred ]] || "$bin" killswitch credential --key "$tmp/ks.key" --operator --out "$tmp/op.cred" 2>/dev/null
+}
+cred() {  # NAME -> the agent's credential file, issued on first use
+  [[ -f $tmp/cred-$1 ]] || "$bin" killswitch credential --key "$tmp/ks.key" --agent "$1" --out "$tmp/cred-$1" 2>/dev/null
+  echo "$tmp/cred-$1"
 }
 start_agent() {  # NAME CONTROLLERS MODEL LINEAGE [ARGS...] -> sets $agent
   local name=$1 controllers=$2 model=$3 lineage=$4; shift 4
   local lin=(); [[ -n $lineage ]] && lin=(--lineage "$lineage")
   workload "$name" >/dev/null
-  "$bin" killswitch agent --controller "$controllers" --id "$name" --model "$model" "${lin[@]}" --grace 2 "$@" \
-    -- sh -c "$(workload "$name")" 2>>"$tmp/agent-$name.log" &
+  "$bin" killswitch agent --controller "$controllers" --id "$name" --model "$model" "${lin[@]}" --grace 2 \
+    --credential "$(cred "$name")" "$@" -- sh -c "$(workload "$name")" 2>>"$tmp/agent-$name.log" &
   agent=$!; pids+=("$agent")
-  wait_until 3000 running "$name"
+  wait_until 10000 running "$name"
 }
+op=(--credential "$tmp/op.cred")
 
 # --- scopes ----------------------------------------------------------------------------------
 P1=$((base + 1))
@@ -89,25 +98,28 @@ start_agent chat 127.0.0.1:$P1 m1-ft-chat ""  # its lineage comes from the store
 start_agent other 127.0.0.1:$P1 m2 "" --deployment api-eu
 check four-running bash -c "$(declare -p num tag); $(declare -f alive running); for a in root tuned chat other; do running \$a || exit 1; done"
 
-expect_ok status killswitch status --controller 127.0.0.1:$P1 --format json
+expect_ok status killswitch status --controller 127.0.0.1:$P1 --format json "${op[@]}"
 check status-json python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); a={x["id"]:x for x in d["agents"]}; assert set(a)=={"root","tuned","chat","other"} and a["chat"]["lineage"]==[] and a["other"]["deployment"]=="api-eu" and all(x["state"]=="live" and x["connected"] for x in a.values())' "$tmp/out"
 
-expect_ok shutdown-agent killswitch shutdown --controller 127.0.0.1:$P1 --scope agent:other --reason "scope test" --format json
+expect_ok shutdown-agent killswitch shutdown --controller 127.0.0.1:$P1 --scope agent:other --reason "scope test" --format json "${op[@]}"
 check shutdown-json python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["targeted"]==1 and d["stopped"]==1 and d["not_stopped"]==[] and d["elapsed_ms"]>=0 and d["stopped_agents"]==["other"]' "$tmp/out"
 check agent-scope-exact bash -c "$(declare -p num tag); $(declare -f alive running gone); gone other && running root && running chat && running tuned"
 
-expect_ok shutdown-model killswitch shutdown --controller 127.0.0.1:$P1 --scope model:m1-ft --reason "model test" --format json
+expect_ok shutdown-model killswitch shutdown --controller 127.0.0.1:$P1 --scope model:m1-ft --reason "model test" --format json "${op[@]}"
 check model-scope-exact bash -c "$(declare -p num tag); $(declare -f alive running gone); gone tuned && running chat && running root"
 
-expect_ok shutdown-lineage killswitch shutdown --controller 127.0.0.1:$P1 --scope lineage:m1 --reason "lineage test"
+expect_ok shutdown-lineage killswitch shutdown --controller 127.0.0.1:$P1 --scope lineage:m1 --reason "lineage test" "${op[@]}"
 check lineage-text grep -q "2 of 2 targeted workloads confirmed stopped" "$tmp/out"
 check lineage-all-gone bash -c "[[ \$(pgrep -f '^sleep $tag' | wc -l) -eq 0 ]]"
 check agent-log grep -q "order .* (agent:other): scope test; stopping" "$tmp/agent-other.log"
 
-expect_ok drill killswitch drill --controller 127.0.0.1:$P1 --scope model:nobody --format json
-check drill-json python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["drill"] is True and d["targeted"]==0' "$tmp/out"
-expect_error bad-scope 2 "field 'scope'.*not a scope" -- killswitch shutdown --controller 127.0.0.1:$P1 --scope planet:x --reason r
-expect_error no-controller 1 "cannot connect" -- killswitch status --controller 127.0.0.1:$((base + 9))
+# issue 10 item 7: an order (or drill) that reaches no agent is a failure, said so, exit 1.
+"$bin" killswitch drill --controller 127.0.0.1:$P1 --scope model:nobody --format json "${op[@]}" >"$tmp/out" 2>"$tmp/err"
+check drill-no-agent-exit-1 test $? -eq 1
+check drill-json python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["drill"] is True and d["targeted"]==0 and d["complete"] is False' "$tmp/out"
+check drill-no-agent-said grep -q "reached no agent" "$tmp/err"
+expect_error bad-scope 2 "field 'scope'.*not a scope" -- killswitch shutdown --controller 127.0.0.1:$P1 --scope planet:x --reason r "${op[@]}"
+expect_error no-controller 1 "cannot connect" -- killswitch status --controller 127.0.0.1:$((base + 9)) "${op[@]}"
 
 # Every order and the drill are in the evidence log.
 kill $ctl; wait $ctl 2>/dev/null
@@ -139,7 +151,7 @@ kill -STOP $ctl
 check cut-off-fails-closed wait_until 1500 gone cut
 kill -CONT $ctl
 # The agent's last word, written before it exited, reaches the thawed controller: confirmed stopped.
-check cut-off-confirmed wait_until 3000 bash -c "'$bin' killswitch status --controller 127.0.0.1:$P3 | grep -q 'cut .* fail-closed'"
+check cut-off-confirmed wait_until 10000 bash -c "'$bin' killswitch status --controller 127.0.0.1:$P3 --credential '$tmp/op.cred' | grep -q 'cut .* fail-closed'"
 kill $ctl
 
 # --- a real network cut: the agent in its own network namespace, the link taken down -------------
@@ -152,11 +164,11 @@ if [[ $(id -u) -eq 0 ]] && command -v ip >/dev/null && ip netns add "flks$$" 2>/
   P7=$((base + 12))
   "$bin" killswitch controller --listen "$net.1:$P7" --key "$tmp/ks.key" --lease-ttl 1 2>>"$tmp/controller-$P7.log" &
   ctl=$!; pids+=("$ctl")
-  wait_until 3000 grep -q "listening" "$tmp/controller-$P7.log"
+  wait_until 10000 grep -q "listening" "$tmp/controller-$P7.log"
   workload netcut >/dev/null
   ip netns exec "$ns" "$bin" killswitch agent --controller "$net.1:$P7" --id netcut --model m1 --grace 2 \
-    -- sh -c "$(workload netcut)" 2>>"$tmp/agent-netcut.log" & pids+=($!)
-  check netns-agent-runs wait_until 3000 running netcut
+    --credential "$(cred netcut)" -- sh -c "$(workload netcut)" 2>>"$tmp/agent-netcut.log" & pids+=($!)
+  check netns-agent-runs wait_until 10000 running netcut
   ip link set "$host" down                       # the cable is cut; both ends still up
   check netns-cut-fails-closed wait_until 1500 gone netcut
   check netns-cut-log grep -q "fail closed" "$tmp/agent-netcut.log"
@@ -166,53 +178,142 @@ else
   echo "note: not root or no network namespaces: the network-cut case is covered by the frozen controller only"
 fi
 
-# --- forged, expired and replayed orders ---------------------------------------------------------
-P4=$((base + 4)); P5=$((base + 5))
-start_controller $P4 --lease-ttl 5
+# --- forged, expired and replayed orders (issue 10 item 8: a captured order replayed to a fresh agent)
+# A spy agent of controller P4 captures two orders; later a hostile network in front of controller
+# P5 (same key) injects them, one altered, into the stream of an agent that enrolled after both.
+P4=$((base + 4)); P5=$((base + 5)); P5M=$((base + 13))
+start_controller $P4 --lease-ttl 5; c4=$ctl
 key=$(grep -o 'verifier key .*' "$tmp/controller-$P4.log" | head -1 | cut -d' ' -f3)
-$relay spy $P4 "$tmp/orders.jsonl" & pids+=($!)
-wait_until 3000 bash -c "'$bin' killswitch status --controller 127.0.0.1:$P4 | grep -q spy"
-expect_ok relay-old killswitch shutdown --controller 127.0.0.1:$P4 --scope model:spy-model --reason old --timeout 1 --format json
+$relay spy $P4 "$(cred spy)" "$tmp/orders.jsonl" & pids+=($!)
+wait_until 10000 bash -c "'$bin' killswitch status --controller 127.0.0.1:$P4 --credential '$tmp/op.cred' | grep -q spy"
+expect_ok relay-old killswitch shutdown --controller 127.0.0.1:$P4 --scope model:spy-model --reason old --timeout 1 --format json "${op[@]}"
 check relay-old-reached-spy python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["targeted"]==1' "$tmp/out"
-check spy-enrolled-again wait_until 3000 bash -c "'$bin' killswitch status --controller 127.0.0.1:$P4 | grep -q 'spy .* live'"
-expect_ok relay-fresh killswitch shutdown --controller 127.0.0.1:$P4 --scope all --reason fresh --timeout 60 --format json
+check spy-enrolled-again wait_until 10000 bash -c "'$bin' killswitch status --controller 127.0.0.1:$P4 --credential '$tmp/op.cred' | grep -q 'spy .* live'"
+expect_ok relay-fresh killswitch shutdown --controller 127.0.0.1:$P4 --scope all --reason fresh --timeout 300 --format json "${op[@]}"
 check relay-fresh-reached-spy python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["targeted"]==1' "$tmp/out"
-check two-orders-captured wait_until 3000 bash -c "[[ \$(wc -l < '$tmp/orders.jsonl') -ge 2 ]]"
-sleep 1.1   # the first order (1 s validity) is now expired
-python3 - "$tmp/orders.jsonl" "$tmp/hostile.jsonl" "$tmp/floor" <<'PY'
+check two-orders-captured wait_until 10000 bash -c "[[ \$(wc -l < '$tmp/orders.jsonl') -ge 2 ]]"
+kill $c4
+sleep 1.1   # the first order (1 s validity) is now expired; the second (scope all) has minutes left
+python3 - "$tmp/orders.jsonl" "$tmp/hostile.jsonl" <<'PY'
 import json, sys
 old, fresh = [json.loads(l)["note"] for l in open(sys.argv[1])][:2]
-body = json.loads(fresh.split("\n")[0])
 forged = fresh.replace('"scope":"all"', '"scope":"agent:victim"')      # text changed, signature kept
 with open(sys.argv[2], "w") as f:
     for note in (forged, old, fresh):                                  # forged, expired, then replayed
         f.write(json.dumps({"note": note}) + "\n")
-open(sys.argv[3], "w").write(str(body["fence"]))                        # the agent enrolled after it
 PY
-$relay fake $P5 "$key" "$tmp/hostile.jsonl" "$(cat "$tmp/floor")" >"$tmp/fake.out" & fake=$!; pids+=($fake)
-wait_until 2000 grep -q listening "$tmp/fake.out"
-start_agent victim 127.0.0.1:$P5 victim-model "" --pubkey "$key"
-wait $fake
-check refusals-reported python3 - "$tmp/fake.out" <<'PY'
+start_controller $P5 --lease-ttl 5
+$relay mitm $P5M $P5 "$tmp/hostile.jsonl" >"$tmp/mitm.out" & mitm=$!; pids+=($mitm)
+wait_until 10000 grep -q listening "$tmp/mitm.out"
+start_agent victim 127.0.0.1:$P5M victim-model "" --pubkey "$key"
+wait $mitm
+check refusals-reported python3 - "$tmp/mitm.out" <<'PY'
 import json, sys
-acks = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+acks = [m for m in (json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")) if m.get("type") == "ack"]
 assert [a["refusal"] for a in acks] == ["forged", "expired", "replayed"], acks
 assert all(a["result"] == "refused" for a in acks)
 PY
 check refusals-logged bash -c "grep -q 'refused a forged order' '$tmp/agent-victim.log' && grep -q 'refused a expired order' '$tmp/agent-victim.log' && grep -q 'refused a replayed order' '$tmp/agent-victim.log'"
+check refusals-logged-by-controller grep -q "agent victim refused order" "$tmp/controller-$P5.log"
 check victim-still-running running victim
 kill -9 $agent 2>/dev/null
+
+# --- issue 10 item 5: an agent whose --pubkey is not the controller's key never starts --------------
+other_key=$(python3 - <<'PY'
+import base64, hashlib, os
+pub = b"\x01" + os.urandom(32)
+name = "flopline-killswitch"
+kid = hashlib.sha256(name.encode() + b"\n" + pub).digest()[:4].hex()
+print(f"{name}+{kid}+{base64.b64encode(pub).decode()}")
+PY
+)
+workload mismatch >/dev/null
+"$bin" killswitch agent --controller 127.0.0.1:$P5 --id mismatch --model m1 --credential "$(cred mismatch)" \
+  --pubkey "$other_key" -- sh -c "$(workload mismatch)" 2>>"$tmp/agent-mismatch.log"
+check pubkey-mismatch-exit-2 test $? -eq 2
+check pubkey-mismatch-never-ran gone mismatch
+check pubkey-mismatch-logged grep -q "did not prove the pinned key" "$tmp/agent-mismatch.log"
+
+# --- issue 10 items 1 and 2: malformed and unauthenticated lines cost their connection only ---------
+start_agent guarded 127.0.0.1:$P5 m-guarded ""
+for line in '{"type":5}' '{"type":"renew","id":5}' '{"type":"shutdown","scope":5}' \
+    '{"type":"shutdown","scope":"all","reason":"x","timeout_ms":1000}' '{"type":"exited","id":"guarded"}' \
+    '{"type":"status"}' '[' '{"from":"operator","msg":"{}","mac":"00"}'; do
+  python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); s.sendall(sys.argv[2].encode()+b"\n"); s.settimeout(30); [None for _ in iter(lambda: s.recv(4096), b"")]' $P5 "$line"
+done
+check hostile-lines-controller-alive kill -0 $ctl
+check hostile-lines-logged bash -c "[[ \$(grep -c 'closed the connection from' '$tmp/controller-$P5.log') -ge 8 ]]"
+check hostile-lines-workload-runs running guarded
+other_op=$tmp/other-op.cred
+"$bin" killswitch controller --listen 127.0.0.1:$((base + 15)) --key "$tmp/other.key" --lease-ttl 1 2>/dev/null & o=$!
+wait_until 10000 test -s "$tmp/other.key"; kill $o
+"$bin" killswitch credential --key "$tmp/other.key" --operator --out "$other_op" 2>/dev/null
+expect_error wrong-operator-credential 1 "authentication failed" -- killswitch shutdown --controller 127.0.0.1:$P5 --scope all --reason x --credential "$other_op"
+check wrong-credential-logged grep -q "authentication failed for operator" "$tmp/controller-$P5.log"
+expect_error agent-credential-as-operator 2 "needs an operator one" -- killswitch status --controller 127.0.0.1:$P5 --credential "$(cred guarded)"
+check guarded-still-running running guarded
+expect_ok guarded-stop killswitch shutdown --controller 127.0.0.1:$P5 --scope agent:guarded --reason r "${op[@]}"
+check guarded-gone wait_until 10000 gone guarded
+
+# --- issue 10 item 6: flag values that are not sane numbers of seconds ------------------------------
+for v in inf nan 1e400 0.001 -1 0; do
+  expect_error "timeout-$v" 2 "field '--timeout'" -- killswitch shutdown --controller 127.0.0.1:$P5 --scope all --reason r --timeout "$v" "${op[@]}"
+done
+for v in nan inf 1e300 1e-9 -1; do
+  expect_error "lease-ttl-$v" 2 "field '--lease-ttl'" -- killswitch controller --listen 127.0.0.1:$((base + 16)) --key "$tmp/ks.key" --lease-ttl "$v"
+done
+for v in -1 nan inf 1e9; do
+  expect_error "grace-$v" 2 "field '--grace'" -- killswitch agent --controller 127.0.0.1:$P5 --id g --model m --credential "$(cred g)" --grace "$v" -- true
+done
+
+# --- issue 10 item 7: setsid children, mistyped scopes, orders in force for late agents -------------
+workload escaper >/dev/null
+"$bin" killswitch agent --controller 127.0.0.1:$P5 --id escaper --model m-esc --grace 1 --credential "$(cred escaper)" \
+  -- sh -c "setsid sleep $tag${num[escaper]} & sleep $tag${num[escaper]}; wait" 2>>"$tmp/agent-escaper.log" & pids+=($!)
+wait_until 10000 running escaper
+expect_ok setsid-shutdown killswitch shutdown --controller 127.0.0.1:$P5 --scope agent:escaper --reason r --format json "${op[@]}"
+check setsid-confirmed python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["stopped"]==1, d' "$tmp/out"
+check setsid-child-gone-when-confirmed gone escaper
+"$bin" killswitch shutdown --controller 127.0.0.1:$P5 --scope model:m-late-chta --reason typo "${op[@]}" >"$tmp/out" 2>"$tmp/err"
+check mistyped-scope-exit-1 test $? -eq 1
+check mistyped-scope-said grep -q "reached no agent" "$tmp/err"
+"$bin" killswitch shutdown --controller 127.0.0.1:$P5 --scope model:m-late --reason "stop m-late" --timeout 300 "${op[@]}" >/dev/null 2>&1
+workload late >/dev/null
+"$bin" killswitch agent --controller 127.0.0.1:$P5 --id late --model m-late --credential "$(cred late)" \
+  -- sh -c "$(workload late)" 2>>"$tmp/agent-late.log"
+check late-agent-exit-0 test $? -eq 0
+check late-agent-never-ran gone late
+check late-agent-told grep -q "is in force: .*stop m-late; the workload is not started" "$tmp/agent-late.log"
+
+# --- issue 10 item 3: idle sockets under a small descriptor limit never starve an order -------------
+P8=$((base + 14))
+(ulimit -n 128; exec "$bin" killswitch controller --listen "127.0.0.1:$P8" --key "$tmp/ks.key" --lease-ttl 5 \
+  2>>"$tmp/controller-$P8.log") & c8=$!; pids+=($c8)
+wait_until 10000 grep -q "listening" "$tmp/controller-$P8.log"
+start_agent crowded 127.0.0.1:$P8 m-crowd ""
+$relay idle $P8 200 600 >"$tmp/idle.out" & idlers=$!; pids+=($idlers)
+wait_until 30000 grep -q "open 200" "$tmp/idle.out"
+expect_ok crowded-shutdown killswitch shutdown --controller 127.0.0.1:$P8 --scope agent:crowded --reason r "${op[@]}"
+check crowded-gone gone crowded
+kill $idlers
+
+# --- issue 10 item 4: an endless line is cut off at 64 KiB, the controller stays small --------------
+check flood-closed bash -c "$relay flood $P8 300 | grep -q closed"
+check flood-logged grep -q "a line longer than 65536 bytes" "$tmp/controller-$P8.log"
+check flood-rss-small bash -c "(( \$(awk '/VmRSS/ {print \$2}' /proc/$c8/status) < 200000 ))"
+expect_ok flood-then-status killswitch status --controller 127.0.0.1:$P8 "${op[@]}"
+kill $c8
 
 # --- a killed agent takes its workload with it; an exempt workload drains -----------------------
 P6=$((base + 6))
 start_controller $P6 --lease-ttl 5 --exempt grid --drain-seconds 3
 start_agent doomed 127.0.0.1:$P6 m1 ""
 kill -9 $agent
-check agent-death-kills-workload wait_until 1000 gone doomed
-"$bin" killswitch agent --controller 127.0.0.1:$P6 --id grid --model m-grid --grace 0.1 \
+check agent-death-kills-workload wait_until 10000 gone doomed
+"$bin" killswitch agent --controller 127.0.0.1:$P6 --id grid --model m-grid --grace 0.1 --credential "$(cred grid)" \
   -- sh -c "trap 'sleep 0.5; exit 0' TERM; sleep ${tag}99 & wait" 2>>"$tmp/agent-grid.log" & pids+=($!)
-wait_until 3000 bash -c "[[ \$(pgrep -f '^sleep ${tag}99\$' | wc -l) -ge 1 ]]"
-expect_ok drain killswitch shutdown --controller 127.0.0.1:$P6 --scope agent:grid --reason "grid test" --format json
+wait_until 10000 bash -c "[[ \$(pgrep -f '^sleep ${tag}99\$' | wc -l) -ge 1 ]]"
+expect_ok drain killswitch shutdown --controller 127.0.0.1:$P6 --scope agent:grid --reason "grid test" --format json "${op[@]}"
 check drained python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["drained_agents"]==["grid"] and d["stopped"]==1 and d["elapsed_ms"]>=400, d' "$tmp/out"
 check drain-logged grep -q "draining gracefully (exempt workload)" "$tmp/agent-grid.log"
 
@@ -226,13 +327,13 @@ start_controller $PA --lease-ttl 2 --etcd "http://127.0.0.1:$E"; ca=$ctl
 start_controller $PB --lease-ttl 2 --etcd "http://127.0.0.1:$E"; cb=$ctl
 for i in 1 2 3; do start_agent "ha$i" "127.0.0.1:$PA,127.0.0.1:$PB" m-ha ""; done
 for i in 4 5 6; do start_agent "ha$i" "127.0.0.1:$PB,127.0.0.1:$PA" m-ha ""; done
-expect_ok ha-status-b killswitch status --controller 127.0.0.1:$PB --format json
+expect_ok ha-status-b killswitch status --controller 127.0.0.1:$PB --format json "${op[@]}"
 check ha-b-sees-all python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {a["id"] for a in d["agents"]} == {"ha1","ha2","ha3","ha4","ha5","ha6"}, d' "$tmp/out"
 kill -9 $ca
 sleep 3   # longer than the 2 s lease: agents of the dead controller must have moved, not stopped
 check ha-nothing-stopped bash -c "$(declare -p num tag); $(declare -f alive running); for i in 1 2 3 4 5 6; do running ha\$i || exit 1; done"
 check ha-reenrolled grep -q "re-enrolled" "$tmp/agent-ha1.log"
-expect_ok ha-shutdown killswitch shutdown --controller 127.0.0.1:$PB --scope model:m-ha --reason "ha test" --format json
+expect_ok ha-shutdown killswitch shutdown --controller 127.0.0.1:$PB --scope model:m-ha --reason "ha test" --format json "${op[@]}"
 check ha-all-stopped python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["targeted"]==6 and d["stopped"]==6 and d["not_stopped"]==[], d' "$tmp/out"
 check ha-all-gone bash -c "[[ \$(pgrep -f '^sleep $tag' | wc -l) -eq 0 ]]"
 
