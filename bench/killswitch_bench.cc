@@ -24,6 +24,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -35,7 +36,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "flopline/killswitch/auth.h"
 #include "flopline/killswitch/etcd.h"
+#include "flopline/killswitch/messages.h"
 #include "flopline/killswitch/net.h"
 #include "flopline/killswitch/protocol.h"
 
@@ -61,18 +64,61 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& log = "/dev
   return pid;
 }
 
-json Ask(std::uint16_t port, const json& request, int timeout_ms = 60000) {
+// The controller's master secret, from its key file once the controller has written it.
+std::optional<Secret> g_master;
+
+bool LoadMaster(const std::string& key_file) {
+  std::ifstream in(key_file);
+  std::string key;
+  if (!std::getline(in, key)) return false;
+  auto signer = flopline::ledger::Signer::Parse(key);
+  if (signer) g_master = MasterSecret(*signer);
+  return signer.has_value();
+}
+
+// One authenticated request as the operator; the unsealed answer, or null.
+json Ask(std::uint16_t port, ClientMessage request, int timeout_ms = 60000) {
+  if (!g_master) return json();
+  Credential op = *DeriveCredential(*g_master, "operator");
   auto fd = Connect({"127.0.0.1", port}, 2000);
   if (!fd) return json();
-  LineConn conn(*fd);
-  conn.SendLine(request.dump());
+  LineConn conn(*fd, 1 << 24);
+  std::optional<std::string> hello = conn.ReadLine(timeout_ms);
+  auto h = hello ? ParseControllerMessage(*hello) : flopline::core::Result<ControllerMessage>(
+                                                        flopline::core::InvalidArgument("none"));
+  if (!h || !std::holds_alternative<HelloMsg>(*h)) return json();
+  Secret session = SessionKey(op.secret, std::get<HelloMsg>(*h).nonce);
+  std::visit([](auto& m) { m.seq = 1; }, request);
+  conn.SendLine(Seal(session, Direction::kClient, op.From(), ToJson(request).dump()));
   std::optional<std::string> line = conn.ReadLine(timeout_ms);
   conn.Close();
-  return line ? json::parse(*line, nullptr, false) : json();
+  auto env = line ? ParseEnvelope(*line) : flopline::core::Result<Envelope>(flopline::core::InvalidArgument("none"));
+  if (!env || !MacValid(session, Direction::kController, *env)) return json();
+  return json::parse(env->msg, nullptr, false);
+}
+
+// Waits for a controller's key file and its answer to status.
+void AwaitController(std::uint16_t port, const std::string& key_file) {
+  for (int i = 0; i < 200 && !(g_master || LoadMaster(key_file)); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (int i = 0; i < 200 && !Ask(port, StatusMsg{}, 500).is_object(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// Agent `id`'s credential file, written (0600) on first use.
+std::string CredentialFile(const std::string& dir, const std::string& id) {
+  std::string path = dir + "/cred-" + id;
+  if (!std::filesystem::exists(path)) {
+    std::ofstream(path) << DeriveCredential(*g_master, "agent:" + id)->ToString();
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  }
+  return path;
 }
 
 size_t Live(std::uint16_t port) {
-  json s = Ask(port, {{"type", "status"}});
+  json s = Ask(port, StatusMsg{});
   size_t n = 0;
   if (s.is_object()) {
     for (const json& a : s["agents"]) n += a.value("state", "") == "live" && a.value("connected", false);
@@ -95,9 +141,10 @@ void Reap(std::vector<pid_t>& pids) {
 std::vector<pid_t> StartAgents(const std::string& bin, std::uint16_t port, int n, const std::string& dir) {
   std::vector<pid_t> agents;
   for (int i = 0; i < n; ++i) {
-    agents.push_back(Spawn({bin, "killswitch", "agent", "--controller", fmt::format("127.0.0.1:{}", port), "--id",
-                            fmt::format("a{}", i), "--model", i % 2 ? "m-odd" : "m-even", "--grace", "5", "--",
-                            "sleep", "100000"},
+    std::string id = fmt::format("a{}", i);
+    agents.push_back(Spawn({bin, "killswitch", "agent", "--controller", fmt::format("127.0.0.1:{}", port), "--id", id,
+                            "--model", i % 2 ? "m-odd" : "m-even", "--grace", "5", "--credential",
+                            CredentialFile(dir, id), "--", "sleep", "100000"},
                            dir + "/agents.log"));
   }
   while (Live(port) < static_cast<size_t>(n)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -107,7 +154,7 @@ std::vector<pid_t> StartAgents(const std::string& bin, std::uint16_t port, int n
 // One round through flopline: returns the controller's order-to-last-confirmation time in ms.
 double FloplineRound(const std::string& bin, std::uint16_t port, int n, const std::string& dir) {
   std::vector<pid_t> agents = StartAgents(bin, port, n, dir);
-  json report = Ask(port, {{"type", "shutdown"}, {"scope", "all"}, {"reason", "bench"}, {"timeout_ms", 60000}});
+  json report = Ask(port, ShutdownMsg{0, "all", "bench", 60'000, NowMs(), false});
   for (pid_t p : agents) waitpid(p, nullptr, 0);
   if (!report.is_object() || report["stopped"].get<size_t>() != static_cast<size_t>(n)) {
     std::fprintf(stderr, "bench: incomplete shutdown: %s\n", report.dump().c_str());
@@ -243,9 +290,7 @@ int main(int argc, char** argv) {
              fmt::format("http://127.0.0.1:{}", peer), "--initial-cluster",
              fmt::format("default=http://127.0.0.1:{}", peer)},
             dir + "/etcd.log")};
-  for (int i = 0; i < 200 && !Ask(port, {{"type", "status"}}, 500).is_object(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  AwaitController(port, dir + "/ks.key");
   for (int i = 0; i < 200; ++i) {
     EtcdClient probe({endpoint});
     if (probe.Put("/bench/probe", "x")) break;
@@ -271,9 +316,7 @@ int main(int argc, char** argv) {
     pid_t ctl = Spawn({bin, "killswitch", "controller", "--listen", fmt::format("127.0.0.1:{}", p2), "--lease-ttl",
                        "1", "--key", dir + "/ks.key"},
                       dir + "/controller2.log");
-    for (int i = 0; i < 200 && !Ask(p2, {{"type", "status"}}, 500).is_object(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    AwaitController(p2, dir + "/ks.key");
     std::vector<pid_t> agents = StartAgents(bin, p2, n, dir);
     std::int64_t t0 = MonotonicMs();
     kill(ctl, SIGKILL);
