@@ -156,7 +156,7 @@ Storage& SqliteOf(std::int64_t n) {
   if (!s) {
     s = *store::OpenSqlite(fmt::format("{}/proofs-{}.db", BenchDir(), n));
     for (std::int64_t lo = 0; lo < n; lo += 100000) {
-      auto r = s->Append([&](std::uint64_t size, const NodeReader& nodes) -> core::Result<Batch> {
+      auto r = s->Append([&](std::uint64_t size, const NodeReader& nodes, std::string_view) -> core::Result<Batch> {
         FL_ASSIGN_OR_RETURN(Frontier f, Frontier::Load(nodes, size));
         Batch b;
         for (std::int64_t i = lo; i < std::min(n, lo + 100000); ++i) {

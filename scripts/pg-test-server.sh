@@ -5,10 +5,15 @@
 #
 #   scripts/pg-test-server.sh start DIR PORT   # prints the libpq connection string
 #   scripts/pg-test-server.sh stop DIR
+#
+# DIR (in the build tree) only records where the cluster is. The cluster itself lives in a fresh
+# `mktemp -d` folder under /tmp: the `postgres` user must reach it, and a checkout in a private
+# folder (root's home, any mktemp -d folder: mode 0700) is out of its reach (issue 10 item 17).
 set -euo pipefail
 
-action=${1:?usage: pg-test-server.sh start DIR PORT | stop DIR}
-dir=${2:?usage: pg-test-server.sh start DIR PORT | stop DIR}
+usage="usage: pg-test-server.sh start DIR PORT | stop DIR"
+action=${1:?$usage}
+dir=${2:?$usage}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 if [[ -z "$bin" ]]; then
   echo "pg-test-server: PostgreSQL is not installed (scripts/install-deps.sh installs it)" >&2
@@ -23,26 +28,43 @@ as_owner() {
   fi
 }
 
+# Stops the cluster DIR records, keeps its server log in DIR, and removes it. Only a folder this
+# script made (/tmp/flopline-pg.*) is ever removed.
+stop_recorded() {
+  local state="$dir/cluster" cluster
+  [[ -f "$state" ]] || return 0
+  cluster=$(cat "$state")
+  if [[ "$cluster" == /tmp/flopline-pg.* && -d "$cluster" ]]; then
+    as_owner "$bin/pg_ctl -D '$cluster/data' stop -m fast" >/dev/null 2>&1 || true
+    cp "$cluster/server.log" "$dir/server.log" 2>/dev/null || true
+    rm -rf "$cluster"
+  fi
+  rm -f "$state"
+}
+
 case "$action" in
   start)
-    port=${3:?usage: pg-test-server.sh start DIR PORT}
-    as_owner "$bin/pg_ctl -D '$dir/data' stop -m immediate" >/dev/null 2>&1 || true
-    rm -rf "$dir"
+    port=${3:?$usage}
     mkdir -p "$dir"
-    [[ $(id -u) -eq 0 ]] && chown postgres "$dir"
-    as_owner "$bin/initdb -D '$dir/data' -A trust -U postgres" >"$dir/initdb.log" 2>&1 || {
+    stop_recorded
+    # The cluster from a build tree of an earlier version (inside DIR itself), if one still runs.
+    as_owner "$bin/pg_ctl -D '$dir/data' stop -m immediate" >/dev/null 2>&1 || true
+    cluster=$(mktemp -d /tmp/flopline-pg.XXXXXX)
+    echo "$cluster" >"$dir/cluster"
+    [[ $(id -u) -eq 0 ]] && chown postgres "$cluster"
+    as_owner "$bin/initdb -D '$cluster/data' -A trust -U postgres" >"$dir/initdb.log" 2>&1 || {
       cat "$dir/initdb.log" >&2; exit 1; }
     # fsync and synchronous_commit stay at their defaults (on): the tests measure durable commits.
-    as_owner "$bin/pg_ctl -D '$dir/data' -l '$dir/server.log' -w -t 60 \
-      -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c max_connections=200\" start" >/dev/null || {
-      cat "$dir/server.log" >&2; exit 1; }
+    as_owner "$bin/pg_ctl -D '$cluster/data' -l '$cluster/server.log' -w -t 60 \
+      -o \"-p $port -k '$cluster' -c listen_addresses=127.0.0.1 -c max_connections=200\" start" >/dev/null || {
+      cat "$cluster/server.log" >&2; exit 1; }
     echo "host=127.0.0.1 port=$port user=postgres dbname=postgres"
     ;;
   stop)
-    as_owner "$bin/pg_ctl -D '$dir/data' stop -m fast" >/dev/null 2>&1 || true
+    stop_recorded
     ;;
   *)
-    echo "usage: pg-test-server.sh start DIR PORT | stop DIR" >&2
+    echo "$usage" >&2
     exit 2
     ;;
 esac

@@ -1,6 +1,11 @@
 // `flopline ledger ...` and `flopline import`: the evidence store and its tamper-evident log.
 // Thin: flags -> store::Open + ledger::Log -> text or JSON (docs/ledger.md).
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <fstream>
@@ -23,8 +28,8 @@ namespace {
 using nlohmann::json;
 
 struct LedgerFlags {
-  std::string store, key, origin, kind, file, model, recorded_at, as_of, out, dir, document_out, format = "table",
-      data_dir;
+  std::string store, key, origin, kind, file, model, recorded_at, as_of, out, dir, document_out, since,
+      format = "table", data_dir;
   std::vector<std::string> redact, files;
   std::uint64_t index = 0, from = 0, to = 0, tree_size = 0;
   bool public_copy = false;
@@ -39,6 +44,50 @@ core::Result<std::string> KeyPath(const LedgerFlags& f) {
   if (!f.key.empty()) return f.key;
   if (f.store.starts_with("sqlite:")) return f.store.substr(7) + ".key";
   return core::InvalidArgument("give --key FILE: a PostgreSQL store keeps no key file of its own", "--key");
+}
+
+// A document is logged for ever, so it is checked before anything is written: a regular file (not
+// a directory, a device such as /dev/zero, or a FIFO that would block), at most kMaxDocumentBytes,
+// read with that bound whatever the file claims.
+constexpr size_t kMaxDocumentBytes = size_t{64} << 20;
+
+core::Result<std::string> ReadDocument(const std::string& path, const std::string& field, bool allow_empty = true) {
+  auto bad = [&](std::string message) {
+    return core::InvalidArgument(std::move(message), field, core::Location{path, 0, 0});
+  };
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked on the open file.
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return bad(fmt::format("cannot open: {}", std::strerror(errno)));
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    bool dir = S_ISDIR(st.st_mode);
+    close(fd);
+    return bad(dir ? "is a directory, not a file" : "is not a regular file");
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxDocumentBytes) {
+    close(fd);
+    return bad(fmt::format("is {} bytes; a record holds at most {} MiB", st.st_size, kMaxDocumentBytes >> 20));
+  }
+  std::string bytes;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      return bad(fmt::format("cannot read: {}", std::strerror(err)));
+    }
+    if (n == 0) break;
+    bytes.append(buf, static_cast<size_t>(n));
+    if (bytes.size() > kMaxDocumentBytes) {
+      close(fd);
+      return bad(fmt::format("grew past {} MiB while being read", kMaxDocumentBytes >> 20));
+    }
+  }
+  close(fd);
+  if (!allow_empty && bytes.empty()) return bad("is empty");
+  return bytes;
 }
 
 json HashList(const std::vector<ledger::Hash>& hashes) {
@@ -93,20 +142,16 @@ class LedgerCommand {
   }
 
   int Append() {
-    if (!Open()) return 2;
-    auto document = core::ReadFile(f_.file);
-    if (!document) {
-      core::Error e = document.error();
-      e.code = core::Code::kInvalidArgument;
-      e.field = "--file";
-      return Fail(e);
-    }
+    // Every input is checked before the store is opened (opening creates a SQLite file).
+    auto document = ReadDocument(f_.file, "--file");
+    if (!document) return Fail(document.error());
     ledger::RecordInput input{f_.kind, f_.model, std::move(*document), Now(), {}};
     if (!f_.recorded_at.empty()) {
       auto at = core::Instant::Parse(f_.recorded_at);
       if (!at) return Fail({core::Code::kInvalidArgument, at.error().message, {}, "--recorded-at"});
       input.recorded_at = *at;
     }
+    if (!Open()) return 2;
     for (const std::string& r : f_.redact) {
       size_t eq = r.find('=');
       if (eq == std::string::npos) {
@@ -117,7 +162,9 @@ class LedgerCommand {
     auto appended = log_->Append({input});
     if (!appended) {
       core::Error e = appended.error();
-      if (e.where == std::nullopt && !e.field.empty() && e.field != "kind" && e.field != "model" && e.field != "redact") {
+      if (e.field == "recorded-at") e.field = "--recorded-at";
+      if (e.where == std::nullopt && !e.field.empty() && e.field != "kind" && e.field != "model" &&
+          e.field != "redact" && e.field != "--recorded-at") {
         e.where = core::Location{f_.file, 0, 0};  // a missing field of the document names the file
       }
       return Fail(e);
@@ -204,6 +251,12 @@ class LedgerCommand {
 
   int Verify() {
     core::Result<ledger::VerifyReport> report;
+    ledger::VerifyOptions options;
+    if (!f_.since.empty()) {
+      auto note = ReadDocument(f_.since, "--since", /*allow_empty=*/false);
+      if (!note) return Fail(note.error());
+      options.since = *note;
+    }
     if (!f_.dir.empty()) {
       std::optional<std::string> pinned;
       if (!f_.key.empty()) {
@@ -211,11 +264,11 @@ class LedgerCommand {
         if (!text) return Fail(text.error());
         pinned = *text;
       }
-      report = ledger::VerifyExport(f_.dir, pinned);
+      report = ledger::VerifyExport(f_.dir, pinned, options);
     } else {
       if (f_.store.empty()) return Fail({core::Code::kInvalidArgument, "give --store or --dir", {}, "--store"});
       if (!Open()) return 2;
-      report = log_->Verify();
+      report = log_->Verify(options);
     }
     if (!report) return Fail(report.error());
     for (const std::string& w : report->warnings) std::cerr << "flopline ledger verify: warning: " << w << "\n";
@@ -263,58 +316,72 @@ class LedgerCommand {
       if (!at) return Fail({core::Code::kInvalidArgument, at.error().message, {}, "--as-of"});
       now = *at;
     }
-    if (auto r = log_->Purge(f_.index, now); !r) return Fail(r.error());
-    std::cout << fmt::format("purged the document and salts of entry {}; its leaf stays in the log\n", f_.index);
+    if (auto r = log_->Purge(f_.index, now); !r) {
+      core::Error e = r.error();
+      if (e.field == "recorded-at") e.field = "--as-of";
+      return Fail(e);
+    }
+    std::cout << fmt::format("purged the document and salts of entry {} and logged the purge; its leaf stays in "
+                             "the log\n",
+                             f_.index);
     return 0;
   }
 
-  // Produces a record as filed: the document is checked against the logged leaf before it is shown.
+  // Produces a record as filed: every value shown comes from the logged leaf (checked against the
+  // signed checkpoint that includes it), and the document is checked against the leaf before it is
+  // written out. An edited column is a failure (exit 1), never printed as the record.
   int Show() {
     if (!Open()) return 2;
-    auto entry = storage_->GetEntry(f_.index);
-    if (!entry) return Fail(entry.error());
-    json out = {{"index", entry->index},
-                {"kind", entry->kind},
-                {"model", entry->model},
-                {"recorded_at", entry->recorded_at},
-                {"leaf_hash", ledger::Base64(entry->leaf_hash)},
-                {"content_sha256", ledger::Hex(entry->content_hash)},
-                {"leaf", json::parse(entry->leaf, nullptr, false)}};
-    std::optional<std::string> document;
-    if (entry->purged_at) {
-      out["purged_at"] = *entry->purged_at;
+    auto record = log_->Produce(f_.index);
+    if (!record) return Fail(record.error());
+    const ledger::Entry& entry = record->entry;
+    const ledger::LeafInfo& leaf = record->leaf;
+    json out = {{"index", entry.index},
+                {"kind", leaf.kind},
+                {"model", leaf.model},
+                {"recorded_at", leaf.recorded_at.ToString()},
+                {"leaf_hash", ledger::Base64(entry.leaf_hash)},
+                {"content_sha256", ledger::Hex(entry.content_hash)},
+                {"leaf", json::parse(entry.leaf, nullptr, false)},
+                {"checkpoint", record->checkpoint ? json(*record->checkpoint) : json(nullptr)}};
+    if (!record->checkpoint) {
+      std::cerr << "flopline ledger show: warning: no signed checkpoint covers this entry yet: run `flopline "
+                   "ledger checkpoint`\n";
+    }
+    if (!record->document) {
+      out["purged_at"] = *entry.purged_at;
     } else {
-      auto doc = storage_->GetDocument(entry->content_hash);
-      if (!doc) return Fail(doc.error());
-      auto checked = doc->has_value() && ledger::Sha256(**doc) == entry->content_hash
-                         ? ledger::CheckOpening(entry->leaf, **doc, entry->openings)
-                         : core::Result<void>(tl::unexpected(core::Error{core::Code::kDataLoss, "the document is missing or altered", {}, {}}));
-      if (!checked) {
-        return Fail({core::Code::kDataLoss, fmt::format("entry {}: {}", entry->index, checked.error().message), {}, {}});
-      }
       out["document_matches_leaf"] = true;
-      document = **doc;
     }
     if (!f_.document_out.empty()) {
-      if (!document) return Fail({core::Code::kFailedPrecondition, "the document was purged", {}, "--document-out"});
+      if (!record->document) return Fail({core::Code::kFailedPrecondition, "the document was purged", {}, "--document-out"});
       std::ofstream file(f_.document_out, std::ios::binary | std::ios::trunc);
-      file << *document;
+      file << *record->document;
       if (!file) return Fail({core::Code::kUnavailable, "cannot write the document", core::Location{f_.document_out, 0, 0}, "--document-out"});
     }
     if (f_.format == "json") {
       std::cout << out.dump(2) << "\n";
     } else {
-      std::cout << fmt::format("entry {}: {} for '{}', recorded {}\nleaf hash {}\ncontent sha256 {}\n", entry->index,
-                               entry->kind, entry->model, entry->recorded_at, out["leaf_hash"].get<std::string>(),
+      std::cout << fmt::format("entry {}: {} for '{}', recorded {}\nleaf hash {}\ncontent sha256 {}\n", entry.index,
+                               leaf.kind, leaf.model, leaf.recorded_at.ToString(), out["leaf_hash"].get<std::string>(),
                                out["content_sha256"].get<std::string>());
-      std::cout << (entry->purged_at ? fmt::format("document purged {}\n", *entry->purged_at)
-                                     : std::string("document present and matches the logged leaf\n"));
+      std::cout << (record->checkpoint ? fmt::format("included in the signed checkpoint of {} entries\n", *record->checkpoint)
+                                       : std::string("not yet covered by a signed checkpoint\n"));
+      std::cout << (record->document ? std::string("document present and matches the logged leaf\n")
+                                     : fmt::format("document purged {} (the purge is logged)\n", *entry.purged_at));
     }
     return 0;
   }
 
   int Import() {
-    if (!Open()) return 2;
+    // The files are logged for ever: each must be a regular, non-empty, bounded file, checked before
+    // the store is opened. The bytes logged are the bytes read here.
+    std::vector<std::string> texts;
+    for (const std::string& path : f_.files) {
+      auto text = ReadDocument(path, "files", /*allow_empty=*/false);
+      if (!text) return Fail(text.error());
+      texts.push_back(std::move(*text));
+    }
     std::string data = FindDataDir(f_.data_dir);
     auto accelerators = compute::AcceleratorTable::Load(data + "/accelerators.toml");
     if (!accelerators) return Fail(accelerators.error());
@@ -322,6 +389,9 @@ class LedgerCommand {
     if (!prices) return Fail(prices.error());
     auto inventory = rules::LoadInventory(f_.files, *accelerators, *prices);
     if (!inventory) return Fail(inventory.error());
+    if (inventory->models.empty()) {
+      return Fail(core::Error{core::Code::kInvalidArgument, "holds no [[model]]: nothing to import", core::Location{f_.files.front(), 0, 0}, "files"});
+    }
     ledger::InventoryRows rows;
     for (const rules::Model& m : inventory->models) {
       rows.models.push_back({m.id, m.developer, m.base, m.derivation, m.foundation_model, m.developer_revenue_usd});
@@ -330,28 +400,24 @@ class LedgerCommand {
       }
     }
     for (const rules::Event& e : inventory->events) rows.events.push_back({e.model, e.kind, e.at.ToString()});
-    // The files themselves go into the log first: what was assessed is what is recorded.
-    std::vector<ledger::RecordInput> records;
-    for (const std::string& path : f_.files) {
-      auto text = core::ReadFile(path);
-      if (!text) return Fail(text.error());
-      records.push_back({"model-file", "", std::move(*text), Now(), {}});
-    }
-    auto appended = log_->Append(records);
+    // The files and the rows derived from them go into the log with the tables, in one
+    // transaction: what was assessed is what is recorded, and the tables are what the log says.
+    if (!Open()) return 2;
+    auto appended = log_->Import({texts, rows, Now()});
     if (!appended) return Fail(appended.error());
-    if (auto r = storage_->ImportInventory(rows); !r) return Fail(r.error());
     json entries = json::array();
-    for (size_t i = 0; i < appended->size(); ++i) {
+    for (size_t i = 0; i < f_.files.size(); ++i) {
       entries.push_back({{"file", f_.files[i]}, {"index", (*appended)[i].index},
                          {"leaf_hash", ledger::Base64((*appended)[i].leaf_hash)}});
     }
     if (f_.format == "json") {
       std::cout << json{{"models", rows.models.size()}, {"training_runs", rows.runs.size()},
-                        {"events", rows.events.size()}, {"entries", entries}}.dump(2) << "\n";
+                        {"events", rows.events.size()}, {"entries", entries},
+                        {"inventory_index", appended->back().index}}.dump(2) << "\n";
     } else {
       std::cout << fmt::format("imported {} models, {} training runs, {} events; ", rows.models.size(),
                                rows.runs.size(), rows.events.size());
-      std::cout << fmt::format("recorded {} model files as entries {}..{}\n", appended->size(),
+      std::cout << fmt::format("recorded {} model files and their inventory as entries {}..{}\n", f_.files.size(),
                                appended->front().index, appended->back().index);
     }
     return 0;
@@ -416,6 +482,8 @@ CommandRunner AddLedgerCommand(CLI::App& app) {
   AddStore(verify, f, false);
   verify->add_option("--dir", f.dir, "verify an export offline instead of a store");
   verify->add_option("--key", f.key, "with --dir: the verifier key (or a file holding it) obtained independently");
+  verify->add_option("--since", f.since,
+                     "a signed checkpoint seen before (a file): the log must extend it (detects a rollback)");
 
   CLI::App* exp = ledger->add_subcommand("export", "write everything an auditor needs to verify offline");
   AddStore(exp, f);
@@ -425,7 +493,7 @@ CommandRunner AddLedgerCommand(CLI::App& app) {
   CLI::App* purge = ledger->add_subcommand("purge", "delete a record's document once its retention is over");
   AddStore(purge, f);
   purge->add_option("--index", f.index, "entry index")->required();
-  purge->add_option("--as-of", f.as_of, "the time to judge retention at (default now)");
+  purge->add_option("--as-of", f.as_of, "the time to judge retention at and record the purge at (default now)");
 
   CLI::App* show = ledger->add_subcommand("show", "one record: its leaf, and its document checked against it");
   AddStore(show, f);

@@ -1,9 +1,12 @@
 #include "flopline/ledger/log.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
-#include <unordered_map>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -45,9 +48,15 @@ void Fail(VerifyReport& report, std::optional<std::uint64_t> index, std::string 
   report.problem = std::move(problem);
 }
 
-// Checks every signed checkpoint against the recomputed tree.
+core::Instant WallClock() {
+  return core::Instant(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+}
+
+// Checks every signed checkpoint against the recomputed tree. A log never shrinks, so the sizes
+// may never decrease from one checkpoint to the next.
 void CheckCheckpoints(const std::vector<StoredCheckpoint>& checkpoints, const Verifier& verifier,
                       const std::string& origin, const MemoryTree& tree, VerifyReport& report) {
+  std::uint64_t previous = 0;
   for (const StoredCheckpoint& stored : checkpoints) {
     ++report.checkpoints;
     std::string where = fmt::format("checkpoint at size {}", stored.size);
@@ -61,6 +70,11 @@ void CheckCheckpoints(const std::vector<StoredCheckpoint>& checkpoints, const Ve
       Fail(report, std::nullopt, fmt::format("{}: its text does not name this log and size", where));
       continue;
     }
+    if (cp->size < previous) {
+      Fail(report, std::nullopt,
+           fmt::format("{}: signed after a checkpoint of {} entries: the log was rolled back", where, previous));
+    }
+    previous = std::max(previous, cp->size);
     if (cp->size > tree.size()) {
       Fail(report, tree.size(), fmt::format("{}: signed for more entries than the log holds ({})",
                                             where, tree.size()));
@@ -74,6 +88,229 @@ void CheckCheckpoints(const std::vector<StoredCheckpoint>& checkpoints, const Ve
                        where, cp->size));
     }
   }
+  if (checkpoints.empty()) {
+    if (tree.size() > 0) {
+      Fail(report, std::nullopt,
+           fmt::format("the log holds {} entries and no signed checkpoint: `ledger init` signs one of the empty "
+                       "log, so they were deleted (a store older than that: sign one with `ledger checkpoint` and "
+                       "compare it with a copy someone else holds)",
+                       tree.size()));
+    } else {
+      report.warnings.push_back("no signed checkpoint yet: run `flopline ledger checkpoint`");
+    }
+  } else if (previous < tree.size()) {
+    report.warnings.push_back(fmt::format("entries from {} on are not yet covered by a signed checkpoint: run "
+                                          "`flopline ledger checkpoint`",
+                                          previous));
+  }
+}
+
+// Rollback: the pinned checkpoint (one the verifier saw before, or a witness holds) must be a prefix
+// of the current tree, shown by an RFC 9162 consistency proof, whatever the store's own
+// checkpoints say.
+void CheckSince(const std::string& note, const Verifier& verifier, const std::string& origin,
+                const MemoryTree& tree, VerifyReport& report) {
+  Result<std::string> text = verifier.Open(note);
+  if (!text) {
+    Fail(report, std::nullopt, fmt::format("the pinned checkpoint: {}", text.error().message));
+    return;
+  }
+  Result<Checkpoint> cp = Checkpoint::Parse(*text);
+  if (!cp || cp->origin != origin) {
+    Fail(report, std::nullopt, "the pinned checkpoint does not name this log");
+    return;
+  }
+  if (cp->size > tree.size()) {
+    Fail(report, tree.size(),
+         fmt::format("rolled back: the pinned checkpoint signed {} entries, the log holds {}", cp->size,
+                     tree.size()));
+    return;
+  }
+  Result<Hash> new_root = tree.Root();
+  bool consistent = false;
+  if (cp->size == 0) {
+    consistent = cp->root == Sha256("");
+  } else if (new_root) {
+    Result<std::vector<Hash>> proof = ConsistencyProof(tree, cp->size, tree.size());
+    consistent = proof && VerifyConsistency(cp->size, tree.size(), cp->root, *new_root, *proof);
+  }
+  if (!consistent) {
+    Fail(report, std::nullopt,
+         fmt::format("the log is not an extension of the pinned checkpoint of {} entries: it was rewritten or "
+                     "rolled back and regrown",
+                     cp->size));
+  }
+}
+
+}  // namespace
+
+// What verification derives from the leaves in log order: which entries are purged (and by which
+// record), the inventory the logged imports wrote, and the last recorded time.
+struct LogAudit {
+  core::Instant now;
+  std::vector<Hash> leaf_hashes;  // recomputed from the leaves
+  std::vector<LeafInfo> leaves;   // version 0 where the leaf did not parse
+  std::map<std::uint64_t, std::pair<std::uint64_t, core::Instant>> purged;  // entry -> (purge entry, when)
+  InventoryReplay inventory;
+  bool inventory_complete = true;        // every model-inventory document was opened
+  std::set<std::string> model_files;     // SHA-256 (hex) of the model-file documents opened so far
+  std::optional<core::Instant> last_time;
+};
+
+namespace {
+
+// Appends sealed records in one durable transaction, with the purge or the imports they log.
+// Recorded times are checked here, the last entry's under the log's lock.
+Result<std::vector<Appended>> AppendBatch(Storage& storage, const std::vector<RecordInput>& inputs,
+                                          const std::vector<SealedRecord>& sealed,
+                                          std::optional<std::uint64_t> purge_target,
+                                          const std::vector<InventoryRows>& imports) {
+  FL_ASSIGN_OR_RETURN(std::optional<std::string> origin, storage.GetMeta(kMetaOrigin));
+  if (!origin) return Precondition("the log is not initialised: run `flopline ledger init` first");
+  core::Instant now = WallClock();
+  for (const RecordInput& r : inputs) {
+    if (r.recorded_at > now + kClockSkew) {
+      return core::InvalidArgument(fmt::format("{} lies in the future (the clock says {}; at most {} s ahead is "
+                                               "accepted)",
+                                               r.recorded_at.ToString(), now.ToString(), kClockSkew.count()),
+                                   "recorded-at");
+    }
+  }
+  std::vector<Appended> out;
+  FL_RETURN_IF_ERROR(storage.Append(
+      [&](std::uint64_t size, const NodeReader& nodes, std::string_view last_leaf) -> Result<Batch> {
+        out.clear();  // a retried transaction starts again
+        std::optional<core::Instant> last;
+        if (!last_leaf.empty()) {
+          if (Result<LeafInfo> info = ParseLeaf(last_leaf)) last = info->recorded_at;
+        }
+        FL_ASSIGN_OR_RETURN(Frontier frontier, Frontier::Load(nodes, size));
+        Batch batch;
+        for (size_t i = 0; i < sealed.size(); ++i) {
+          Entry e;
+          e.index = frontier.size();
+          e.leaf = sealed[i].leaf;
+          core::Instant at = inputs[i].recorded_at;
+          std::vector<std::string> notices = sealed[i].notices;
+          if (last && at < *last) {
+            // A writer whose clock is a little behind (or who sealed just before another writer
+            // committed) is stamped with the last entry's time; anything older is a back-dating.
+            if (last->time() - at.time() > kClockSkew) {
+              return core::InvalidArgument(
+                  fmt::format("{} is before the log's last entry ({}): recorded times never go backwards",
+                              at.ToString(), last->ToString()),
+                  "recorded-at");
+            }
+            FL_ASSIGN_OR_RETURN(e.leaf, Restamp(e.leaf, *last));
+            notices.push_back(fmt::format("recorded at {}, the log's last entry's time, not {}", last->ToString(),
+                                          at.ToString()));
+            at = *last;
+          }
+          last = at;
+          e.leaf_hash = LeafHash(e.leaf);
+          e.kind = inputs[i].kind;
+          e.model = inputs[i].model;
+          e.recorded_at = at.ToString();
+          e.content_hash = sealed[i].content_hash;
+          e.openings = sealed[i].openings;
+          frontier.Append(e.leaf_hash, [&](NodeId id, const Hash& h) {
+            if (id.level > 0) batch.nodes.emplace_back(id, h);
+          });
+          out.push_back({e.index, e.leaf_hash, std::move(notices)});
+          if (purge_target) batch.purges.emplace_back(*purge_target, e.recorded_at);
+          batch.documents.emplace_back(e.content_hash, inputs[i].document);
+          batch.entries.push_back(std::move(e));
+        }
+        batch.imports = imports;
+        return batch;
+      }));
+  return out;
+}
+
+const char* kKindRetentionNote = "verify derives state from it, so it is kept as long as the log";
+
+// The checks a leaf allows on its own, in log order.
+void AuditLeaf(LogAudit& audit, std::uint64_t index, std::string_view leaf, const Hash& leaf_hash,
+               VerifyReport& report) {
+  audit.leaf_hashes.push_back(leaf_hash);
+  Result<LeafInfo> parsed = ParseLeaf(leaf);
+  if (!parsed) {
+    Fail(report, index, fmt::format("entry {}: {}", index, parsed.error().message));
+    audit.leaves.emplace_back();
+    return;
+  }
+  const LeafInfo& info = *parsed;
+  if (info.version >= 2) {
+    if (audit.last_time && info.recorded_at < *audit.last_time) {
+      Fail(report, index,
+           fmt::format("entry {}: recorded at {}, before an earlier entry's {}: recorded times never go backwards",
+                       index, info.recorded_at.ToString(), audit.last_time->ToString()));
+    }
+    if (info.recorded_at > audit.now + kClockSkew) {
+      Fail(report, index, fmt::format("entry {}: recorded at {}, in the future (the clock says {})", index,
+                                      info.recorded_at.ToString(), audit.now.ToString()));
+    }
+    if (!audit.last_time || *audit.last_time < info.recorded_at) audit.last_time = info.recorded_at;
+  }
+  if (info.purges) {
+    std::uint64_t target = info.purges->index;
+    const RecordKind* kind = target < index ? FindRecordKind(audit.leaves[target].kind) : nullptr;
+    if (target >= index || audit.leaf_hashes[target] != info.purges->leaf_hash) {
+      Fail(report, index, fmt::format("entry {}: its purge names entry {}, which the log does not hold before it",
+                                      index, target));
+    } else if (audit.purged.contains(target)) {
+      Fail(report, index, fmt::format("entry {}: entry {} was already purged by entry {}", index, target,
+                                      audit.purged[target].first));
+    } else if (kind == nullptr || kind->internal) {
+      Fail(report, index, fmt::format("entry {}: purges entry {}, a record that may not be purged", index, target));
+    } else {
+      const LeafInfo& purged = audit.leaves[target];
+      RetentionEnd end = RetentionOf(*kind, purged.recorded_at, audit.inventory.Events(purged.model));
+      if (!end.until || info.recorded_at < *end.until) {
+        std::string problem = fmt::format("entry {}: purged entry {} ({}) at {}, before its retention ended: {}",
+                                          index, target, purged.kind, info.recorded_at.ToString(), end.reason);
+        if (audit.inventory_complete || kind->retention != Retention::kAvailabilityPlusYears) {
+          Fail(report, index, std::move(problem));
+        } else {
+          report.warnings.push_back(problem + " (the inventory is not fully disclosed here: not checked)");
+        }
+      }
+      audit.purged[target] = {index, info.recorded_at};
+    }
+  }
+  audit.leaves.push_back(info);
+}
+
+// The checks an opened document allows: a model-file's hash, an import's rows.
+void AuditDocument(LogAudit& audit, std::uint64_t index, std::string_view document, VerifyReport& report) {
+  const LeafInfo& info = audit.leaves[index];
+  if (info.kind == kModelFileKind) audit.model_files.insert(Hex(Sha256(document)));
+  if (info.kind != kInventoryKind) return;
+  Result<InventoryDocument> doc = InventoryFromJson(document);
+  if (!doc) {
+    Fail(report, index, fmt::format("entry {}: {}", index, doc.error().message));
+    return;
+  }
+  for (const std::string& file : doc->file_sha256) {
+    if (!audit.model_files.contains(file)) {
+      Fail(report, index, fmt::format("entry {}: its inventory comes from a model file ({}) the log does not hold "
+                                      "before it",
+                                      index, file.substr(0, 12)));
+    }
+  }
+  audit.inventory.Apply(doc->rows);
+}
+
+// A stored column that is a copy of a leaf field must equal it: commands read the columns.
+void CheckColumns(const Entry& e, const LeafInfo& info, VerifyReport& report) {
+  if (info.version == 0) return;  // already reported
+  for (auto [column, stored, logged] : {std::tuple{"kind", e.kind, info.kind}, {"model", e.model, info.model},
+                                        {"recorded_at", e.recorded_at, info.recorded_at.ToString()}}) {
+    if (stored != logged) {
+      Fail(report, e.index, fmt::format("entry {}: the stored {} column says '{}' but the logged leaf says '{}'",
+                                        e.index, column, stored, logged));
+    }
+  }
 }
 
 }  // namespace
@@ -84,6 +321,13 @@ Result<void> Log::Init(Storage& storage, const std::string& origin, const Signer
   }
   FL_RETURN_IF_ERROR(storage.InitMeta(kMetaOrigin, origin));
   FL_RETURN_IF_ERROR(storage.InitMeta(kMetaVerifierKey, signer.VerifierKey()));
+  // A checkpoint of the empty log: from now on a log without checkpoints has lost them.
+  FL_ASSIGN_OR_RETURN(std::vector<StoredCheckpoint> checkpoints, storage.Checkpoints());
+  FL_ASSIGN_OR_RETURN(std::uint64_t size, storage.Size());
+  if (checkpoints.empty() && size == 0) {
+    Log log(storage);
+    FL_RETURN_IF_ERROR(log.Checkpoint(signer));
+  }
   return core::Ok();
 }
 
@@ -111,32 +355,23 @@ Result<std::vector<Appended>> Log::Append(const std::vector<RecordInput>& record
 
 Result<std::vector<Appended>> Log::AppendSealed(const std::vector<RecordInput>& inputs,
                                                 const std::vector<SealedRecord>& sealed) {
-  FL_RETURN_IF_ERROR(Origin());
-  std::vector<Appended> out;
-  FL_RETURN_IF_ERROR(storage_.Append([&](std::uint64_t size, const NodeReader& nodes) -> Result<Batch> {
-    out.clear();  // a retried transaction starts again
-    FL_ASSIGN_OR_RETURN(Frontier frontier, Frontier::Load(nodes, size));
-    Batch batch;
-    for (size_t i = 0; i < sealed.size(); ++i) {
-      Entry e;
-      e.index = frontier.size();
-      e.leaf = sealed[i].leaf;
-      e.leaf_hash = LeafHash(e.leaf);
-      e.kind = inputs[i].kind;
-      e.model = inputs[i].model;
-      e.recorded_at = inputs[i].recorded_at.ToString();
-      e.content_hash = sealed[i].content_hash;
-      e.openings = sealed[i].openings;
-      frontier.Append(e.leaf_hash, [&](NodeId id, const Hash& h) {
-        if (id.level > 0) batch.nodes.emplace_back(id, h);
-      });
-      out.push_back({e.index, e.leaf_hash, sealed[i].notices});
-      batch.documents.emplace_back(e.content_hash, inputs[i].document);
-      batch.entries.push_back(std::move(e));
-    }
-    return batch;
-  }));
-  return out;
+  return AppendBatch(storage_, inputs, sealed, std::nullopt, {});
+}
+
+Result<std::vector<Appended>> Log::Import(const ImportInput& input) {
+  std::vector<RecordInput> records;
+  std::vector<SealedRecord> sealed;
+  InventoryDocument doc{input.rows, {}};
+  for (const std::string& file : input.files) {
+    records.push_back({std::string(kModelFileKind), "", file, input.recorded_at, {}});
+    FL_ASSIGN_OR_RETURN(SealedRecord s, Seal(records.back()));
+    doc.file_sha256.push_back(Hex(s.content_hash));
+    sealed.push_back(std::move(s));
+  }
+  records.push_back({std::string(kInventoryKind), "", InventoryToJson(doc), input.recorded_at, {}});
+  FL_ASSIGN_OR_RETURN(SealedRecord s, SealInternal(records.back()));
+  sealed.push_back(std::move(s));
+  return AppendBatch(storage_, records, sealed, std::nullopt, {input.rows});
 }
 
 Result<std::string> Log::Checkpoint(const Signer& signer) {
@@ -188,17 +423,27 @@ Result<ConsistencyResult> Log::Consistency(std::uint64_t from, std::uint64_t to)
   return r;
 }
 
-Result<VerifyReport> Log::Verify() {
+Result<VerifyReport> Log::Verify() { return Verify(VerifyOptions{}); }
+
+Result<VerifyReport> Log::Verify(const VerifyOptions& options) {
+  LogAudit audit;
+  return VerifyInto(options, audit);
+}
+
+Result<VerifyReport> Log::VerifyInto(const VerifyOptions& options, LogAudit& audit) {
   FL_ASSIGN_OR_RETURN(std::string origin, Origin());
   FL_ASSIGN_OR_RETURN(Verifier verifier, LogVerifier());
+  audit.now = options.now.value_or(WallClock());
   VerifyReport report;
   FL_ASSIGN_OR_RETURN(report.size, storage_.Size());
   MemoryTree tree;
   std::uint64_t expected = 0;
-  FL_RETURN_IF_ERROR(storage_.ForEachEntry(0, report.size, [&](const Entry& e) -> Result<void> {
+  std::vector<std::pair<std::uint64_t, std::string>> marked_purged;  // index, purged_at column
+  Result<void> scanned = storage_.ForEachEntry(0, report.size, [&](const Entry& e) -> Result<void> {
     if (e.index != expected) {
       Fail(report, expected, fmt::format("entry {} is missing", expected));
-      expected = e.index;
+      // The audit is positional: without the missing leaves nothing after them can be judged.
+      return core::MakeError(core::Code::kAborted, "missing entries");
     }
     ++expected;
     Hash computed = LeafHash(e.leaf);
@@ -206,7 +451,13 @@ Result<VerifyReport> Log::Verify() {
       Fail(report, e.index, fmt::format("entry {}: the leaf does not hash to its stored leaf hash", e.index));
     }
     tree.Append(computed);
-    if (e.purged_at) return core::Ok();
+    AuditLeaf(audit, e.index, e.leaf, computed, report);
+    CheckColumns(e, audit.leaves.back(), report);
+    if (e.purged_at) {
+      marked_purged.emplace_back(e.index, *e.purged_at);
+      if (audit.leaves.back().kind == kInventoryKind) audit.inventory_complete = false;
+      return core::Ok();
+    }
     Result<std::optional<std::string>> doc = storage_.GetDocument(e.content_hash);
     if (!doc) return tl::unexpected(doc.error());
     if (!doc->has_value()) {
@@ -217,10 +468,39 @@ Result<VerifyReport> Log::Verify() {
       Fail(report, e.index, fmt::format("entry {}: {}", e.index, opened.error().message));
     } else {
       ++report.documents;
+      AuditDocument(audit, e.index, **doc, report);
+      return core::Ok();
     }
+    if (audit.leaves.back().kind == kInventoryKind) audit.inventory_complete = false;
     return core::Ok();
-  }));
-  if (expected != report.size) Fail(report, expected, fmt::format("entries from {} are missing", expected));
+  });
+  if (!scanned && !(scanned.error().code == core::Code::kAborted && !report.ok)) return tl::unexpected(scanned.error());
+  if (expected != report.size) {
+    Fail(report, expected, fmt::format("entries from {} are missing", expected));
+    return report;
+  }
+  // A purge is a logged record: a document and salts deleted without one were deleted by hand.
+  std::set<std::uint64_t> marked;
+  for (const auto& [index, at] : marked_purged) {
+    marked.insert(index);
+    auto it = audit.purged.find(index);
+    if (it == audit.purged.end()) {
+      Fail(report, index, fmt::format("entry {}: its document and salts were deleted (purged_at {}) but no purge "
+                                      "of it is logged",
+                                      index, at));
+    } else if (it->second.second.ToString() != at) {
+      Fail(report, index, fmt::format("entry {}: the stored purged_at column says {} but its purge (entry {}) was "
+                                      "recorded at {}",
+                                      index, at, it->second.first, it->second.second.ToString()));
+    }
+  }
+  for (const auto& [index, by] : audit.purged) {
+    if (!marked.contains(index)) {
+      Fail(report, index, fmt::format("entry {}: its purge is logged (entry {}) but the store does not mark it "
+                                      "purged",
+                                      index, by.first));
+    }
+  }
   // Stored nodes are checked against the tree recomputed from the leaves. A failure there is
   // reported only when no entry failed: an altered entry also breaks every node above it, and the
   // entry is the more exact answer.
@@ -242,35 +522,129 @@ Result<VerifyReport> Log::Verify() {
     report.first_bad_index = nodes.first_bad_index;
     report.problem = nodes.problem;
   }
+  // The inventory tables are derived state: they must be what the logged imports wrote.
+  FL_ASSIGN_OR_RETURN(InventoryRows stored, storage_.Inventory());
+  if (std::optional<std::string> diff = InventoryDifference(audit.inventory.Tables(), stored)) {
+    if (audit.inventory_complete) {
+      Fail(report, std::nullopt, "inventory: " + *diff);
+    }
+  }
   FL_ASSIGN_OR_RETURN(std::vector<StoredCheckpoint> checkpoints, storage_.Checkpoints());
   CheckCheckpoints(checkpoints, verifier, origin, tree, report);
-  if (checkpoints.empty()) report.warnings.push_back("no signed checkpoint yet: run `flopline ledger checkpoint`");
+  if (options.since) CheckSince(*options.since, verifier, origin, tree, report);
   return report;
 }
 
-Result<void> Log::Purge(std::uint64_t index, core::Instant now) {
-  FL_ASSIGN_OR_RETURN(Entry e, storage_.GetEntry(index));
-  if (e.purged_at) return core::Ok();
-  const RecordKind* kind = FindRecordKind(e.kind);
-  if (kind == nullptr) return Precondition(fmt::format("entry {} has an unknown kind '{}'", index, e.kind));
-  FL_ASSIGN_OR_RETURN(core::Instant recorded, core::Instant::Parse(e.recorded_at));
-  std::vector<std::pair<std::string, core::Instant>> events;
-  if (!e.model.empty()) {
-    FL_ASSIGN_OR_RETURN(std::vector<InventoryRows::Event> rows, storage_.ModelEvents(e.model));
-    for (const InventoryRows::Event& ev : rows) {
-      FL_ASSIGN_OR_RETURN(core::Instant at, core::Instant::Parse(ev.at));
-      events.emplace_back(ev.kind, at);
+Result<void> Log::VerifyInventory() {
+  FL_ASSIGN_OR_RETURN(std::uint64_t size, storage_.Size());
+  InventoryReplay replay;
+  FL_RETURN_IF_ERROR(storage_.ForEachEntry(0, size, [&](const Entry& e) -> Result<void> {
+    // Only what the leaf says counts: the kind column is not trusted.
+    if (e.leaf.find(kInventoryKind) == std::string::npos) return core::Ok();
+    Result<LeafInfo> info = ParseLeaf(e.leaf);
+    if (!info || info->kind != kInventoryKind) return core::Ok();
+    if (LeafHash(e.leaf) != e.leaf_hash) {
+      return core::MakeError(core::Code::kDataLoss, fmt::format("entry {}: the leaf does not hash to its stored "
+                                                                "leaf hash",
+                                                                e.index));
     }
-    std::stable_sort(events.begin(), events.end(),
-                     [](const auto& a, const auto& b) { return a.second < b.second; });
+    FL_ASSIGN_OR_RETURN(std::optional<std::string> doc, storage_.GetDocument(e.content_hash));
+    if (!doc) return core::MakeError(core::Code::kDataLoss, fmt::format("entry {}: its document is missing", e.index));
+    if (Result<void> opened = CheckOpening(e.leaf, *doc, e.openings); !opened) {
+      return core::MakeError(core::Code::kDataLoss, fmt::format("entry {}: {}", e.index, opened.error().message));
+    }
+    FL_ASSIGN_OR_RETURN(InventoryDocument rows, InventoryFromJson(*doc));
+    replay.Apply(rows.rows);
+    return core::Ok();
+  }));
+  FL_ASSIGN_OR_RETURN(InventoryRows stored, storage_.Inventory());
+  if (std::optional<std::string> diff = InventoryDifference(replay.Tables(), stored)) {
+    return core::MakeError(core::Code::kDataLoss, "inventory: " + *diff);
   }
-  RetentionEnd end = RetentionOf(*kind, recorded, events);
+  return core::Ok();
+}
+
+Result<ProducedRecord> Log::Produce(std::uint64_t index) {
+  FL_ASSIGN_OR_RETURN(Verifier verifier, LogVerifier());
+  FL_ASSIGN_OR_RETURN(std::string origin, Origin());
+  ProducedRecord out;
+  FL_ASSIGN_OR_RETURN(out.entry, storage_.GetEntry(index));
+  const Entry& e = out.entry;
+  auto data_loss = [&](std::string problem) {
+    return core::MakeError(core::Code::kDataLoss, fmt::format("entry {}: {}", index, problem));
+  };
+  if (LeafHash(e.leaf) != e.leaf_hash) return data_loss("the leaf does not hash to its stored leaf hash");
+  Result<LeafInfo> info = ParseLeaf(e.leaf);
+  if (!info) return data_loss(info.error().message);
+  out.leaf = *info;
+  VerifyReport columns;
+  CheckColumns(e, out.leaf, columns);
+  if (!columns.ok) return tl::unexpected(core::Error{core::Code::kDataLoss, columns.problem, {}, {}});
+  // The leaf as signed: included in the largest checkpoint that covers it.
+  FL_ASSIGN_OR_RETURN(std::vector<StoredCheckpoint> checkpoints, storage_.Checkpoints());
+  for (auto it = checkpoints.rbegin(); it != checkpoints.rend(); ++it) {
+    if (it->size <= index || (out.checkpoint && *out.checkpoint >= it->size)) continue;
+    Result<std::string> text = verifier.Open(it->note);
+    Result<ledger::Checkpoint> cp = text ? ledger::Checkpoint::Parse(*text) : tl::unexpected(text.error());
+    if (!cp || cp->origin != origin || cp->size != it->size) continue;
+    Result<std::vector<Hash>> proof = InclusionProof(storage_, index, cp->size);
+    if (!proof || !VerifyInclusion(e.leaf_hash, index, cp->size, *proof, cp->root)) {
+      return data_loss(fmt::format("the leaf is not the one the signed checkpoint of {} entries includes", cp->size));
+    }
+    out.checkpoint = cp->size;
+  }
+  if (e.purged_at) {
+    // A purge is believed only when a later leaf logs it.
+    bool logged = false;
+    FL_ASSIGN_OR_RETURN(std::uint64_t size, storage_.Size());
+    FL_RETURN_IF_ERROR(storage_.ForEachEntry(index + 1, size, [&](const Entry& later) -> Result<void> {
+      if (logged || later.leaf.find("\"purges\"") == std::string::npos) return core::Ok();
+      Result<LeafInfo> p = ParseLeaf(later.leaf);
+      if (p && p->purges && p->purges->index == index && p->purges->leaf_hash == e.leaf_hash &&
+          LeafHash(later.leaf) == later.leaf_hash) {
+        logged = true;
+      }
+      return core::Ok();
+    }));
+    if (!logged) return data_loss("it is marked purged but no purge of it is logged");
+    return out;
+  }
+  FL_ASSIGN_OR_RETURN(std::optional<std::string> doc, storage_.GetDocument(e.content_hash));
+  if (!doc || Sha256(*doc) != e.content_hash) return data_loss("the document is missing or altered");
+  if (Result<void> opened = CheckOpening(e.leaf, *doc, e.openings); !opened) return data_loss(opened.error().message);
+  out.document = std::move(*doc);
+  return out;
+}
+
+Result<void> Log::Purge(std::uint64_t index, core::Instant now) {
+  LogAudit audit;
+  FL_ASSIGN_OR_RETURN(VerifyReport report, VerifyInto(VerifyOptions{}, audit));
+  if (!report.ok) {
+    return Precondition(fmt::format("refused: the log does not verify{}: {}; retention is judged from verified "
+                                    "records only",
+                                    report.first_bad_index ? fmt::format(" at index {}", *report.first_bad_index)
+                                                           : std::string(),
+                                    report.problem));
+  }
+  if (index >= audit.leaves.size()) return core::NotFound(fmt::format("the log has no entry {}", index), "index");
+  if (audit.purged.contains(index)) return core::Ok();
+  const LeafInfo& info = audit.leaves[index];
+  const RecordKind* kind = FindRecordKind(info.kind);
+  if (kind == nullptr) return Precondition(fmt::format("entry {} has an unknown kind '{}'", index, info.kind));
+  if (kind->internal) {
+    return Precondition(fmt::format("refused: entry {} is a {} record: {}", index, info.kind, kKindRetentionNote));
+  }
+  RetentionEnd end = RetentionOf(*kind, info.recorded_at, audit.inventory.Events(info.model));
   if (!end.until || now < *end.until) {
     return Precondition(fmt::format(
-        "refused: entry {} ({}) must be kept {}{}", index, e.kind,
+        "refused: entry {} ({}) must be kept {}{}", index, info.kind,
         end.until ? fmt::format("until {}: ", end.until->date().ToString()) : std::string(), end.reason));
   }
-  return storage_.Purge(index, now.ToString());
+  nlohmann::json doc = {{"index", index}, {"leaf_hash", Hex(audit.leaf_hashes[index])}, {"reason", end.reason}};
+  RecordInput record{std::string(kPurgeKind), info.model, doc.dump(), now, {}};
+  FL_ASSIGN_OR_RETURN(SealedRecord sealed, SealInternal(record));
+  FL_RETURN_IF_ERROR(AppendBatch(storage_, {record}, {sealed}, index, {}));
+  return core::Ok();
 }
 
 Result<void> Log::Export(const std::string& dir, bool public_copy) {
@@ -329,11 +703,13 @@ Result<void> Log::Export(const std::string& dir, bool public_copy) {
   return WriteText(root / "manifest.json", manifest.dump(2) + "\n");
 }
 
-Result<VerifyReport> VerifyExport(const std::string& dir, const std::optional<std::string>& pinned_key) {
+Result<VerifyReport> VerifyExport(const std::string& dir, const std::optional<std::string>& pinned_key,
+                                  const VerifyOptions& options) {
   fs::path root(dir);
   FL_ASSIGN_OR_RETURN(std::string manifest_text, core::ReadFile((root / "manifest.json").string()));
   json manifest = json::parse(manifest_text, nullptr, false);
-  if (manifest.is_discarded() || !manifest["origin"].is_string() || !manifest["size"].is_number_unsigned()) {
+  if (manifest.is_discarded() || !manifest.is_object() || !manifest["origin"].is_string() ||
+      !manifest["size"].is_number_unsigned()) {
     return core::InvalidArgument(fmt::format("{}/manifest.json is not an export manifest", dir));
   }
   VerifyReport report;
@@ -374,42 +750,82 @@ Result<VerifyReport> VerifyExport(const std::string& dir, const std::optional<st
   }
   CheckCheckpoints(checkpoints, verifier, origin, tree, report);
   if (checkpoints.empty()) Fail(report, std::nullopt, "the export holds no signed checkpoint");
+  if (options.since) CheckSince(*options.since, verifier, origin, tree, report);
 
-  FL_ASSIGN_OR_RETURN(std::string openings_text, core::ReadFile((root / "openings.jsonl").string()));
-  std::istringstream in(openings_text);
-  for (std::string line; std::getline(in, line);) {
-    json o = json::parse(line, nullptr, false);
-    if (o.is_discarded() || !o["index"].is_number_unsigned() || o["index"].get<std::uint64_t>() >= leaves.size()) {
-      Fail(report, std::nullopt, "openings.jsonl holds a line that names no entry");
-      continue;
+  // The openings by entry; an entry without one must have a logged purge.
+  std::map<std::uint64_t, json> openings;
+  {
+    FL_ASSIGN_OR_RETURN(std::string text, core::ReadFile((root / "openings.jsonl").string()));
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      json o = json::parse(line, nullptr, false);
+      if (o.is_discarded() || !o.is_object() || !o["index"].is_number_unsigned() ||
+          o["index"].get<std::uint64_t>() >= leaves.size()) {
+        Fail(report, std::nullopt, "openings.jsonl holds a line that names no entry");
+        continue;
+      }
+      std::uint64_t index = o["index"];
+      if (!openings.emplace(index, std::move(o)).second) {
+        Fail(report, index, fmt::format("entry {}: openings.jsonl opens it twice", index));
+      }
     }
-    std::uint64_t index = o["index"];
+  }
+  LogAudit audit;
+  audit.now = options.now.value_or(WallClock());
+  for (std::uint64_t index = 0; index < leaves.size(); ++index) {
     const std::string& leaf = leaves[index];
+    AuditLeaf(audit, index, leaf, LeafHash(leaf), report);
+    auto it = openings.find(index);
+    if (it == openings.end()) {
+      if (audit.leaves.back().kind == kInventoryKind) audit.inventory_complete = false;
+      continue;  // judged below, once every purge is known
+    }
+    const json& o = it->second;
     std::optional<std::string> doc;
-    if (o["content_hash"].is_string()) {
-      Result<std::string> bytes = core::ReadFile((root / "documents" / o["content_hash"].get<std::string>()).string());
-      if (!bytes || Hex(Sha256(*bytes)) != o["content_hash"]) {
+    if (o.contains("content_hash")) {
+      std::optional<Hash> content = o["content_hash"].is_string() ? HashFromHex(o["content_hash"].get<std::string>())
+                                                                  : std::nullopt;
+      Result<std::string> bytes = content ? core::ReadFile((root / "documents" / Hex(*content)).string())
+                                          : Result<std::string>(tl::unexpected(core::Error{}));
+      if (!bytes || Sha256(*bytes) != *content) {
         Fail(report, index, fmt::format("entry {}: its document is missing or altered", index));
         continue;
       }
       doc = *bytes;
     }
     Result<void> checked = core::Ok();
+    bool opened = false;
     if (o.contains("openings")) {
       checked = doc ? CheckOpening(leaf, *doc, o["openings"].dump())
                     : tl::unexpected(core::Error{core::Code::kDataLoss, "no document", {}, {}});
+      opened = doc.has_value();
     } else if (o.contains("disclosure")) {
       checked = CheckDisclosure(leaf, o["disclosure"].dump());
       if (checked && doc && o["disclosure"].contains("document_salt")) {
-        json openings = {{"document", o["disclosure"]["document_salt"]}, {"fields", json::object()}};
-        for (const auto& [name, opened] : o["disclosure"]["fields"].items()) openings["fields"][name] = opened["salt"];
-        checked = CheckOpening(leaf, *doc, openings.dump());
+        json salts = {{"document", o["disclosure"]["document_salt"]}, {"fields", json::object()}};
+        for (const auto& [name, field] : o["disclosure"]["fields"].items()) salts["fields"][name] = field["salt"];
+        checked = CheckOpening(leaf, *doc, salts.dump());
+        opened = true;
       }
+    } else {
+      checked = tl::unexpected(core::Error{core::Code::kDataLoss, "its opening line holds neither openings nor a "
+                                                                  "disclosure", {}, {}});
     }
     if (!checked) {
       Fail(report, index, fmt::format("entry {}: {}", index, checked.error().message));
     } else {
       ++report.documents;
+    }
+    if (checked && opened) {
+      AuditDocument(audit, index, *doc, report);
+    } else if (audit.leaves.back().kind == kInventoryKind) {
+      audit.inventory_complete = false;
+    }
+  }
+  for (std::uint64_t index = 0; index < leaves.size(); ++index) {
+    if (!openings.contains(index) && !audit.purged.contains(index)) {
+      Fail(report, index, fmt::format("entry {}: the export holds no opening for it and no purge of it is logged",
+                                      index));
     }
   }
   return report;
@@ -462,6 +878,15 @@ void GroupCommitter::Run() {
       sealed.push_back(std::move(p.sealed));
     }
     Result<std::vector<Appended>> appended = log_.AppendSealed(inputs, sealed);
+    if (!appended && appended.error().code == core::Code::kInvalidArgument && batch.size() > 1) {
+      // One caller's bad record (a back-dated time) must not fail the others' appends: each is
+      // tried on its own.
+      for (size_t i = 0; i < batch.size(); ++i) {
+        Result<std::vector<Appended>> one = log_.AppendSealed({inputs[i]}, {sealed[i]});
+        batch[i].done.set_value(one ? Result<Appended>((*one)[0]) : tl::unexpected(one.error()));
+      }
+      continue;
+    }
     for (size_t i = 0; i < batch.size(); ++i) {
       if (appended) {
         batch[i].done.set_value((*appended)[i]);

@@ -14,7 +14,9 @@ namespace {
 using core::Result;
 using nlohmann::json;
 
-constexpr int kLeafVersion = 1;
+// Version 2: recorded times never go backwards, and a purge is itself a logged record whose leaf
+// names the entry it purged. Version 1 leaves (earlier logs) still verify.
+constexpr int kLeafVersion = 2;
 constexpr size_t kSaltBytes = 32;
 
 // SB 1047 §22603 and §22607, SB 53 §22757.12 (../shared/law/regimes.md sections 1 and 2).
@@ -49,6 +51,16 @@ const std::vector<RecordKind>& Kinds() {
        Retention::kYearsFromRecord, 5, "SB 53 §22757.12(f)", {}, true},
       {"model-file", "SB 1047 §22602(e), (f)", "the model file whose facts `flopline assess` judged",
        Retention::kNone, 0, "", {}, false},
+      // The log's own records. A purge names the entry whose document and salts it deleted, so a
+      // purge done by editing rows has no record and fails verify; the inventory record holds the
+      // rows `flopline import` derived from its model files, from which verify recomputes the
+      // inventory tables. Neither may be purged: verify derives state from them.
+      {"purge", "SB 1047 §22603(a)(5), (b)(2), (e)(5), §22607(e); SB 53 §22757.12(f) (retention ended)",
+       "the purge of a record's document and salts after its retention period", Retention::kNone, 0,
+       "", {"index", "leaf_hash", "reason"}, false, true},
+      {"model-inventory", "SB 1047 §22602(e), (f)",
+       "the inventory rows (models, lineage, runs, events) `flopline import` derived from model files",
+       Retention::kNone, 0, "", {"models", "runs", "events", "files"}, false, true},
   };
   return kinds;
 }
@@ -156,12 +168,29 @@ const RecordKind* FindRecordKind(std::string_view name) {
 
 std::span<const std::string_view> RedactionGrounds() { return kGrounds; }
 
-Result<SealedRecord> Seal(const RecordInput& input) {
+namespace {
+Result<SealedRecord> SealRecord(const RecordInput& input, bool internal);
+}  // namespace
+
+Result<SealedRecord> Seal(const RecordInput& input) { return SealRecord(input, /*internal=*/false); }
+Result<SealedRecord> SealInternal(const RecordInput& input) { return SealRecord(input, /*internal=*/true); }
+
+namespace {
+
+Result<SealedRecord> SealRecord(const RecordInput& input, bool internal) {
   if (sodium_init() < 0) return core::MakeError(core::Code::kInternal, "libsodium failed to start");
   const RecordKind* kind = FindRecordKind(input.kind);
-  if (kind == nullptr) {
+  if (kind == nullptr || (kind->internal && !internal)) {
     std::vector<std::string> names;
-    for (const RecordKind& k : Kinds()) names.emplace_back(k.name);
+    for (const RecordKind& k : Kinds()) {
+      if (!k.internal) names.emplace_back(k.name);
+    }
+    if (kind != nullptr) {
+      return Invalid(fmt::format("'{}' records are written by the log itself (`flopline ledger purge`, "
+                                 "`flopline import`); kinds: {}",
+                                 input.kind, fmt::join(names, ", ")),
+                     "kind");
+    }
     return Invalid(fmt::format("unknown record kind '{}'; kinds: {}", input.kind,
                                fmt::join(names, ", ")),
                    "kind");
@@ -222,9 +251,66 @@ Result<SealedRecord> Seal(const RecordInput& input) {
     }
   }
   if (!input.redactions.empty()) leaf["redactions"] = input.redactions;
+  if (input.kind == kPurgeKind) {
+    // The purged entry is named in the clear, so that an auditor holding only the leaves knows
+    // which entries may lack a document.
+    const json& index = (*doc)["index"];
+    const json& hash = (*doc)["leaf_hash"];
+    if (!index.is_number_unsigned() || !hash.is_string() || !HashFromHex(hash.get<std::string>())) {
+      return Invalid("a purge names an entry index and its leaf hash (hex)", "index");
+    }
+    leaf["purges"] = {{"index", index}, {"leaf_hash", hash}};
+  }
   out.leaf = leaf.dump();
   out.openings = openings.dump();
   return out;
+}
+
+}  // namespace
+
+Result<LeafInfo> ParseLeaf(std::string_view leaf_text) {
+  json leaf = json::parse(leaf_text, nullptr, /*allow_exceptions=*/false);
+  if (leaf.is_discarded() || !leaf.is_object()) return Mismatch("the leaf is not a JSON object");
+  LeafInfo out;
+  const json& v = leaf["v"];
+  if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > kLeafVersion) {
+    return Mismatch("the leaf has no known version");
+  }
+  out.version = v.get<int>();
+  if (!leaf["kind"].is_string() || !leaf["recorded_at"].is_string() || !leaf["document"].is_object()) {
+    return Mismatch("the leaf lacks its kind, recorded_at or document");
+  }
+  out.kind = leaf["kind"].get<std::string>();
+  Result<core::Instant> at = core::Instant::Parse(leaf["recorded_at"].get<std::string>());
+  if (!at || at->ToString() != leaf["recorded_at"].get<std::string>()) {
+    return Mismatch("the leaf's recorded_at is not YYYY-MM-DDTHH:MM:SSZ");
+  }
+  out.recorded_at = *at;
+  if (leaf.contains("model")) {
+    if (!leaf["model"].is_string() || leaf["model"].get<std::string>().empty()) {
+      return Mismatch("the leaf's model is not a name");
+    }
+    out.model = leaf["model"].get<std::string>();
+  }
+  if (leaf.contains("purges")) {
+    const json& p = leaf["purges"];
+    if (out.kind != kPurgeKind || !p.is_object() || !p["index"].is_number_unsigned() ||
+        !p["leaf_hash"].is_string()) {
+      return Mismatch("the leaf's purges is not an entry index and leaf hash");
+    }
+    std::optional<Hash> h = HashFromHex(p["leaf_hash"].get<std::string>());
+    if (!h) return Mismatch("the leaf's purged leaf hash is not 64 hex digits");
+    out.purges = PurgeTarget{p["index"].get<std::uint64_t>(), *h};
+  } else if (out.kind == kPurgeKind) {
+    return Mismatch("a purge leaf names no entry");
+  }
+  return out;
+}
+
+Result<std::string> Restamp(std::string_view leaf_text, core::Instant recorded_at) {
+  FL_ASSIGN_OR_RETURN(json leaf, ParseJson(leaf_text, "the leaf"));
+  leaf["recorded_at"] = recorded_at.ToString();
+  return leaf.dump();  // keys sorted, no whitespace: the form Seal writes
 }
 
 Result<void> CheckOpening(std::string_view leaf_text, std::string_view document,

@@ -73,8 +73,13 @@ class PostgresStorage final : public ledger::Storage {
     return Transact("appending", [&](pqxx::work& tx) -> Result<void> {
       tx.exec(fmt::format("SELECT pg_advisory_xact_lock({})", kLogLockKey));
       auto size = tx.exec1("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")[0].as<std::uint64_t>();
+      std::string last_leaf;
+      if (size > 0) {
+        pqxx::result last = tx.exec(fmt::format("SELECT leaf FROM entries WHERE idx = {}", size - 1));
+        if (!last.empty()) last_leaf = Bytes(last[0][0]);
+      }
       TxReader reader(*this, tx);
-      FL_ASSIGN_OR_RETURN(ledger::Batch batch, build(size, reader));
+      FL_ASSIGN_OR_RETURN(ledger::Batch batch, build(size, reader, last_leaf));
       // Multi-row inserts: one statement per table per batch, not one per row.
       if (!batch.entries.empty()) {
         std::string sql =
@@ -99,6 +104,8 @@ class PostgresStorage final : public ledger::Storage {
         tx.exec0(fmt::format("INSERT INTO documents (hash, bytes) VALUES ({}, {}) ON CONFLICT DO NOTHING",
                              Raw(tx, hash), Raw(tx, bytes)));
       }
+      for (const auto& [index, at] : batch.purges) FL_RETURN_IF_ERROR(PurgeIn(tx, index, at));
+      for (const ledger::InventoryRows& rows : batch.imports) ImportIn(tx, rows);
       return core::Ok();
     });
   }
@@ -184,18 +191,6 @@ class PostgresStorage final : public ledger::Storage {
     return out;
   }
 
-  Result<void> Purge(std::uint64_t index, const std::string& at) override {
-    return Transact("purging", [&](pqxx::work& tx) -> Result<void> {
-      tx.exec0(fmt::format("UPDATE entries SET openings = '', purged_at = {} WHERE idx = {} AND purged_at IS NULL",
-                           tx.quote(at), index));
-      tx.exec0(fmt::format(
-          "DELETE FROM documents WHERE hash = (SELECT content_hash FROM entries WHERE idx = {}) AND NOT EXISTS"
-          " (SELECT 1 FROM entries e WHERE e.content_hash = documents.hash AND e.purged_at IS NULL)",
-          index));
-      return core::Ok();
-    });
-  }
-
   Result<void> AddCheckpoint(const ledger::StoredCheckpoint& cp) override {
     return Transact("storing a checkpoint", [&](pqxx::work& tx) -> Result<void> {
       tx.exec(fmt::format("SELECT pg_advisory_xact_lock({})", kLogLockKey));
@@ -246,43 +241,6 @@ class PostgresStorage final : public ledger::Storage {
     return core::Ok();
   }
 
-  Result<void> ImportInventory(const ledger::InventoryRows& rows) override {
-    return Transact("importing the inventory", [&](pqxx::work& tx) -> Result<void> {
-      for (const auto& m : rows.models) {
-        tx.exec0(fmt::format("INSERT INTO developers (name) VALUES ({}) ON CONFLICT DO NOTHING", tx.quote(m.developer)));
-        for (const char* table : {"training_runs", "events"}) {
-          tx.exec0(fmt::format("DELETE FROM {} WHERE model = {}", table, tx.quote(m.id)));
-        }
-        tx.exec0(fmt::format("DELETE FROM lineage WHERE derivative = {}", tx.quote(m.id)));
-        tx.exec0(fmt::format(
-            "INSERT INTO models (id, developer, base, derivation, foundation_model, developer_revenue_usd)"
-            " VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT (id) DO UPDATE SET developer = excluded.developer,"
-            " base = excluded.base, derivation = excluded.derivation,"
-            " foundation_model = excluded.foundation_model, developer_revenue_usd = excluded.developer_revenue_usd",
-            tx.quote(m.id), tx.quote(m.developer), m.base.empty() ? "NULL" : tx.quote(m.base), tx.quote(m.derivation),
-            m.foundation_model ? 1 : 0,
-            m.developer_revenue_usd ? fmt::format("{:.17g}", *m.developer_revenue_usd) : "NULL"));
-        if (!m.base.empty()) {
-          tx.exec0(fmt::format("INSERT INTO lineage (base, derivative, derivation) VALUES ({}, {}, {})",
-                               tx.quote(m.base), tx.quote(m.id), tx.quote(m.derivation)));
-        }
-      }
-      int seq = 0;
-      for (const auto& r : rows.runs) {
-        tx.exec0(fmt::format(
-            "INSERT INTO training_runs (model, seq, kind, start, flop, flop_method, cost_usd)"
-            " VALUES ({}, {}, {}, {}, {:.17g}, {}, {})",
-            tx.quote(r.model), seq++, tx.quote(r.kind), tx.quote(r.start), r.flop, tx.quote(r.flop_method),
-            r.cost_usd ? fmt::format("{:.17g}", *r.cost_usd) : "NULL"));
-      }
-      for (const auto& e : rows.events) {
-        tx.exec0(fmt::format("INSERT INTO events (model, seq, kind, at) VALUES ({}, {}, {}, {})", tx.quote(e.model),
-                             seq++, tx.quote(e.kind), tx.quote(e.at)));
-      }
-      return core::Ok();
-    });
-  }
-
   Result<std::vector<ledger::InventoryRows::Event>> ModelEvents(const std::string& model) override {
     std::vector<ledger::InventoryRows::Event> out;
     FL_RETURN_IF_ERROR(Transact("reading events", [&](pqxx::work& tx) -> Result<void> {
@@ -313,6 +271,12 @@ class PostgresStorage final : public ledger::Storage {
       for (const pqxx::row& r : tx.exec("SELECT model, kind, at FROM events ORDER BY model, seq")) {
         out.events.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>()});
       }
+      for (const pqxx::row& r : tx.exec("SELECT base, derivative, derivation FROM lineage ORDER BY base, derivative")) {
+        out.lineage.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>()});
+      }
+      for (const pqxx::row& r : tx.exec("SELECT name FROM developers ORDER BY name")) {
+        out.developers.push_back(r[0].as<std::string>());
+      }
       return core::Ok();
     }));
     return out;
@@ -336,6 +300,57 @@ class PostgresStorage final : public ledger::Storage {
     const PostgresStorage& owner_;
     pqxx::work& tx_;
   };
+
+  // Deletes an entry's salts and, unless another live entry holds it, its document, inside the
+  // append that logs the purge. An entry already purged fails the whole append (two purges raced).
+  static Result<void> PurgeIn(pqxx::work& tx, std::uint64_t index, const std::string& at) {
+    pqxx::result marked = tx.exec0(fmt::format(
+        "UPDATE entries SET openings = '', purged_at = {} WHERE idx = {} AND purged_at IS NULL", tx.quote(at), index));
+    if (marked.affected_rows() != 1) {
+      return core::MakeError(core::Code::kFailedPrecondition, fmt::format("entry {} is already purged", index));
+    }
+    tx.exec0(fmt::format(
+        "DELETE FROM documents WHERE hash = (SELECT content_hash FROM entries WHERE idx = {}) AND NOT EXISTS"
+        " (SELECT 1 FROM entries e WHERE e.content_hash = documents.hash AND e.purged_at IS NULL)",
+        index));
+    return core::Ok();
+  }
+
+  // Upserts models by id, their runs, events and lineage edge replaced, inside the append that logs
+  // the import.
+  static void ImportIn(pqxx::work& tx, const ledger::InventoryRows& rows) {
+    for (const auto& m : rows.models) {
+      tx.exec0(fmt::format("INSERT INTO developers (name) VALUES ({}) ON CONFLICT DO NOTHING", tx.quote(m.developer)));
+      for (const char* table : {"training_runs", "events"}) {
+        tx.exec0(fmt::format("DELETE FROM {} WHERE model = {}", table, tx.quote(m.id)));
+      }
+      tx.exec0(fmt::format("DELETE FROM lineage WHERE derivative = {}", tx.quote(m.id)));
+      tx.exec0(fmt::format(
+          "INSERT INTO models (id, developer, base, derivation, foundation_model, developer_revenue_usd)"
+          " VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT (id) DO UPDATE SET developer = excluded.developer,"
+          " base = excluded.base, derivation = excluded.derivation,"
+          " foundation_model = excluded.foundation_model, developer_revenue_usd = excluded.developer_revenue_usd",
+          tx.quote(m.id), tx.quote(m.developer), m.base.empty() ? "NULL" : tx.quote(m.base), tx.quote(m.derivation),
+          m.foundation_model ? 1 : 0,
+          m.developer_revenue_usd ? fmt::format("{:.17g}", *m.developer_revenue_usd) : "NULL"));
+      if (!m.base.empty()) {
+        tx.exec0(fmt::format("INSERT INTO lineage (base, derivative, derivation) VALUES ({}, {}, {})",
+                             tx.quote(m.base), tx.quote(m.id), tx.quote(m.derivation)));
+      }
+    }
+    int seq = 0;
+    for (const auto& r : rows.runs) {
+      tx.exec0(fmt::format(
+          "INSERT INTO training_runs (model, seq, kind, start, flop, flop_method, cost_usd)"
+          " VALUES ({}, {}, {}, {}, {:.17g}, {}, {})",
+          tx.quote(r.model), seq++, tx.quote(r.kind), tx.quote(r.start), r.flop, tx.quote(r.flop_method),
+          r.cost_usd ? fmt::format("{:.17g}", *r.cost_usd) : "NULL"));
+    }
+    for (const auto& e : rows.events) {
+      tx.exec0(fmt::format("INSERT INTO events (model, seq, kind, at) VALUES ({}, {}, {}, {})", tx.quote(e.model),
+                           seq++, tx.quote(e.kind), tx.quote(e.at)));
+    }
+  }
 
   static std::string Raw(pqxx::work& tx, std::string_view bytes) {
     return tx.quote_raw(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());

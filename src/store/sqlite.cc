@@ -170,7 +170,13 @@ class SqliteStorage final : public ledger::Storage {
     if (size_stmt.Reset().Step() != SQLITE_ROW) return Rollback(DbError(db_, "reading the log size"));
     auto size = static_cast<std::uint64_t>(size_stmt.Int(0));
     size_stmt.Reset();
-    Result<ledger::Batch> batch = build(size, *this);
+    std::string last_leaf;
+    if (size > 0) {
+      Stmt& last = Prepare("SELECT leaf FROM entries WHERE idx = ?");
+      if (last.Reset().Bind(size - 1).Step() == SQLITE_ROW) last_leaf = last.Text(0);
+      last.Reset();
+    }
+    Result<ledger::Batch> batch = build(size, *this, last_leaf);
     if (!batch) return Rollback(tl::unexpected(batch.error()));
     Stmt& entry = Prepare(
         "INSERT INTO entries (idx, leaf, leaf_hash, kind, model, recorded_at, content_hash, openings)"
@@ -189,6 +195,12 @@ class SqliteStorage final : public ledger::Storage {
     for (const auto& [hash, bytes] : batch->documents) {
       doc.Reset().Bind(hash).BindBlob(bytes);
       if (Result<void> r = doc.Run("storing a document"); !r) return Rollback(r);
+    }
+    for (const auto& [index, at] : batch->purges) {
+      if (Result<void> r = PurgeLocked(index, at); !r) return Rollback(r);
+    }
+    for (const ledger::InventoryRows& rows : batch->imports) {
+      if (Result<void> r = ImportLocked(rows); !r) return Rollback(r);
     }
     return Commit();
   }
@@ -298,20 +310,6 @@ class SqliteStorage final : public ledger::Storage {
     return out;
   }
 
-  Result<void> Purge(std::uint64_t index, const std::string& at) override {
-    std::lock_guard lock(mu_);
-    FL_RETURN_IF_ERROR(Begin());
-    Stmt& mark = Prepare("UPDATE entries SET openings = '', purged_at = ? WHERE idx = ? AND purged_at IS NULL");
-    mark.Reset().Bind(at).Bind(index);
-    if (Result<void> r = mark.Run("purging"); !r) return Rollback(r);
-    Stmt& drop = Prepare(
-        "DELETE FROM documents WHERE hash = (SELECT content_hash FROM entries WHERE idx = ?) AND NOT EXISTS"
-        " (SELECT 1 FROM entries e WHERE e.content_hash = documents.hash AND e.purged_at IS NULL)");
-    drop.Reset().Bind(index);
-    if (Result<void> r = drop.Run("purging a document"); !r) return Rollback(r);
-    return Commit();
-  }
-
   Result<void> AddCheckpoint(const ledger::StoredCheckpoint& cp) override {
     std::lock_guard lock(mu_);
     FL_RETURN_IF_ERROR(Begin());
@@ -363,14 +361,6 @@ class SqliteStorage final : public ledger::Storage {
     return Commit();
   }
 
-  Result<void> ImportInventory(const ledger::InventoryRows& rows) override {
-    std::lock_guard lock(mu_);
-    FL_RETURN_IF_ERROR(Begin());
-    Result<void> r = ImportLocked(rows);
-    if (!r) return Rollback(r);
-    return Commit();
-  }
-
   Result<std::vector<ledger::InventoryRows::Event>> ModelEvents(const std::string& model) override {
     std::lock_guard lock(mu_);
     Stmt s(db_, "SELECT model, kind, at FROM events WHERE model = ? ORDER BY seq");
@@ -396,6 +386,10 @@ class SqliteStorage final : public ledger::Storage {
     }
     Stmt e(db_, "SELECT model, kind, at FROM events ORDER BY model, seq");
     while (e.Step() == SQLITE_ROW) out.events.push_back({e.Text(0), e.Text(1), e.Text(2)});
+    Stmt l(db_, "SELECT base, derivative, derivation FROM lineage ORDER BY base, derivative");
+    while (l.Step() == SQLITE_ROW) out.lineage.push_back({l.Text(0), l.Text(1), l.Text(2)});
+    Stmt d(db_, "SELECT name FROM developers ORDER BY name");
+    while (d.Step() == SQLITE_ROW) out.developers.push_back(d.Text(0));
     return out;
   }
 
@@ -412,6 +406,20 @@ class SqliteStorage final : public ledger::Storage {
     e.openings = s.Text(7);
     if (!s.IsNull(8)) e.purged_at = s.Text(8);
     return e;
+  }
+
+  // Deletes an entry's salts and, unless another live entry holds it, its document, inside the
+  // append that logs the purge. An entry already purged fails the whole append (two purges raced).
+  Result<void> PurgeLocked(std::uint64_t index, const std::string& at) {
+    Stmt& mark = Prepare("UPDATE entries SET openings = '', purged_at = ? WHERE idx = ? AND purged_at IS NULL");
+    FL_RETURN_IF_ERROR(mark.Reset().Bind(at).Bind(index).Run("purging"));
+    if (sqlite3_changes(db_) != 1) {
+      return core::MakeError(core::Code::kFailedPrecondition, fmt::format("entry {} is already purged", index));
+    }
+    Stmt& drop = Prepare(
+        "DELETE FROM documents WHERE hash = (SELECT content_hash FROM entries WHERE idx = ?) AND NOT EXISTS"
+        " (SELECT 1 FROM entries e WHERE e.content_hash = documents.hash AND e.purged_at IS NULL)");
+    return drop.Reset().Bind(index).Run("purging a document");
   }
 
   Result<void> ImportLocked(const ledger::InventoryRows& rows) {

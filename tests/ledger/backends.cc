@@ -87,6 +87,26 @@ void WritePostgres(const std::string& store, const std::string& table, const std
   tx.commit();
 }
 
+void ExecSqlite(const std::string& store, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(store.substr(7).c_str(), &db);
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error ? error : "sqlite error";
+    sqlite3_free(error);
+    sqlite3_close(db);
+    throw std::runtime_error(message);
+  }
+  sqlite3_close(db);
+}
+
+void ExecPostgres(const std::string& store, const std::string& sql) {
+  pqxx::connection conn(store.substr(9));
+  pqxx::work tx(conn);
+  tx.exec0(sql);
+  tx.commit();
+}
+
 std::string FreshPostgres() {
   // $FLOPLINE_PG_CONNINFO, else the server ctest's postgres_start fixture runs for this build.
   const char* conninfo = std::getenv("FLOPLINE_PG_CONNINFO");
@@ -105,8 +125,8 @@ std::vector<Backend> Backends() {
   std::vector<Backend> out;
   out.push_back({"sqlite",
                  [] { return fmt::format("sqlite:{}/store-{}.db", TempDir(), counter++); },
-                 ReadSqlite, WriteSqlite});
-  out.push_back({"postgres", FreshPostgres, ReadPostgres, WritePostgres});
+                 ReadSqlite, WriteSqlite, ExecSqlite});
+  out.push_back({"postgres", FreshPostgres, ReadPostgres, WritePostgres, ExecPostgres});
   return out;
 }
 

@@ -23,6 +23,8 @@ struct Backend {
   std::function<void(const std::string& store, const std::string& table, const std::string& column,
                      const std::string& where, const std::string& value)>
       write;
+  // Runs one SQL statement (an attacker's DELETE), on the store's own database.
+  std::function<void(const std::string& store, const std::string& sql)> exec;
 };
 
 std::vector<Backend> Backends();

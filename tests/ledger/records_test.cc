@@ -1,4 +1,5 @@
 // Evidence records: kinds and clauses, sealing, redaction that keeps the log verifiable, retention.
+#include "flopline/ledger/inventory.h"
 #include "flopline/ledger/records.h"
 
 #include <gtest/gtest.h>
@@ -126,6 +127,66 @@ TEST(Records, RetentionFollowsTheClauses) {
   EXPECT_EQ(whistle.until->ToString(), "2033-01-10T00:00:00Z");
   EXPECT_NE(whistle.reason.find("§22607(e)"), std::string::npos);
   EXPECT_EQ(RetentionOf(*FindRecordKind("shutdown-drill"), recorded, {}).until, core::Instant());
+}
+
+TEST(Records, TheLeafStatesKindModelTimeAndWhatAPurgePurged) {
+  SealedRecord s = *Seal(Statement());
+  LeafInfo info = *ParseLeaf(s.leaf);
+  EXPECT_EQ(info.version, 2);
+  EXPECT_EQ(info.kind, "statement-of-compliance");
+  EXPECT_FALSE(info.purges);
+  std::string restamped = *Restamp(s.leaf, At("2027-01-01T00:00:00Z"));
+  EXPECT_EQ(ParseLeaf(restamped)->recorded_at, At("2027-01-01T00:00:00Z"));
+  EXPECT_EQ(ParseLeaf(restamped)->kind, info.kind);
+  // Purges and inventories are the log's own records: `append` refuses them.
+  std::string hash(64, 'a');
+  RecordInput purge{"purge", "", R"({"index":3,"leaf_hash":")" + hash + R"(","reason":"r"})",
+                    At("2026-01-01T00:00:00Z"), {}};
+  EXPECT_FALSE(Seal(purge));
+  LeafInfo purged = *ParseLeaf(SealInternal(purge)->leaf);
+  ASSERT_TRUE(purged.purges);
+  EXPECT_EQ(purged.purges->index, 3u);
+  purge.document = R"({"index":"3","leaf_hash":"x","reason":"r"})";
+  EXPECT_FALSE(SealInternal(purge));
+  for (const char* bad : {"", "[]", R"({"v":3,"kind":"ssp","recorded_at":"2026-01-01T00:00:00Z","document":{}})",
+                          R"({"v":2,"kind":"ssp","recorded_at":"2026-01-01","document":{}})",
+                          R"({"v":2,"kind":"purge","recorded_at":"2026-01-01T00:00:00Z","document":{}})",
+                          R"({"v":2,"kind":5,"recorded_at":"2026-01-01T00:00:00Z","document":{}})"}) {
+    EXPECT_FALSE(ParseLeaf(bad)) << bad;
+  }
+}
+
+TEST(Inventory, RoundTripsAndReplaysLikeTheBackends) {
+  InventoryDocument doc;
+  doc.rows.models.push_back({"m", "Acme", "", "pretrain", true, 1.5e9});
+  doc.rows.models.push_back({"m-chat", "Acme", "m", "fine-tune", false, std::nullopt});
+  doc.rows.runs.push_back({"m", "pretrain", "2026-01-01", "given", 1.2e26, std::nullopt});
+  doc.rows.events.push_back({"m", "released", "2026-02-01T00:00:00Z"});
+  doc.file_sha256.push_back(std::string(64, '0'));
+  InventoryDocument back = *InventoryFromJson(InventoryToJson(doc));
+  EXPECT_EQ(InventoryToJson(back), InventoryToJson(doc));
+  InventoryReplay replay;
+  replay.Apply(back.rows);
+  InventoryRows tables = replay.Tables();
+  ASSERT_EQ(tables.lineage.size(), 1u);
+  EXPECT_EQ(tables.lineage[0].base, "m");
+  EXPECT_EQ(tables.developers, std::vector<std::string>{"Acme"});
+  EXPECT_FALSE(InventoryDifference(tables, tables));
+  InventoryRows edited = tables;
+  edited.lineage.clear();
+  EXPECT_NE(InventoryDifference(tables, edited)->find("lineage"), std::string::npos);
+  // A re-import replaces the model's lineage edge, runs and events.
+  doc.rows.models[1].base = "";
+  doc.rows.runs.clear();
+  replay.Apply(doc.rows);
+  EXPECT_TRUE(replay.Tables().lineage.empty());
+  EXPECT_TRUE(replay.Tables().runs.empty());
+  for (const char* bad : {"{}", R"({"models":[{"id":5}],"runs":[],"events":[],"files":[]})",
+                          R"({"models":[],"runs":[{"model":"m","kind":"k","start":"s","flop_method":"f","flop":"1"}],)"
+                          R"("events":[],"files":[]})",
+                          R"({"models":[],"runs":[],"events":[],"files":["short"]})"}) {
+    EXPECT_FALSE(InventoryFromJson(bad)) << bad;
+  }
 }
 
 }  // namespace

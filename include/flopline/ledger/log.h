@@ -5,6 +5,7 @@
 // offline export an auditor verifies without the database.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -17,6 +18,7 @@
 
 #include "flopline/core/instant.h"
 #include "flopline/core/result.h"
+#include "flopline/ledger/inventory.h"
 #include "flopline/ledger/note.h"
 #include "flopline/ledger/records.h"
 #include "flopline/ledger/storage.h"
@@ -25,6 +27,11 @@ namespace flopline::ledger {
 
 inline constexpr char kMetaOrigin[] = "origin";
 inline constexpr char kMetaVerifierKey[] = "verifier_key";
+
+// How far a recorded time may lie ahead of the clock of whoever appends or verifies, and how far
+// behind the log's last entry a writer's clock may be before its record is refused rather than
+// stamped with the last entry's time (concurrent writers seal outside the log's lock).
+inline constexpr std::chrono::seconds kClockSkew{300};
 
 struct Appended {
   std::uint64_t index = 0;
@@ -55,11 +62,40 @@ struct VerifyReport {
   std::vector<std::string> warnings;   // not failures: e.g. an unpinned key
 };
 
+struct VerifyOptions {
+  // A checkpoint the verifier saw before (pinned, or from a witness): the log must still hold it,
+  // extended only by appends, as a consistency proof from it to the current tree shows. This is
+  // what detects a rollback (entries and later checkpoints removed), which the store alone cannot.
+  std::optional<std::string> since;
+  // The verifier's clock (default: the system's): recorded times may not lie beyond it by more
+  // than kClockSkew.
+  std::optional<core::Instant> now;
+};
+
+// One record as filed, every column taken from the leaf (and checked against the stored copy).
+struct ProducedRecord {
+  Entry entry;
+  LeafInfo leaf;
+  std::optional<std::string> document;      // checked against the leaf; nullopt when purged
+  std::optional<std::uint64_t> checkpoint;  // the size of the signed checkpoint that includes it
+};
+
+// Model files and the inventory `flopline import` derived from them, logged and applied together.
+struct ImportInput {
+  std::vector<std::string> files;  // the model files' bytes, each logged as a model-file record
+  InventoryRows rows;              // logged as a model-inventory record, then applied to the tables
+  core::Instant recorded_at;
+};
+
+struct LogAudit;  // what Verify derives from the leaves (log.cc)
+
 class Log {
  public:
   explicit Log(Storage& storage) : storage_(storage) {}
 
-  // Records the origin and the key's verifier form; refuses a log initialised differently.
+  // Records the origin and the key's verifier form and signs a checkpoint of the empty log, so
+  // that a store without any checkpoint is one whose checkpoints were deleted; refuses a log
+  // initialised differently.
   static core::Result<void> Init(Storage& storage, const std::string& origin, const Signer& signer);
 
   core::Result<std::string> Origin();
@@ -68,9 +104,14 @@ class Log {
 
   // Seals and appends the records in one durable transaction, in order.
   core::Result<std::vector<Appended>> Append(const std::vector<RecordInput>& records);
-  // Appends already-sealed records (the group committer seals outside the lock).
+  // Appends already-sealed records (the group committer seals outside the lock). A recorded time
+  // later than now + kClockSkew is refused; one earlier than the log's last entry is refused, or
+  // stamped with the last entry's time when it is less than kClockSkew behind (a notice says so).
   core::Result<std::vector<Appended>> AppendSealed(const std::vector<RecordInput>& inputs,
                                                    const std::vector<SealedRecord>& sealed);
+  // Logs the model files and a model-inventory record, and writes the inventory tables, in one
+  // transaction. Returns the model-file entries, then the inventory entry.
+  core::Result<std::vector<Appended>> Import(const ImportInput& input);
 
   // Signs and stores a checkpoint of the current tree; returns the signed note.
   core::Result<std::string> Checkpoint(const Signer& signer);
@@ -78,11 +119,25 @@ class Log {
   core::Result<InclusionResult> Prove(std::uint64_t index, std::optional<std::uint64_t> tree_size);
   core::Result<ConsistencyResult> Consistency(std::uint64_t from, std::uint64_t to);
 
-  // Re-derives every leaf hash and stored node, re-opens every document, checks every checkpoint.
-  core::Result<VerifyReport> Verify();
+  // Re-derives every leaf hash and stored node, checks every stored column against its leaf,
+  // re-opens every document, checks that every purge is logged and was allowed, that recorded times
+  // never go backwards, that the inventory tables are what the logged imports wrote, and every
+  // checkpoint (at least one must exist; `since` must be consistent with the current tree).
+  core::Result<VerifyReport> Verify(const VerifyOptions& options);
+  core::Result<VerifyReport> Verify();  // now, no pinned checkpoint
 
-  // Deletes a record's document and salts once its retention period is over; refuses before,
-  // naming the clause. The leaf stays: the log still verifies.
+  // The inventory tables against the logged imports alone (what a kill switch's lineage scope
+  // reads): kDataLoss naming the first difference.
+  core::Result<void> VerifyInventory();
+
+  // One record, its columns from its leaf: the leaf must hash to its stored hash and be included in
+  // the latest signed checkpoint that covers it, and the document must open it. kDataLoss otherwise.
+  core::Result<ProducedRecord> Produce(std::uint64_t index);
+
+  // Deletes a record's document and salts once its retention period is over, and logs a purge
+  // record naming it in the same transaction; refuses before, naming the clause. Retention is
+  // judged from the verified leaf and the logged inventory, never from a stored column, so the
+  // whole log must verify first. `now` is when the purge is recorded (the time rules apply).
   core::Result<void> Purge(std::uint64_t index, core::Instant now);
 
   // Writes DIR (docs/formats/ledger-export.md). `public_copy` withholds redacted fields and the
@@ -90,13 +145,16 @@ class Log {
   core::Result<void> Export(const std::string& dir, bool public_copy);
 
  private:
+  core::Result<VerifyReport> VerifyInto(const VerifyOptions& options, LogAudit& audit);
+
   Storage& storage_;
 };
 
 // Verifies an export directory offline. `pinned_key` is the verifier key the auditor obtained
 // independently; without it the directory's own key is used and the report says so.
 core::Result<VerifyReport> VerifyExport(const std::string& dir,
-                                        const std::optional<std::string>& pinned_key);
+                                        const std::optional<std::string>& pinned_key,
+                                        const VerifyOptions& options);
 
 // Group commit: callers on any thread submit records; one writer drains the queue and appends
 // everything waiting in one durable transaction, so one fsync serves many appends. A future is

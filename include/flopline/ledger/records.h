@@ -40,7 +40,15 @@ struct RecordKind {
   std::string_view retention_clause;
   std::vector<std::string_view> required_fields;  // a JSON object with these keys, when non-empty
   bool needs_model = false;
+  // Written only by the log itself (a purge, an import): `ledger append` refuses these kinds, so
+  // that what verify derives from them (which entries are purged, the inventory) has one source.
+  bool internal = false;
 };
+
+// The kinds the log writes itself.
+inline constexpr std::string_view kPurgeKind = "purge";
+inline constexpr std::string_view kInventoryKind = "model-inventory";
+inline constexpr std::string_view kModelFileKind = "model-file";
 
 std::span<const RecordKind> RecordKinds();
 const RecordKind* FindRecordKind(std::string_view name);
@@ -64,8 +72,27 @@ struct SealedRecord {
   std::vector<std::string> notices;  // things the filer should know (a late incident report)
 };
 
-// Validates the record against its kind and seals it with fresh salts.
+// Validates the record against its kind and seals it with fresh salts. Refuses the internal kinds.
 core::Result<SealedRecord> Seal(const RecordInput& input);
+// The same, for the log's own records (purge, model-inventory).
+core::Result<SealedRecord> SealInternal(const RecordInput& input);
+
+// What a leaf states in the clear, parsed and type-checked: everything a command may trust about a
+// record without its document. Version 1 leaves (before purges were logged) have no `purges`.
+struct PurgeTarget {
+  std::uint64_t index = 0;
+  Hash leaf_hash{};
+};
+struct LeafInfo {
+  int version = 0;
+  std::string kind, model;
+  core::Instant recorded_at;
+  std::optional<PurgeTarget> purges;  // a purge record: the entry it purged
+};
+core::Result<LeafInfo> ParseLeaf(std::string_view leaf);
+// The same record with another recorded_at: the leaf re-serialised canonically. Used when a writer's
+// clock is a little behind the log's last entry (see ledger::kClockSkew).
+core::Result<std::string> Restamp(std::string_view leaf, core::Instant recorded_at);
 
 // Checks a document and its openings against a leaf: the document commitment, and every field
 // commitment (the document must be the JSON object the fields came from).

@@ -14,6 +14,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "flopline/core/result.h"
@@ -33,17 +34,6 @@ struct Entry {
   std::optional<std::string> purged_at;  // set when the document and salts were purged
 };
 
-struct Batch {
-  std::vector<Entry> entries;                  // indices size, size + 1, ...
-  std::vector<std::pair<NodeId, Hash>> nodes;  // completed subtrees, level >= 1
-  std::vector<std::pair<Hash, std::string>> documents;  // content hash -> bytes
-};
-
-struct StoredCheckpoint {
-  std::uint64_t size = 0;
-  std::string note;  // the signed note, exactly as issued
-};
-
 // The inventory of `flopline import`: developers, models, training runs, lineage edges and
 // deployments, so that what was assessed and what is recorded are the same thing.
 struct InventoryRows {
@@ -60,14 +50,40 @@ struct InventoryRows {
   struct Event {
     std::string model, kind, at;  // at: YYYY-MM-DDTHH:MM:SSZ
   };
+  struct Lineage {
+    std::string base, derivative, derivation;
+  };
   std::vector<Model> models;
   std::vector<Run> runs;
   std::vector<Event> events;
+  // Filled by Storage::Inventory() (the tables as stored); an import derives them from `models`.
+  std::vector<Lineage> lineage;
+  std::vector<std::string> developers;
+};
+
+struct Batch {
+  std::vector<Entry> entries;                  // indices size, size + 1, ...
+  std::vector<std::pair<NodeId, Hash>> nodes;  // completed subtrees, level >= 1
+  std::vector<std::pair<Hash, std::string>> documents;  // content hash -> bytes
+  // Carried out in the same transaction, after the entries: each purge deletes an entry's salts
+  // and, unless another live entry holds it, its document (the entry's purge record is among
+  // `entries`); each import upserts models by id, their runs and events replaced (its
+  // model-inventory record is among `entries`). So nothing is purged or imported unlogged.
+  std::vector<std::pair<std::uint64_t, std::string>> purges;  // index, purged_at
+  std::vector<InventoryRows> imports;
+};
+
+struct StoredCheckpoint {
+  std::uint64_t size = 0;
+  std::string note;  // the signed note, exactly as issued
 };
 
 class Storage : public NodeReader {
  public:
-  using BuildBatch = std::function<core::Result<Batch>(std::uint64_t size, const NodeReader& nodes)>;
+  // `last_leaf` is the leaf of entry size - 1 (empty when the log is empty), read under the lock, so
+  // that a batch can keep recorded times from going backwards.
+  using BuildBatch = std::function<core::Result<Batch>(std::uint64_t size, const NodeReader& nodes,
+                                                       std::string_view last_leaf)>;
 
   // Creates the schema or migrates it to the current version; run on every open.
   virtual core::Result<void> Migrate() = 0;
@@ -83,9 +99,6 @@ class Storage : public NodeReader {
       const std::function<core::Result<void>(NodeId, const Hash&)>& fn) = 0;
 
   virtual core::Result<std::optional<std::string>> GetDocument(const Hash& content_hash) = 0;
-  // Deletes an entry's salts and, unless another live entry holds it, its document; the leaf and
-  // its hash stay, so the log still verifies. Retention is checked by the caller (ledger::Log).
-  virtual core::Result<void> Purge(std::uint64_t index, const std::string& at) = 0;
 
   virtual core::Result<void> AddCheckpoint(const StoredCheckpoint& checkpoint) = 0;
   virtual core::Result<std::vector<StoredCheckpoint>> Checkpoints() = 0;
@@ -94,8 +107,8 @@ class Storage : public NodeReader {
   // Sets a key once; kAlreadyExists when it holds another value (a log is initialised once).
   virtual core::Result<void> InitMeta(const std::string& key, const std::string& value) = 0;
 
-  // Upserts models by id (their runs and events replaced) in one transaction.
-  virtual core::Result<void> ImportInventory(const InventoryRows& rows) = 0;
+  // The inventory tables as stored (models, runs, events, lineage, developers). They are derived
+  // from the log's model-inventory records; `Log::VerifyInventory` checks that they still are.
   virtual core::Result<std::vector<InventoryRows::Event>> ModelEvents(const std::string& model) = 0;
   virtual core::Result<InventoryRows> Inventory() = 0;
 };
