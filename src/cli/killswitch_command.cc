@@ -218,7 +218,7 @@ core::Result<json> Ask(const std::string& controller, const ks::Credential& cred
     ks::Secret session = ks::SessionKey(credential.secret, std::get<ks::HelloMsg>(*hello).nonce);
     std::visit([](auto& m) { m.seq = 1; }, request);
     if (auto* s = std::get_if<ks::ShutdownMsg>(&request)) s->sent_ms = ks::NowMs();
-    if (!conn.SendLine(ks::Seal(session, ks::Direction::kClient, credential.From(), ks::ToJson(request).dump()))) {
+    if (!conn.SendLine(ks::Seal(session, ks::Direction::kClient, credential.From(), ks::Dump(ks::ToJson(request))))) {
       conn.Close();
       continue;
     }
@@ -277,11 +277,11 @@ int RunShutdown(const KillswitchFlags& f, bool drill) {
     return Fail(name, {core::Code::kUnavailable, "the controller's report is malformed", {}, "--controller"});
   }
   if (f.format == "json") {
-    std::cout << r.dump(2) << "\n";
+    std::cout << ks::Dump(r, 2) << "\n";
   } else {
     std::cout << fmt::format("{} {} ({}): {} of {} targeted workloads confirmed stopped in {} ms\n",
                              drill ? "drill" : "order", *fence, *scope, *stopped, *targeted, *elapsed);
-    if (!drained->empty()) std::cout << "drained gracefully (exempt): " << json(*drained).dump() << "\n";
+    if (!drained->empty()) std::cout << "drained gracefully (exempt): " << ks::Dump(json(*drained)) << "\n";
     for (const auto& [id, why] : r["not_stopped_why"].items()) {
       std::cout << fmt::format("NOT STOPPED {}: {}\n", id, why.is_string() ? why.get<std::string>() : "?");
     }
@@ -303,7 +303,7 @@ int RunStatus(const KillswitchFlags& f) {
   if (f.format == "json") {
     json out = *status;
     out.erase("type");
-    std::cout << out.dump(2) << "\n";
+    std::cout << ks::Dump(out, 2) << "\n";
     return 0;
   }
   std::cout << fmt::format("{:<20} {:<20} {:<20} {:<16} {:<10} {}\n", "agent", "model", "deployment", "state",

@@ -41,7 +41,7 @@ struct Session {
   bool Send(const AgentOptions& o, ClientMessage m, bool blocking = false) {
     if (!conn) return false;
     std::visit([&](auto& x) { x.seq = ++seq; }, m);
-    std::string line = Seal(key, Direction::kClient, o.credential.From(), ToJson(m).dump());
+    std::string line = Seal(key, Direction::kClient, o.credential.From(), Dump(ToJson(m)));
     if (blocking) {
       conn->Flush();
       fcntl(conn->fd(), F_SETFL, fcntl(conn->fd(), F_GETFL) & ~O_NONBLOCK);

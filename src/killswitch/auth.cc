@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "flopline/killswitch/messages.h"
 #include "flopline/ledger/hash.h"
 
 namespace flopline::killswitch {
@@ -105,7 +106,7 @@ Secret SessionKey(const Secret& credential, std::string_view nonce) {
 
 std::string Seal(const Secret& session, Direction dir, std::string_view from, std::string_view msg) {
   Secret mac = Hmac(session, DirectionName(dir) + "\n" + std::string(msg));
-  return json{{"from", from}, {"msg", msg}, {"mac", ledger::Hex(Bytes(mac))}}.dump();
+  return Dump(json{{"from", from}, {"msg", msg}, {"mac", ledger::Hex(Bytes(mac))}});
 }
 
 Result<Envelope> ParseEnvelope(std::string_view line) {

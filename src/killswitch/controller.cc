@@ -130,14 +130,14 @@ struct Controller::Impl {
   void SendPlain(int fd, const json& j) {
     auto it = conns.find(fd);
     if (it == conns.end()) return;
-    it->second.line->Queue(j.dump());
+    it->second.line->Queue(Dump(j));
     it->second.line->Flush();
   }
   // Sealed under the connection's session: only its authenticated peer can check it.
   void SendSealed(int fd, const json& j) {
     auto it = conns.find(fd);
     if (it == conns.end() || !it->second.from) return;
-    it->second.line->Queue(Seal(it->second.session, Direction::kController, "controller", j.dump()));
+    it->second.line->Queue(Seal(it->second.session, Direction::kController, "controller", Dump(j)));
     it->second.line->Flush();
   }
 
@@ -374,7 +374,7 @@ struct Controller::Impl {
     doc.erase("type");
     doc["order"] = p.note;
     doc["acks"] = p.acks;
-    ledger::RecordInput r{p.drill ? "shutdown-drill" : "shutdown-order", "", doc.dump(2),
+    ledger::RecordInput r{p.drill ? "shutdown-drill" : "shutdown-order", "", Dump(doc, 2),
                           core::Instant(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())),
                           {}};
     auto appended = opt.log->Append({r});

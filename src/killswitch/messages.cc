@@ -86,6 +86,8 @@ Result<std::vector<std::string>> StringsField(const json& j, std::string_view ke
   return out;
 }
 
+std::string Dump(const json& j, int indent) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
+
 std::string_view AckResultName(AckMsg::Result r) {
   switch (r) {
     case AckMsg::Result::kStopped: return "stopped";
@@ -211,7 +213,7 @@ std::string AgentIdOf(const ClientMessage& m) {
 }
 
 std::string EnrolledNote::Text() const {
-  return json{{"agent", agent}, {"nonce", nonce}, {"fence", fence}, {"ttl_ms", ttl_ms}}.dump() + "\n";
+  return Dump(json{{"agent", agent}, {"nonce", nonce}, {"fence", fence}, {"ttl_ms", ttl_ms}}) + "\n";
 }
 
 Result<EnrolledNote> EnrolledNote::Parse(std::string_view text) {

@@ -68,7 +68,7 @@ bool Scope::Matches(const std::string& agent, const std::string& model,
 std::string Order::Text() const {
   json j = {{"fence", fence},           {"scope", scope}, {"reason", reason},     {"issued_ms", issued_ms},
             {"expires_ms", expires_ms}, {"drain", drain}, {"drain_ms", drain_ms}, {"targets", targets}};
-  return j.dump() + "\n";
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 Result<Order> Order::ParseText(std::string_view text) {

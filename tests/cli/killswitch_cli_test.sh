@@ -252,6 +252,8 @@ expect_error wrong-operator-credential 1 "authentication failed" -- killswitch s
 check wrong-credential-logged grep -q "authentication failed for operator" "$tmp/controller-$P5.log"
 expect_error agent-credential-as-operator 2 "needs an operator one" -- killswitch status --controller 127.0.0.1:$P5 --credential "$(cred guarded)"
 check guarded-still-running running guarded
+"$bin" killswitch shutdown --controller 127.0.0.1:$P5 --scope agent:nobody --reason $'not UTF-8: \xff\xfe' "${op[@]}" >/dev/null 2>&1
+check non-utf8-reason-no-crash test $? -eq 1
 expect_ok guarded-stop killswitch shutdown --controller 127.0.0.1:$P5 --scope agent:guarded --reason r "${op[@]}"
 check guarded-gone wait_until 10000 gone guarded
 

@@ -263,6 +263,27 @@ TEST_F(ControllerTest, IdleConnectionsNeverStarveAnOrder) {
   for (int fd : idle) close(fd);
 }
 
+// Issue 10, kill switch item 3, second half: a shutdown whose client had given up was carried out
+// later anyway. One that arrives past its own timeout is refused and issues no order.
+TEST_F(ControllerTest, AShutdownArrivingAfterItsTimeoutIsNotCarriedOut) {
+  Start();
+  Client agent(port());
+  ASSERT_NE(Enroll(agent, "a1", "m1"), 0u);
+  Client op(port());
+  Credential cred = Cred("operator");
+  ASSERT_TRUE(op.Send(cred, ShutdownMsg{0, "agent:a1", "late", 1000, NowMs() - 60'000, false}));
+  std::optional<json> reply = op.Next(cred);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ((*reply)["type"], "error");
+  EXPECT_EQ(StateOf("a1"), "live");
+  // The agent's next message is the answer to its renewal, not an order.
+  Credential a1 = Cred("agent:a1");
+  ASSERT_TRUE(agent.Send(a1, RenewMsg{0, "a1"}));
+  std::optional<json> next = agent.Next(a1);
+  ASSERT_TRUE(next);
+  EXPECT_EQ((*next)["type"], "renewed");
+}
+
 // Issue 10, kill switch item 4: 300 MiB without a newline grew the controller without bound.
 TEST_F(ControllerTest, AnEndlessLineIsCutOffAtTheLimit) {
   Start();

@@ -73,6 +73,8 @@ std::string_view AckResultName(AckMsg::Result r);
 std::optional<AckMsg::Result> AckResultFromName(std::string_view name);
 
 core::Result<ClientMessage> ParseClientMessage(std::string_view text);
+// One line of JSON, never throwing: bytes that are not UTF-8 (from a flag, say) become U+FFFD.
+std::string Dump(const nlohmann::json& j, int indent = -1);
 nlohmann::json ToJson(const ClientMessage& m);
 std::uint64_t SeqOf(const ClientMessage& m);
 // The agent id an agent message speaks for; empty for operator messages.
