@@ -1,5 +1,6 @@
 // `flopline flops`: training compute two ways, and its cost. Thin: flags -> EstimateRequest ->
 // compute::EstimateTraining -> table or JSON.
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
@@ -23,10 +24,20 @@ struct FlopsOptions {
   bool recompute = false;
 };
 
-core::Result<compute::EstimateRequest> BuildRequest(const FlopsOptions& o) {
+// The family files of the data directory when it has them (a user's new family needs no rebuild);
+// the ones compiled in otherwise, so an installed binary without data/architectures/ still counts.
+core::Result<compute::FamilyCatalog> LoadFamilies(const std::string& data_dir) {
+  std::error_code ec;
+  std::string dir = data_dir + "/architectures";
+  if (!std::filesystem::is_directory(dir, ec)) return compute::FamilyCatalog::Shipped();
+  return compute::FamilyCatalog::LoadDir(dir);
+}
+
+core::Result<compute::EstimateRequest> BuildRequest(const FlopsOptions& o,
+                                                    const compute::FamilyCatalog& families) {
   compute::EstimateRequest r;
   if (!o.config.empty()) {
-    FL_ASSIGN_OR_RETURN(r.architecture, compute::LoadHfConfig(o.config));
+    FL_ASSIGN_OR_RETURN(r.architecture, compute::LoadHfConfig(o.config, families));
     r.config_path = o.config;
   }
   r.params = o.params;
@@ -69,9 +80,12 @@ int Run(const FlopsOptions& o) {
   if (!accelerators) return ReportError("flops", accelerators.error().ToString());
   auto prices = compute::PriceTable::Load(data_dir + "/cloud-prices.toml");
   if (!prices) return ReportError("flops", prices.error().ToString());
+  auto families = LoadFamilies(data_dir);
+  if (!families) return ReportError("flops", families.error().ToString());
 
   if (!o.runs.empty()) {
-    auto runs = compute::LoadRunsFile(o.runs);
+    auto runs = compute::LoadRunsFile(
+        o.runs, [&](const std::string& path) { return compute::LoadHfConfig(path, *families); });
     if (!runs) return ReportError("flops", runs.error().ToString());
     std::vector<std::string> names;
     std::vector<compute::Estimate> estimates;
@@ -98,7 +112,7 @@ int Run(const FlopsOptions& o) {
     return 0;
   }
 
-  auto request = BuildRequest(o);
+  auto request = BuildRequest(o, *families);
   if (!request) return ReportError("flops", request.error().ToString());
   auto estimate = compute::EstimateTraining(*request, *accelerators, *prices);
   if (!estimate) return ReportError("flops", estimate.error().ToString());
@@ -136,7 +150,7 @@ CommandRunner AddFlopsCommand(CLI::App& app) {
                   "accelerator to price FLOP on when no hardware is given (default H100-SXM)");
   cmd->add_option("--runs", o.runs, "a runs file (TOML) of many runs; see docs/flops.md")->check(CLI::ExistingFile);
   cmd->add_option("--format", o.format, "table (default) or json")->check(CLI::IsMember({"table", "json"}));
-  cmd->add_option("--data-dir", o.data_dir, "directory of accelerators.toml and cloud-prices.toml");
+  cmd->add_option("--data-dir", o.data_dir, "directory of accelerators.toml, cloud-prices.toml and architectures/");
   return [options] { return Run(*options); };
 }
 

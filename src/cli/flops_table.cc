@@ -19,7 +19,11 @@ std::string FlopRange(const compute::Range& r) {
 
 void PrintArchitecture(std::ostream& out, const compute::Estimate& e) {
   const compute::ArchitectureEstimate& a = *e.architecture;
-  out << fmt::format("Model             {} - {}\n", a.model_type, a.family);
+  out << fmt::format("Model             {} - {} ({})\n", a.model_type, a.family, a.family_file);
+  if (!a.ignored_keys.empty()) {
+    out << fmt::format("Ignored keys      {} config keys with no effect on the count (listed with --format json)\n",
+                       a.ignored_keys.size());
+  }
   out << fmt::format("Parameters        {} total, {} active per token, {} active non-embedding\n",
                      Grouped(a.params.total), Grouped(a.params.active),
                      Grouped(a.params.active_non_embedding));

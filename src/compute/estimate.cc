@@ -24,12 +24,39 @@ Result<void> CheckPositive(std::optional<double> value, const char* field) {
   return core::Ok();
 }
 
+// A double overflows silently: 1e300 tokens gave "inf FLOP" and exit 0 (issue 10, item 15). Every
+// result is checked, and one that is not finite is refused, naming the input that took it there.
+Result<void> CheckFiniteResult(double value, const char* field, double input, std::string_view what) {
+  if (std::isfinite(value)) return core::Ok();
+  return core::InvalidArgument(
+      fmt::format("{:g} gives {} beyond what a double holds (1.8e308); check the value", input, what),
+      field);
+}
+
+// Of two inputs whose product overflowed, the larger is named: it is the likelier typo.
+const char* LargerOf(double a, const char* a_field, double b, const char* b_field) {
+  return a > b ? a_field : b_field;
+}
+
+// UsdCents holds about 9.2e16 dollars; above that it would clamp, and a clamped cost is a wrong one.
+constexpr double kMaxUsd = 9.0e16;
+
+Result<void> CheckCost(double high_dollars, const char* field, double input) {
+  if (std::isfinite(high_dollars) && high_dollars <= kMaxUsd) return core::Ok();
+  return core::InvalidArgument(
+      fmt::format("{:g} gives a cost of {:.3g} USD, beyond what flopline represents ({:.1g} USD)", input,
+                  high_dollars, kMaxUsd),
+      field);
+}
+
 Result<ArchitectureEstimate> CountArchitecture(const EstimateRequest& request, double tokens,
                                                std::vector<std::string>& notes) {
   const Architecture& arch = *request.architecture;
   ArchitectureEstimate out;
   out.model_type = arch.model_type;
   out.family = arch.family;
+  out.family_file = arch.family_file;
+  out.ignored_keys = arch.ignored_keys;
   out.params = CountParams(arch);
   out.mask = request.mask;
   if (request.seq_len) {
@@ -105,6 +132,11 @@ Result<std::optional<CostEstimate>> EstimateCost(const EstimateRequest& request,
                                                  std::vector<std::string>& notes) {
   if (request.cost_usd) {
     FL_RETURN_IF_ERROR(CheckPositive(request.cost_usd, "cost_usd"));
+    if (*request.cost_usd > kMaxUsd) {
+      return core::InvalidArgument(
+          fmt::format("{:g} USD is beyond what flopline represents ({:.1g} USD)", *request.cost_usd, kMaxUsd),
+          "cost_usd");
+    }
     CostEstimate cost;
     cost.usd = Dollars(*request.cost_usd, *request.cost_usd, *request.cost_usd);
     cost.source = "given";
@@ -145,10 +177,19 @@ Result<std::optional<CostEstimate>> EstimateCost(const EstimateRequest& request,
         row->from.ToString(), row->file, row->line, row->source);
   }
 
+  // The input a too-large cost is blamed on: the hourly price when the user gave it, else the
+  // hardware or the tokens that priced it.
+  const char* blame = request.price_per_hour ? "price_per_hour"
+                      : e.hardware ? LargerOf(e.hardware->count, "count", e.hardware->hours, "hours")
+                      : request.tokens ? "tokens" : "flop";
+  double blamed = request.price_per_hour ? *request.price_per_hour
+                  : e.hardware ? std::max(e.hardware->count, e.hardware->hours)
+                  : request.tokens.value_or(e.training_flop.point);
   if (e.hardware) {
     double hours = e.hardware->count * e.hardware->hours;
     cost.basis = "accelerator-hours";
     cost.usd = Dollars(hours * hourly.low, hours * hourly.point, hours * hourly.high);
+    FL_RETURN_IF_ERROR(CheckCost(hours * hourly.high, blame, blamed));
   } else {
     // FLOP alone: price per FLOP = price per hour / (peak x utilization x 3600 s).
     FL_ASSIGN_OR_RETURN(const Accelerator* a, accelerators.Find(accelerator_id));
@@ -163,6 +204,7 @@ Result<std::optional<CostEstimate>> EstimateCost(const EstimateRequest& request,
     cost.usd_per_flop = usd_per_flop;
     cost.usd = Dollars(e.training_flop.low * usd_per_flop.low, e.training_flop.point * usd_per_flop.point,
                        e.training_flop.high * usd_per_flop.high);
+    FL_RETURN_IF_ERROR(CheckCost(e.training_flop.high * usd_per_flop.high, blame, blamed));
     cost.detail += fmt::format(
         "; FLOP priced on {} ({}) at {} {} peak and 30-40% utilization (Epoch AI defaults)",
         accelerator_id, request.pricing_accelerator ? "given" : "defaulted",
@@ -203,6 +245,10 @@ Result<Estimate> EstimateTraining(const EstimateRequest& request, const Accelera
   if (request.architecture) {
     FL_ASSIGN_OR_RETURN(ArchitectureEstimate a, CountArchitecture(request, *request.tokens, e.notes));
     const double d = *request.tokens;
+    FL_RETURN_IF_ERROR(CheckFiniteResult(
+        std::max(a.training_flop_full_attention, 6.0 * static_cast<double>(a.params.active) * d) *
+            (request.recompute ? 4.0 / 3.0 : 1.0),
+        "tokens", d, "a training compute"));
     e.six_nd_n = static_cast<double>(a.params.active_non_embedding);
     e.six_nd_n_definition =
         "active non-embedding parameters: per-token parameters excluding the token and position "
@@ -225,6 +271,10 @@ Result<Estimate> EstimateTraining(const EstimateRequest& request, const Accelera
     e.six_nd_n = *request.params;
     e.six_nd_n_definition = "the parameter count given with --params";
     e.training_flop_6nd = 6.0 * *request.params * *request.tokens;
+    FL_RETURN_IF_ERROR(CheckFiniteResult(
+        *e.training_flop_6nd * kSixNdHighFactor,
+        LargerOf(*request.params, "params", *request.tokens, "tokens"),
+        std::max(*request.params, *request.tokens), "a training compute"));
     counted = Range{*e.training_flop_6nd, *e.training_flop_6nd, *e.training_flop_6nd * kSixNdHighFactor};
     if (request.recompute) e.recompute_flop = *e.training_flop_6nd / 3.0;
     methods.push_back("6nd-params");
@@ -235,6 +285,9 @@ Result<Estimate> EstimateTraining(const EstimateRequest& request, const Accelera
 
   if (request.hardware) {
     FL_ASSIGN_OR_RETURN(HardwareEstimate h, EstimateHardware(*request.hardware, accelerators));
+    FL_RETURN_IF_ERROR(CheckFiniteResult(h.peak_flops * h.count * h.hours * 3600.0,
+                                         LargerOf(h.count, "count", h.hours, "hours"),
+                                         std::max(h.count, h.hours), "a hardware capacity"));
     e.hardware = std::move(h);
     methods.push_back("hardware-time");
   }

@@ -23,6 +23,8 @@ json EstimateToJson(const Estimate& e) {
   const ArchitectureEstimate* a = e.architecture ? &*e.architecture : nullptr;
   out["model_type"] = a ? json(a->model_type) : json(nullptr);
   out["family"] = a ? json(a->family) : json(nullptr);
+  out["family_file"] = a ? json(a->family_file) : json(nullptr);
+  out["ignored_config_keys"] = a ? json(a->ignored_keys) : json(nullptr);
   out["params_total"] = a ? json(a->params.total) : OrNull(e.params_given);
   out["params_active"] = a ? json(a->params.active) : OrNull(e.params_given);
   out["params_embedding"] = a ? json(a->params.embedding) : json(nullptr);

@@ -21,6 +21,11 @@ void AddLayer(const Layer& layer, std::int64_t seq_len, AttentionMask mask, Sums
   double heads = static_cast<double>(a.query_heads);
   At(out, Component::kAttentionScores) += 2.0 * heads * static_cast<double>(a.qk_dim) * context;
   At(out, Component::kAttentionValues) += 2.0 * heads * static_cast<double>(a.v_dim) * context;
+  const SsmCore& ssm = layer.ssm;
+  At(out, Component::kSsmConv) +=
+      2.0 * static_cast<double>(ssm.conv_channels) * static_cast<double>(ssm.conv_kernel);
+  At(out, Component::kSsmScan) += static_cast<double>(ssm.scan_flop_per_state) *
+                                  static_cast<double>(ssm.channels) * static_cast<double>(ssm.state);
 }
 
 double Sum(const Sums& parts) {

@@ -1,33 +1,43 @@
 #include "flopline/compute/hf_config.h"
 
+#include <algorithm>
 #include <cmath>
-#include <fstream>
-#include <functional>
-#include <limits>
 #include <map>
 #include <optional>
-#include <sstream>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "family_spec.h"
 #include "json_location.h"
 
 namespace flopline::compute {
 namespace {
 
+using arch::Value;
 using core::Result;
 using json = nlohmann::json;
 
-// Sizes above these are not models but typos or hostile input; they also keep every product of
-// two sizes, times the expert and layer counts, inside int64 (checked again in CheckScale).
-constexpr std::int64_t kMaxDimension = std::int64_t{1} << 24;  // 16.7M
-constexpr std::int64_t kMaxCount = std::int64_t{1} << 16;      // layers, heads, experts
+// Evaluated sizes above this are rejected: with it, a product of two sizes stays far inside int64
+// and CheckScale (in doubles) sees every layer before anything counts in integers.
+constexpr std::int64_t kMaxEvaluatedSize = std::int64_t{1} << 30;
 
 std::string Describe(const json& value) {
   std::string dumped = value.dump();
   if (dumped.size() > 40) dumped = dumped.substr(0, 37) + "...";
   return fmt::format("{} ({})", dumped, value.type_name());
+}
+
+std::vector<std::string> SplitPath(const std::string& key) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t dot = key.find('.', start);
+    parts.push_back(key.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) return parts;
+    start = dot + 1;
+  }
 }
 
 // Typed access to the fields of one config, with errors that name the file, line and field.
@@ -37,436 +47,542 @@ class Fields {
       : root_(root), text_(text), file_(std::move(file)) {}
 
   const std::string& file() const { return file_; }
-
-  // The value of the first of `keys` present and not null, or nullptr.
-  const json* Find(std::initializer_list<std::string_view> keys, std::string* found_key) const {
-    for (std::string_view key : keys) {
-      auto it = root_.find(key);
-      if (it != root_.end() && !it->is_null()) {
-        if (found_key) *found_key = std::string(key);
-        return &*it;
-      }
-    }
-    return nullptr;
-  }
+  const json& root() const { return root_; }
 
   tl::unexpected<core::Error> Bad(const std::string& key, const std::string& message) const {
-    return core::InvalidArgument(message, key, LocateKey(text_, {key}, file_));
+    return core::InvalidArgument(message, key, LocateKey(text_, SplitPath(key), file_));
   }
 
-  // An integer field that must be >= min (1 by default). Integral floats such as 4096.0 pass.
-  Result<std::optional<std::int64_t>> OptionalInt(std::initializer_list<std::string_view> keys,
-                                                  std::int64_t min = 1,
-                                                  std::int64_t max = kMaxDimension) const {
-    std::string key;
-    const json* value = Find(keys, &key);
-    if (!value) return std::optional<std::int64_t>();
-    double number = 0;
-    if (value->is_number_integer()) {
-      if (value->is_number_unsigned() && value->get<std::uint64_t>() > static_cast<std::uint64_t>(max)) {
-        return Bad(key, fmt::format("{} is larger than the supported maximum {}", value->dump(), max));
+  // The value at a key path ("a.b" is key b of object a), or nullptr when it or an object on the
+  // way is absent or null. An object on the way that is something else is an error.
+  Result<const json*> Lookup(const std::string& key) const {
+    const json* node = &root_;
+    std::vector<std::string> parts = SplitPath(key);
+    std::string walked;
+    for (std::size_t k = 0; k < parts.size(); ++k) {
+      if (k > 0) {
+        if (node->is_null()) return nullptr;
+        if (!node->is_object()) {
+          return Bad(walked, fmt::format("expected an object or null, got {}", Describe(*node)));
+        }
       }
-      number = static_cast<double>(value->get<std::int64_t>());
-    } else if (value->is_number_float()) {
-      number = value->get<double>();
+      auto it = node->find(parts[k]);
+      if (it == node->end()) return nullptr;
+      node = &*it;
+      walked += (walked.empty() ? "" : ".") + parts[k];
+    }
+    return node;
+  }
+
+  // An integer: integral floats such as 4096.0 pass.
+  Result<std::int64_t> Int(const std::string& key, const json& value, std::int64_t min,
+                           std::int64_t max) const {
+    double number = 0;
+    if (value.is_number_integer()) {
+      if (value.is_number_unsigned() && value.get<std::uint64_t>() > static_cast<std::uint64_t>(max)) {
+        return Bad(key, fmt::format("{} is larger than the supported maximum {}", value.dump(), max));
+      }
+      number = static_cast<double>(value.get<std::int64_t>());
+    } else if (value.is_number_float()) {
+      number = value.get<double>();
       if (!std::isfinite(number) || number != std::floor(number)) {
-        return Bad(key, fmt::format("expected an integer, got {}", Describe(*value)));
+        return Bad(key, fmt::format("expected an integer, got {}", Describe(value)));
       }
     } else {
-      return Bad(key, fmt::format("expected an integer, got {}", Describe(*value)));
+      return Bad(key, fmt::format("expected an integer, got {}", Describe(value)));
     }
     if (number < static_cast<double>(min)) {
-      return Bad(key, fmt::format("must be at least {}, got {}", min, value->dump()));
+      return Bad(key, fmt::format("must be at least {}, got {}", min, value.dump()));
     }
     if (number > static_cast<double>(max)) {
-      return Bad(key, fmt::format("{} is larger than the supported maximum {}", value->dump(), max));
+      return Bad(key, fmt::format("{} is larger than the supported maximum {}", value.dump(), max));
     }
-    return std::optional<std::int64_t>(static_cast<std::int64_t>(number));
+    return static_cast<std::int64_t>(number);
   }
 
-  Result<std::int64_t> Int(std::initializer_list<std::string_view> keys, std::int64_t min = 1,
-                           std::int64_t max = kMaxDimension) const {
-    FL_ASSIGN_OR_RETURN(auto value, OptionalInt(keys, min, max));
-    if (!value) {
-      std::string names;
-      for (std::string_view key : keys) names += (names.empty() ? "" : " or ") + std::string(key);
-      return core::InvalidArgument(
-          fmt::format("is required for model_type '{}' and missing", model_type_),
-          std::string(*keys.begin()), core::Location{file_, 0, 0});
-    }
-    return *value;
-  }
-
-  Result<std::int64_t> IntOr(std::initializer_list<std::string_view> keys, std::int64_t fallback,
-                             std::int64_t min = 1, std::int64_t max = kMaxDimension) const {
-    FL_ASSIGN_OR_RETURN(auto value, OptionalInt(keys, min, max));
-    return value.value_or(fallback);
-  }
-
-  Result<bool> BoolOr(std::initializer_list<std::string_view> keys, bool fallback) const {
-    std::string key;
-    const json* value = Find(keys, &key);
-    if (!value) return fallback;
-    if (!value->is_boolean()) {
-      return Bad(key, fmt::format("expected true or false, got {}", Describe(*value)));
-    }
-    return value->get<bool>();
-  }
-
-  Result<std::optional<std::string>> OptionalString(std::string_view key) const {
-    std::string found;
-    const json* value = Find({key}, &found);
-    if (!value) return std::optional<std::string>();
-    if (!value->is_string()) {
-      return Bad(found, fmt::format("expected a string, got {}", Describe(*value)));
-    }
-    return std::optional<std::string>(value->get<std::string>());
-  }
-
-  // A list of layer indices (Qwen's mlp_only_layers); absent means empty.
-  Result<std::vector<std::int64_t>> IntList(std::string_view key) const {
-    std::string found;
-    const json* value = Find({key}, &found);
-    std::vector<std::int64_t> out;
-    if (!value) return out;
-    if (!value->is_array()) return Bad(found, fmt::format("expected a list, got {}", Describe(*value)));
-    for (const json& item : *value) {
-      if (!item.is_number_integer()) {
-        return Bad(found, fmt::format("expected a list of integers, got {}", Describe(item)));
+  // One [config] value of a family file, converted to its declared type.
+  Result<Value> Convert(const ConfigParam& p, const std::string& key, const json& value) const {
+    switch (p.type) {
+      case ConfigParam::Type::kInt: {
+        FL_ASSIGN_OR_RETURN(std::int64_t i, Int(key, value, p.min, p.max));
+        return Value::Int(i);
       }
-      out.push_back(item.get<std::int64_t>());
-    }
-    return out;
-  }
-
-  // A list of strings (layer_types); absent means empty.
-  Result<std::vector<std::string>> StringList(std::string_view key) const {
-    std::string found;
-    const json* value = Find({key}, &found);
-    std::vector<std::string> out;
-    if (!value) return out;
-    if (!value->is_array()) return Bad(found, fmt::format("expected a list, got {}", Describe(*value)));
-    for (const json& item : *value) {
-      if (!item.is_string()) {
-        return Bad(found, fmt::format("expected a list of strings, got {}", Describe(item)));
+      case ConfigParam::Type::kBool:
+        if (!value.is_boolean()) {
+          return Bad(key, fmt::format("expected true or false, got {}", Describe(value)));
+        }
+        return Value::Bool(value.get<bool>());
+      case ConfigParam::Type::kString:
+        if (!value.is_string()) return Bad(key, fmt::format("expected a string, got {}", Describe(value)));
+        return Value::String(value.get<std::string>());
+      case ConfigParam::Type::kIntList:
+      case ConfigParam::Type::kStringList: {
+        if (!value.is_array()) return Bad(key, fmt::format("expected a list, got {}", Describe(value)));
+        bool ints = p.type == ConfigParam::Type::kIntList;
+        std::vector<Value> items;
+        for (const json& item : value) {
+          if (ints ? !item.is_number_integer() : !item.is_string()) {
+            return Bad(key, fmt::format("expected a list of {}, got {}", ints ? "integers" : "strings",
+                                        Describe(item)));
+          }
+          items.push_back(ints ? Value::Int(item.get<std::int64_t>()) : Value::String(item.get<std::string>()));
+        }
+        return Value::List(std::move(items));
       }
-      out.push_back(item.get<std::string>());
     }
-    return out;
+    return Value::None();
   }
-
-  // rope_scaling.original_max_position_embeddings, when rope_scaling is an object that has it.
-  Result<std::optional<std::int64_t>> RopeOriginalLength() const {
-    auto it = root_.find("rope_scaling");
-    if (it == root_.end() || it->is_null()) return std::optional<std::int64_t>();
-    if (!it->is_object()) {
-      return Bad("rope_scaling", fmt::format("expected an object or null, got {}", Describe(*it)));
-    }
-    auto inner = it->find("original_max_position_embeddings");
-    if (inner == it->end() || inner->is_null()) return std::optional<std::int64_t>();
-    if (!inner->is_number_integer() || inner->get<std::int64_t>() < 1 ||
-        inner->get<std::int64_t>() > kMaxDimension) {
-      return core::InvalidArgument(
-          fmt::format("expected a positive integer, got {}", Describe(*inner)),
-          "rope_scaling.original_max_position_embeddings",
-          LocateKey(text_, {"rope_scaling", "original_max_position_embeddings"}, file_));
-    }
-    return std::optional<std::int64_t>(inner->get<std::int64_t>());
-  }
-
-  void set_model_type(std::string model_type) { model_type_ = std::move(model_type); }
 
  private:
   const json& root_;
   std::string_view text_;
   std::string file_;
-  std::string model_type_;
 };
-
-// The pretraining sequence length: rope_scaling's original length before the (possibly extended)
-// max_position_embeddings, as the issue and Llama 3.1 / DeepSeek-V3 configs require.
-Result<void> ReadSequenceLength(const Fields& f, Architecture& arch,
-                                std::initializer_list<std::string_view> position_keys) {
-  FL_ASSIGN_OR_RETURN(auto original, f.RopeOriginalLength());
-  if (original) {
-    arch.pretraining_seq_len = *original;
-    arch.pretraining_seq_len_source = "rope_scaling.original_max_position_embeddings";
-    return core::Ok();
-  }
-  std::string key;
-  if (f.Find(position_keys, &key)) {
-    FL_ASSIGN_OR_RETURN(arch.pretraining_seq_len, f.OptionalInt({key}));
-    arch.pretraining_seq_len_source = key;
-  }
-  return core::Ok();
-}
 
 Linear MakeLinear(Component component, std::int64_t in, std::int64_t out, bool bias = false) {
   return Linear{component, in, out, bias};
 }
 
-// The gated (SwiGLU / GeGLU) feed-forward of Llama-style models: gate, up and down projections.
-std::vector<Linear> GatedMlp(Component component, std::int64_t hidden, std::int64_t inner,
-                             bool bias = false) {
-  return {MakeLinear(component, hidden, inner, bias), MakeLinear(component, hidden, inner, bias),
-          MakeLinear(component, inner, hidden, bias)};
+// A feed-forward block: gated (SwiGLU / GeGLU: gate, up, down) or plain (up, down).
+std::vector<Linear> Mlp(Component component, std::int64_t hidden, std::int64_t inner, bool gated,
+                        bool bias) {
+  std::vector<Linear> out;
+  if (gated) out.push_back(MakeLinear(component, hidden, inner, bias));
+  out.push_back(MakeLinear(component, hidden, inner, bias));
+  out.push_back(MakeLinear(component, inner, hidden, bias));
+  return out;
 }
 
 void Append(std::vector<Linear>& to, const std::vector<Linear>& from) {
   to.insert(to.end(), from.begin(), from.end());
 }
 
-// Query/key/value heads of standard multi-head, grouped-query or multi-query attention.
-struct HeadShape {
-  std::int64_t heads = 0;
-  std::int64_t kv_heads = 0;
-  std::int64_t head_dim = 0;
-};
+// Evaluates a family's expressions against one config, with errors that name the family file and
+// the section key (a family-file bug) or the config key (a config the family rejects).
+class Evaluator {
+ public:
+  Evaluator(const Family& family, const Fields& fields, const std::string& model_type)
+      : family_(family), fields_(fields), model_type_(model_type) {}
 
-Result<HeadShape> ReadHeads(const Fields& f, std::int64_t hidden, bool head_dim_key) {
-  HeadShape shape;
-  FL_ASSIGN_OR_RETURN(shape.heads, f.Int({"num_attention_heads", "n_head"}, 1, kMaxCount));
-  FL_ASSIGN_OR_RETURN(shape.kv_heads,
-                      f.IntOr({"num_key_value_heads"}, shape.heads, 1, kMaxCount));
-  std::optional<std::int64_t> head_dim;
-  if (head_dim_key) {
-    FL_ASSIGN_OR_RETURN(head_dim, f.OptionalInt({"head_dim"}));
-  }
-  if (head_dim) {
-    shape.head_dim = *head_dim;
-  } else {
-    if (hidden % shape.heads != 0) {
-      return f.Bad("num_attention_heads",
-                   fmt::format("hidden_size {} is not divisible by num_attention_heads {}", hidden,
-                               shape.heads));
-    }
-    shape.head_dim = hidden / shape.heads;
-  }
-  if (shape.heads % shape.kv_heads != 0) {
-    return f.Bad("num_key_value_heads",
-                 fmt::format("num_attention_heads {} is not a multiple of num_key_value_heads {}",
-                             shape.heads, shape.kv_heads));
-  }
-  return shape;
-}
+  arch::Scope& scope() { return scope_; }
+  const std::map<std::string, std::string>& found_keys() const { return found_keys_; }
 
-std::vector<Linear> QkvoProjections(std::int64_t hidden, const HeadShape& s, bool qkv_bias,
-                                    bool o_bias) {
-  return {MakeLinear(Component::kAttentionQkv, hidden, s.heads * s.head_dim, qkv_bias),
-          MakeLinear(Component::kAttentionQkv, hidden, s.kv_heads * s.head_dim, qkv_bias),
-          MakeLinear(Component::kAttentionQkv, hidden, s.kv_heads * s.head_dim, qkv_bias),
-          MakeLinear(Component::kAttentionOutput, s.heads * s.head_dim, hidden, o_bias)};
-}
-
-// Which layers use a sliding window. `layer_types` (newer transformers) wins when present.
-Result<std::vector<bool>> SlidingLayers(const Fields& f, std::int64_t layers,
-                                        const std::function<bool(std::int64_t)>& default_rule) {
-  FL_ASSIGN_OR_RETURN(auto types, f.StringList("layer_types"));
-  std::vector<bool> sliding(static_cast<std::size_t>(layers));
-  if (!types.empty()) {
-    if (static_cast<std::int64_t>(types.size()) != layers) {
-      return f.Bad("layer_types", fmt::format("has {} entries for {} layers", types.size(), layers));
-    }
-    for (std::size_t i = 0; i < types.size(); ++i) sliding[i] = types[i] == "sliding_attention";
-    return sliding;
-  }
-  for (std::int64_t i = 0; i < layers; ++i) sliding[static_cast<std::size_t>(i)] = default_rule(i);
-  return sliding;
-}
-
-// ---- Llama family: llama, mistral, qwen2, qwen3, gemma, gemma2, mixtral, qwen2_moe, qwen3_moe ----
-
-struct LlamaTraits {
-  const char* family;
-  bool qkv_bias_always = false;  // Qwen2: q, k, v carry biases whatever attention_bias says
-  bool tie_default = false;
-  int norms_per_layer = 2;       // Gemma 2 has four
-  bool qk_norm = false;          // Qwen3: RMSNorm over head_dim on q and k
-};
-
-enum class SlidingRule { kNone, kAllLayers, kQwen, kEvenLayers };
-enum class MoeKind { kNone, kMixtral, kQwen };
-
-Result<Architecture> BuildLlamaLike(const Fields& f, const std::string& model_type,
-                                    const LlamaTraits& traits, SlidingRule sliding_rule,
-                                    MoeKind moe) {
-  Architecture arch;
-  arch.model_type = model_type;
-  arch.family = traits.family;
-  FL_ASSIGN_OR_RETURN(arch.hidden_size, f.Int({"hidden_size"}));
-  FL_ASSIGN_OR_RETURN(arch.vocab_size, f.Int({"vocab_size"}));
-  FL_ASSIGN_OR_RETURN(std::int64_t layers, f.Int({"num_hidden_layers"}, 1, kMaxCount));
-  FL_ASSIGN_OR_RETURN(HeadShape heads, ReadHeads(f, arch.hidden_size, /*head_dim_key=*/true));
-  FL_ASSIGN_OR_RETURN(std::int64_t intermediate, f.Int({"intermediate_size"}));
-  FL_ASSIGN_OR_RETURN(arch.tied_embeddings, f.BoolOr({"tie_word_embeddings"}, traits.tie_default));
-  FL_ASSIGN_OR_RETURN(bool attention_bias, f.BoolOr({"attention_bias"}, false));
-  FL_ASSIGN_OR_RETURN(bool mlp_bias, f.BoolOr({"mlp_bias"}, false));
-  FL_RETURN_IF_ERROR(ReadSequenceLength(f, arch, {"max_position_embeddings"}));
-  const std::int64_t d = arch.hidden_size;
-  arch.final_norm_params = d;
-
-  // Sliding windows.
-  std::optional<std::int64_t> window;
-  std::function<bool(std::int64_t)> rule = [](std::int64_t) { return false; };
-  if (sliding_rule == SlidingRule::kAllLayers) {
-    // MistralConfig defaults sliding_window to 4096 when the key is absent; an explicit null is none.
-    std::string key;
-    bool present = f.Find({"sliding_window"}, &key) != nullptr;
-    FL_ASSIGN_OR_RETURN(window, f.OptionalInt({"sliding_window"}));
-    if (!present && model_type == "mistral") {
-      window = 4096;
-      arch.notes.push_back("sliding_window absent: transformers' MistralConfig default 4096 used");
-    }
-    rule = [](std::int64_t) { return true; };
-  } else if (sliding_rule == SlidingRule::kQwen) {
-    FL_ASSIGN_OR_RETURN(bool use_sliding, f.BoolOr({"use_sliding_window"}, false));
-    if (use_sliding) {
-      FL_ASSIGN_OR_RETURN(window, f.OptionalInt({"sliding_window"}));
-      FL_ASSIGN_OR_RETURN(std::int64_t max_window_layers,
-                          f.IntOr({"max_window_layers"}, layers, 0, kMaxCount));
-      rule = [max_window_layers](std::int64_t i) { return i >= max_window_layers; };
-    }
-  } else if (sliding_rule == SlidingRule::kEvenLayers) {
-    FL_ASSIGN_OR_RETURN(window, f.IntOr({"sliding_window"}, 4096));
-    rule = [](std::int64_t i) { return i % 2 == 0; };
-  }
-  std::vector<bool> sliding(static_cast<std::size_t>(layers), false);
-  if (window) {
-    FL_ASSIGN_OR_RETURN(sliding, SlidingLayers(f, layers, rule));
-  }
-
-  // Mixture of experts.
-  std::int64_t experts = 0, top_k = 0, expert_inner = 0, shared_inner = 0, sparse_step = 1;
-  std::vector<std::int64_t> mlp_only_layers;
-  if (moe == MoeKind::kMixtral) {
-    FL_ASSIGN_OR_RETURN(experts, f.Int({"num_local_experts"}, 1, kMaxCount));
-    expert_inner = intermediate;  // Mixtral's intermediate_size is per expert
-  } else if (moe == MoeKind::kQwen) {
-    FL_ASSIGN_OR_RETURN(experts, f.Int({"num_experts"}, 1, kMaxCount));
-    FL_ASSIGN_OR_RETURN(expert_inner, f.Int({"moe_intermediate_size"}));
-    FL_ASSIGN_OR_RETURN(shared_inner, f.IntOr({"shared_expert_intermediate_size"}, 0, 0));
-    FL_ASSIGN_OR_RETURN(sparse_step, f.IntOr({"decoder_sparse_step"}, 1, 1, kMaxCount));
-    FL_ASSIGN_OR_RETURN(mlp_only_layers, f.IntList("mlp_only_layers"));
-  }
-  if (moe != MoeKind::kNone) {
-    FL_ASSIGN_OR_RETURN(top_k, f.Int({"num_experts_per_tok"}, 1, kMaxCount));
-    if (top_k > experts) {
-      return f.Bad("num_experts_per_tok",
-                   fmt::format("{} experts per token but only {} experts", top_k, experts));
-    }
-  }
-
-  bool qkv_bias = attention_bias || traits.qkv_bias_always;
-  bool o_bias = attention_bias && !traits.qkv_bias_always;
-  for (std::int64_t i = 0; i < layers; ++i) {
-    Layer layer;
-    layer.dense = QkvoProjections(d, heads, qkv_bias, o_bias);
-    layer.other_params = traits.norms_per_layer * d + (traits.qk_norm ? 2 * heads.head_dim : 0);
-    layer.attention = {heads.heads, heads.head_dim, heads.head_dim, std::nullopt};
-    if (sliding[static_cast<std::size_t>(i)]) layer.attention.window = window;
-
-    bool sparse = moe != MoeKind::kNone;
-    if (moe == MoeKind::kQwen) {
-      bool listed = std::find(mlp_only_layers.begin(), mlp_only_layers.end(), i) != mlp_only_layers.end();
-      sparse = !listed && (i + 1) % sparse_step == 0;
-    }
-    if (!sparse) {
-      Append(layer.dense, GatedMlp(Component::kMlp, d, intermediate, mlp_bias));
-    } else {
-      layer.dense.push_back(MakeLinear(Component::kMoeRouter, d, experts));
-      layer.routed_expert = GatedMlp(Component::kMoeRoutedExperts, d, expert_inner);
-      layer.routed_experts = experts;
-      layer.experts_per_token = top_k;
-      if (shared_inner > 0) {  // Qwen2-MoE: one always-on shared expert and its scalar gate
-        Append(layer.dense, GatedMlp(Component::kMoeSharedExperts, d, shared_inner));
-        layer.dense.push_back(MakeLinear(Component::kMoeRouter, d, 1));
+  // Reads every [config] value, in file order, then runs the [[check]]s.
+  Result<void> ReadConfig(std::vector<std::string>& notes) {
+    for (const ConfigParam& p : family_.config) {
+      if (p.when) {
+        FL_ASSIGN_OR_RETURN(Value when, Eval(*p.when, "config." + p.name + ".when"));
+        if (when.kind != Value::Kind::kBool) return NotBool("config." + p.name + ".when", when);
+        if (!when.b) {
+          scope_.values[p.name] = Value::None();
+          continue;
+        }
+      }
+      const json* value = nullptr;
+      bool explicit_null = false;
+      std::string key;
+      for (const std::string& candidate : p.keys) {
+        FL_ASSIGN_OR_RETURN(const json* found, fields_.Lookup(candidate));
+        if (found && found->is_null()) {
+          explicit_null = true;
+          continue;
+        }
+        if (found) {
+          value = found;
+          key = candidate;
+          break;
+        }
+      }
+      if (value) {
+        FL_ASSIGN_OR_RETURN(scope_.values[p.name], fields_.Convert(p, key, *value));
+        scope_.given.insert(p.name);
+        found_keys_[p.name] = key;
+        continue;
+      }
+      if (explicit_null && p.null_is_none) {
+        scope_.values[p.name] = Value::None();
+      } else if (p.default_value) {
+        FL_ASSIGN_OR_RETURN(scope_.values[p.name], Eval(*p.default_value, "config." + p.name + ".default"));
+        if (!p.note.empty()) notes.push_back(p.note);
+      } else if (p.optional) {
+        scope_.values[p.name] = Value::None();
+      } else {
+        return core::InvalidArgument(
+            fmt::format("is required for model_type '{}' and missing", model_type_), p.keys.front(),
+            core::Location{fields_.file(), 0, 0});
       }
     }
-    arch.layers.push_back(std::move(layer));
+    for (const FamilyCheck& check : family_.checks) {
+      FL_ASSIGN_OR_RETURN(Value ok, Eval(check.require, "check.require"));
+      if (ok.kind != Value::Kind::kBool) return NotBool("check.require", ok);
+      if (!ok.b) return fields_.Bad(check.field, Interpolate(check.message));
+    }
+    return core::Ok();
   }
-  return arch;
+
+  Result<Value> Eval(const arch::Expr& expr, const std::string& where) const {
+    auto value = expr.Eval(scope_);
+    if (!value) return FamilyError(where, value.error().message);
+    return value;
+  }
+
+  // A section key's value; `fallback` when the file does not write it (nullopt: required).
+  Result<Value> Get(const Section& section, const char* section_name, std::string_view key,
+                    std::optional<Value> fallback) const {
+    auto it = section.find(key);
+    std::string where = fmt::format("{}.{}", section_name, key);
+    if (it == section.end()) {
+      if (fallback) return *fallback;
+      return FamilyError(where, "is required for this model and missing from the family file");
+    }
+    return Eval(it->second, where);
+  }
+
+  Result<std::int64_t> Size(const Section& section, const char* name, std::string_view key,
+                            std::optional<std::int64_t> fallback = std::nullopt,
+                            std::int64_t max = kMaxEvaluatedSize) const {
+    std::optional<Value> fb;
+    if (fallback) fb = Value::Int(*fallback);
+    FL_ASSIGN_OR_RETURN(Value v, Get(section, name, key, fb));
+    return CheckSize(v, fmt::format("{}.{}", name, key), max);
+  }
+
+  // A size that may be none (no sliding window; no query compression).
+  Result<std::optional<std::int64_t>> OptionalSize(const Section& section, const char* name,
+                                                   std::string_view key) const {
+    FL_ASSIGN_OR_RETURN(Value v, Get(section, name, key, Value::None()));
+    if (v.is_none()) return std::optional<std::int64_t>();
+    FL_ASSIGN_OR_RETURN(std::int64_t size, CheckSize(v, fmt::format("{}.{}", name, key), kMaxEvaluatedSize));
+    return std::optional<std::int64_t>(size);
+  }
+
+  Result<bool> Flag(const Section& section, const char* name, std::string_view key, bool fallback) const {
+    FL_ASSIGN_OR_RETURN(Value v, Get(section, name, key, Value::Bool(fallback)));
+    if (v.kind != Value::Kind::kBool) return NotBool(fmt::format("{}.{}", name, key), v);
+    return v.b;
+  }
+
+  Result<std::string> Word(const Section& section, const char* name, std::string_view key,
+                           const char* fallback) const {
+    FL_ASSIGN_OR_RETURN(Value v, Get(section, name, key, Value::String(fallback)));
+    if (v.kind != Value::Kind::kString) {
+      return FamilyError(fmt::format("{}.{}", name, key), "expected a string such as 'attention', got " + v.Describe());
+    }
+    return v.s;
+  }
+
+  tl::unexpected<core::Error> FamilyError(const std::string& where, const std::string& message) const {
+    return core::InvalidArgument(
+        fmt::format("{} (family file {}, reading {})", message, family_.file, fields_.file()), where,
+        core::Location{family_.file, 0, 0});
+  }
+
+ private:
+  Result<std::int64_t> CheckSize(const Value& v, const std::string& where, std::int64_t max) const {
+    if (v.kind != Value::Kind::kInt) return FamilyError(where, "expected an integer, got " + v.Describe());
+    if (v.i < 0 || v.i > max) {
+      return FamilyError(where, fmt::format("evaluates to {}, outside 0..{}", v.i, max));
+    }
+    return v.i;
+  }
+
+  tl::unexpected<core::Error> NotBool(const std::string& where, const Value& v) const {
+    return FamilyError(where, "expected true or false, got " + v.Describe());
+  }
+
+  // "{hidden}" in a check's message becomes the value of `hidden`.
+  std::string Interpolate(const std::string& message) const {
+    std::string out;
+    for (std::size_t k = 0; k < message.size(); ++k) {
+      std::size_t close = message.find('}', k);
+      if (message[k] == '{' && close != std::string::npos) {
+        auto it = scope_.values.find(message.substr(k + 1, close - k - 1));
+        if (it != scope_.values.end()) {
+          out += it->second.Describe();
+          k = close;
+          continue;
+        }
+      }
+      out += message[k];
+    }
+    return out;
+  }
+
+  const Family& family_;
+  const Fields& fields_;
+  const std::string& model_type_;
+  arch::Scope scope_;
+  std::map<std::string, std::string> found_keys_;
+};
+
+// Checked int64 arithmetic for the parameter tallies a layer keeps outside its linears.
+Result<std::int64_t> Product(std::int64_t a, std::int64_t b) {
+  std::int64_t out = 0;
+  if (__builtin_mul_overflow(a, b, &out)) return core::InvalidArgument("parameter count overflows");
+  return out;
 }
 
-// ---- DeepSeek-V2 / V3: multi-head latent attention, shared + routed experts, dense first layers ----
-
-Result<Architecture> BuildDeepseek(const Fields& f, const std::string& model_type) {
-  Architecture arch;
-  arch.model_type = model_type;
-  arch.family = "deepseek (MLA, shared + routed experts)";
-  FL_ASSIGN_OR_RETURN(arch.hidden_size, f.Int({"hidden_size"}));
-  FL_ASSIGN_OR_RETURN(arch.vocab_size, f.Int({"vocab_size"}));
-  FL_ASSIGN_OR_RETURN(std::int64_t layers, f.Int({"num_hidden_layers"}, 1, kMaxCount));
-  FL_ASSIGN_OR_RETURN(std::int64_t heads, f.Int({"num_attention_heads"}, 1, kMaxCount));
-  FL_ASSIGN_OR_RETURN(std::int64_t intermediate, f.Int({"intermediate_size"}));
-  FL_ASSIGN_OR_RETURN(std::optional<std::int64_t> q_lora, f.OptionalInt({"q_lora_rank"}));
-  FL_ASSIGN_OR_RETURN(std::int64_t kv_lora, f.Int({"kv_lora_rank"}));
-  FL_ASSIGN_OR_RETURN(std::int64_t nope, f.Int({"qk_nope_head_dim"}));
-  FL_ASSIGN_OR_RETURN(std::int64_t rope, f.Int({"qk_rope_head_dim"}));
-  FL_ASSIGN_OR_RETURN(std::int64_t v_dim, f.Int({"v_head_dim"}));
-  FL_ASSIGN_OR_RETURN(bool bias, f.BoolOr({"attention_bias"}, false));
-  FL_ASSIGN_OR_RETURN(std::optional<std::int64_t> routed,
-                      f.OptionalInt({"n_routed_experts"}, 1, kMaxCount));
-  FL_ASSIGN_OR_RETURN(std::int64_t shared, f.IntOr({"n_shared_experts"}, 0, 0, kMaxCount));
-  FL_ASSIGN_OR_RETURN(std::int64_t first_dense, f.IntOr({"first_k_dense_replace"}, 0, 0, kMaxCount));
-  FL_ASSIGN_OR_RETURN(std::int64_t layer_freq, f.IntOr({"moe_layer_freq"}, 1, 1, kMaxCount));
-  FL_ASSIGN_OR_RETURN(std::int64_t mtp_depth, f.IntOr({"num_nextn_predict_layers"}, 0, 0, kMaxCount));
-  FL_ASSIGN_OR_RETURN(arch.tied_embeddings, f.BoolOr({"tie_word_embeddings"}, false));
-  FL_ASSIGN_OR_RETURN(auto topk_method, f.OptionalString("topk_method"));
-  FL_RETURN_IF_ERROR(ReadSequenceLength(f, arch, {"max_position_embeddings"}));
-  std::int64_t expert_inner = 0, top_k = 0;
-  if (routed) {
-    FL_ASSIGN_OR_RETURN(expert_inner, f.Int({"moe_intermediate_size"}));
-    FL_ASSIGN_OR_RETURN(top_k, f.Int({"num_experts_per_tok"}, 1, kMaxCount));
-    if (top_k > *routed) {
-      return f.Bad("num_experts_per_tok",
-                   fmt::format("{} experts per token but only {} routed experts", top_k, *routed));
+Result<void> BuildAttention(const Evaluator& ev, const Family& fam, std::int64_t d, Layer& layer) {
+  const Section& a = fam.attention;
+  FL_ASSIGN_OR_RETURN(std::string kind, ev.Word(a, "attention", "kind", "standard"));
+  FL_ASSIGN_OR_RETURN(std::int64_t heads, ev.Size(a, "attention", "heads", std::nullopt, kMaxCount));
+  FL_ASSIGN_OR_RETURN(std::int64_t head_dim, ev.Size(a, "attention", "head_dim"));
+  FL_ASSIGN_OR_RETURN(std::int64_t v_head_dim, ev.Size(a, "attention", "v_head_dim", head_dim));
+  FL_ASSIGN_OR_RETURN(bool qkv_bias, ev.Flag(a, "attention", "qkv_bias", false));
+  FL_ASSIGN_OR_RETURN(bool o_bias, ev.Flag(a, "attention", "o_bias", false));
+  FL_ASSIGN_OR_RETURN(std::optional<std::int64_t> window, ev.OptionalSize(a, "attention", "window"));
+  FL_ASSIGN_OR_RETURN(std::int64_t other, ev.Size(a, "attention", "other_params", 0));
+  if (heads == 0 || head_dim == 0) return ev.FamilyError("attention.heads", "an attention layer needs heads and head_dim");
+  layer.other_params += other;
+  layer.attention = {heads, head_dim, v_head_dim, window};
+  if (kind == "standard") {
+    FL_ASSIGN_OR_RETURN(std::int64_t kv_heads, ev.Size(a, "attention", "kv_heads", heads, kMaxCount));
+    FL_ASSIGN_OR_RETURN(bool fused, ev.Flag(a, "attention", "fused_qkv", false));
+    if (fused) {  // one projection (GPT-2's c_attn, Falcon's query_key_value): same count, one matrix
+      layer.dense.push_back(MakeLinear(Component::kAttentionQkv, d,
+                                       heads * head_dim + kv_heads * (head_dim + v_head_dim), qkv_bias));
+    } else {
+      layer.dense.push_back(MakeLinear(Component::kAttentionQkv, d, heads * head_dim, qkv_bias));
+      layer.dense.push_back(MakeLinear(Component::kAttentionQkv, d, kv_heads * head_dim, qkv_bias));
+      layer.dense.push_back(MakeLinear(Component::kAttentionQkv, d, kv_heads * v_head_dim, qkv_bias));
     }
+    layer.dense.push_back(MakeLinear(Component::kAttentionOutput, heads * v_head_dim, d, o_bias));
+    return core::Ok();
   }
-  // V3's router adds a per-expert score-correction bias (aux-loss-free balancing, "noaux_tc").
-  bool score_bias = model_type == "deepseek_v3" ? (!topk_method || *topk_method == "noaux_tc")
-                                                : (topk_method && *topk_method == "noaux_tc");
-  const std::int64_t d = arch.hidden_size;
-  const std::int64_t qk_dim = nope + rope;
-  arch.final_norm_params = d;
-
-  auto make_layer = [&](bool moe_layer) {
-    Layer layer;
+  if (kind == "mla") {
+    // Multi-head latent attention (DeepSeek-V2/V3): queries optionally through a low-rank
+    // compression, keys and values through one shared latent of kv_lora_rank plus a decoupled
+    // rotary key of rope_dim; each compression has its RMSNorm.
+    FL_ASSIGN_OR_RETURN(std::optional<std::int64_t> q_lora, ev.OptionalSize(a, "attention", "q_lora_rank"));
+    FL_ASSIGN_OR_RETURN(std::int64_t kv_lora, ev.Size(a, "attention", "kv_lora_rank"));
+    FL_ASSIGN_OR_RETURN(std::int64_t rope, ev.Size(a, "attention", "rope_dim"));
+    if (rope > head_dim) return ev.FamilyError("attention.rope_dim", "is larger than head_dim");
+    const std::int64_t nope = head_dim - rope;
     if (q_lora) {
-      layer.dense.push_back(MakeLinear(Component::kAttentionQkv, d, *q_lora, bias));  // q_a_proj
-      layer.dense.push_back(MakeLinear(Component::kAttentionQkv, *q_lora, heads * qk_dim));  // q_b_proj
+      layer.dense.push_back(MakeLinear(Component::kAttentionQkv, d, *q_lora, qkv_bias));  // q_a_proj
+      layer.dense.push_back(MakeLinear(Component::kAttentionQkv, *q_lora, heads * head_dim));  // q_b_proj
       layer.other_params += *q_lora;  // q_a_layernorm
     } else {
-      layer.dense.push_back(MakeLinear(Component::kAttentionQkv, d, heads * qk_dim));  // q_proj
+      layer.dense.push_back(MakeLinear(Component::kAttentionQkv, d, heads * head_dim));  // q_proj
     }
-    layer.dense.push_back(MakeLinear(Component::kAttentionQkv, d, kv_lora + rope, bias));  // kv_a_proj_with_mqa
-    layer.other_params += kv_lora;                                              // kv_a_layernorm
-    layer.dense.push_back(MakeLinear(Component::kAttentionQkv, kv_lora, heads * (nope + v_dim)));  // kv_b_proj
-    layer.dense.push_back(MakeLinear(Component::kAttentionOutput, heads * v_dim, d, bias));        // o_proj
-    layer.other_params += 2 * d;  // input and post-attention RMSNorms
-    layer.attention = {heads, qk_dim, v_dim, std::nullopt};
-    if (!moe_layer) {
-      Append(layer.dense, GatedMlp(Component::kMlp, d, intermediate));
-      return layer;
+    layer.dense.push_back(MakeLinear(Component::kAttentionQkv, d, kv_lora + rope, qkv_bias));  // kv_a_proj_with_mqa
+    layer.other_params += kv_lora;  // kv_a_layernorm
+    layer.dense.push_back(MakeLinear(Component::kAttentionQkv, kv_lora, heads * (nope + v_head_dim)));  // kv_b_proj
+    layer.dense.push_back(MakeLinear(Component::kAttentionOutput, heads * v_head_dim, d, o_bias));
+    return core::Ok();
+  }
+  return ev.FamilyError("attention.kind", fmt::format("unknown kind '{}'; expected 'standard' or 'mla'", kind));
+}
+
+// A state-space mixer as transformers' MambaMixer / Mamba2Mixer builds it.
+Result<void> BuildSsm(const Evaluator& ev, const Family& fam, const std::string& mixer, std::int64_t d,
+                      Layer& layer) {
+  const Section& s = fam.ssm;
+  FL_ASSIGN_OR_RETURN(std::int64_t inner, ev.Size(s, "ssm", "d_inner"));
+  FL_ASSIGN_OR_RETURN(std::int64_t state, ev.Size(s, "ssm", "d_state"));
+  FL_ASSIGN_OR_RETURN(std::int64_t conv, ev.Size(s, "ssm", "d_conv"));
+  FL_ASSIGN_OR_RETURN(bool conv_bias, ev.Flag(s, "ssm", "conv_bias", true));
+  FL_ASSIGN_OR_RETURN(bool proj_bias, ev.Flag(s, "ssm", "proj_bias", false));
+  const Component c = Component::kSsmProjections;
+  if (mixer == "mamba") {
+    FL_ASSIGN_OR_RETURN(std::int64_t dt_rank, ev.Size(s, "ssm", "dt_rank"));
+    layer.dense.push_back(MakeLinear(c, d, 2 * inner, proj_bias));                 // in_proj (x and gate z)
+    layer.dense.push_back(MakeLinear(c, inner, dt_rank + 2 * state));             // x_proj (dt, B, C)
+    layer.dense.push_back(MakeLinear(c, dt_rank, inner, true));                    // dt_proj
+    layer.dense.push_back(MakeLinear(c, inner, d, proj_bias));                     // out_proj
+    FL_ASSIGN_OR_RETURN(std::int64_t conv_weights, Product(inner, conv));
+    FL_ASSIGN_OR_RETURN(std::int64_t a_log, Product(inner, state));
+    layer.other_params += conv_weights + (conv_bias ? inner : 0) + a_log + inner;  // conv1d, A_log, D
+    layer.ssm = {inner, state, inner, conv, 9};
+    return core::Ok();
+  }
+  // Mamba-2: one in_proj gives x, the gate z, B and C for each group, and dt for each head.
+  FL_ASSIGN_OR_RETURN(std::int64_t heads, ev.Size(s, "ssm", "heads", std::nullopt, kMaxCount));
+  FL_ASSIGN_OR_RETURN(std::int64_t groups, ev.Size(s, "ssm", "groups", 1, kMaxCount));
+  FL_ASSIGN_OR_RETURN(std::int64_t group_state, Product(groups, state));
+  const std::int64_t conv_dim = inner + 2 * group_state;
+  layer.dense.push_back(MakeLinear(c, d, 2 * inner + 2 * group_state + heads, proj_bias));  // in_proj
+  layer.dense.push_back(MakeLinear(c, inner, d, proj_bias));                               // out_proj
+  FL_ASSIGN_OR_RETURN(std::int64_t conv_weights, Product(conv_dim, conv));
+  // conv1d, dt_bias, A_log, D (one per head), and the gated RMSNorm over d_inner.
+  layer.other_params += conv_weights + (conv_bias ? conv_dim : 0) + 3 * heads + inner;
+  layer.ssm = {inner, state, conv_dim, conv, 6};
+  return core::Ok();
+}
+
+Result<void> BuildFeedForward(const Evaluator& ev, const Family& fam, std::int64_t d, Layer& layer) {
+  FL_ASSIGN_OR_RETURN(bool moe_layer, ev.Flag(fam.moe, "moe", "layer", false));
+  if (!moe_layer) {
+    const Section& m = fam.mlp;
+    FL_ASSIGN_OR_RETURN(std::int64_t inner, ev.Size(m, "mlp", "inner"));
+    FL_ASSIGN_OR_RETURN(bool gated, ev.Flag(m, "mlp", "gated", true));
+    FL_ASSIGN_OR_RETURN(bool bias, ev.Flag(m, "mlp", "bias", false));
+    Append(layer.dense, Mlp(Component::kMlp, d, inner, gated, bias));
+    return core::Ok();
+  }
+  const Section& m = fam.moe;
+  FL_ASSIGN_OR_RETURN(std::int64_t experts, ev.Size(m, "moe", "experts", std::nullopt, kMaxCount));
+  FL_ASSIGN_OR_RETURN(std::int64_t top_k, ev.Size(m, "moe", "top_k", std::nullopt, kMaxCount));
+  FL_ASSIGN_OR_RETURN(std::int64_t inner, ev.Size(m, "moe", "inner"));
+  FL_ASSIGN_OR_RETURN(bool gated, ev.Flag(m, "moe", "gated", true));
+  FL_ASSIGN_OR_RETURN(bool bias, ev.Flag(m, "moe", "bias", false));
+  FL_ASSIGN_OR_RETURN(bool router_bias, ev.Flag(m, "moe", "router_bias", false));
+  FL_ASSIGN_OR_RETURN(std::int64_t shared_inner, ev.Size(m, "moe", "shared_inner", 0));
+  FL_ASSIGN_OR_RETURN(bool shared_gate, ev.Flag(m, "moe", "shared_gate", false));
+  FL_ASSIGN_OR_RETURN(bool score_bias, ev.Flag(m, "moe", "score_bias", false));
+  if (experts == 0 || top_k == 0 || top_k > experts) {
+    return ev.FamilyError("moe.top_k", fmt::format("{} experts per token of {} experts", top_k, experts));
+  }
+  layer.dense.push_back(MakeLinear(Component::kMoeRouter, d, experts, router_bias));
+  // DeepSeek-V3's aux-loss-free balancing adds one score-correction bias per expert.
+  if (score_bias) layer.other_params += experts;
+  layer.routed_expert = Mlp(Component::kMoeRoutedExperts, d, inner, gated, bias);
+  layer.routed_experts = experts;
+  layer.experts_per_token = top_k;
+  if (shared_inner > 0) {
+    Append(layer.dense, Mlp(Component::kMoeSharedExperts, d, shared_inner, gated, false));
+    // Qwen-MoE scales its shared expert by a sigmoid gate: one more d -> 1 projection.
+    if (shared_gate) layer.dense.push_back(MakeLinear(Component::kMoeRouter, d, 1));
+  }
+  return core::Ok();
+}
+
+Result<Layer> BuildLayer(Evaluator& ev, const Family& fam, std::int64_t d, std::int64_t i) {
+  ev.scope().values["i"] = Value::Int(i);
+  Layer layer;
+  FL_ASSIGN_OR_RETURN(layer.other_params, ev.Size(fam.layer, "layer", "norm"));
+  FL_ASSIGN_OR_RETURN(std::string mixer, ev.Word(fam.layer, "layer", "mixer", "attention"));
+  if (mixer == "attention") {
+    FL_RETURN_IF_ERROR(BuildAttention(ev, fam, d, layer));
+  } else if (mixer == "mamba" || mixer == "mamba2") {
+    FL_RETURN_IF_ERROR(BuildSsm(ev, fam, mixer, d, layer));
+  } else if (mixer != "none") {
+    return ev.FamilyError("layer.mixer",
+                          fmt::format("unknown mixer '{}'; expected 'attention', 'mamba', 'mamba2' or 'none'", mixer));
+  }
+  FL_ASSIGN_OR_RETURN(bool has_ffn, ev.Flag(fam.layer, "layer", "mlp", true));
+  if (has_ffn) FL_RETURN_IF_ERROR(BuildFeedForward(ev, fam, d, layer));
+  return layer;
+}
+
+// Names that suggest a key sizes part of the model. An unknown key carrying one of them may change
+// the count, so it is refused, naming the key, rather than silently ignored.
+bool LooksCountRelevant(const std::string& key) {
+  static const std::set<std::string, std::less<>> kTokens = {
+      "size",  "dim",     "dims",      "layer", "layers", "head",   "heads",  "expert",
+      "experts", "rank",  "vocab",     "inner", "embd",   "embed",  "embeddings", "ff",
+      "ffn",   "intermediate", "kv",   "lora",  "moe",    "mlp",    "window", "bias",
+      "tie",   "positions", "state",   "conv",  "expand", "group",  "groups", "norm",
+      "layernorm", "shared", "routed", "sparse", "dense", "latent", "proj",  "projection"};
+  if (key.rfind("num_", 0) == 0 || key.rfind("n_", 0) == 0 || key.rfind("d_", 0) == 0) return true;
+  std::size_t start = 0;
+  while (start <= key.size()) {
+    std::size_t end = key.find('_', start);
+    if (end == std::string::npos) end = key.size();
+    if (kTokens.count(std::string_view(key).substr(start, end - start))) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+// transformers' PretrainedConfig attributes (and common export extras) whose names look
+// count-relevant by the rule above but are generation, tokenizer or numerics settings.
+const std::set<std::string, std::less<>>& GenericIgnoredKeys() {
+  static const auto* keys = new std::set<std::string, std::less<>>{
+      "layer_norm_eps", "layer_norm_epsilon", "rms_norm_eps", "norm_eps", "norm_epsilon",
+      "chunk_size_feed_forward", "no_repeat_ngram_size", "encoder_no_repeat_ngram_size",
+      "num_beams", "num_beam_groups", "num_return_sequences", "num_labels", "pruned_heads",
+      "cross_attention_hidden_size", "tie_encoder_decoder", "norm_topk_prob", "n_ctx",
+      "embedding_dropout", "embd_pdrop", "router_aux_loss_coef", "output_router_logits",
+      "layer_norm_type", "normalization_factor", "rope_scaling"};
+  return *keys;
+}
+
+bool IsEmpty(const json& value) {
+  return value.is_null() || ((value.is_object() || value.is_array() || value.is_string()) && value.empty());
+}
+
+// Lists the keys the family does not read; refuses the unknown ones that may change the count.
+Result<void> SortUnreadKeys(const Fields& f, const Family& fam, Architecture& out) {
+  std::set<std::string> read = {"model_type"};
+  std::set<std::string> sub_configs;  // nested configs the family reads from, e.g. text_config
+  for (const ConfigParam& p : fam.config) {
+    for (const std::string& key : p.keys) {
+      read.insert(key);
+      std::vector<std::string> parts = SplitPath(key);
+      if (parts.size() == 2 && parts[0].size() > 7 && parts[0].ends_with("_config")) sub_configs.insert(parts[0]);
+      if (parts.size() > 1) read.insert(parts[0]);
     }
-    layer.dense.push_back(MakeLinear(Component::kMoeRouter, d, *routed));
-    if (score_bias) layer.other_params += *routed;
-    layer.routed_expert = GatedMlp(Component::kMoeRoutedExperts, d, expert_inner);
-    layer.routed_experts = *routed;
-    layer.experts_per_token = top_k;
-    if (shared > 0) Append(layer.dense, GatedMlp(Component::kMoeSharedExperts, d, expert_inner * shared));
-    return layer;
+  }
+  auto visit = [&](const json& object, const std::string& prefix) -> Result<void> {
+    for (auto it = object.begin(); it != object.end(); ++it) {
+      const std::string name = prefix + it.key();
+      if (read.count(name)) continue;
+      bool ignored = GenericIgnoredKeys().count(it.key()) ||
+                     std::find(fam.ignored.begin(), fam.ignored.end(), name) != fam.ignored.end();
+      if (!ignored && !IsEmpty(it.value()) && LooksCountRelevant(it.key())) {
+        return f.Bad(name, fmt::format(
+                               "is not described by {} and may change the parameter count; add it to "
+                               "that file's [config] and use it, or list it under `ignored` if it "
+                               "does not change the count (docs/flops.md, Adding a family)",
+                               fam.file));
+      }
+      out.ignored_keys.push_back(name);
+    }
+    return core::Ok();
   };
+  FL_RETURN_IF_ERROR(visit(f.root(), ""));
+  for (const std::string& sub : sub_configs) {
+    auto it = f.root().find(sub);
+    if (it != f.root().end() && it->is_object()) FL_RETURN_IF_ERROR(visit(*it, sub + "."));
+  }
+  std::sort(out.ignored_keys.begin(), out.ignored_keys.end());
+  return core::Ok();
+}
+
+Result<Architecture> BuildFromFamily(const Fields& f, const Family& fam, const std::string& model_type) {
+  Architecture arch;
+  arch.model_type = model_type;
+  arch.family = fam.name;
+  arch.family_file = fam.file;
+  Evaluator ev(fam, f, model_type);
+  FL_RETURN_IF_ERROR(ev.ReadConfig(arch.notes));
+  const Section& m = fam.model;
+  FL_ASSIGN_OR_RETURN(arch.hidden_size, ev.Size(m, "model", "hidden"));
+  FL_ASSIGN_OR_RETURN(arch.vocab_size, ev.Size(m, "model", "vocab"));
+  FL_ASSIGN_OR_RETURN(std::int64_t layers, ev.Size(m, "model", "layers", std::nullopt, kMaxCount));
+  FL_ASSIGN_OR_RETURN(arch.tied_embeddings, ev.Flag(m, "model", "tied", false));
+  FL_ASSIGN_OR_RETURN(std::int64_t positions, ev.Size(m, "model", "learned_positions", 0));
+  FL_ASSIGN_OR_RETURN(std::int64_t final_norm, ev.Size(m, "model", "norm", arch.hidden_size));
+  FL_ASSIGN_OR_RETURN(bool head_bias, ev.Flag(m, "model", "head_bias", false));
+  FL_ASSIGN_OR_RETURN(std::int64_t mtp_depth, ev.Size(m, "model", "mtp_depth", 0, kMaxCount));
+  const std::int64_t d = arch.hidden_size;
+  if (d == 0 || arch.vocab_size == 0) return ev.FamilyError("model.hidden", "hidden and vocab must be positive");
+  FL_ASSIGN_OR_RETURN(arch.position_embedding_params, Product(positions, d));
+  // An output head's bias (phi-2) has no matmul: it is counted with the norms, outside the layers.
+  arch.final_norm_params = final_norm + (head_bias ? arch.vocab_size : 0);
+
+  for (const std::string& name : fam.seq_len) {
+    const Value& v = ev.scope().values[name];
+    if (v.kind == Value::Kind::kInt) {
+      arch.pretraining_seq_len = v.i;
+      auto key = ev.found_keys().find(name);
+      arch.pretraining_seq_len_source = key != ev.found_keys().end() ? key->second : name;
+      break;
+    }
+  }
 
   for (std::int64_t i = 0; i < layers; ++i) {
-    bool moe_layer = routed && i >= first_dense && i % layer_freq == 0;
-    arch.layers.push_back(make_layer(moe_layer));
+    FL_ASSIGN_OR_RETURN(Layer layer, BuildLayer(ev, fam, d, i));
+    arch.layers.push_back(std::move(layer));
   }
-  if (mtp_depth > 0) {
-    // Each MTP module: RMSNorms on the embedding and hidden state, a projection of their
-    // concatenation, one decoder layer like the last one, a norm, and the shared output head.
-    for (std::int64_t i = 0; i < mtp_depth; ++i) {
+  if (mtp_depth > 0 && !arch.layers.empty()) {
+    // Each multi-token-prediction module (DeepSeek-V3): RMSNorms on the embedding and hidden state,
+    // a projection of their concatenation, one decoder layer like the last one, a norm, and the
+    // shared output head.
+    for (std::int64_t k = 0; k < mtp_depth; ++k) {
       arch.training_only_linears.push_back(MakeLinear(Component::kMtp, 2 * d, d));
-      arch.training_only_layers.push_back(make_layer(routed && layers - 1 >= first_dense));
+      arch.training_only_layers.push_back(arch.layers.back());
       arch.training_only_other_params += 3 * d;
     }
     arch.training_only_output_heads = static_cast<int>(mtp_depth);
@@ -475,163 +591,9 @@ Result<Architecture> BuildDeepseek(const Fields& f, const std::string& model_typ
         "FLOP are counted (component 'mtp') and their parameters reported apart",
         mtp_depth));
   }
+  for (const std::string& note : fam.notes) arch.notes.push_back(note);
+  FL_RETURN_IF_ERROR(SortUnreadKeys(f, fam, arch));
   return arch;
-}
-
-// ---- GPT-2: learned positions, fused QKV with biases, GELU MLP, tied head ----
-
-Result<Architecture> BuildGpt2(const Fields& f, const std::string& model_type) {
-  Architecture arch;
-  arch.model_type = model_type;
-  arch.family = "gpt2 (MHA, GELU MLP, learned positions)";
-  FL_ASSIGN_OR_RETURN(arch.hidden_size, f.Int({"n_embd", "hidden_size"}));
-  FL_ASSIGN_OR_RETURN(arch.vocab_size, f.Int({"vocab_size"}));
-  FL_ASSIGN_OR_RETURN(std::int64_t layers, f.Int({"n_layer", "num_hidden_layers"}, 1, kMaxCount));
-  FL_ASSIGN_OR_RETURN(std::int64_t heads, f.Int({"n_head", "num_attention_heads"}, 1, kMaxCount));
-  FL_ASSIGN_OR_RETURN(std::int64_t positions, f.Int({"n_positions", "max_position_embeddings"}));
-  const std::int64_t d = arch.hidden_size;
-  FL_ASSIGN_OR_RETURN(std::int64_t inner, f.IntOr({"n_inner"}, 4 * d));
-  if (d % heads != 0) {
-    return f.Bad("n_head", fmt::format("n_embd {} is not divisible by n_head {}", d, heads));
-  }
-  arch.tied_embeddings = true;  // GPT2LMHeadModel always ties lm_head to wte
-  arch.position_embedding_params = positions * d;
-  arch.final_norm_params = 2 * d;
-  arch.pretraining_seq_len = positions;
-  arch.pretraining_seq_len_source = f.Find({"n_positions"}, nullptr) ? "n_positions"
-                                                                     : "max_position_embeddings";
-  for (std::int64_t i = 0; i < layers; ++i) {
-    Layer layer;
-    layer.dense = {MakeLinear(Component::kAttentionQkv, d, 3 * d, true), MakeLinear(Component::kAttentionOutput, d, d, true),
-                   MakeLinear(Component::kMlp, d, inner, true), MakeLinear(Component::kMlp, inner, d, true)};
-    layer.other_params = 4 * d;  // ln_1, ln_2 (weight and bias)
-    layer.attention = {heads, d / heads, d / heads, std::nullopt};
-    arch.layers.push_back(std::move(layer));
-  }
-  return arch;
-}
-
-// ---- GPT-NeoX (Pythia): fused QKV, GELU MLP, all with biases, untied head ----
-
-Result<Architecture> BuildGptNeox(const Fields& f, const std::string& model_type) {
-  Architecture arch;
-  arch.model_type = model_type;
-  arch.family = "gpt_neox (MHA, GELU MLP, parallel residual)";
-  FL_ASSIGN_OR_RETURN(arch.hidden_size, f.Int({"hidden_size"}));
-  FL_ASSIGN_OR_RETURN(arch.vocab_size, f.Int({"vocab_size"}));
-  FL_ASSIGN_OR_RETURN(std::int64_t layers, f.Int({"num_hidden_layers"}, 1, kMaxCount));
-  FL_ASSIGN_OR_RETURN(HeadShape heads, ReadHeads(f, arch.hidden_size, /*head_dim_key=*/false));
-  FL_ASSIGN_OR_RETURN(std::int64_t inner, f.Int({"intermediate_size"}));
-  FL_ASSIGN_OR_RETURN(arch.tied_embeddings, f.BoolOr({"tie_word_embeddings"}, false));
-  FL_ASSIGN_OR_RETURN(bool attention_bias, f.BoolOr({"attention_bias"}, true));
-  FL_RETURN_IF_ERROR(ReadSequenceLength(f, arch, {"max_position_embeddings"}));
-  const std::int64_t d = arch.hidden_size;
-  arch.final_norm_params = 2 * d;
-  for (std::int64_t i = 0; i < layers; ++i) {
-    Layer layer;
-    layer.dense = {MakeLinear(Component::kAttentionQkv, d, 3 * d, attention_bias),
-                   MakeLinear(Component::kAttentionOutput, d, d, attention_bias),
-                   MakeLinear(Component::kMlp, d, inner, true), MakeLinear(Component::kMlp, inner, d, true)};
-    layer.other_params = 4 * d;  // input and post-attention LayerNorms
-    layer.attention = {heads.heads, heads.head_dim, heads.head_dim, std::nullopt};
-    arch.layers.push_back(std::move(layer));
-  }
-  return arch;
-}
-
-// ---- Falcon: multi-query (7B) or grouped KV (40B/180B, "new decoder architecture") ----
-
-Result<Architecture> BuildFalcon(const Fields& f, const std::string& model_type) {
-  Architecture arch;
-  arch.model_type = model_type;
-  arch.family = "falcon (MQA/GQA, GELU MLP, parallel attention)";
-  FL_ASSIGN_OR_RETURN(arch.hidden_size, f.Int({"hidden_size"}));
-  FL_ASSIGN_OR_RETURN(arch.vocab_size, f.Int({"vocab_size"}));
-  FL_ASSIGN_OR_RETURN(std::int64_t layers, f.Int({"num_hidden_layers", "n_layer"}, 1, kMaxCount));
-  FL_ASSIGN_OR_RETURN(std::int64_t heads, f.Int({"num_attention_heads", "n_head"}, 1, kMaxCount));
-  FL_ASSIGN_OR_RETURN(bool multi_query, f.BoolOr({"multi_query"}, true));
-  FL_ASSIGN_OR_RETURN(bool new_arch, f.BoolOr({"new_decoder_architecture"}, false));
-  FL_ASSIGN_OR_RETURN(bool parallel_attn, f.BoolOr({"parallel_attn"}, true));
-  FL_ASSIGN_OR_RETURN(bool bias, f.BoolOr({"bias"}, false));
-  FL_ASSIGN_OR_RETURN(arch.tied_embeddings, f.BoolOr({"tie_word_embeddings"}, true));
-  const std::int64_t d = arch.hidden_size;
-  FL_ASSIGN_OR_RETURN(std::int64_t inner, f.IntOr({"ffn_hidden_size"}, 4 * d));
-  if (d % heads != 0) {
-    return f.Bad("num_attention_heads",
-                 fmt::format("hidden_size {} is not divisible by num_attention_heads {}", d, heads));
-  }
-  std::int64_t kv_heads = heads;
-  if (new_arch) {
-    FL_ASSIGN_OR_RETURN(kv_heads, f.IntOr({"num_kv_heads", "n_head_kv"}, heads, 1, kMaxCount));
-  } else if (multi_query) {
-    kv_heads = 1;
-  }
-  FL_ASSIGN_OR_RETURN(std::int64_t ln_in_parallel, f.IntOr({"num_ln_in_parallel_attn"}, 2, 1, 2));
-  FL_RETURN_IF_ERROR(ReadSequenceLength(f, arch, {"max_position_embeddings"}));
-  const std::int64_t head_dim = d / heads;
-  arch.final_norm_params = 2 * d;
-  std::int64_t norms = 2 * d;
-  if (new_arch ? ln_in_parallel == 2 : !parallel_attn) norms = 4 * d;
-  for (std::int64_t i = 0; i < layers; ++i) {
-    Layer layer;
-    layer.dense = {MakeLinear(Component::kAttentionQkv, d, (heads + 2 * kv_heads) * head_dim, bias),
-                   MakeLinear(Component::kAttentionOutput, d, d, bias), MakeLinear(Component::kMlp, d, inner, bias),
-                   MakeLinear(Component::kMlp, inner, d, bias)};
-    layer.other_params = norms;
-    layer.attention = {heads, head_dim, head_dim, std::nullopt};
-    arch.layers.push_back(std::move(layer));
-  }
-  return arch;
-}
-
-using Builder = std::function<Result<Architecture>(const Fields&, const std::string&)>;
-
-const std::map<std::string, Builder>& Builders() {
-  static const auto* builders = new std::map<std::string, Builder>{
-      {"llama", [](const Fields& f, const std::string& t) {
-         return BuildLlamaLike(f, t, {"llama (GQA, SwiGLU)"}, SlidingRule::kNone, MoeKind::kNone);
-       }},
-      {"mistral", [](const Fields& f, const std::string& t) {
-         return BuildLlamaLike(f, t, {"mistral (GQA, SwiGLU, sliding window)"},
-                               SlidingRule::kAllLayers, MoeKind::kNone);
-       }},
-      {"qwen2", [](const Fields& f, const std::string& t) {
-         return BuildLlamaLike(f, t, {"qwen2 (GQA with QKV bias, SwiGLU)", true},
-                               SlidingRule::kQwen, MoeKind::kNone);
-       }},
-      {"qwen3", [](const Fields& f, const std::string& t) {
-         return BuildLlamaLike(f, t, {"qwen3 (GQA, QK-norm, SwiGLU)", false, false, 2, true},
-                               SlidingRule::kQwen, MoeKind::kNone);
-       }},
-      {"gemma", [](const Fields& f, const std::string& t) {
-         return BuildLlamaLike(f, t, {"gemma (head_dim apart, GeGLU, tied)", false, true},
-                               SlidingRule::kNone, MoeKind::kNone);
-       }},
-      {"gemma2", [](const Fields& f, const std::string& t) {
-         return BuildLlamaLike(f, t, {"gemma2 (alternating sliding window, GeGLU, tied)", false, true, 4},
-                               SlidingRule::kEvenLayers, MoeKind::kNone);
-       }},
-      {"mixtral", [](const Fields& f, const std::string& t) {
-         return BuildLlamaLike(f, t, {"mixtral (routed experts, top-k)"}, SlidingRule::kAllLayers,
-                               MoeKind::kMixtral);
-       }},
-      {"qwen2_moe", [](const Fields& f, const std::string& t) {
-         return BuildLlamaLike(f, t, {"qwen2_moe (routed + gated shared expert)", true},
-                               SlidingRule::kQwen, MoeKind::kQwen);
-       }},
-      {"qwen3_moe", [](const Fields& f, const std::string& t) {
-         return BuildLlamaLike(f, t, {"qwen3_moe (routed experts, QK-norm)", false, false, 2, true},
-                               SlidingRule::kQwen, MoeKind::kQwen);
-       }},
-      {"deepseek_v2", BuildDeepseek},
-      {"deepseek_v3", BuildDeepseek},
-      {"gpt2", BuildGpt2},
-      {"gpt_neox", BuildGptNeox},
-      {"falcon", BuildFalcon},
-      {"RefinedWeb", BuildFalcon},
-      {"RefinedWebModel", BuildFalcon},
-  };
-  return *builders;
 }
 
 // Rejects architectures whose parameter count would overflow int64 before anything counts them.
@@ -659,15 +621,16 @@ Result<void> CheckScale(const Fields& f, const Architecture& arch) {
 }  // namespace
 
 const std::vector<std::string>& SupportedModelTypes() {
-  static const auto* types = [] {
-    auto* out = new std::vector<std::string>();
-    for (const auto& [name, builder] : Builders()) out->push_back(name);
-    return out;
-  }();
+  static const auto* types = new std::vector<std::string>(FamilyCatalog::Shipped().ModelTypes());
   return *types;
 }
 
 Result<Architecture> ParseHfConfig(std::string_view text, const std::string& file_name) {
+  return ParseHfConfig(text, file_name, FamilyCatalog::Shipped());
+}
+
+Result<Architecture> ParseHfConfig(std::string_view text, const std::string& file_name,
+                                   const FamilyCatalog& catalog) {
   json root;
   try {
     root = json::parse(text.begin(), text.end());
@@ -692,30 +655,42 @@ Result<Architecture> ParseHfConfig(std::string_view text, const std::string& fil
                                  core::Location{file_name, 1, 1});
   }
   Fields fields(root, text, file_name);
-  FL_ASSIGN_OR_RETURN(auto model_type, fields.OptionalString("model_type"));
   std::string supported;
-  for (const std::string& name : SupportedModelTypes()) supported += (supported.empty() ? "" : ", ") + name;
-  if (!model_type) {
+  for (const std::string& name : catalog.ModelTypes()) supported += (supported.empty() ? "" : ", ") + name;
+  auto type_it = root.find("model_type");
+  if (type_it == root.end() || type_it->is_null()) {
     return core::InvalidArgument(
         fmt::format("is missing; supported: {} (or give --params N for the 6ND method)", supported),
         "model_type", core::Location{file_name, 0, 0});
   }
-  auto it = Builders().find(*model_type);
-  if (it == Builders().end()) {
-    return fields.Bad("model_type",
-                      fmt::format("unsupported model_type '{}'; supported: {} (or give --params N "
-                                  "for the 6ND method)",
-                                  *model_type, supported));
+  if (!type_it->is_string()) {
+    return fields.Bad("model_type", fmt::format("expected a string, got {}", Describe(*type_it)));
   }
-  fields.set_model_type(*model_type);
-  FL_ASSIGN_OR_RETURN(Architecture arch, it->second(fields, *model_type));
+  const std::string model_type = type_it->get<std::string>();
+  const Family* family = catalog.Find(model_type);
+  if (!family) {
+    std::string closest;
+    for (const std::string& name : catalog.Closest(model_type, 3)) closest += (closest.empty() ? "" : ", ") + name;
+    return fields.Bad(
+        "model_type",
+        fmt::format("unsupported model_type '{}'; supported: {} (or give --params N for the 6ND "
+                    "method). Closest known: {}. To count it exactly, describe it in a file of "
+                    "data/architectures/: copy the closest family's file, set model_types and map "
+                    "its config keys (docs/flops.md, Adding a family)",
+                    model_type.substr(0, 64), supported, closest));
+  }
+  FL_ASSIGN_OR_RETURN(Architecture arch, BuildFromFamily(fields, *family, model_type));
   FL_RETURN_IF_ERROR(CheckScale(fields, arch));
   return arch;
 }
 
 Result<Architecture> LoadHfConfig(const std::string& path) {
+  return LoadHfConfig(path, FamilyCatalog::Shipped());
+}
+
+Result<Architecture> LoadHfConfig(const std::string& path, const FamilyCatalog& catalog) {
   FL_ASSIGN_OR_RETURN(std::string text, core::ReadFile(path));
-  return ParseHfConfig(text, path);
+  return ParseHfConfig(text, path, catalog);
 }
 
 }  // namespace flopline::compute

@@ -125,9 +125,9 @@ core::Result<std::vector<Run>> ParseRunsFile(std::string_view text, const std::s
   return runs;
 }
 
-core::Result<std::vector<Run>> LoadRunsFile(const std::string& path) {
+core::Result<std::vector<Run>> LoadRunsFile(const std::string& path, const ConfigLoader& load) {
   FL_ASSIGN_OR_RETURN(std::string text, core::ReadFile(path));
-  return ParseRunsFile(text, path);
+  return ParseRunsFile(text, path, load);
 }
 
 }  // namespace flopline::compute

@@ -23,11 +23,22 @@ expect_error unknown-accelerator 2 "unknown accelerator 'Z9000'; known: .*H100-S
 expect_error bad-utilization 2 "utilization" -- flops --accelerator H100 --count 8 --hours 10 --utilization 1.5
 expect_error bad-start 2 "--start.*YYYY-MM-DD" -- flops --params 1e9 --tokens 1e12 --start 2024-13-01
 expect_error nothing 2 "nothing to estimate" -- flops
+# Issue 10 item 15: a result beyond a double printed "inf FLOP" and exited 0. Non-finite or
+# overflowing inputs and results are refused, naming the flag.
+expect_error huge-tokens 2 "field 'tokens'.*1e\\+300.*beyond" -- flops --config "$cfg" --tokens 1e300
+expect_error inf-tokens 2 "tokens" -- flops --config "$cfg" --tokens inf
+expect_error nan-tokens 2 "tokens" -- flops --config "$cfg" --tokens nan
+expect_error overflow-tokens 2 "tokens" -- flops --params 1e9 --tokens 1e400
+expect_error huge-params 2 "field 'params'.*beyond" -- flops --params 1e300 --tokens 1e12
+expect_error huge-hours 2 "field 'hours'.*beyond" -- flops --accelerator H100 --count 1e200 --hours 1e200
+expect_error nan-cost 2 "cost" -- flops --params 1e9 --tokens 1e12 --cost-usd nan
+expect_error huge-cost 2 "field 'cost_usd'.*beyond" -- flops --params 1e9 --tokens 1e12 --cost-usd 1.7e308
+expect_error huge-price 2 "field 'price_per_hour'.*beyond" -- flops --accelerator H100 --count 1e6 --hours 1e6 \
+  --start 2025-01-01 --price-per-hour 1e10
 expect_error no-price 2 "no price for MI300X.*--price-per-hour" -- flops --accelerator MI300X --count 8 --hours 10 --start 2025-01-01
 
 # Successful runs and the JSON contract.
 expect_ok table flops --config "$cfg" --tokens 2e12
-expect_ok huge-params flops --params 1e300 --tokens 1e12
 expect_ok json flops --config "$cfg" --tokens 2e12 --accelerator A100-SXM4-80GB --count 1 --hours 184320 \
   --start 2023-01-01 --format json
 check json-contract python3 - "$tmp/out" <<'PY'

@@ -29,14 +29,18 @@ enum class Component : std::uint8_t {
   kMoeSharedExperts,  // always-on shared experts
   kOutputHead,        // logits over the vocabulary
   kMtp,               // multi-token prediction (training only)
+  kSsmConv,           // a state-space layer's depthwise causal convolution
+  kSsmScan,           // a state-space layer's selective scan (state update and readout)
+  kSsmProjections,    // a state-space layer's input, x, dt and output projections
 };
-inline constexpr std::size_t kComponentCount = 10;
+inline constexpr std::size_t kComponentCount = 13;
 
 // The component's stable name: a JSON key of every breakdown.
 constexpr const char* ComponentName(Component c) {
   constexpr const char* kNames[kComponentCount] = {
       "attention_qkv", "attention_scores", "attention_values", "attention_output", "mlp",
-      "moe_router",    "moe_routed_experts", "moe_shared_experts", "output_head", "mtp"};
+      "moe_router",    "moe_routed_experts", "moe_shared_experts", "output_head", "mtp",
+      "ssm_conv",      "ssm_scan",           "ssm_projections"};
   return kNames[static_cast<std::size_t>(c)];
 }
 
@@ -60,13 +64,28 @@ struct AttentionCore {
   std::optional<std::int64_t> window;  // sliding-window size in tokens, if this layer has one
 };
 
+// The sequence-independent, non-matmul core of a state-space (Mamba) layer. Its FLOP per token are
+// counted because, like attention's products, they are the mixer's own work and not small:
+//   - the depthwise causal convolution: 2 x conv_channels x conv_kernel (a multiply-add per tap);
+//   - the selective scan over `channels` x `state` values: scan_flop_per_state each (Mamba-1: 9, the
+//     figure its authors give for the discretisation, the state update and the readout; Mamba-2: 6,
+//     since its decay is one scalar per head).
+struct SsmCore {
+  std::int64_t channels = 0;       // d_inner
+  std::int64_t state = 0;          // d_state
+  std::int64_t conv_channels = 0;  // channels the convolution runs over
+  std::int64_t conv_kernel = 0;    // d_conv
+  int scan_flop_per_state = 0;
+};
+
 struct Layer {
   std::vector<Linear> dense;          // run for every token
   std::vector<Linear> routed_expert;  // the linears of ONE routed expert (empty if not MoE)
   std::int64_t routed_experts = 0;    // experts that exist
   std::int64_t experts_per_token = 0; // experts each token is routed to (top-k)
   std::int64_t other_params = 0;      // norms, gates' score biases: parameters with no matmul
-  AttentionCore attention;
+  AttentionCore attention;          // query_heads = 0: no attention in this layer (a state-space one)
+  SsmCore ssm;                      // channels = 0: no state-space mixer
 };
 
 struct Architecture {
@@ -93,6 +112,10 @@ struct Architecture {
   bool causal = true;  // decoder-only models attend to earlier positions only
 
   std::vector<std::string> notes;  // what the parser assumed, shown to the user
+  // Config keys no part of the count reads, which the family file or transformers' generic
+  // configuration says do not change it (dropout, token ids, generation settings, ...).
+  std::vector<std::string> ignored_keys;
+  std::string family_file;  // the architecture file the config was read with
 };
 
 struct ParamCounts {

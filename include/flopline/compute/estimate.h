@@ -74,6 +74,8 @@ struct EstimateRequest {
 struct ArchitectureEstimate {
   std::string model_type;
   std::string family;
+  std::string family_file;                // the architecture file it was read with
+  std::vector<std::string> ignored_keys;  // config keys that do not change the count
   ParamCounts params;
   std::int64_t seq_len = 0;
   std::string seq_len_source;   // "--seq-len" or the config key it came from

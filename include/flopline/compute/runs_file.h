@@ -47,6 +47,6 @@ inline const std::vector<std::string_view> kEstimateKeys = {
 // directory; LoadHfConfig by default).
 core::Result<std::vector<Run>> ParseRunsFile(std::string_view text, const std::string& file,
                                              const ConfigLoader& load = {});
-core::Result<std::vector<Run>> LoadRunsFile(const std::string& path);
+core::Result<std::vector<Run>> LoadRunsFile(const std::string& path, const ConfigLoader& load = {});
 
 }  // namespace flopline::compute
