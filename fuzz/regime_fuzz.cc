@@ -26,6 +26,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& rule : regime->compiled_rules(c)) {
       if (rule) (void)rule->Evaluate(facts, params, &trace);
     }
+    // Obligation conditions (`when`) go through the same language.
+    for (const auto& condition : regime->compiled_obligations(c)) {
+      if (condition) (void)condition->Evaluate(facts, params, &trace);
+    }
   }
   return 0;
 }

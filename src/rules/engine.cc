@@ -26,6 +26,7 @@ bool InheritsCompute(const std::string& derivation) {
 struct ModelFacts {
   double own_flop = 0, cumulative_flop = 0, lineage_flop = 0, finetune_flop = 0, base_flop = 0;
   std::optional<double> own_cost, cumulative_cost, lineage_cost, finetune_cost;
+  bool same_developer = false;  // the base has this model's developer
 };
 
 std::optional<double> Sum(std::optional<double> a, std::optional<double> b) {
@@ -57,6 +58,7 @@ std::vector<ModelFacts> ComputeFacts(const Inventory& inv) {
     if (base >= 0) {
       const ModelFacts& b = out[static_cast<std::size_t>(base)];
       f.base_flop = b.cumulative_flop;
+      f.same_developer = inv.models[static_cast<std::size_t>(base)].developer == m.developer;
       if (InheritsCompute(m.derivation)) {
         f.cumulative_flop += b.cumulative_flop;
         f.cumulative_cost = Sum(f.own_cost, b.cumulative_cost);
@@ -73,14 +75,18 @@ std::vector<ModelFacts> ComputeFacts(const Inventory& inv) {
 // Where each standard fact lives in a schema, resolved once per schema instead of by name per model.
 struct FactSlots {
   int own_flop, own_cost, cumulative_flop, cumulative_cost, lineage_flop, lineage_cost, finetune_flop,
-      finetune_cost, base_flop, revenue, foundation, has_base, base_covered, derivation, base_status;
+      finetune_cost, base_flop, revenue, foundation, has_base, base_covered, derivation, base_status, same_developer,
+      open_source, eu_established, turnover_eur, covered_model_cost;
   explicit FactSlots(const FactSchema& s)
       : own_flop(s.Find("own_flop")), own_cost(s.Find("own_cost_usd")), cumulative_flop(s.Find("cumulative_flop")),
         cumulative_cost(s.Find("cumulative_cost_usd")), lineage_flop(s.Find("developer_lineage_flop")),
         lineage_cost(s.Find("developer_lineage_cost_usd")), finetune_flop(s.Find("finetune_flop")),
         finetune_cost(s.Find("finetune_cost_usd")), base_flop(s.Find("base_flop")),
         revenue(s.Find("developer_revenue_usd")), foundation(s.Find("foundation_model")), has_base(s.Find("has_base")),
-        base_covered(s.Find("base_covered")), derivation(s.Find("derivation")), base_status(s.Find("base_status")) {}
+        base_covered(s.Find("base_covered")), derivation(s.Find("derivation")), base_status(s.Find("base_status")),
+        same_developer(s.Find("same_developer_as_base")), open_source(s.Find("open_source")),
+        eu_established(s.Find("eu_established")), turnover_eur(s.Find("developer_turnover_eur")),
+        covered_model_cost(s.Find("covered_model_cost_usd")) {}
 };
 
 // Fills the standard facts (and base_status) for one model under one schema.
@@ -112,6 +118,12 @@ void FillFacts(const FactSchema& schema, const FactSlots& at, const Model& m, co
   v.strings[static_cast<std::size_t>(at.derivation)] = derivation_value;
   v.strings[static_cast<std::size_t>(at.base_status)] = base_status;
   v.known[static_cast<std::size_t>(at.base_status)] = m.base.empty() || base_known;
+  v.bools[static_cast<std::size_t>(at.same_developer)] = f.same_developer;
+  v.bools[static_cast<std::size_t>(at.open_source)] = m.open_source;
+  v.bools[static_cast<std::size_t>(at.eu_established)] = m.eu_established.value_or(false);
+  v.known[static_cast<std::size_t>(at.eu_established)] = m.eu_established.has_value();
+  number(at.turnover_eur, m.developer_turnover_eur);
+  number(at.covered_model_cost, std::nullopt);  // filled where a penalty is computed
 }
 
 // Fills `v` with model m's facts under one combination of readings, given its base's status there
@@ -135,13 +147,47 @@ const CpiSeries* FindCpi(const std::vector<CpiSeries>& cpi, const std::string& i
   return nullptr;
 }
 
+// The row of `p` in force on `as_of`. A regulator's value that needs another body's approval takes
+// effect only once approved (SB 1047: Gov. Code §11547.6, the Board of Frontier Models); until
+// then the previous value holds, and `notes` (when given) says why.
+const DatedValue* RowInForce(const Parameter& p, core::Date as_of, std::vector<std::string>* notes) {
+  const DatedValue* row = &p.values.front();
+  for (const DatedValue& v : p.values) {
+    if (v.from > as_of) continue;
+    const bool regulator_row = p.regulator_may_set_from && v.from >= *p.regulator_may_set_from;
+    if (regulator_row && !p.regulator_approval.empty() && (!v.approved || *v.approved > as_of)) {
+      if (notes) {
+        notes->push_back(fmt::format("{}: the value {} set from {} ({}) is not used: it needs the approval of {} first{}",
+                                     p.name, core::Sci3(v.value), v.from.ToString(), v.source, p.regulator_approval,
+                                     v.approved ? fmt::format(" (approved {})", v.approved->ToString()) : " (none recorded)"));
+      }
+      continue;
+    }
+    row = &v;
+  }
+  return row;
+}
+
 ParamValue ValueAt(const Regime& r, const Parameter& p, core::Date as_of, const std::vector<Override>& overrides,
                    const std::vector<CpiSeries>& cpi, std::vector<std::string>& notes) {
   ParamValue out{p.name, p.unit, p.cite, 0, ""};
-  const DatedValue* row = &p.values.front();
-  for (const DatedValue& v : p.values) {
-    if (v.from <= as_of) row = &v;
+  if (!p.regulator_flag_of.empty()) {
+    // 1 when the value of `regulator_flag_of` in force was set by the regulator: the statute's
+    // test can change with it (SB 1047 §22602(e)(1)(B)(i)(II): the threshold must be "exceeded").
+    const Parameter& of = r.params[static_cast<std::size_t>(r.ParamIndex(p.regulator_flag_of))];
+    const DatedValue* row = RowInForce(of, as_of, nullptr);
+    out.value = of.regulator_may_set_from && row->from >= *of.regulator_may_set_from ? 1 : 0;
+    out.basis = out.value ? fmt::format("{} (from {})", row->source, row->from.ToString())
+                          : fmt::format("no regulator value of {} in force", of.name);
+    for (const Override& o : overrides) {
+      if (o.regime == r.id && o.param == p.name) {
+        out.value = o.value;
+        out.basis = "what-if override (--set)";
+      }
+    }
+    return out;
   }
+  const DatedValue* row = RowInForce(p, as_of, &notes);
   out.value = row->value;
   out.basis = row->source.empty() ? fmt::format("{} (in force from {})", p.cite, row->from.ToString())
                                   : fmt::format("{} (from {})", row->source, row->from.ToString());
@@ -247,27 +293,61 @@ core::Instant Due(const Obligation& o, core::Instant trigger) {
   return o.delay_months ? due.PlusMonths(o.delay_months) : due;
 }
 
-std::vector<ObligationState> Obligations(const Regime& r, const std::string& status,
-                                         const std::vector<const Event*>& events, core::Date as_of) {
+// The obligations of a model with `status` under combination c, given its facts (for conditions)
+// and events. A duty never reaches back before its `from` date: a trigger before it gives no duty,
+// unless the regime gives a transitional rule (Obligation::Earlier), which is then cited.
+std::vector<ObligationState> Obligations(const Regime& r, std::size_t combination, const std::string& status,
+                                         const std::vector<const Event*>& events, const FactValues& facts,
+                                         const std::vector<double>& params, core::Date as_of) {
   std::vector<ObligationState> out;
   const core::Instant now = core::Instant::StartOf(as_of) + std::chrono::hours(24);  // through the end of as_of
-  auto of_kind = [&](const std::string& kind) {
+  auto of_kinds = [&](const std::vector<std::string>& kinds) {
     std::vector<core::Instant> at;
     for (const Event* e : events) {
-      if (e->kind == kind) at.push_back(e->at);
+      if (std::find(kinds.begin(), kinds.end(), e->kind) != kinds.end()) at.push_back(e->at);
     }
     std::sort(at.begin(), at.end());
     return at;
   };
-  for (const Obligation& o : r.obligations) {
+  for (std::size_t oi = 0; oi < r.obligations.size(); ++oi) {
+    const Obligation& o = r.obligations[oi];
     if (std::find(o.applies_to.begin(), o.applies_to.end(), status) == o.applies_to.end()) continue;
     ObligationState base{o.id, o.cite, o.text, o.retention, std::nullopt, "", ""};
-    std::vector<core::Instant> triggers = of_kind(o.trigger);
-    std::vector<core::Instant> met = o.met_by.empty() ? std::vector<core::Instant>{} : of_kind(o.met_by);
+    // A duty that is not law (e.g. a Code of Practice timeline) says so in every state.
+    std::string prefix = o.source.empty() ? "" : fmt::format("[{}, not law] ", o.source);
+    if (const auto& condition = r.compiled_obligations(combination)[oi]) {
+      Truth holds = condition->Evaluate(facts, params);
+      if (holds == Truth::kFalse) {
+        base.state = "not-applicable";
+        base.detail = prefix + "does not apply: only " + o.when_text;
+        out.push_back(std::move(base));
+        continue;
+      }
+      if (holds == Truth::kUnknown) prefix += fmt::format("applies only {} (not known for this model); ", o.when_text);
+    }
+    std::vector<core::Instant> triggers = of_kinds(o.triggers);
+    std::vector<core::Instant> met = o.met_by.empty() ? std::vector<core::Instant>{} : of_kinds({o.met_by});
+    const bool self_renewing = std::find(o.triggers.begin(), o.triggers.end(), o.met_by) != o.triggers.end();
     const std::optional<core::Instant> from = o.from ? std::optional<core::Instant>(core::Instant::StartOf(*o.from))
                                                      : std::nullopt;
+    const std::string transitional = o.earlier_cite.empty() ? "" : fmt::format(" (transitional: {})", o.earlier_cite);
     auto track = [&](ObligationState s, core::Instant due, std::optional<core::Instant> done) {
       s.due = due;
+      if (o.met_by.empty()) {
+        // A prohibition or a continuing duty (SB 1047 §22603(c)): no event discharges it.
+        s.state = "standing";
+        s.detail = prefix + fmt::format("binds from {}; no event discharges it", due.ToString());
+        out.push_back(std::move(s));
+        return;
+      }
+      if (o.without_undue_delay) {
+        s.due.reset();
+        s.state = done ? "met" : "open";
+        s.detail = prefix + (done ? fmt::format("{} at {}", o.met_by, done->ToString())
+                                  : "without undue delay (the text sets no fixed period)");
+        out.push_back(std::move(s));
+        return;
+      }
       if (done && *done <= due) {
         s.state = "met";
         s.detail = fmt::format("{} at {}", o.met_by, done->ToString());
@@ -281,58 +361,104 @@ std::vector<ObligationState> Obligations(const Regime& r, const std::string& sta
         s.state = "open";
         s.detail = o.met_by.empty() ? "" : fmt::format("record a {} event when done", o.met_by);
       }
+      s.detail = prefix + s.detail;
+      out.push_back(std::move(s));
+    };
+    // When a trigger at `t` before the duty's start is due under the transitional rule, or nullopt
+    // when the law does not reach back to it.
+    auto earlier_due = [&](core::Instant t) -> std::optional<core::Instant> {
+      (void)t;
+      switch (o.earlier) {
+        case Obligation::Earlier::kExcused: return std::nullopt;
+        case Obligation::Earlier::kClockFromStart: return o.clock == Obligation::Clock::kBefore ? *from : Due(o, *from);
+        case Obligation::Earlier::kDueAtStart: return *from;
+        case Obligation::Earlier::kDueOn: return core::Instant::StartOf(*o.earlier_due);
+      }
+      return std::nullopt;
+    };
+    auto excused = [&](ObligationState s, core::Instant t) {
+      s.state = "not-applicable";
+      s.detail = prefix + fmt::format("{} at {}, before this duty began on {}: the law does not reach back", o.trigger,
+                                      t.ToString(), o.from->ToString());
       out.push_back(std::move(s));
     };
     if (o.clock == Obligation::Clock::kBefore) {
       if (triggers.empty()) {
         base.state = "open";
-        base.detail = fmt::format("due before the first {} event (none yet)", o.trigger);
+        base.detail = prefix + fmt::format("due before the first {} event (none yet)", o.trigger);
         if (!met.empty()) {
           base.state = "met";
-          base.detail = fmt::format("{} at {}", o.met_by, met.front().ToString());
+          base.detail = prefix + fmt::format("{} at {}", o.met_by, met.front().ToString());
         }
         out.push_back(base);
         continue;
       }
       // Events are sorted: the earliest recording decides between met and met-late.
-      track(base, triggers.front(), met.empty() ? std::nullopt : std::optional<core::Instant>(met.front()));
+      std::optional<core::Instant> done = met.empty() ? std::nullopt : std::optional<core::Instant>(met.front());
+      if (from && triggers.front() < *from) {
+        if (auto due = earlier_due(triggers.front())) {
+          track(base, *due, done);
+          out.back().detail += fmt::format("; {} at {} was before {}{}", o.trigger, triggers.front().ToString(),
+                                           o.from->ToString(), transitional);
+        } else {
+          excused(base, triggers.front());
+        }
+        continue;
+      }
+      track(base, triggers.front(), done);
       continue;
     }
     if (o.clock == Obligation::Clock::kWithin) {
       if (triggers.empty()) {
         base.state = "not-triggered";
-        base.detail = fmt::format("starts at a {} event", o.trigger);
+        base.detail = prefix + fmt::format("starts at a {} event", o.trigger);
         out.push_back(base);
         continue;
       }
-      // Pair each trigger with the first discharge at or after it, in order.
+      // Pair each trigger with the first discharge at or after it, in order (strictly after it when
+      // the duty renews itself, e.g. a statement due two years after the last one).
+      // A list of several kinds names one moment, the first of any (EU Art. 52(1): an estimate or
+      // the start of training); a single kind gives one duty per event (each incident).
+      if (o.triggers.size() > 1) triggers.resize(1);
       std::size_t next_met = 0;
       for (core::Instant t : triggers) {
         core::Instant due = Due(o, t);
-        if (from && due < *from) due = *from;
-        while (next_met < met.size() && met[next_met] < t) ++next_met;
+        std::string note;
+        if (from && t < *from) {
+          auto transitional_due = earlier_due(t);
+          if (!transitional_due) {
+            excused(base, t);
+            continue;
+          }
+          due = *transitional_due;
+          note = fmt::format(", before {}{}", o.from->ToString(), transitional);
+        }
+        while (next_met < met.size() && (self_renewing ? met[next_met] <= t : met[next_met] < t)) ++next_met;
         std::optional<core::Instant> done;
         if (next_met < met.size()) done = met[next_met++];
         ObligationState s = base;
         track(s, due, done);
-        out.back().detail = fmt::format("after {} at {}; {}", o.trigger, t.ToString(), out.back().detail);
+        out.back().detail = fmt::format("{}after {} at {}{}; {}", prefix, o.trigger, t.ToString(), note,
+                                        out.back().detail.substr(prefix.size()));
       }
       continue;
     }
-    // Annually after the trigger (or after `from`, whichever is later).
-    if (triggers.empty()) {
+    // Recurring: every period from the first trigger, or from the duty's start when it has no
+    // trigger of its own; never from before the duty's start.
+    if (!o.triggers.empty() && triggers.empty()) {
       base.state = "not-triggered";
-      base.detail = fmt::format("yearly from the first {} event", o.trigger);
+      base.detail = prefix + fmt::format("every {} months from the first {} event", o.delay_months, o.trigger);
       out.push_back(base);
       continue;
     }
-    core::Instant anchor = triggers.front();
+    const int period = o.delay_months;
+    core::Instant anchor = triggers.empty() ? *from : triggers.front();
     if (from && anchor < *from) anchor = *from;
-    core::Instant due = anchor.PlusMonths(12);
+    core::Instant due = anchor.PlusMonths(period);
     core::Instant previous = anchor;
     while (due < now) {
       previous = due;
-      due = due.PlusMonths(12);
+      due = due.PlusMonths(period);
     }
     auto met_between = [&](core::Instant a, core::Instant b) {
       for (core::Instant t : met) {
@@ -340,20 +466,21 @@ std::vector<ObligationState> Obligations(const Regime& r, const std::string& sta
       }
       return std::optional<core::Instant>();
     };
-    bool missed_previous = previous > anchor && !o.met_by.empty() && !met_between(previous.PlusMonths(-12), previous);
+    bool missed_previous = previous > anchor && !o.met_by.empty() && !met_between(previous.PlusMonths(-period), previous);
     ObligationState s = base;
     s.due = due;
     if (missed_previous) {
       s.state = "overdue";
-      s.detail = fmt::format("the year ending {} has no {} event; next due {}", previous.ToString(), o.met_by,
+      s.detail = fmt::format("the period ending {} has no {} event; next due {}", previous.ToString(), o.met_by,
                              due.ToString());
-    } else if (auto done = met_between(due.PlusMonths(-12), due); done && !o.met_by.empty()) {
+    } else if (auto done = met_between(due.PlusMonths(-period), due); done && !o.met_by.empty()) {
       s.state = "met";
-      s.detail = fmt::format("{} at {} for the year ending {}", o.met_by, done->ToString(), due.ToString());
+      s.detail = fmt::format("{} at {} for the period ending {}", o.met_by, done->ToString(), due.ToString());
     } else {
       s.state = "open";
-      s.detail = fmt::format("yearly from {}", anchor.ToString());
+      s.detail = fmt::format("every {} months from {}", period, anchor.ToString());
     }
+    s.detail = prefix + s.detail;
     out.push_back(std::move(s));
   }
   return out;
@@ -567,15 +694,36 @@ Result<std::vector<ModelAnswer>> Engine::Assess(const Inventory& inv, const Asse
       // Obligations and penalties under the first reading whose status carries duties.
       auto covered_outcome = std::find_if(d.outcomes.begin(), d.outcomes.end(), [&](const Outcome& o) { return r.IsCovered(o.status); });
       if (covered_outcome != d.outcomes.end()) {
-        d.obligations = Obligations(r, covered_outcome->status, events[mi], options.as_of);
+        std::size_t c = static_cast<std::size_t>(covered_outcome - d.outcomes.begin());
+        FillFor(r, r.schema(c), slots[c], m, facts[mi], base >= 0 ? status[c][static_cast<std::size_t>(base)] : none,
+                values);
+        d.obligations = Obligations(r, c, covered_outcome->status, events[mi], values, params, options.as_of);
         if (!agree) d.notes.push_back(fmt::format("obligations and penalties shown for the reading {} ({})",
                                                   covered_outcome->reading, covered_outcome->status));
-        std::size_t c = static_cast<std::size_t>(covered_outcome - d.outcomes.begin());
+        // The covered model a penalty is measured on (SB 1047 §22606(a)(1): "the covered model"):
+        // this model if it has the regime's first covered status, else its nearest ancestor that
+        // has it; its cost is `cost_usd` under this reading.
+        if (const int cost_alias = r.schema(c).Find("cost_usd"); cost_alias >= 0) {
+          const int first_covered = static_cast<int>(
+              std::find(r.statuses.begin(), r.statuses.end(), r.covered_statuses.front()) - r.statuses.begin());
+          int x = i;
+          while (x >= 0 && status[c][static_cast<std::size_t>(x)] != first_covered) {
+            x = inv.base_index[static_cast<std::size_t>(x)];
+          }
+          if (x >= 0) {
+            FactValues ancestor;
+            const int xb = inv.base_index[static_cast<std::size_t>(x)];
+            FillFor(r, r.schema(c), slots[c], inv.models[static_cast<std::size_t>(x)], facts[static_cast<std::size_t>(x)],
+                    xb >= 0 ? status[c][static_cast<std::size_t>(xb)] : none, ancestor);
+            const auto slot = static_cast<std::size_t>(cost_alias);
+            const auto target = static_cast<std::size_t>(slots[c].covered_model_cost);
+            values.numbers[target] = ancestor.numbers[slot];
+            values.known[target] = ancestor.known[slot];
+          }
+        }
         for (std::size_t pi = 0; pi < r.penalties.size(); ++pi) {
           const Penalty& p = r.penalties[pi];
           if (std::find(p.applies_to.begin(), p.applies_to.end(), covered_outcome->status) == p.applies_to.end()) continue;
-          FillFor(r, r.schema(c), slots[c], m, facts[mi], base >= 0 ? status[c][static_cast<std::size_t>(base)] : none,
-                  values);
           bool known_first = true, known_next = true;
           double first = r.compiled_penalties(c)[2 * pi].EvaluateNumber(values, params, &known_first);
           double next = r.compiled_penalties(c)[2 * pi + 1].EvaluateNumber(values, params, &known_next);
@@ -583,7 +731,16 @@ Result<std::vector<ModelAnswer>> Engine::Assess(const Inventory& inv, const Asse
           if (known_next) d.penalty_subsequent = next;
           d.penalty_currency = p.currency;
           d.penalty_cite = p.cite;
-          if (!known_first) d.notes.push_back("maximum penalty unknown: it depends on a cost that is not known");
+          d.penalty_condition = p.condition;
+          d.penalty_otherwise = p.otherwise;
+          // The figure is only for the violations the clause names: said beside it, every time.
+          if (!p.condition.empty()) {
+            d.notes.push_back(fmt::format("the maximum penalty is for {}{}", p.condition,
+                                          p.otherwise.empty() ? "" : "; other violations: " + p.otherwise));
+          }
+          if (!known_first) {
+            d.notes.push_back(fmt::format("maximum penalty unknown: it depends on a figure that is not known ({})", p.first));
+          }
           if (p.from && options.as_of < *p.from) {
             d.notes.push_back(fmt::format("penalties under {} apply to violations on or after {}", p.cite, p.from->ToString()));
           }

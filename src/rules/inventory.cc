@@ -115,7 +115,8 @@ Result<void> ParseFile(const ModelFile& file, Inventory& out, const compute::Acc
   }
   FL_RETURN_IF_ERROR(core::ForEachTable(root, "model", file.path, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
     FL_RETURN_IF_ERROR(f.OnlyKeys({"id", "developer", "developer_revenue_usd", "foundation_model", "base",
-                                   "derivation", "training"}));
+                                   "derivation", "training", "open_source", "eu_established",
+                                   "developer_turnover_eur"}));
     Model m;
     m.where = f.Where();
     FL_ASSIGN_OR_RETURN(m.id, f.String("id"));
@@ -125,6 +126,10 @@ Result<void> ParseFile(const ModelFile& file, Inventory& out, const compute::Acc
     FL_ASSIGN_OR_RETURN(m.developer_revenue_usd, f.OptionalPositive("developer_revenue_usd", /*allow_zero=*/true));
     FL_ASSIGN_OR_RETURN(auto foundation, f.OptionalBool("foundation_model"));
     m.foundation_model = foundation.value_or(false);
+    FL_ASSIGN_OR_RETURN(auto open_source, f.OptionalBool("open_source"));
+    m.open_source = open_source.value_or(false);
+    FL_ASSIGN_OR_RETURN(m.eu_established, f.OptionalBool("eu_established"));
+    FL_ASSIGN_OR_RETURN(m.developer_turnover_eur, f.OptionalPositive("developer_turnover_eur", /*allow_zero=*/true));
     FL_ASSIGN_OR_RETURN(m.base, f.StringOr("base", ""));
     FL_ASSIGN_OR_RETURN(m.derivation, OneOf(f, "derivation", kDerivations, std::string("pretrain")));
     if (m.derivation == "pretrain" && !m.base.empty()) {

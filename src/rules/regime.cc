@@ -33,6 +33,15 @@ FactSchema StandardFacts() {
   s.AddBool("has_base");
   s.AddBool("base_covered");            // the base's status under this regime carries duties
   s.AddString("derivation", kDerivations);
+  // Added for the law's corners (issue 11):
+  s.AddBool("same_developer_as_base");  // the base has the same developer (false without a base)
+  s.AddBool("open_source");             // free and open-source licence, weights public (EU Art. 53(2))
+  s.AddBool("eu_established");          // provider established in the Union (EU Art. 54); may be unknown
+  s.AddNumber("developer_turnover_eur");  // preceding financial year, worldwide (EU Art. 101); may be unknown
+  // The cost of the covered model a penalty is measured on (SB 1047 §22606(a)(1)): the model's own
+  // `cost_usd` under the reading when it is the covered model, its covered ancestor's when it is a
+  // derivative. Known only when a penalty is computed.
+  s.AddNumber("covered_model_cost_usd");
   return s;
 }
 
@@ -40,13 +49,18 @@ namespace {
 
 using core::Join;
 
-// "72h", "15d", "2w", "3m" (months), "1y".
-Result<void> ParseDelay(const std::string& text, Obligation& o, const TomlFields& f) {
-  if (text.size() < 2) return f.Bad("within", "expected a duration such as 72h, 15d, 2w, 3m or 1y");
+// "72h", "15d", "2w", "3m" (months), "1y"; "0h" (at the event itself) only where `allow_zero`:
+// a statute that says "whenever" without a grace period (GBL §1428(2)).
+Result<void> ParseDelay(const std::string& text, Obligation& o, const TomlFields& f, std::string_view key,
+                        bool allow_zero, bool months_only) {
+  if (text.size() < 2) return f.Bad(key, "expected a duration such as 72h, 15d, 2w, 3m or 1y");
   long n = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size() - 1, n);
-  if (ec != std::errc() || ptr != text.data() + text.size() - 1 || n <= 0 || n > 100000) {
-    return f.Bad("within", fmt::format("'{}' is not a duration such as 72h, 15d, 2w, 3m or 1y", text));
+  if (ec != std::errc() || ptr != text.data() + text.size() - 1 || n < (allow_zero ? 0 : 1) || n > 100000) {
+    return f.Bad(key, fmt::format("'{}' is not a duration such as 72h, 15d, 2w, 3m or 1y", text));
+  }
+  if (months_only && text.back() != 'm' && text.back() != 'y') {
+    return f.Bad(key, fmt::format("'{}': a recurring period is in months (m) or years (y)", text));
   }
   switch (text.back()) {
     case 'h': o.delay = std::chrono::hours(n); break;
@@ -54,9 +68,30 @@ Result<void> ParseDelay(const std::string& text, Obligation& o, const TomlFields
     case 'w': o.delay = std::chrono::hours(24 * 7 * n); break;
     case 'm': o.delay_months = static_cast<int>(n); break;
     case 'y': o.delay_months = static_cast<int>(12 * n); break;
-    default: return f.Bad("within", fmt::format("'{}': the unit must be h, d, w, m or y", text));
+    default: return f.Bad(key, fmt::format("'{}': the unit must be h, d, w, m or y", text));
   }
   return core::Ok();
+}
+
+// One event kind or a list of them ("the first of any"): SB 1047 §22603(b) is triggered by use
+// as well as by release.
+Result<std::optional<std::vector<std::string>>> OptionalEvents(const TomlFields& f, const toml::table& t,
+                                                               std::string_view key) {
+  const toml::node* node = t.get(key);
+  if (!node) return std::optional<std::vector<std::string>>();
+  std::vector<std::string> kinds;
+  if (node->is_string()) {
+    kinds.push_back(node->as_string()->get());
+  } else {
+    FL_ASSIGN_OR_RETURN(kinds, f.Strings(key));
+  }
+  if (kinds.empty()) return f.Bad(key, "names no event");
+  for (const auto& kind : kinds) {
+    if (std::find(kEventKinds.begin(), kEventKinds.end(), kind) == kEventKinds.end()) {
+      return f.Bad(key, fmt::format("unknown event '{}'; events: {}", kind, Join(kEventKinds)));
+    }
+  }
+  return std::optional<std::vector<std::string>>(std::move(kinds));
 }
 
 Result<void> CheckEvent(const TomlFields& f, std::string_view key, const std::string& kind) {
@@ -105,7 +140,7 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
   std::set<std::string> names;
   FL_RETURN_IF_ERROR(core::ForEachTable(root, "param", file, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
     FL_RETURN_IF_ERROR(f.OnlyKeys({"name", "unit", "cite", "values", "cpi_indexed_from", "cpi_series",
-                                   "regulator_may_set_from", "regulator_note"}));
+                                   "regulator_may_set_from", "regulator_note", "regulator_approval"}));
     Parameter p;
     FL_ASSIGN_OR_RETURN(p.name, f.String("name"));
     if (!names.insert(p.name).second) return f.Bad("name", fmt::format("parameter '{}' is defined twice", p.name));
@@ -119,11 +154,12 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
       std::string name = f.Name("values") + fmt::format("[{}]", i++);
       if (!v) return core::InvalidArgument("expected { from = DATE, value = N }", name, core::TomlLocation(node, file));
       TomlFields vf(*v, file, name);
-      FL_RETURN_IF_ERROR(vf.OnlyKeys({"from", "value", "source"}));
+      FL_RETURN_IF_ERROR(vf.OnlyKeys({"from", "value", "source", "approved"}));
       DatedValue dv;
       FL_ASSIGN_OR_RETURN(dv.from, vf.RequiredDate("from"));
       FL_ASSIGN_OR_RETURN(dv.value, vf.Positive("value"));
       FL_ASSIGN_OR_RETURN(dv.source, vf.StringOr("source", ""));
+      FL_ASSIGN_OR_RETURN(dv.approved, vf.OptionalDate("approved"));
       if (!p.values.empty() && !(p.values.back().from < dv.from)) {
         return vf.Bad("from", "dated values must be in ascending order of `from`, without repeats");
       }
@@ -139,9 +175,28 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
     }
     FL_ASSIGN_OR_RETURN(p.regulator_may_set_from, f.OptionalDate("regulator_may_set_from"));
     FL_ASSIGN_OR_RETURN(p.regulator_note, f.StringOr("regulator_note", ""));
+    FL_ASSIGN_OR_RETURN(p.regulator_approval, f.StringOr("regulator_approval", ""));
+    if (!p.regulator_approval.empty() && !p.regulator_may_set_from) {
+      return f.Bad("regulator_approval", "goes with regulator_may_set_from");
+    }
     r.params.push_back(std::move(p));
     return core::Ok();
   }));
+  // Each parameter a regulator may set gets a flag parameter saying whether it has (see Parameter).
+  for (std::size_t i = 0, n = r.params.size(); i < n; ++i) {
+    if (!r.params[i].regulator_may_set_from) continue;
+    Parameter flag;
+    flag.name = r.params[i].name + "_set_by_regulator";
+    flag.unit = "flag";
+    flag.cite = r.params[i].regulator_note;
+    flag.values = {{r.params[i].values.front().from, 0, "", std::nullopt}};
+    flag.regulator_flag_of = r.params[i].name;
+    if (!names.insert(flag.name).second) {
+      return top.Bad("param", fmt::format("parameter '{}' is reserved: it says whether a regulator set '{}'",
+                                          flag.name, r.params[i].name));
+    }
+    r.params.push_back(std::move(flag));
+  }
 
   FL_RETURN_IF_ERROR(core::ForEachTable(root, "reading", file, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
     FL_RETURN_IF_ERROR(f.OnlyKeys({"id", "ambiguity", "text", "bind"}));
@@ -189,47 +244,91 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
   }));
   if (r.rules.empty()) return top.Bad("rule", "a regime needs at least one [[rule]]");
 
-  FL_RETURN_IF_ERROR(core::ForEachTable(root, "obligation", file, false, [&](const TomlFields& f, const toml::table&) -> Result<void> {
+  FL_RETURN_IF_ERROR(core::ForEachTable(root, "obligation", file, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
     FL_RETURN_IF_ERROR(f.OnlyKeys({"id", "cite", "text", "applies_to", "before", "within", "after", "annually_after",
-                                   "met_by", "from", "retention"}));
+                                   "every", "starting", "met_by", "from", "earlier", "earlier_due", "earlier_cite",
+                                   "when", "when_text", "source", "retention"}));
     Obligation o;
     FL_ASSIGN_OR_RETURN(o.id, f.String("id"));
     FL_ASSIGN_OR_RETURN(o.cite, f.String("cite"));
     FL_ASSIGN_OR_RETURN(o.text, f.String("text"));
     FL_ASSIGN_OR_RETURN(o.applies_to, f.Strings("applies_to"));
     FL_RETURN_IF_ERROR(CheckStatuses(f, "applies_to", o.applies_to, r.statuses));
-    FL_ASSIGN_OR_RETURN(auto before, f.OptionalString("before"));
+    FL_ASSIGN_OR_RETURN(auto before, OptionalEvents(f, t, "before"));
     FL_ASSIGN_OR_RETURN(auto within, f.OptionalString("within"));
-    FL_ASSIGN_OR_RETURN(auto after, f.OptionalString("after"));
-    FL_ASSIGN_OR_RETURN(auto annually, f.OptionalString("annually_after"));
-    int clocks = (before ? 1 : 0) + (within ? 1 : 0) + (annually ? 1 : 0);
-    if (clocks != 1) return f.Bad("before", "give exactly one clock: before = EVENT, within = DURATION (with after = EVENT), or annually_after = EVENT");
+    FL_ASSIGN_OR_RETURN(auto after, OptionalEvents(f, t, "after"));
+    FL_ASSIGN_OR_RETURN(auto annually, OptionalEvents(f, t, "annually_after"));
+    FL_ASSIGN_OR_RETURN(auto every, f.OptionalString("every"));
+    FL_ASSIGN_OR_RETURN(auto starting, OptionalEvents(f, t, "starting"));
+    int clocks = (before ? 1 : 0) + (within ? 1 : 0) + (annually ? 1 : 0) + (every ? 1 : 0);
+    if (clocks != 1) {
+      return f.Bad("before", "give exactly one clock: before = EVENT, within = DURATION (with after = EVENT), "
+                             "annually_after = EVENT, or every = PERIOD (with starting = EVENT, or from the duty's start)");
+    }
     if (before) {
       o.clock = Obligation::Clock::kBefore;
-      o.trigger = *before;
-      FL_RETURN_IF_ERROR(CheckEvent(f, "before", o.trigger));
+      o.triggers = *before;
     } else if (within) {
       o.clock = Obligation::Clock::kWithin;
-      FL_RETURN_IF_ERROR(ParseDelay(*within, o, f));
+      if (*within == "without-undue-delay") {
+        o.without_undue_delay = true;  // never overdue by a date flopline would have to invent
+      } else {
+        FL_RETURN_IF_ERROR(ParseDelay(*within, o, f, "within", /*allow_zero=*/true, /*months_only=*/false));
+      }
       if (!after) return f.Bad("within", "needs after = EVENT");
-      o.trigger = *after;
-      FL_RETURN_IF_ERROR(CheckEvent(f, "after", o.trigger));
+      o.triggers = *after;
+    } else if (annually) {
+      o.clock = Obligation::Clock::kEvery;
+      o.delay_months = 12;
+      o.triggers = *annually;
     } else {
-      o.clock = Obligation::Clock::kAnnually;
-      o.trigger = *annually;
-      FL_RETURN_IF_ERROR(CheckEvent(f, "annually_after", o.trigger));
+      o.clock = Obligation::Clock::kEvery;
+      FL_RETURN_IF_ERROR(ParseDelay(*every, o, f, "every", /*allow_zero=*/false, /*months_only=*/true));
+      o.triggers = starting.value_or(std::vector<std::string>{});
     }
     if (after && !within) return f.Bad("after", "goes with within = DURATION");
+    if (starting && !every) return f.Bad("starting", "goes with every = PERIOD");
+    o.trigger = Join(o.triggers, " or ");
     FL_ASSIGN_OR_RETURN(o.met_by, f.StringOr("met_by", ""));
     if (!o.met_by.empty()) FL_RETURN_IF_ERROR(CheckEvent(f, "met_by", o.met_by));
     FL_ASSIGN_OR_RETURN(o.from, f.OptionalDate("from"));
+    // A duty does not exist before its law: without a date of its own, it starts with the regime.
+    if (!o.from) o.from = r.in_force_from;
+    if (o.clock == Obligation::Clock::kEvery && o.triggers.empty() && !o.from) {
+      return f.Bad("every", "needs starting = EVENT, or from = DATE (or the regime's in_force_from)");
+    }
+    FL_ASSIGN_OR_RETURN(std::string earlier, f.StringOr("earlier", "excused"));
+    if (earlier == "excused") {
+      o.earlier = Obligation::Earlier::kExcused;
+    } else if (earlier == "clock-from-start") {
+      o.earlier = Obligation::Earlier::kClockFromStart;
+    } else if (earlier == "due-at-start") {
+      o.earlier = Obligation::Earlier::kDueAtStart;
+    } else if (earlier == "due-on") {
+      o.earlier = Obligation::Earlier::kDueOn;
+    } else {
+      return f.Bad("earlier", "expected \"excused\", \"clock-from-start\", \"due-at-start\" or \"due-on\"");
+    }
+    FL_ASSIGN_OR_RETURN(o.earlier_due, f.OptionalDate("earlier_due"));
+    if ((o.earlier == Obligation::Earlier::kDueOn) != o.earlier_due.has_value()) {
+      return f.Bad("earlier_due", "is required with earlier = \"due-on\", and only then");
+    }
+    if (o.earlier != Obligation::Earlier::kExcused && !o.from) {
+      return f.Bad("earlier", "needs from = DATE (or the regime's in_force_from)");
+    }
+    FL_ASSIGN_OR_RETURN(o.earlier_cite, f.StringOr("earlier_cite", ""));
+    FL_ASSIGN_OR_RETURN(o.when, f.StringOr("when", ""));
+    if (!o.when.empty()) o.where = core::TomlLocation(*t.get("when"), file);
+    FL_ASSIGN_OR_RETURN(o.when_text, f.StringOr("when_text", o.when));
+    FL_ASSIGN_OR_RETURN(o.source, f.StringOr("source", ""));
     FL_ASSIGN_OR_RETURN(o.retention, f.StringOr("retention", ""));
     r.obligations.push_back(std::move(o));
     return core::Ok();
   }));
 
   FL_RETURN_IF_ERROR(core::ForEachTable(root, "penalty", file, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
-    FL_RETURN_IF_ERROR(f.OnlyKeys({"applies_to", "cite", "currency", "from", "first", "subsequent"}));
+    FL_RETURN_IF_ERROR(f.OnlyKeys({"applies_to", "cite", "currency", "from", "first", "subsequent", "condition",
+                                   "otherwise"}));
     Penalty p;
     FL_ASSIGN_OR_RETURN(p.applies_to, f.Strings("applies_to"));
     FL_RETURN_IF_ERROR(CheckStatuses(f, "applies_to", p.applies_to, r.statuses));
@@ -238,6 +337,8 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
     FL_ASSIGN_OR_RETURN(p.from, f.OptionalDate("from"));
     FL_ASSIGN_OR_RETURN(p.first, f.String("first"));
     FL_ASSIGN_OR_RETURN(p.subsequent, f.String("subsequent"));
+    FL_ASSIGN_OR_RETURN(p.condition, f.StringOr("condition", ""));
+    FL_ASSIGN_OR_RETURN(p.otherwise, f.StringOr("otherwise", ""));
     p.where = core::TomlLocation(*t.get("first"), file);
     r.penalties.push_back(std::move(p));
     return core::Ok();
@@ -327,9 +428,20 @@ Result<void> CompileRegime(Regime& r, const std::string& file) {
       penalties.push_back(std::move(first));
       penalties.push_back(std::move(next));
     }
+    std::vector<std::optional<Expr>> obligations;
+    for (std::size_t i = 0; i < r.obligations.size(); ++i) {
+      const Obligation& o = r.obligations[i];
+      if (o.when.empty()) {
+        obligations.emplace_back();
+        continue;
+      }
+      FL_ASSIGN_OR_RETURN(Expr e, Expr::Compile(o.when, schema, params, o.where, fmt::format("obligation[{}].when", i)));
+      obligations.emplace_back(std::move(e));
+    }
     r.schemas_.push_back(std::move(schema));
     r.compiled_.push_back(std::move(compiled));
     r.compiled_penalties_.push_back(std::move(penalties));
+    r.compiled_obligations_.push_back(std::move(obligations));
   }
   return core::Ok();
 }

@@ -140,10 +140,11 @@ TEST_F(EngineTest, Sb1047_f3_FineTuneJustBelowTheLineCostingOverTenMillionIsADer
   const Determination& d = Under(a, "ft", "ca-sb1047");
   EXPECT_EQ(Reading(d, "A3-own-training, A2-literal"), "covered-model-derivative");
   EXPECT_EQ(Reading(d, "A3-own-training, A2-intended"), "covered-model-derivative");
-  // Under the lineage reading the base's compute counts, and the fine-tune is itself over (e)(1)(A)(i).
-  EXPECT_EQ(Reading(d, "A3-lineage, A2-literal"), "covered-model");
-  EXPECT_EQ(d.status, "depends-on-reading");
-  EXPECT_EQ(d.covered, true);  // covered under every reading, though not the same way
+  // A fine-tune of a covered model is governed by (e)(1)(A)(ii) and (f)(3) under every reading
+  // (regimes.md "A3 limit"): the lineage reading does not make it a covered model of its own.
+  EXPECT_EQ(Reading(d, "A3-lineage, A2-literal"), "covered-model-derivative");
+  EXPECT_EQ(d.status, "covered-model-derivative");
+  EXPECT_EQ(d.covered, true);
 }
 
 TEST_F(EngineTest, Sb1047_A2_CheapFineTuneFallsInTheGapUnderTheLiteralReading) {
@@ -303,8 +304,10 @@ TEST_F(EngineTest, EuAiAct_Guidelines32_ModificationOverOneThirdMakesTheModifier
 }
 
 TEST_F(EngineTest, EuAiAct_101_FineIsTheHigherOfThreePercentAndFifteenMillion) {
-  auto a = Assess(Models(Pretrain("m", 2e25, 2e7)), "2026-09-01");
-  EXPECT_EQ(*Under(a, "m", "eu-ai-act-gpai").penalty_first, 3e7);  // 3% of $1B
+  // Art. 101(1) is a share of turnover in euros: given in EUR, never a USD revenue read as euros.
+  auto a = Assess(Models(Pretrain("m", 2e25, 2e7, "developer_turnover_eur = 1e9\n")), "2026-09-01");
+  ASSERT_TRUE(Under(a, "m", "eu-ai-act-gpai").penalty_first);
+  EXPECT_EQ(*Under(a, "m", "eu-ai-act-gpai").penalty_first, 3e7);  // 3% of EUR 1B
   EXPECT_EQ(Under(a, "m", "eu-ai-act-gpai").penalty_currency, "EUR");
 }
 

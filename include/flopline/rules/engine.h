@@ -90,6 +90,8 @@ struct Determination {
   std::vector<ObligationState> obligations;
   std::optional<double> penalty_first, penalty_subsequent;
   std::string penalty_currency, penalty_cite;
+  std::string penalty_condition;  // which violations the figure is for; empty = every violation
+  std::string penalty_otherwise;  // the remedies for the others
   std::vector<std::string> notes;
 };
 

@@ -55,6 +55,12 @@ struct Model {
   std::string base;                    // empty for a model trained from scratch
   std::string derivation = "pretrain";
   std::vector<TrainingStage> training;
+  // EU AI Act (regimes/eu-ai-act-gpai.toml): a free and open-source licence with public weights
+  // (Art. 53(2)); whether the provider is established in the Union (Art. 54); worldwide turnover
+  // in euros for fines (Art. 101: never converted from USD without a dated rate).
+  bool open_source = false;
+  std::optional<bool> eu_established;
+  std::optional<double> developer_turnover_eur;
   core::Location where;
 };
 

@@ -35,12 +35,25 @@ inline const std::vector<std::string> kEventKinds = {
     "ssp-reviewed", "audit-report-filed", "statement-filed", "framework-published", "framework-modified",
     "framework-update-published", "framework-reviewed", "transparency-report-published",
     "internal-use-summary-sent", "commission-notified", "cybersecurity-attested", "shutdown-drill",
-    "capability-assessment-recorded", "technical-documentation-prepared", "safeguards-reevaluated", "withdrawn"};
+    "capability-assessment-recorded", "technical-documentation-prepared", "safeguards-reevaluated", "withdrawn",
+    // Use "for a purpose not exclusively related to the training or reasonable evaluation" of the
+    // model (SB 1047 §22603(b)): duties that wait for release also wait for this.
+    "internal-use",
+    // A pre-training estimate that the EU systemic-risk line will be met: it "becomes known" then
+    // (Art. 52(1); GPAI Guidelines para 31).
+    "compute-estimated",
+    "senior-personnel-designated", "safeguards-implemented", "attribution-implemented",
+    "disclosure-statement-filed", "ownership-transferred", "disclosure-information-changed",
+    "authorised-representative-appointed", "copyright-policy-adopted", "training-content-summary-published",
+    "downstream-information-prepared", "systemic-risk-assessed", "serious-incident-reported"};
 
 struct DatedValue {
   core::Date from;
   double value = 0;
   std::string source;  // e.g. the regulation that set it
+  // When a body must approve a regulator's value before it takes effect (SB 1047: the Board of
+  // Frontier Models, Gov. Code §11547.6), the date of that approval; a value without it is not used.
+  std::optional<core::Date> approved;
 };
 
 struct Parameter {
@@ -50,6 +63,11 @@ struct Parameter {
   std::string cpi_series;                     // id in data/cpi.toml
   std::optional<core::Date> regulator_may_set_from;  // a regulator's value replaces the statute's from then
   std::string regulator_note;
+  std::string regulator_approval;  // who must approve a regulator's value first; empty = nobody
+  // Set on the parameter "<name>_set_by_regulator" that the loader adds for every parameter a
+  // regulator may set: its value is 1 while a regulator's value of <name> is in force, else 0, so
+  // a rule can follow the statute's change of test ("equal to or greater than" -> "exceeds").
+  std::string regulator_flag_of;
 };
 
 struct Reading {
@@ -67,15 +85,32 @@ struct Rule {
 };
 
 struct Obligation {
-  enum class Clock { kBefore, kWithin, kAnnually };
+  // kBefore: due at the first trigger. kWithin: due a delay after each trigger. kEvery: due at the
+  // end of each period (months) counted from the first trigger (or `from`, whichever is later).
+  enum class Clock { kBefore, kWithin, kEvery };
+  // What a trigger that happened before `from` does: the law does not reach back (kExcused: no
+  // duty arises from it), or a transitional rule gives the duty a start (kClockFromStart: the
+  // clock runs from `from`, e.g. EU Art. 52(1) for a model already over the line; kDueAtStart: due
+  // on `from`, e.g. a framework a developer must have from the law's start; kDueOn: due on
+  // `earlier_due`, e.g. EU Art. 111(3)).
+  enum class Earlier { kExcused, kClockFromStart, kDueAtStart, kDueOn };
   std::string id, cite, text;
   std::vector<std::string> applies_to;     // statuses
   Clock clock = Clock::kWithin;
-  std::string trigger;                     // event kind that starts (or, for kBefore, ends) the clock
+  std::string trigger;                     // the trigger events as written ("released or internal-use")
+  std::vector<std::string> triggers;       // event kinds; the first of any starts (or, for kBefore, ends) the clock
   std::chrono::seconds delay{0};           // kWithin: hours, days, weeks
-  int delay_months = 0;                    // kWithin: months
+  int delay_months = 0;                    // kWithin: months; kEvery: the period
+  bool without_undue_delay = false;        // kWithin with no fixed period in the text (EU Art. 55(1)(c))
   std::string met_by;                      // event kind that discharges it; empty = not trackable
-  std::optional<core::Date> from;          // the duty exists from this date
+  std::optional<core::Date> from;          // the duty exists from this date (default: the regime's in_force_from)
+  Earlier earlier = Earlier::kExcused;
+  std::optional<core::Date> earlier_due;   // kDueOn
+  std::string earlier_cite;                // the transitional clause
+  std::string when;                        // a condition on the model's facts; empty = always
+  std::string when_text;                   // the condition in words, shown when it does not hold
+  core::Location where;                    // of `when`
+  std::string source;                      // not law: e.g. "Code of Practice"; shown with the duty
   std::string retention;                   // documents: how long to keep (shown, not computed)
 };
 
@@ -84,6 +119,8 @@ struct Penalty {
   std::string cite, currency = "USD";
   std::optional<core::Date> from;          // violations on or after
   std::string first, subsequent;           // number expressions, e.g. "0.10 * cost_usd"
+  std::string condition;                   // which violations the figure is for ("causes death or ...")
+  std::string otherwise;                   // the remedies for other violations
   core::Location where;
 };
 
@@ -123,6 +160,8 @@ class Regime {
   const std::vector<std::optional<Expr>>& compiled_rules(std::size_t c) const { return compiled_[c]; }
   // Penalty expressions compiled under combination c, two per penalty (first, subsequent).
   const std::vector<Expr>& compiled_penalties(std::size_t c) const { return compiled_penalties_[c]; }
+  // Obligation conditions compiled under combination c (nullopt for an obligation without one).
+  const std::vector<std::optional<Expr>>& compiled_obligations(std::size_t c) const { return compiled_obligations_[c]; }
   int ParamIndex(std::string_view name) const;
   // The value of parameter `name` in force on `date`, before any CPI indexing (the statute's figure).
   double StatutoryValue(std::string_view name, core::Date date) const;
@@ -134,6 +173,7 @@ class Regime {
   std::vector<FactSchema> schemas_;
   std::vector<std::vector<std::optional<Expr>>> compiled_;
   std::vector<std::vector<Expr>> compiled_penalties_;
+  std::vector<std::vector<std::optional<Expr>>> compiled_obligations_;
   friend core::Result<void> CompileRegime(Regime& regime, const std::string& file);
 };
 
