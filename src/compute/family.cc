@@ -120,10 +120,10 @@ Result<ConfigParam> ReadParam(const std::string& name, const toml::node& node, c
       static const std::map<std::string, ConfigParam::Type> kTypes = {
           {"int", ConfigParam::Type::kInt},          {"bool", ConfigParam::Type::kBool},
           {"string", ConfigParam::Type::kString},    {"int_list", ConfigParam::Type::kIntList},
-          {"string_list", ConfigParam::Type::kStringList}};
+          {"string_list", ConfigParam::Type::kStringList}, {"any", ConfigParam::Type::kAny}};
       auto it = kTypes.find(type);
       if (it == kTypes.end()) {
-        return BadAt(value, file, sub, "expected int, bool, string, int_list or string_list");
+        return BadAt(value, file, sub, "expected int, bool, string, int_list, string_list or any");
       }
       p.type = it->second;
     } else if (k == "default" || k == "when") {

@@ -22,7 +22,7 @@ inline constexpr std::int64_t kMaxDimension = std::int64_t{1} << 24;  // 16.7M
 inline constexpr std::int64_t kMaxCount = std::int64_t{1} << 16;      // layers, heads, experts
 
 struct ConfigParam {
-  enum class Type { kInt, kBool, kString, kIntList, kStringList };
+  enum class Type { kInt, kBool, kString, kIntList, kStringList, kAny };  // kAny: int, bool or string
   std::string name;               // the name expressions use
   std::vector<std::string> keys;  // config keys tried in order; "a.b" reads key b of object a
   Type type = Type::kInt;

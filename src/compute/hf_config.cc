@@ -115,6 +115,14 @@ class Fields {
       case ConfigParam::Type::kString:
         if (!value.is_string()) return Bad(key, fmt::format("expected a string, got {}", Describe(value)));
         return Value::String(value.get<std::string>());
+      case ConfigParam::Type::kAny:  // Mamba's time_step_rank: "auto" or an integer
+        if (value.is_boolean()) return Value::Bool(value.get<bool>());
+        if (value.is_string()) return Value::String(value.get<std::string>());
+        if (value.is_number()) {
+          FL_ASSIGN_OR_RETURN(std::int64_t i, Int(key, value, p.min, p.max));
+          return Value::Int(i);
+        }
+        return Bad(key, fmt::format("expected an integer, a string or true/false, got {}", Describe(value)));
       case ConfigParam::Type::kIntList:
       case ConfigParam::Type::kStringList: {
         if (!value.is_array()) return Bad(key, fmt::format("expected a list, got {}", Describe(value)));
@@ -575,6 +583,14 @@ Result<Architecture> BuildFromFamily(const Fields& f, const Family& fam, const s
   for (std::int64_t i = 0; i < layers; ++i) {
     FL_ASSIGN_OR_RETURN(Layer layer, BuildLayer(ev, fam, d, i));
     arch.layers.push_back(std::move(layer));
+  }
+  bool any_attention = std::any_of(arch.layers.begin(), arch.layers.end(),
+                                   [](const Layer& l) { return l.attention.query_heads > 0; });
+  if (!arch.pretraining_seq_len && !any_attention) {
+    // Without attention nothing depends on the sequence length: state-space layers cost the same
+    // per token at any length, so no --seq-len is needed.
+    arch.pretraining_seq_len = 1;
+    arch.pretraining_seq_len_source = "not needed: no attention layers";
   }
   if (mtp_depth > 0 && !arch.layers.empty()) {
     // Each multi-token-prediction module (DeepSeek-V3): RMSNorms on the embedding and hidden state,
