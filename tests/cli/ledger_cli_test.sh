@@ -145,7 +145,7 @@ check go-rejects-forged-checkpoint bash -c "! '$tmp/sumdb_verify' '$tmp/vkey' '$
 
 # --- verify, tamper ----------------------------------------------------------------------------
 expect_ok verify ledger verify --store "$S" --format json
-check verify-json python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] and d["size"]==22 and d["checkpoints"]==1 and d["documents"]==22 and d["first_bad_index"] is None' "$tmp/out"
+check verify-json python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] and d["size"]==22 and d["checkpoints"]==2 and d["documents"]==22 and d["first_bad_index"] is None' "$tmp/out"
 python3 - "$db" <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
@@ -181,12 +181,95 @@ chmod u+w "$tmp/audit/documents/$doc"; printf 'x' >>"$tmp/audit/documents/$doc"
 expect_error verify-dir-tampered 1 "FAILED at index" -- ledger verify --dir "$tmp/audit" --key "$tmp/vkey"
 expect_error export-exists 2 "not empty" -- ledger export --store "$S" --out "$tmp/audit"
 
+# --- issue 10: hostile input and a hostile store ------------------------------------------------
+# expect_fail NAME CODE PATTERN -- ARGS...: exits CODE with PATTERN on stderr (warnings may precede).
+expect_fail() {
+  local name=$1 code=$2 pattern=$3
+  shift 4
+  "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  if [[ $got -eq $code ]] && grep -qE -- "$pattern" "$tmp/err"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); echo "FAIL $name: exit $got (want $code); stderr:"; cat "$tmp/err"
+  fi
+}
+# copy_store SRC DST: a consistent copy of a SQLite store (WAL included) and its key.
+copy_store() {
+  python3 -c 'import sqlite3,sys; s=sqlite3.connect(sys.argv[1]); d=sqlite3.connect(sys.argv[2]); s.backup(d); d.close()' "$1" "$2"
+  cp "$1.key" "$2.key"
+}
+sql() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()' "$@"; }
+size_of() { "$bin" ledger verify --store "$1" --format json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])'; }
+
+# Item 13: bad input is refused before anything is written, naming the file, exit 2.
+n=$(size_of "$S")
+mkdir -p "$tmp/adir"
+expect_error append-dir 2 "adir: field '--file': is a directory" -- ledger append --store "$S" --kind ssp --file "$tmp/adir" --model m
+check append-devzero-refused bash -c "timeout 20 '$bin' ledger append --store '$S' --kind ssp --file /dev/zero --model m 2>'$tmp/err'; test \$? -eq 2 && grep -q 'not a regular file' '$tmp/err'"
+expect_error append-dir-new-store 2 "is a directory" -- ledger append --store "sqlite:$tmp/never.db" --kind ssp --file "$tmp/adir" --model m
+check append-dir-created-nothing test ! -e "$tmp/never.db"
+: >"$tmp/empty.toml"
+expect_error import-dir 2 "adir: field 'files': is a directory" -- import "$tmp/adir" --store "$S"
+expect_error import-empty 2 "empty.toml: field 'files': is empty" -- import "$tmp/empty.toml" --store "$S"
+printf '[model]\nid = "typo"\n' >"$tmp/typo.toml"
+expect_fail import-mistyped-header 2 "typo.toml" -- import "$tmp/typo.toml" --store "$S"
+check bad-input-wrote-nothing test "$(size_of "$S")" = "$n"
+
+# Item 12: recorded times never go backwards, never lie in the future.
+expect_error recorded-1970 2 "field '--recorded-at'.*never go backwards" -- ledger append --store "$S" --kind ssp --file "$tmp/ssp.txt" --model acme-f1 --recorded-at 1970-01-01T00:00:00Z
+expect_error recorded-9999 2 "field '--recorded-at'.*in the future" -- ledger append --store "$S" --kind ssp --file "$tmp/ssp.txt" --model acme-f1 --recorded-at 9999-12-31T00:00:00Z
+expect_error append-purge-kind 2 "field 'kind'.*written by the log itself" -- ledger append --store "$S" --kind purge --file "$tmp/ssp.txt"
+check bad-times-wrote-nothing test "$(size_of "$S")" = "$n"
+
+# Item 9: an edited kind column fails verify, purge and show; the SSP is never purged by it.
+copy_store "$db" "$tmp/kind.db"
+sql "$tmp/kind.db" "UPDATE entries SET kind = 'shutdown-drill' WHERE idx = 0"
+expect_fail kind-edited-verify 1 "FAILED at index 0: entry 0: the stored kind column says 'shutdown-drill'" -- ledger verify --store "sqlite:$tmp/kind.db"
+expect_fail kind-edited-purge 2 "refused: the log does not verify" -- ledger purge --store "sqlite:$tmp/kind.db" --index 0
+expect_fail kind-edited-show 1 "kind column" -- ledger show --store "sqlite:$tmp/kind.db" --index 0
+check kind-edited-kept python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); assert c.execute("SELECT purged_at IS NULL FROM entries WHERE idx = 0").fetchone()[0]' "$tmp/kind.db"
+
+# Item 10: a purge done by editing rows fails both verifies; a logged purge passes them.
+copy_store "$db" "$tmp/purge.db"
+sql "$tmp/purge.db" "UPDATE entries SET purged_at = '2026-11-24T00:00:00Z', openings = '' WHERE idx = 21;
+  DELETE FROM documents WHERE hash = (SELECT content_hash FROM entries WHERE idx = 21)"
+expect_fail hand-purge-verify 1 "FAILED at index 21: .*no purge of it is logged" -- ledger verify --store "sqlite:$tmp/purge.db"
+expect_ok hand-purge-export ledger export --store "sqlite:$tmp/purge.db" --out "$tmp/purge-audit"
+expect_fail hand-purge-verify-dir 1 "FAILED at index 21" -- ledger verify --dir "$tmp/purge-audit" --key "$tmp/vkey"
+copy_store "$db" "$tmp/lpurge.db"
+expect_ok logged-purge ledger purge --store "sqlite:$tmp/lpurge.db" --index 21
+expect_ok logged-purge-checkpoint ledger checkpoint --store "sqlite:$tmp/lpurge.db"
+expect_ok logged-purge-verify ledger verify --store "sqlite:$tmp/lpurge.db"
+expect_ok logged-purge-export ledger export --store "sqlite:$tmp/lpurge.db" --out "$tmp/lpurge-audit"
+expect_ok logged-purge-verify-dir ledger verify --dir "$tmp/lpurge-audit" --key "$tmp/vkey"
+expect_ok logged-purge-show ledger show --store "sqlite:$tmp/lpurge.db" --index 21
+check logged-purge-show-says grep -q "purge is logged" "$tmp/out"
+
+# Item 12: rollback against a pinned checkpoint; every checkpoint deleted.
+expect_ok since-intact ledger verify --store "$S" --since "$tmp/checkpoint"
+copy_store "$db" "$tmp/rollback.db"
+sql "$tmp/rollback.db" "DELETE FROM entries WHERE idx >= 10; DELETE FROM nodes WHERE (idx + 1) * (1 << level) > 10;
+  DELETE FROM checkpoints WHERE size > 10"
+expect_ok rollback-invisible-alone ledger verify --store "sqlite:$tmp/rollback.db"
+expect_fail rollback-since 1 "rolled back: the pinned checkpoint signed 22 entries, the log holds 10" -- ledger verify --store "sqlite:$tmp/rollback.db" --since "$tmp/checkpoint"
+expect_ok rollback-export ledger export --store "sqlite:$tmp/rollback.db" --out "$tmp/rollback-audit"
+expect_fail rollback-since-dir 1 "rolled back" -- ledger verify --dir "$tmp/rollback-audit" --key "$tmp/vkey" --since "$tmp/checkpoint"
+expect_error since-missing 2 "nope.note: field '--since'" -- ledger verify --store "$S" --since "$tmp/nope.note"
+sql "$tmp/rollback.db" "DELETE FROM checkpoints"
+expect_fail no-checkpoints 1 "no signed checkpoint" -- ledger verify --store "sqlite:$tmp/rollback.db"
+
 # --- import, retention ---------------------------------------------------------------------------
 expect_ok import import "$src/examples/models/frontier-lab.toml" --store "$S" --format json
 check import-json python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["models"]>=2 and d["entries"][0]["index"]==22' "$tmp/out"
 expect_error purge-refused 2 "must be kept.*§22603\(a\)\(5\)" -- ledger purge --store "$S" --index 0
 expect_error import-bad 2 "nope.toml" -- import "$tmp/nope.toml" --store "$S"
 expect_ok verify-after-import ledger verify --store "$S"
+# Item 11: the inventory tables are checked against the logged imports (the kill switch reads them).
+copy_store "$db" "$tmp/lineage.db"
+check lineage-row-exists python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); assert c.execute("SELECT COUNT(*) FROM lineage").fetchone()[0] > 0' "$tmp/lineage.db"
+sql "$tmp/lineage.db" "DELETE FROM lineage"
+expect_fail lineage-deleted 1 "inventory: the lineage table lacks the logged lineage edge" -- ledger verify --store "sqlite:$tmp/lineage.db"
 
 # --- the same flow on PostgreSQL ----------------------------------------------------------------
 if [[ -n "$pg" ]]; then
@@ -203,6 +286,14 @@ if [[ -n "$pg" ]]; then
   { "$bin" ledger prove --store "$P" --index 1 --format json | tr -d '\n'; echo; } >"$tmp/pg-proofs.jsonl"
   check pg-go-accepts "$tmp/sumdb_verify" "$tmp/pg-vkey" "$tmp/pg-checkpoint" "$tmp/pg-proofs.jsonl"
   expect_ok pg-verify ledger verify --store "$P"
+  psql "$pg dbname=$dbname" -qc "UPDATE entries SET kind = 'shutdown-drill' WHERE idx = 0" >/dev/null
+  expect_fail pg-kind-edited 1 "stored kind column" -- ledger verify --store "$P"
+  expect_fail pg-kind-edited-purge 2 "does not verify" -- ledger purge --store "$P" --index 0
+  psql "$pg dbname=$dbname" -qc "UPDATE entries SET kind = 'ssp' WHERE idx = 0" >/dev/null
+  psql "$pg dbname=$dbname" -qc "DELETE FROM checkpoints" >/dev/null
+  expect_fail pg-no-checkpoints 1 "no signed checkpoint" -- ledger verify --store "$P"
+  psql "$pg dbname=$dbname" -qc "UPDATE entries SET purged_at = '2026-11-24T00:00:00Z', openings = '' WHERE idx = 1" >/dev/null
+  expect_fail pg-hand-purge 1 "FAILED at index 1: .*no purge of it is logged" -- ledger verify --store "$P"
   psql "$pg dbname=$dbname" -qc "UPDATE documents SET bytes = bytes || '\\x00'::bytea" >/dev/null
   expect_error pg-verify-tampered 1 "FAILED at index 0" -- ledger verify --store "$P"
 fi
