@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
+#include <tuple>
 #include <set>
 
 #include <fmt/format.h>
@@ -374,23 +376,27 @@ std::vector<std::string> FamilyCatalog::ModelTypes() const {
 }
 
 std::vector<std::string> FamilyCatalog::Closest(std::string_view model_type, std::size_t n) const {
-  // Lower-case first: "Llama" is llama. A shared prefix (qwen2_5_vl ~ qwen2) counts as closeness
-  // too, since a variant's name usually extends its base's.
+  // Lower-case first: "Llama" is llama.
   std::string wanted(model_type);
   std::transform(wanted.begin(), wanted.end(), wanted.begin(), [](unsigned char c) { return std::tolower(c); });
-  std::vector<std::pair<std::size_t, std::string>> scored;
+  // (distance, longer shared prefix first, name): gemma3 is nearer gemma3_text than gemma.
+  std::vector<std::tuple<std::size_t, std::size_t, std::string>> scored;
   for (const std::string& type : ModelTypes()) {
     std::string lower = type;
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-    std::size_t distance = EditDistance(wanted.substr(0, 64), lower);
+    // Edit distance, doubled so that "one name extends the other" (gemma3 ~ gemma3_text,
+    // qwen2_5_vl ~ qwen2) can rank just ahead of a one-letter difference.
+    std::size_t distance = 2 * EditDistance(wanted.substr(0, 64), lower);
+    bool extends = wanted.size() >= 3 && lower.size() >= 3 &&
+                   (lower.rfind(wanted, 0) == 0 || wanted.rfind(lower, 0) == 0);
+    if (extends) distance = std::min<std::size_t>(distance, 1);
     std::size_t prefix = 0;
     while (prefix < wanted.size() && prefix < lower.size() && wanted[prefix] == lower[prefix]) ++prefix;
-    if (prefix >= 3) distance = std::min(distance, wanted.size() + lower.size() - 2 * prefix);
-    scored.emplace_back(distance, type);
+    scored.emplace_back(distance, std::numeric_limits<std::size_t>::max() - prefix, type);
   }
   std::sort(scored.begin(), scored.end());
   std::vector<std::string> out;
-  for (const auto& [distance, type] : scored) {
+  for (const auto& [distance, prefix, type] : scored) {
     if (out.size() >= n) break;
     out.push_back(type);
   }
