@@ -364,6 +364,21 @@ TEST_P(StoreTest, ALoggedPurgeVerifiesInTheStoreAndTheExport) {
   EXPECT_NE(r.problem.find("purged_at column"), std::string::npos) << r.problem;
 }
 
+// A purge record forged for a record its clause still keeps (appended already sealed, past
+// `purge`'s checks, and carried out by hand) fails verify at the purge.
+TEST_P(StoreTest, AForgedPurgeOfAKeptRecordFailsVerify) {
+  ASSERT_TRUE(log_->Append({{"ssp", "acme-f1", "protocol v1", At("2020-01-01T00:00:00Z"), {}}}));
+  std::string hash = Hex(storage_->GetEntry(0)->leaf_hash);
+  RecordInput forged{"purge", "acme-f1", R"({"index":0,"leaf_hash":")" + hash + R"(","reason":"forged"})",
+                     At("2026-11-01T00:00:00Z"), {}};
+  ASSERT_TRUE(log_->AppendSealed({forged}, {*SealInternal(forged)}));
+  GetParam().exec(spec_, "UPDATE entries SET purged_at = '2026-11-01T00:00:00Z', openings = '' WHERE idx = 0");
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("before its retention ended"), std::string::npos) << r.problem;
+  EXPECT_EQ(r.first_bad_index, 1u) << r.problem;
+}
+
 // Issue 10 item 11: the inventory tables were outside verify, and the kill switch's lineage scopes
 // read them.
 TEST_P(StoreTest, TheInventoryTablesAreWhatTheLoggedImportsWrote) {
