@@ -9,8 +9,9 @@ namespace flopline::compute::arch {
 using core::Result;
 
 // Nesting deeper than this is not a family description but a fuzzer's input; the limit keeps the
-// recursive parser and evaluator off the end of the stack.
-constexpr int kMaxDepth = 64;
+// recursive parser and evaluator off the end of the stack. Depth counts parser frames: one level of
+// parentheses costs about ten, so this allows some fifty.
+constexpr int kMaxDepth = 512;
 constexpr std::size_t kMaxLength = 4096;
 
 struct Node {

@@ -614,7 +614,10 @@ Result<Architecture> BuildFromFamily(const Fields& f, const Family& fam, const s
 
 // Rejects architectures whose parameter count would overflow int64 before anything counts them.
 Result<void> CheckScale(const Fields& f, const Architecture& arch) {
-  double params = 2.0 * static_cast<double>(arch.vocab_size) * static_cast<double>(arch.hidden_size);
+  double params = 2.0 * static_cast<double>(arch.vocab_size) * static_cast<double>(arch.hidden_size) +
+                  static_cast<double>(arch.position_embedding_params) +
+                  static_cast<double>(arch.final_norm_params) +
+                  static_cast<double>(arch.training_only_other_params);
   auto layer_params = [](const Layer& layer) {
     double sum = static_cast<double>(layer.other_params);
     for (const Linear& l : layer.dense) sum += static_cast<double>(l.in) * static_cast<double>(l.out + 1);
