@@ -486,6 +486,28 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
   return out;
 }
 
+// What the model file says the model cost beyond its stages' compute, and whether this regime's
+// text counts each component toward its cost test, with the clause: one note, only for a model
+// that records other costs (critics asked whether data, salaries and earlier runs count).
+std::optional<std::string> CostComponentNote(const Regime& r, const Model& m, const ModelFacts& f) {
+  if (r.cost_components.empty() || m.other_costs.empty()) return std::nullopt;
+  std::string text;
+  for (const CostComponent& c : r.cost_components) {
+    std::optional<double> usd;
+    if (c.component == "compute-market") {
+      usd = f.own_cost;
+    } else {
+      for (const auto& [component, value] : m.other_costs) {
+        if (component == c.component) usd = value;
+      }
+      if (!usd) continue;
+    }
+    text += fmt::format("{}{} {}: {} ({})", text.empty() ? "" : "; ", c.component,
+                        usd ? "$" + core::Sci3(*usd) : "unknown", c.counts ? "counted" : "excluded", c.cite);
+  }
+  return "cost components under " + r.id + ": " + text;
+}
+
 Result<void> CheckOptions(const std::vector<Regime>& regimes, const AssessOptions& options) {
   for (const std::string& id : options.regimes) {
     if (std::none_of(regimes.begin(), regimes.end(), [&](const Regime& r) { return r.id == id; })) {
@@ -747,10 +769,50 @@ Result<std::vector<ModelAnswer>> Engine::Assess(const Inventory& inv, const Asse
           break;
         }
       }
+      if (auto costs = CostComponentNote(r, m, facts[mi])) d.notes.push_back(std::move(*costs));
       answers[mi].determinations.push_back(std::move(d));
     }
   }
   return answers;
+}
+
+Result<VersionComparison> CompareVersions(const Engine& engine, const Inventory& inv, AssessOptions options,
+                                          const std::string& left, const std::string& right) {
+  if (left == right) return core::InvalidArgument(fmt::format("--compare names '{}' twice", left), "--compare");
+  options.regimes = {left, right};
+  FL_ASSIGN_OR_RETURN(std::vector<ModelAnswer> answers, engine.Assess(inv, options));
+  VersionComparison out;
+  out.regime[0] = left;
+  out.regime[1] = right;
+  for (const ModelAnswer& a : answers) {
+    VersionRow row;
+    row.model = a.id;
+    const Determination* d[2] = {nullptr, nullptr};
+    for (const Determination& x : a.determinations) d[x.regime == left ? 0 : 1] = &x;
+    std::vector<std::string> duties[2];
+    for (int side = 0; side < 2; ++side) {
+      row.status[side] = d[side]->status;
+      row.covered[side] = d[side]->covered;
+      row.penalty_first[side] = d[side]->penalty_first;
+      row.penalty_currency[side] = d[side]->penalty_currency;
+      for (const ObligationState& o : d[side]->obligations) {
+        // A duty shown not-applicable is not owed; one id may appear once per event.
+        if (o.state == "not-applicable") continue;
+        if (std::find(duties[side].begin(), duties[side].end(), o.id) == duties[side].end()) duties[side].push_back(o.id);
+      }
+    }
+    for (int side = 0; side < 2; ++side) {
+      for (const std::string& id : duties[side]) {
+        const auto& other = duties[1 - side];
+        if (std::find(other.begin(), other.end(), id) == other.end()) row.duties_only[side].push_back(id);
+      }
+    }
+    row.differs = row.status[0] != row.status[1] || row.covered[0] != row.covered[1] ||
+                  !row.duties_only[0].empty() || !row.duties_only[1].empty() ||
+                  row.penalty_first[0] != row.penalty_first[1] || row.penalty_currency[0] != row.penalty_currency[1];
+    out.rows.push_back(std::move(row));
+  }
+  return out;
 }
 
 }  // namespace flopline::rules

@@ -116,7 +116,7 @@ Result<void> ParseFile(const ModelFile& file, Inventory& out, const compute::Acc
   FL_RETURN_IF_ERROR(core::ForEachTable(root, "model", file.path, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
     FL_RETURN_IF_ERROR(f.OnlyKeys({"id", "developer", "developer_revenue_usd", "foundation_model", "base",
                                    "derivation", "training", "open_source", "eu_established",
-                                   "developer_turnover_eur"}));
+                                   "developer_turnover_eur", "costs"}));
     Model m;
     m.where = f.Where();
     FL_ASSIGN_OR_RETURN(m.id, f.String("id"));
@@ -130,6 +130,19 @@ Result<void> ParseFile(const ModelFile& file, Inventory& out, const compute::Acc
     m.open_source = open_source.value_or(false);
     FL_ASSIGN_OR_RETURN(m.eu_established, f.OptionalBool("eu_established"));
     FL_ASSIGN_OR_RETURN(m.developer_turnover_eur, f.OptionalPositive("developer_turnover_eur", /*allow_zero=*/true));
+    if (const toml::node* costs = t.get("costs")) {
+      const toml::table* ct = costs->as_table();
+      if (!ct) return f.Bad("costs", "expected a table: [model.costs] with other_compute_usd, data_usd, people_usd, earlier_runs_usd");
+      TomlFields cf(*ct, file.path, f.Name("costs"));
+      FL_RETURN_IF_ERROR(cf.OnlyKeys({"other_compute_usd", "data_usd", "people_usd", "earlier_runs_usd"}));
+      for (const char* key : {"other_compute_usd", "data_usd", "people_usd", "earlier_runs_usd"}) {
+        FL_ASSIGN_OR_RETURN(auto usd, cf.OptionalPositive(key, /*allow_zero=*/true));
+        std::string component(key);
+        component = component.substr(0, component.size() - 4);  // without "_usd"
+        std::replace(component.begin(), component.end(), '_', '-');
+        if (usd) m.other_costs.emplace_back(component, *usd);
+      }
+    }
     FL_ASSIGN_OR_RETURN(m.base, f.StringOr("base", ""));
     FL_ASSIGN_OR_RETURN(m.derivation, OneOf(f, "derivation", kDerivations, std::string("pretrain")));
     if (m.derivation == "pretrain" && !m.base.empty()) {

@@ -123,7 +123,7 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
   TomlFields top(root, file, "regime");
   FL_RETURN_IF_ERROR(top.OnlyKeys({"id", "title", "version", "in_force_from", "note", "source", "statuses",
                                    "default_status", "covered_statuses", "param", "reading", "rule",
-                                   "obligation", "penalty", "line"}));
+                                   "obligation", "penalty", "line", "cost_component"}));
   FL_ASSIGN_OR_RETURN(r.id, top.String("id"));
   FL_ASSIGN_OR_RETURN(r.title, top.String("title"));
   FL_ASSIGN_OR_RETURN(r.version, top.RequiredDate("version"));
@@ -343,6 +343,33 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
     r.penalties.push_back(std::move(p));
     return core::Ok();
   }));
+
+  FL_RETURN_IF_ERROR(core::ForEachTable(root, "cost_component", file, false, [&](const TomlFields& f, const toml::table&) -> Result<void> {
+    FL_RETURN_IF_ERROR(f.OnlyKeys({"component", "counts", "cite"}));
+    CostComponent c;
+    FL_ASSIGN_OR_RETURN(c.component, f.String("component"));
+    if (std::find(kCostComponents.begin(), kCostComponents.end(), c.component) == kCostComponents.end()) {
+      return f.Bad("component", fmt::format("unknown component '{}'; components: {}", c.component, Join(kCostComponents)));
+    }
+    if (std::any_of(r.cost_components.begin(), r.cost_components.end(),
+                    [&](const CostComponent& x) { return x.component == c.component; })) {
+      return f.Bad("component", fmt::format("'{}' is listed twice", c.component));
+    }
+    FL_ASSIGN_OR_RETURN(auto counts, f.OptionalBool("counts"));
+    if (!counts) return f.Bad("counts", "is required: true or false");
+    c.counts = *counts;
+    // The cost facts hold compute at market price only: a text that counted more would need them
+    // extended, not a flag that silently changes nothing.
+    if (c.counts && c.component != "compute-market") {
+      return f.Bad("counts", "only compute-market can count: flopline's cost facts hold the stages' compute at market price");
+    }
+    FL_ASSIGN_OR_RETURN(c.cite, f.String("cite"));
+    r.cost_components.push_back(std::move(c));
+    return core::Ok();
+  }));
+  if (!r.cost_components.empty() && r.cost_components.size() != kCostComponents.size()) {
+    return top.Bad("cost_component", fmt::format("list every component ({}) or none", Join(kCostComponents)));
+  }
 
   FL_RETURN_IF_ERROR(core::ForEachTable(root, "line", file, false, [&](const TomlFields& f, const toml::table&) -> Result<void> {
     FL_RETURN_IF_ERROR(f.OnlyKeys({"name", "flop", "cost"}));

@@ -410,6 +410,29 @@ TEST_F(LawTest, Citations_Sb53AndRaiseToTheSubdivision) {
   EXPECT_NE(raise.params[1].cite.find("§1420(10)"), std::string::npos);
 }
 
+// ---- What to add 3: what counts as the cost of training ----
+
+// §22602(e)(1)(A)(i): "the cost of which ... when calculated using the average market prices of
+// cloud compute". Data, salaries, other compute and earlier runs are recorded and shown excluded,
+// with the clause; they never lift a model over the $100M line.
+TEST_F(LawTest, Sb1047_e1Ai_CostIsComputeAtMarketPriceOtherComponentsExcluded) {
+  const std::string costs = "[model.costs]\ndata_usd = 5e6\npeople_usd = 4e7\nearlier_runs_usd = 2e7\n";
+  std::string model = Pretrain("m", 2e26, 9e7);
+  auto a = Assess(Models(model + costs), "2026-06-01");
+  const Determination& d = Under(a, "m", "ca-sb1047");
+  EXPECT_EQ(d.status, "not-covered");  // $90M of compute; $65M of other costs do not count
+  auto note = std::find_if(d.notes.begin(), d.notes.end(),
+                           [](const std::string& n) { return n.find("cost components under ca-sb1047") == 0; });
+  ASSERT_NE(note, d.notes.end()) << testing::PrintToString(d.notes);
+  EXPECT_NE(note->find("compute-market $9.00e+07: counted"), std::string::npos) << *note;
+  EXPECT_NE(note->find("people $4.00e+07: excluded (§22602(e)(1)(A)(i)"), std::string::npos) << *note;
+  EXPECT_NE(note->find("data $5.00e+06: excluded"), std::string::npos) << *note;
+  EXPECT_NE(note->find("earlier-runs $2.00e+07: excluded"), std::string::npos) << *note;
+  EXPECT_EQ(note->find("other-compute"), std::string::npos);  // not recorded, not listed
+  // Regimes without a cost test say nothing about costs.
+  EXPECT_FALSE(Noted(Under(a, "m", "ca-sb53"), "cost components"));
+}
+
 // ---- What to add 1: the missing duties, and recurring clocks ----
 
 TEST_F(LawTest, Sb1047_22603_MissingDutiesAreListedWithTheirClauses) {
@@ -482,6 +505,42 @@ TEST_F(LawTest, EuAiAct_54_55_RepresentativeAndSystemicRiskDuties) {
   // A provider established in the Union appoints no representative.
   auto eu = Assess(Models(Pretrain("m", 2e25, 2e7, "eu_established = true\n")), "2026-06-01");
   EXPECT_EQ(Duty(Under(eu, "m", "eu-ai-act-gpai"), "authorised-representative")->state, "not-applicable");
+}
+
+// ---- What to add 2: comparing versions (the rules side of `assess --compare`) ----
+
+TEST_F(LawTest, CompareVersions_StatusDutiesAndPenaltyPerModel) {
+  auto text = core::ReadFile(Source("regimes/ca-sb1047.toml"));
+  ASSERT_TRUE(text);
+  // A version whose line is 5x10^25 operations with no other change: a stand-in for an earlier
+  // text, enough to see every column of the comparison move.
+  std::string variant = *text;
+  variant.replace(variant.find("id = \"ca-sb1047\""), std::string("id = \"ca-sb1047\"").size(), "id = \"ca-sb1047@variant\"");
+  const std::string line = "values = [{ from = 2024-09-03, value = 1e26 }]";
+  variant.replace(variant.find(line), line.size(), "values = [{ from = 2024-09-03, value = 5e25 }]");
+  auto enrolled = Regime::Parse(*text, "ca-sb1047.toml");
+  auto other = Regime::Parse(variant, "ca-sb1047@variant.toml");
+  ASSERT_TRUE(enrolled && other);
+  Engine engine({*enrolled, *other}, {});
+  Inventory inv = Models(Pretrain("small", 8e25, 1.2e8) + Pretrain("big", 2e26, 2e8) +
+                         Events("small", {{"released", "2026-05-01T00:00:00Z"}}));
+  auto compared = CompareVersions(engine, inv, {core::Date::FromYmd(2026, 6, 1), {}, {}}, "ca-sb1047", "ca-sb1047@variant");
+  ASSERT_TRUE(compared) << compared.error().ToString();
+  ASSERT_EQ(compared->rows.size(), 2u);
+  const VersionRow& small = compared->rows[0];
+  EXPECT_EQ(small.model, "small");
+  EXPECT_TRUE(small.differs);
+  EXPECT_EQ(small.status[0], "not-covered");
+  EXPECT_EQ(small.status[1], "covered-model");
+  EXPECT_TRUE(small.duties_only[0].empty());
+  EXPECT_NE(std::find(small.duties_only[1].begin(), small.duties_only[1].end(), "capability-assessment-before-use"),
+            small.duties_only[1].end());
+  EXPECT_FALSE(small.penalty_first[0].has_value());
+  EXPECT_DOUBLE_EQ(*small.penalty_first[1], 1.2e7);
+  EXPECT_FALSE(compared->rows[1].differs);  // over both lines: the same answer
+  auto twice = CompareVersions(engine, inv, {core::Date::FromYmd(2026, 6, 1), {}, {}}, "ca-sb1047", "ca-sb1047");
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().field, "--compare");
 }
 
 }  // namespace

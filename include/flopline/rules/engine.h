@@ -121,4 +121,23 @@ class Engine {
   std::vector<CpiSeries> cpi_;
 };
 
+// `flopline assess --compare A,B`: how two regime versions (ca-sb1047@2024-05-16 against
+// ca-sb1047, or any two regimes) differ per model: status, coverage, duties and penalty.
+struct VersionRow {
+  std::string model;
+  std::string status[2];
+  std::optional<bool> covered[2];
+  std::vector<std::string> duties_only[2];  // obligation ids owed under one version and not the other
+  std::optional<double> penalty_first[2];
+  std::string penalty_currency[2];
+  bool differs = false;                     // any of the above differs
+};
+struct VersionComparison {
+  std::string regime[2];
+  std::vector<VersionRow> rows;             // one per model, in inventory order
+};
+// Errors: an unknown regime id (as Assess), or the same id twice.
+core::Result<VersionComparison> CompareVersions(const Engine& engine, const Inventory& inventory, AssessOptions options,
+                                                const std::string& left, const std::string& right);
+
 }  // namespace flopline::rules

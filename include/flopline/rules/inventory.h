@@ -61,6 +61,10 @@ struct Model {
   bool open_source = false;
   std::optional<bool> eu_established;
   std::optional<double> developer_turnover_eur;
+  // Costs of making the model other than its stages' compute at market price, in USD, by
+  // component (kCostComponents in regime.h: other-compute, data, people, earlier-runs), from
+  // `[model.costs]`: recorded so each regime version can say whether its text counts them.
+  std::vector<std::pair<std::string, double>> other_costs;
   core::Location where;
 };
 

@@ -47,6 +47,18 @@ inline const std::vector<std::string> kEventKinds = {
     "authorised-representative-appointed", "copyright-policy-adopted", "training-content-summary-published",
     "downstream-information-prepared", "systemic-risk-assessed", "serious-incident-reported"};
 
+// What a cost of training may consist of. Only "compute-market" (the stages' compute at cloud
+// market prices, what `cost_usd` facts hold) can count toward a cost test; a regime lists each
+// component with the clause that counts or excludes it (SB 1047 §22602(e)(1)(A)(i)).
+inline const std::vector<std::string> kCostComponents = {"compute-market", "other-compute", "data", "people",
+                                                         "earlier-runs"};
+
+struct CostComponent {
+  std::string component;
+  bool counts = false;
+  std::string cite;  // the clause, and why it counts or does not
+};
+
 struct DatedValue {
   core::Date from;
   double value = 0;
@@ -150,6 +162,7 @@ class Regime {
   std::vector<Obligation> obligations;
   std::vector<Penalty> penalties;
   std::vector<Line> lines;
+  std::vector<CostComponent> cost_components;  // empty: the regime has no cost test
 
   // One combination of readings: an index into `readings` per ambiguity group (empty if none).
   using Combination = std::vector<int>;
