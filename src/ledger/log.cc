@@ -780,7 +780,7 @@ Result<VerifyReport> VerifyExport(const std::string& dir, const std::optional<st
       if (audit.leaves.back().kind == kInventoryKind) audit.inventory_complete = false;
       continue;  // judged below, once every purge is known
     }
-    const json& o = it->second;
+    json& o = it->second;  // not const: a const operator[] on a missing key is undefined
     std::optional<std::string> doc;
     if (o.contains("content_hash")) {
       std::optional<Hash> content = o["content_hash"].is_string() ? HashFromHex(o["content_hash"].get<std::string>())
@@ -803,7 +803,7 @@ Result<VerifyReport> VerifyExport(const std::string& dir, const std::optional<st
       checked = CheckDisclosure(leaf, o["disclosure"].dump());
       if (checked && doc && o["disclosure"].contains("document_salt")) {
         json salts = {{"document", o["disclosure"]["document_salt"]}, {"fields", json::object()}};
-        for (const auto& [name, field] : o["disclosure"]["fields"].items()) salts["fields"][name] = field["salt"];
+        for (auto& [name, field] : o["disclosure"]["fields"].items()) salts["fields"][name] = field["salt"];
         checked = CheckOpening(leaf, *doc, salts.dump());
         opened = true;
       }

@@ -293,7 +293,7 @@ Result<LeafInfo> ParseLeaf(std::string_view leaf_text) {
     out.model = leaf["model"].get<std::string>();
   }
   if (leaf.contains("purges")) {
-    const json& p = leaf["purges"];
+    json& p = leaf["purges"];  // not const: a const operator[] on a missing key is undefined
     if (out.kind != kPurgeKind || !p.is_object() || !p["index"].is_number_unsigned() ||
         !p["leaf_hash"].is_string()) {
       return Mismatch("the leaf's purges is not an entry index and leaf hash");
