@@ -366,8 +366,7 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
     };
     // When a trigger at `t` before the duty's start is due under the transitional rule, or nullopt
     // when the law does not reach back to it.
-    auto earlier_due = [&](core::Instant t) -> std::optional<core::Instant> {
-      (void)t;
+    auto earlier_due = [&]() -> std::optional<core::Instant> {
       switch (o.earlier) {
         case Obligation::Earlier::kExcused: return std::nullopt;
         case Obligation::Earlier::kClockFromStart: return o.clock == Obligation::Clock::kBefore ? *from : Due(o, *from);
@@ -396,7 +395,7 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
       // Events are sorted: the earliest recording decides between met and met-late.
       std::optional<core::Instant> done = met.empty() ? std::nullopt : std::optional<core::Instant>(met.front());
       if (from && triggers.front() < *from) {
-        if (auto due = earlier_due(triggers.front())) {
+        if (auto due = earlier_due()) {
           track(base, *due, done);
           out.back().detail += fmt::format("; {} at {} was before {}{}", o.trigger, triggers.front().ToString(),
                                            o.from->ToString(), transitional);
@@ -425,7 +424,7 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
         core::Instant due = Due(o, t);
         std::string note;
         if (from && t < *from) {
-          auto transitional_due = earlier_due(t);
+          auto transitional_due = earlier_due();
           if (!transitional_due) {
             excused(base, t);
             continue;
