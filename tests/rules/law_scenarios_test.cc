@@ -543,5 +543,54 @@ TEST_F(LawTest, CompareVersions_StatusDutiesAndPenaltyPerModel) {
   EXPECT_EQ(twice.error().field, "--compare");
 }
 
+// ---- The obligation language's new keys are checked at load, with the field ----
+
+TEST(LawRegimeTest, NewObligationKeysAreCheckedAtLoad) {
+  const std::string head = R"toml(id = "x"
+title = "X"
+version = 2025-01-01
+source = "s"
+statuses = ["covered", "not-covered"]
+default_status = "not-covered"
+covered_statuses = ["covered"]
+[[rule]]
+id = "r1"
+status = "covered"
+cite = "§1(a)"
+text = "t"
+when = "own_flop > 1"
+)toml";
+  auto parse = [&](const std::string& tail) { return Regime::Parse(head + tail, "x.toml"); };
+  const std::string duty = "[[obligation]]\nid = \"o\"\ncite = \"§2\"\ntext = \"t\"\napplies_to = [\"covered\"]\n";
+  // A transitional rule needs a start date: the regime has none and the duty gives none.
+  auto no_from = parse(duty + "before = \"released\"\nearlier = \"due-at-start\"\n");
+  ASSERT_FALSE(no_from);
+  EXPECT_EQ(no_from.error().field, "obligation[0].earlier");
+  auto due_on = parse(duty + "before = \"released\"\nfrom = 2025-08-02\nearlier = \"due-on\"\n");
+  ASSERT_FALSE(due_on);
+  EXPECT_EQ(due_on.error().field, "obligation[0].earlier_due");
+  auto starting = parse(duty + "within = \"3d\"\nafter = \"released\"\nstarting = \"released\"\n");
+  ASSERT_FALSE(starting);
+  EXPECT_EQ(starting.error().field, "obligation[0].starting");
+  auto hours = parse(duty + "every = \"72h\"\nstarting = \"released\"\n");
+  ASSERT_FALSE(hours);
+  EXPECT_NE(hours.error().message.find("months (m) or years (y)"), std::string::npos);
+  auto list = parse(duty + "before = [\"released\", \"relesed\"]\n");
+  ASSERT_FALSE(list);
+  EXPECT_NE(list.error().message.find("unknown event 'relesed'"), std::string::npos);
+  auto condition = parse(duty + "before = \"released\"\nwhen = \"open_sorce\"\n");
+  ASSERT_FALSE(condition);
+  EXPECT_EQ(condition.error().field, "obligation[0].when");
+  auto ok = parse(duty + "every = \"3m\"\nfrom = 2026-01-01\nmet_by = \"internal-use-summary-sent\"\nwhen = \"not open_source\"\n");
+  ASSERT_TRUE(ok) << ok.error().ToString();
+  EXPECT_EQ(ok->obligations[0].delay_months, 3);
+  EXPECT_TRUE(ok->compiled_obligations(0)[0].has_value());
+  // Only compute at market price can count toward a cost test, and every component is listed.
+  const std::string component = "[[cost_component]]\ncomponent = \"people\"\ncounts = true\ncite = \"c\"\n";
+  auto people = parse(component);
+  ASSERT_FALSE(people);
+  EXPECT_EQ(people.error().field, "cost_component[0].counts");
+}
+
 }  // namespace
 }  // namespace flopline::rules
