@@ -292,6 +292,11 @@ TEST_F(LawTest, EuAiAct_Guidelines60_SameProvidersFineTuneStaysSystemicRisk) {
   const Determination& d = Under(a, "ft", "eu-ai-act-gpai");
   EXPECT_EQ(d.status, "gpai-systemic-risk");
   EXPECT_EQ(d.covered, true);
+  // It is the same model: the base's Art. 52(1) notification covers it.
+  auto events = Assess(Models(Pretrain("base", 3e25, 3e7) + Derived("ft", "base", "fine-tune", 1e23, 1e5) +
+                              Events("ft", {{"training-started", "2026-05-01T00:00:00Z"}})),
+                       "2026-06-01");
+  EXPECT_EQ(Duty(Under(events, "ft", "eu-ai-act-gpai"), "notify-commission-2w")->state, "not-applicable");
   // Another provider's fine-tune of the same size is still judged by the one-third test.
   auto b = Assess(Models(Pretrain("base", 3e25, 3e7) + Derived("ft", "base", "fine-tune", 1e23, 1e5, "Other")), "2026-06-01");
   EXPECT_EQ(Under(b, "ft", "eu-ai-act-gpai").status, "modification-below-provider-threshold");
