@@ -383,6 +383,22 @@ Result<std::string> Log::Checkpoint(const Signer& signer) {
   }
   FL_ASSIGN_OR_RETURN(std::uint64_t size, Size());
   FL_ASSIGN_OR_RETURN(Hash root, RootAt(storage_, size));
+  // C2SP: a log must never sign a checkpoint inconsistent with one it signed before. The store's
+  // latest checkpoint must still be a prefix of the tree (a truncated or rewritten store is not
+  // signed over, which would launder it).
+  FL_ASSIGN_OR_RETURN(std::vector<StoredCheckpoint> previous, storage_.Checkpoints());
+  if (!previous.empty()) {
+    FL_ASSIGN_OR_RETURN(Verifier verifier, Verifier::Parse(*key));
+    Result<std::string> text = verifier.Open(previous.back().note);
+    Result<ledger::Checkpoint> last = text ? ledger::Checkpoint::Parse(*text) : tl::unexpected(text.error());
+    Result<Hash> then = last && last->size <= size ? RootAt(storage_, last->size) : Result<Hash>(Hash{});
+    if (!last || last->size > size || !then || *then != last->root) {
+      return core::MakeError(core::Code::kDataLoss,
+                             fmt::format("refused: the log no longer extends its last signed checkpoint{}; run "
+                                         "`flopline ledger verify`",
+                                         last ? fmt::format(" (of {} entries)", last->size) : std::string()));
+    }
+  }
   ledger::Checkpoint cp{origin, size, root};
   FL_ASSIGN_OR_RETURN(std::string note, signer.Sign(cp.Text()));
   FL_RETURN_IF_ERROR(storage_.AddCheckpoint({size, note}));

@@ -458,6 +458,21 @@ TEST_P(StoreTest, ARollbackIsCaughtAgainstAPinnedCheckpoint) {
   EXPECT_FALSE(r.ok);
 }
 
+TEST_P(StoreTest, NoCheckpointIsSignedOverATruncatedLog) {
+  AppendN(8);
+  ASSERT_TRUE(log_->Checkpoint(signer_));
+  GetParam().exec(spec_, "DELETE FROM entries WHERE idx >= 5");
+  GetParam().exec(spec_, "DELETE FROM nodes WHERE (idx + 1) * (1 << level) > 5");
+  auto refused = log_->Checkpoint(signer_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, core::Code::kDataLoss);
+  AppendN(3, 100);  // regrown past the signed size, with other entries
+  refused = log_->Checkpoint(signer_);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("no longer extends"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(storage_->Checkpoints()->size(), 2u);
+}
+
 TEST_P(StoreTest, EveryCheckpointDeletedFailsVerify) {
   EXPECT_EQ(storage_->Checkpoints()->size(), 1u);  // init signed the empty log
   VerifyReport empty = Verify();
