@@ -18,7 +18,7 @@ namespace {
 
 struct FlopsOptions {
   std::string config, runs, data_dir, format = "table";
-  std::optional<double> params, tokens, count, hours, cost_usd, price_per_hour;
+  std::optional<double> params, tokens, count, hours, cost_usd, price_per_hour, decoder_ratio;
   std::optional<std::int64_t> seq_len;
   std::string attention = "causal", accelerator, utilization, precision, start, pricing_accelerator;
   bool recompute = false;
@@ -43,6 +43,7 @@ core::Result<compute::EstimateRequest> BuildRequest(const FlopsOptions& o,
   r.params = o.params;
   r.tokens = o.tokens;
   r.seq_len = o.seq_len;
+  r.decoder_ratio = o.decoder_ratio;
   r.mask = o.attention == "full" ? compute::AttentionMask::kFull : compute::AttentionMask::kCausal;
   r.recompute = o.recompute;
   if (!o.accelerator.empty()) {
@@ -135,6 +136,8 @@ CommandRunner AddFlopsCommand(CLI::App& app) {
   cmd->add_option("--params", o.params, "parameter count N, for 6*N*D without a config");
   cmd->add_option("--tokens", o.tokens, "training tokens D");
   cmd->add_option("--seq-len", o.seq_len, "training sequence length (default: the config's pretraining length)");
+  cmd->add_option("--decoder-ratio", o.decoder_ratio,
+                  "encoder-decoder models (t5): decoder tokens per encoder token; --tokens counts encoder tokens");
   cmd->add_option("--attention", o.attention, "causal (default) or full: the whole S x S score matrix")
       ->check(CLI::IsMember({"causal", "full"}));
   cmd->add_flag("--recompute", o.recompute, "also report full activation recomputation (+1 forward), apart");

@@ -29,11 +29,15 @@ ParamCounts CountParams(const Architecture& arch) {
   std::int64_t outside_layers = counts.embedding + counts.output_head + arch.final_norm_params;
   counts.total = outside_layers;
   counts.active = outside_layers;
-  for (const Layer& layer : arch.layers) {
-    LayerParams p = CountLayer(layer);
-    counts.total += p.total;
-    counts.active += p.active;
+  for (const std::vector<Layer>* stack : {&arch.encoder_layers, &arch.layers}) {
+    for (const Layer& layer : *stack) {
+      LayerParams p = CountLayer(layer);
+      counts.total += p.total;
+      counts.active += p.active;
+    }
   }
+  counts.total += SumParams(arch.encoder_side);
+  counts.active += SumParams(arch.encoder_side);
   counts.active_non_embedding = counts.active - counts.embedding - counts.output_head;
   counts.training_only = SumParams(arch.training_only_linears) + arch.training_only_other_params;
   for (const Layer& layer : arch.training_only_layers) counts.training_only += CountLayer(layer).total;

@@ -70,7 +70,60 @@ Result<ArchitectureEstimate> CountArchitecture(const EstimateRequest& request, d
         "the config states no pretraining sequence length; give --seq-len", "seq_len");
   }
   if (out.seq_len < 1) return core::InvalidArgument("must be at least 1", "seq_len");
-  out.per_token = CountPerToken(arch, out.seq_len, request.mask);
+  out.six_nd_n = static_cast<double>(out.params.active_non_embedding);
+  out.six_nd_n_all_active = static_cast<double>(out.params.active);
+  out.six_nd_n_definition =
+      "active non-embedding parameters: per-token parameters excluding the token and position "
+      "embedding tables and the output head (Kaplan et al. 2020)";
+  const EncoderDecoderRun* run = nullptr;
+  if (arch.encoder_decoder()) {
+    if (!request.decoder_ratio) {
+      return core::InvalidArgument(
+          fmt::format("is required for the encoder-decoder model_type '{}': decoder (target) tokens "
+                      "per encoder (input) token, e.g. 0.22 for T5's span corruption (114 targets per "
+                      "512 inputs); --tokens then counts encoder tokens",
+                      arch.model_type),
+          "decoder_ratio");
+    }
+    FL_RETURN_IF_ERROR(CheckPositive(request.decoder_ratio, "decoder_ratio"));
+    const double ratio = *request.decoder_ratio;
+    if (ratio > 1e6) return core::InvalidArgument(fmt::format("{:g} is not a ratio of tokens", ratio), "decoder_ratio");
+    EncoderDecoderRun ed;
+    ed.decoder_tokens_per_encoder_token = ratio;
+    ed.decoder_seq_len = std::max<std::int64_t>(1, std::llround(ratio * static_cast<double>(out.seq_len)));
+    out.encoder_decoder = ed;
+    run = &*out.encoder_decoder;
+    // Per encoder token, the encoder's parameters run once and the decoder's `ratio` times.
+    auto active_params = [](const Layer& l) {
+      double sum = static_cast<double>(l.other_params);
+      for (const Linear& linear : l.dense) sum += static_cast<double>(linear.Params());
+      for (const Linear& linear : l.routed_expert) {
+        sum += static_cast<double>(l.experts_per_token) * static_cast<double>(linear.Params());
+      }
+      return sum;
+    };
+    double encoder = 0, decoder = static_cast<double>(arch.final_norm_params);
+    for (const Layer& l : arch.encoder_layers) encoder += active_params(l);
+    for (const Linear& l : arch.encoder_side) encoder += static_cast<double>(l.Params());
+    for (const Layer& l : arch.layers) decoder += active_params(l);
+    const double head = static_cast<double>(arch.vocab_size) * static_cast<double>(arch.hidden_size);
+    out.six_nd_n = encoder + ratio * decoder;
+    out.six_nd_n_all_active = out.six_nd_n + ratio * head;
+    out.six_nd_n_definition = fmt::format(
+        "per encoder token: the encoder's non-embedding parameters plus {:g} x the decoder's "
+        "(decoder tokens per encoder token); embeddings and the output head excluded",
+        ratio);
+    notes.push_back(fmt::format(
+        "encoder-decoder: --tokens counts encoder (input) tokens over a {}-token encoder sequence; "
+        "{:g} decoder (target) tokens per encoder token over a {}-token decoder sequence; encoder "
+        "self-attention is bidirectional, decoder cross-attention sees the whole encoder sequence",
+        out.seq_len, ratio, ed.decoder_seq_len));
+  } else if (request.decoder_ratio) {
+    return core::InvalidArgument(
+        fmt::format("applies to encoder-decoder models only; model_type '{}' is decoder-only", arch.model_type),
+        "decoder_ratio");
+  }
+  out.per_token = CountPerToken(arch, out.seq_len, request.mask, run);
   out.flop_per_token_training = 3.0 * (out.per_token.forward + out.per_token.training_only_forward);
   for (const auto& [component, flop] : out.per_token.forward_by_component) {
     out.breakdown[component] = 3.0 * flop * tokens;
@@ -79,7 +132,7 @@ Result<ArchitectureEstimate> CountArchitecture(const EstimateRequest& request, d
     out.breakdown[ComponentName(Component::kMtp)] += 3.0 * out.per_token.training_only_forward * tokens;
   }
   out.training_flop = out.flop_per_token_training * tokens;
-  PerTokenFlop full = CountPerToken(arch, out.seq_len, AttentionMask::kFull);
+  PerTokenFlop full = CountPerToken(arch, out.seq_len, AttentionMask::kFull, run);
   out.training_flop_full_attention = 3.0 * (full.forward + full.training_only_forward) * tokens;
   for (const std::string& note : arch.notes) notes.push_back(note);
   return out;
@@ -246,15 +299,13 @@ Result<Estimate> EstimateTraining(const EstimateRequest& request, const Accelera
     FL_ASSIGN_OR_RETURN(ArchitectureEstimate a, CountArchitecture(request, *request.tokens, e.notes));
     const double d = *request.tokens;
     FL_RETURN_IF_ERROR(CheckFiniteResult(
-        std::max(a.training_flop_full_attention, 6.0 * static_cast<double>(a.params.active) * d) *
+        std::max(a.training_flop_full_attention, 6.0 * a.six_nd_n_all_active * d) *
             (request.recompute ? 4.0 / 3.0 : 1.0),
         "tokens", d, "a training compute"));
-    e.six_nd_n = static_cast<double>(a.params.active_non_embedding);
-    e.six_nd_n_definition =
-        "active non-embedding parameters: per-token parameters excluding the token and position "
-        "embedding tables and the output head (Kaplan et al. 2020)";
+    e.six_nd_n = a.six_nd_n;
+    e.six_nd_n_definition = a.six_nd_n_definition;
     e.training_flop_6nd = 6.0 * *e.six_nd_n * d;
-    e.training_flop_6nd_total_active = 6.0 * static_cast<double>(a.params.active) * d;
+    e.training_flop_6nd_total_active = 6.0 * a.six_nd_n_all_active * d;
     double low = std::min(a.training_flop, *e.training_flop_6nd);
     double high = std::max({a.training_flop, a.training_flop_full_attention,
                             *e.training_flop_6nd_total_active});

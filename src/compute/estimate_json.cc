@@ -33,6 +33,9 @@ json EstimateToJson(const Estimate& e) {
   out["params_training_only"] = a ? json(a->params.training_only) : json(nullptr);
   out["seq_len"] = a ? json(a->seq_len) : json(nullptr);
   out["seq_len_source"] = a ? json(a->seq_len_source) : json(nullptr);
+  const EncoderDecoderRun* ed = a && a->encoder_decoder ? &*a->encoder_decoder : nullptr;
+  out["decoder_tokens_per_encoder_token"] = ed ? json(ed->decoder_tokens_per_encoder_token) : json(nullptr);
+  out["decoder_seq_len"] = ed ? json(ed->decoder_seq_len) : json(nullptr);
   out["attention_mask"] = a ? json(AttentionMaskName(a->mask)) : json(nullptr);
   out["flop_per_token_forward"] = a ? json(a->per_token.forward) : json(nullptr);
   out["flop_per_token_training"] = a ? json(a->flop_per_token_training) : json(nullptr);

@@ -35,7 +35,8 @@ struct SectionSpec {
 const std::vector<SectionSpec>& SectionSpecs() {
   static const auto* specs = new std::vector<SectionSpec>{
       {"model",
-       {"hidden", "vocab", "layers", "tied", "learned_positions", "norm", "head_bias", "mtp_depth"},
+       {"hidden", "vocab", "layers", "tied", "learned_positions", "norm", "head_bias", "mtp_depth",
+        "encoder_layers"},
        {"hidden", "vocab", "layers"},
        &Family::model},
       {"layer", {"norm", "mixer", "mlp"}, {"norm"}, &Family::layer},
@@ -213,7 +214,9 @@ Result<std::shared_ptr<const Family>> ParseFamily(std::string_view text, const s
   if (!config) return BadAt(*config_node, file, "config", "expected a table");
   std::set<std::string, std::less<>> declared;
   for (const auto& [param_name, node] : InFileOrder(*config)) {
-    if (param_name == "i") return BadAt(*node, file, "config.i", "'i' is the layer index; pick another name");
+    if (param_name == "i" || param_name == "encoder") {
+      return BadAt(*node, file, "config." + param_name, "'i' and 'encoder' are per-layer names; pick another");
+    }
     FL_ASSIGN_OR_RETURN(ConfigParam param, ReadParam(param_name, *node, file, declared));
     declared.insert(param_name);
     family->config.push_back(std::move(param));
@@ -246,6 +249,7 @@ Result<std::shared_ptr<const Family>> ParseFamily(std::string_view text, const s
 
   std::set<std::string, std::less<>> per_layer = declared;
   per_layer.insert("i");
+  per_layer.insert("encoder");  // true in an encoder-decoder model's encoder stack
   for (const SectionSpec& spec : SectionSpecs()) {
     const toml::node* n = root.get(spec.name);
     Section& section = (*family).*spec.member;

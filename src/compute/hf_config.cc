@@ -330,7 +330,8 @@ Result<std::int64_t> Product(std::int64_t a, std::int64_t b) {
   return out;
 }
 
-Result<void> BuildAttention(const Evaluator& ev, const Family& fam, std::int64_t d, Layer& layer) {
+Result<void> BuildAttention(const Evaluator& ev, const Family& fam, std::int64_t d, bool encoder,
+                            Layer& layer, Architecture& arch) {
   const Section& a = fam.attention;
   FL_ASSIGN_OR_RETURN(std::string kind, ev.Word(a, "attention", "kind", "standard"));
   FL_ASSIGN_OR_RETURN(std::int64_t heads, ev.Size(a, "attention", "heads", std::nullopt, kMaxCount));
@@ -342,9 +343,18 @@ Result<void> BuildAttention(const Evaluator& ev, const Family& fam, std::int64_t
   FL_ASSIGN_OR_RETURN(std::int64_t other, ev.Size(a, "attention", "other_params", 0));
   if (heads == 0 || head_dim == 0) return ev.FamilyError("attention.heads", "an attention layer needs heads and head_dim");
   layer.other_params += other;
-  layer.attention = {heads, head_dim, v_head_dim, window};
+  layer.attention = {heads, head_dim, v_head_dim, window, encoder};
   if (kind == "standard") {
     FL_ASSIGN_OR_RETURN(std::int64_t kv_heads, ev.Size(a, "attention", "kv_heads", heads, kMaxCount));
+    FL_ASSIGN_OR_RETURN(bool cross, ev.Flag(a, "attention", "cross", false));
+    if (cross && !encoder && arch.encoder_decoder()) {
+      // Cross-attention: queries and output per decoder token, keys and values per encoder token.
+      layer.dense.push_back(MakeLinear(Component::kAttentionQkv, d, heads * head_dim, qkv_bias));
+      layer.dense.push_back(MakeLinear(Component::kAttentionOutput, heads * v_head_dim, d, o_bias));
+      arch.encoder_side.push_back(MakeLinear(Component::kAttentionQkv, d, kv_heads * head_dim, qkv_bias));
+      arch.encoder_side.push_back(MakeLinear(Component::kAttentionQkv, d, kv_heads * v_head_dim, qkv_bias));
+      layer.cross_attention = {heads, head_dim, v_head_dim, std::nullopt, true};
+    }
     FL_ASSIGN_OR_RETURN(bool fused, ev.Flag(a, "attention", "fused_qkv", false));
     if (fused) {  // one projection (GPT-2's c_attn, Falcon's query_key_value): same count, one matrix
       layer.dense.push_back(MakeLinear(Component::kAttentionQkv, d,
@@ -455,13 +465,15 @@ Result<void> BuildFeedForward(const Evaluator& ev, const Family& fam, std::int64
   return core::Ok();
 }
 
-Result<Layer> BuildLayer(Evaluator& ev, const Family& fam, std::int64_t d, std::int64_t i) {
+Result<Layer> BuildLayer(Evaluator& ev, const Family& fam, std::int64_t d, std::int64_t i, bool encoder,
+                         Architecture& arch) {
   ev.scope().values["i"] = Value::Int(i);
+  ev.scope().values["encoder"] = Value::Bool(encoder);
   Layer layer;
   FL_ASSIGN_OR_RETURN(layer.other_params, ev.Size(fam.layer, "layer", "norm"));
   FL_ASSIGN_OR_RETURN(std::string mixer, ev.Word(fam.layer, "layer", "mixer", "attention"));
   if (mixer == "attention") {
-    FL_RETURN_IF_ERROR(BuildAttention(ev, fam, d, layer));
+    FL_RETURN_IF_ERROR(BuildAttention(ev, fam, d, encoder, layer, arch));
   } else if (mixer == "mamba" || mixer == "mamba2") {
     FL_RETURN_IF_ERROR(BuildSsm(ev, fam, mixer, d, layer));
   } else if (mixer != "none") {
@@ -564,6 +576,7 @@ Result<Architecture> BuildFromFamily(const Fields& f, const Family& fam, const s
   FL_ASSIGN_OR_RETURN(std::int64_t final_norm, ev.Size(m, "model", "norm", arch.hidden_size));
   FL_ASSIGN_OR_RETURN(bool head_bias, ev.Flag(m, "model", "head_bias", false));
   FL_ASSIGN_OR_RETURN(std::int64_t mtp_depth, ev.Size(m, "model", "mtp_depth", 0, kMaxCount));
+  FL_ASSIGN_OR_RETURN(std::int64_t encoder_layers, ev.Size(m, "model", "encoder_layers", 0, kMaxCount));
   const std::int64_t d = arch.hidden_size;
   if (d == 0 || arch.vocab_size == 0) return ev.FamilyError("model.hidden", "hidden and vocab must be positive");
   FL_ASSIGN_OR_RETURN(arch.position_embedding_params, Product(positions, d));
@@ -580,8 +593,14 @@ Result<Architecture> BuildFromFamily(const Fields& f, const Family& fam, const s
     }
   }
 
+  // An encoder-decoder model builds its encoder first: the decoder's cross-attention needs to know
+  // it has one. `i` counts within each stack.
+  for (std::int64_t i = 0; i < encoder_layers; ++i) {
+    FL_ASSIGN_OR_RETURN(Layer layer, BuildLayer(ev, fam, d, i, /*encoder=*/true, arch));
+    arch.encoder_layers.push_back(std::move(layer));
+  }
   for (std::int64_t i = 0; i < layers; ++i) {
-    FL_ASSIGN_OR_RETURN(Layer layer, BuildLayer(ev, fam, d, i));
+    FL_ASSIGN_OR_RETURN(Layer layer, BuildLayer(ev, fam, d, i, /*encoder=*/false, arch));
     arch.layers.push_back(std::move(layer));
   }
   bool any_attention = std::any_of(arch.layers.begin(), arch.layers.end(),
@@ -628,6 +647,8 @@ Result<void> CheckScale(const Fields& f, const Architecture& arch) {
     return sum;
   };
   for (const Layer& layer : arch.layers) params += layer_params(layer);
+  for (const Layer& layer : arch.encoder_layers) params += layer_params(layer);
+  for (const Linear& l : arch.encoder_side) params += static_cast<double>(l.in) * static_cast<double>(l.out + 1);
   for (const Layer& layer : arch.training_only_layers) params += layer_params(layer);
   if (params > 1e18) {
     return core::InvalidArgument(

@@ -35,6 +35,17 @@ expect_error nan-cost 2 "cost" -- flops --params 1e9 --tokens 1e12 --cost-usd na
 expect_error huge-cost 2 "field 'cost_usd'.*beyond" -- flops --params 1e9 --tokens 1e12 --cost-usd 1.7e308
 expect_error huge-price 2 "field 'price_per_hour'.*beyond" -- flops --accelerator H100 --count 1e6 --hours 1e6 \
   --start 2025-01-01 --price-per-hour 1e10
+# Encoder-decoder models: --tokens counts encoder tokens, --decoder-ratio the decoder's per encoder token.
+t5=$src/tests/fixtures/configs/t5-base.json
+expect_error t5-no-ratio 2 "field 'decoder_ratio': is required" -- flops --config "$t5" --tokens 34e9
+expect_error ratio-decoder-only 2 "field 'decoder_ratio': applies to encoder-decoder" -- flops --config "$cfg" --tokens 1e12 --decoder-ratio 0.2
+expect_ok t5 flops --config "$t5" --tokens 34e9 --decoder-ratio 0.22 --format json
+check t5-json python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['params_total'] == 222903552 and d['decoder_seq_len'] == 113 and d['decoder_tokens_per_encoder_token'] == 0.22" "$tmp/out"
+# An unknown key that may change the count is refused by name; a new family names the closest.
+printf '{"model_type": "llama", "hidden_size": 64, "vocab_size": 10, "num_hidden_layers": 1,\n "num_attention_heads": 4, "intermediate_size": 128, "num_experts": 8}\n' >"$tmp/extra.json"
+expect_error unknown-key 2 "extra.json:2:[0-9]+: field 'num_experts': is not described by .*llama.toml" -- flops --config "$tmp/extra.json" --tokens 1e12
+printf '{"model_type": "qwen2_5_vl"}\n' >"$tmp/vl.json"
+expect_error closest 2 "Closest known: qwen2.*data/architectures" -- flops --config "$tmp/vl.json" --tokens 1e12
 expect_error no-price 2 "no price for MI300X.*--price-per-hour" -- flops --accelerator MI300X --count 8 --hours 10 --start 2025-01-01
 
 # Successful runs and the JSON contract.

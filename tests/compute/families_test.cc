@@ -295,6 +295,43 @@ TEST(FamiliesTest, JambaAttentionEveryEighthLayerMoeEverySecond) {
   }
 }
 
+TEST(FamiliesTest, T5EncoderDecoderCountsEachSideOnItsOwnTokens) {
+  const std::int64_t d = 768, v = 32128, ff = 3072;
+  std::int64_t encoder_layer = 4 * d * d + 2 * d * ff + 2 * d;
+  std::int64_t decoder_layer = 8 * d * d + 2 * d * ff + 3 * d;
+  Architecture arch = Load("t5-base.json");
+  ParamCounts p = CountParams(arch);
+  EXPECT_EQ(p.total, v * d + 12 * encoder_layer + 12 * decoder_layer + 2 * 32 * 12 + 2 * d);
+  ExpectNear(p.total, 223e6, 0.005, "t5-base: Hugging Face 223M (Raffel et al. 2020: 220 million)");
+  ASSERT_TRUE(arch.encoder_decoder());
+
+  // Per encoder token at 512 inputs and 0.25 decoder tokens each (a 128-token decoder sequence).
+  EncoderDecoderRun run{0.25, 128};
+  PerTokenFlop f = CountPerToken(arch, 512, AttentionMask::kCausal, &run);
+  double encoder = 12.0 * (2 * 4 * d * d + 2 * 2 * d * ff) + 12.0 * 2 * 2 * d * d /* cross k, v */ +
+                   12.0 * 2 * 2 * 12 * 64 * 512 /* bidirectional */;
+  double decoder = 12.0 * (2 * 6 * d * d + 2 * 2 * d * ff) + 12.0 * 2 * 2 * 12 * 64 * (128 + 1) / 2.0 +
+                   12.0 * 2 * 2 * 12 * 64 * 512 /* cross-attention */ + 2.0 * d * v;
+  EXPECT_DOUBLE_EQ(f.forward, encoder + 0.25 * decoder);
+}
+
+TEST(FamiliesTest, T5NeedsTheDecoderRatioAndDecoderOnlyModelsRefuseIt) {
+  EstimateRequest request;
+  request.architecture = Load("t5-base.json");
+  request.tokens = 34e9;
+  auto missing = EstimateTraining(request, AcceleratorTable(), PriceTable());
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().field, "decoder_ratio");
+  request.decoder_ratio = 0.22;
+  auto e = EstimateTraining(request, AcceleratorTable(), PriceTable());
+  ASSERT_TRUE(e) << e.error().ToString();
+  EXPECT_EQ(e->architecture->encoder_decoder->decoder_seq_len, 113);  // round(0.22 x 512)
+  request.architecture = Load("opt-125m.json");
+  auto wrong = EstimateTraining(request, AcceleratorTable(), PriceTable());
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().field, "decoder_ratio");
+}
+
 // Mistral v0.3 sets sliding_window to null: no window, as transformers reads it. (The old
 // hand-written parser fell back to MistralConfig's 4096 on an explicit null.)
 TEST(FamiliesTest, MistralNullSlidingWindowMeansNone) {

@@ -62,6 +62,7 @@ struct AttentionCore {
   std::int64_t qk_dim = 0;       // per-head dimension of the Q.K dot product
   std::int64_t v_dim = 0;        // per-head dimension of the values
   std::optional<std::int64_t> window;  // sliding-window size in tokens, if this layer has one
+  bool bidirectional = false;  // an encoder's self-attention: every token sees the whole sequence
 };
 
 // The sequence-independent, non-matmul core of a state-space (Mamba) layer. Its FLOP per token are
@@ -86,6 +87,10 @@ struct Layer {
   std::int64_t other_params = 0;      // norms, gates' score biases: parameters with no matmul
   AttentionCore attention;          // query_heads = 0: no attention in this layer (a state-space one)
   SsmCore ssm;                      // channels = 0: no state-space mixer
+  // A decoder layer's cross-attention core over the encoder's output (T5): each decoder token
+  // attends to every encoder position. Its q and o projections are in `dense`; its k and v run on
+  // encoder tokens (Architecture::encoder_side).
+  AttentionCore cross_attention;
 };
 
 struct Architecture {
@@ -96,7 +101,13 @@ struct Architecture {
   bool tied_embeddings = false;
   std::int64_t position_embedding_params = 0;  // learned absolute positions (GPT-2); 0 for RoPE
   std::int64_t final_norm_params = 0;
-  std::vector<Layer> layers;
+  std::vector<Layer> layers;  // the decoder's, for an encoder-decoder model
+
+  // Encoder-decoder models (T5): layers run once per encoder (input) token, and the linears that
+  // run on encoder tokens for the decoder (cross-attention keys and values). Empty otherwise.
+  std::vector<Layer> encoder_layers;
+  std::vector<Linear> encoder_side;
+  bool encoder_decoder() const { return !encoder_layers.empty(); }
 
   // Modules that run during training but are not part of the released model's forward pass, such as
   // DeepSeek-V3's multi-token-prediction depth. Counted apart (Component::kMtp) and excluded from the

@@ -62,6 +62,9 @@ struct EstimateRequest {
   std::optional<double> known_flop;        // a count the developer reports: method "given"
   std::optional<double> tokens;            // D
   std::optional<std::int64_t> seq_len;     // overrides the config's pretraining length
+  // Encoder-decoder models only (T5): decoder (target) tokens per encoder (input) token. `tokens`
+  // then counts encoder tokens, and seq_len is the encoder's length.
+  std::optional<double> decoder_ratio;
   AttentionMask mask = AttentionMask::kCausal;
   bool recompute = false;
   std::optional<HardwareRun> hardware;
@@ -79,6 +82,11 @@ struct ArchitectureEstimate {
   ParamCounts params;
   std::int64_t seq_len = 0;
   std::string seq_len_source;   // "--seq-len" or the config key it came from
+  std::optional<EncoderDecoderRun> encoder_decoder;  // for an encoder-decoder model
+  // The N of 6·N·D per (encoder) token and the all-active-parameters reading, with their meaning.
+  double six_nd_n = 0;
+  double six_nd_n_all_active = 0;
+  std::string six_nd_n_definition;
   AttentionMask mask = AttentionMask::kCausal;
   PerTokenFlop per_token;
   double flop_per_token_training = 0;       // 3 x (forward + training-only forward)

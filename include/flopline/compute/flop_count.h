@@ -41,7 +41,18 @@ struct PerTokenFlop {
   double training_only_forward = 0;  // forward FLOP of modules run only in training (Component::kMtp)
 };
 
-// Requires seq_len >= 1.
-PerTokenFlop CountPerToken(const Architecture& arch, std::int64_t seq_len, AttentionMask mask);
+// How an encoder-decoder model is fed: decoder (target) tokens per encoder (input) token, and the
+// decoder's sequence length. T5's span corruption: 114 targets per 512 inputs.
+struct EncoderDecoderRun {
+  double decoder_tokens_per_encoder_token = 0;
+  std::int64_t decoder_seq_len = 0;
+};
+
+// Requires seq_len >= 1. For an encoder-decoder model seq_len is the encoder's length, `run` must be
+// given, and the result is per encoder token: the encoder's FLOP plus `decoder_tokens_per_encoder_token`
+// times the decoder's per decoder token (its causal self-attention over decoder_seq_len, its
+// cross-attention over the whole encoder sequence, the output head).
+PerTokenFlop CountPerToken(const Architecture& arch, std::int64_t seq_len, AttentionMask mask,
+                           const EncoderDecoderRun* run = nullptr);
 
 }  // namespace flopline::compute
