@@ -401,7 +401,13 @@ struct Controller::Impl {
       it = pending.erase(it);
     }
     std::int64_t wall = NowMs();
-    std::erase_if(in_force, [&](const auto& o) { return o.first.expires_ms <= wall; });
+    if (std::erase_if(in_force, [&](const auto& o) { return o.first.expires_ms <= wall; }) > 0) {
+      std::erase_if(derived_of, [&](const auto& d) {
+        auto same = [&](std::uint64_t fence) { return fence == d.second; };
+        return std::none_of(in_force.begin(), in_force.end(), [&](const auto& o) { return same(o.first.fence); }) &&
+               std::none_of(pending.begin(), pending.end(), [&](const Pending& p) { return same(p.order.fence); });
+      });
+    }
   }
 
   json Status(std::int64_t now) {
@@ -466,10 +472,14 @@ struct Controller::Impl {
     if (auto* e = std::get_if<EnrollMsg>(&*msg)) return OnEnroll(fd, *e, now);
     if (auto* r = std::get_if<RenewMsg>(&*msg)) {
       auto a = agents.find(r->id);
-      if (a == agents.end() || a->second.fd != fd || a->second.state != "live") {
+      // "lease-expired" is only what this controller inferred (its loop may have stalled past the
+      // TTL); the agent on its connection, renewing, is still within the lease it counts itself.
+      if (a == agents.end() || a->second.fd != fd ||
+          (a->second.state != "live" && a->second.state != "lease-expired")) {
         SendSealed(fd, {{"type", "error"}, {"message", "not enrolled here"}});
         return true;
       }
+      a->second.state = "live";
       a->second.last_renew = now;
       coord->AgentRenewed(a->first);
       SendSealed(fd, ToJson(ControllerMessage(RenewedMsg{r->seq})));

@@ -343,5 +343,45 @@ TEST_F(ControllerTest, OrdersStayInForceForAgentsThatEnrolLater) {
   EXPECT_TRUE(free["orders"].empty());
 }
 
+// A controller whose loop stalled past the TTL infers a lapse; the agent, still within the lease it
+// counts itself, renews on its connection and is live again (it was refused and failed closed).
+TEST(ControllerStep, ARenewalAfterAStalledLoopIsAccepted) {
+  auto signer = *ledger::Signer::Generate("flopline-killswitch");
+  ControllerOptions o;
+  o.lease_ttl_ms = 100;
+  o.max_connections = 16;
+  Controller controller(o, signer, LocalCoordinator());
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  controller.Adopt(sv[0]);
+  controller.Step(0);
+  LineConn client(sv[1]);
+  auto hello = ParseControllerMessage(*client.ReadLine(kWaitMs));
+  ASSERT_TRUE(hello && std::holds_alternative<HelloMsg>(*hello));
+  Credential cred = *DeriveCredential(MasterSecret(signer), "agent:a1");
+  Secret session = SessionKey(cred.secret, std::get<HelloMsg>(*hello).nonce);
+  auto send = [&](ClientMessage m) {
+    return client.SendLine(Seal(session, Direction::kClient, cred.From(), ToJson(m).dump()));
+  };
+  auto next = [&]() -> std::optional<json> {
+    for (int turn = 0; turn < 1000; ++turn) {
+      controller.Step(10);
+      if (std::optional<std::string> line = client.ReadLine(10)) {
+        auto env = ParseEnvelope(*line);
+        if (!env || !MacValid(session, Direction::kController, *env)) return std::nullopt;
+        return json::parse(env->msg);
+      }
+    }
+    return std::nullopt;
+  };
+  ASSERT_TRUE(send(EnrollMsg{1, "a1", "m1", "", "n", {}}));
+  ASSERT_EQ(next().value_or(json())["type"], "enrolled");
+  usleep(300'000);      // the loop does not run: longer than the TTL
+  controller.Step(0);   // and now infers the lapse
+  ASSERT_TRUE(send(RenewMsg{2, "a1"}));
+  EXPECT_EQ(next().value_or(json())["type"], "renewed");
+  client.Close();
+}
+
 }  // namespace
 }  // namespace flopline::killswitch
