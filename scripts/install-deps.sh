@@ -8,6 +8,7 @@ packages=(
   clang libclang-rt-14-dev          # libFuzzer targets and their smoke runs
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libexpected-dev libfmt-dev
+  libsimdjson-dev                   # assess's bulk inventory format (JSON Lines)
   libssl-dev libsodium-dev          # the ledger: SHA-256, Ed25519
   libsqlite3-dev libpqxx-dev        # the evidence store's two backends
   postgresql                        # a real server for the PostgreSQL backend's tests

@@ -1,10 +1,16 @@
-// `flopline assess FILE...`: where each model stands under each regime, as of a date, with the
-// clauses, margins, obligations and penalties. Thin: flags -> rules::Engine -> table, markdown, JSON.
+// `flopline assess FILE...`: where each model stands under each regime, as of a date. Thin: flags ->
+// rules::LoadInventory -> rules::Engine::AssessEach -> a summary table (or markdown, or JSON), streamed
+// one model at a time; `--explain` adds the clause traces, `--write-jsonl` converts the files to the
+// bulk format instead.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
-#include <iostream>
+#include <fstream>
 #include <memory>
+#include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -17,9 +23,9 @@ namespace flopline::cli {
 namespace {
 
 struct AssessFlags {
-  std::vector<std::string> files, regimes, sets;
-  std::string as_of, format = "table", data_dir, regimes_dir;
-  bool fail_if_covered = false;
+  std::vector<std::string> files, regimes, sets, explain;
+  std::string as_of, format = "table", data_dir, regimes_dir, write_jsonl;
+  bool fail_if_covered = false, quiet = false, explain_all = false;
 };
 
 core::Result<rules::Override> ParseSet(const std::string& text) {
@@ -36,6 +42,11 @@ core::Result<rules::Override> ParseSet(const std::string& text) {
   } catch (const std::exception&) {
     return core::InvalidArgument(fmt::format("'{}' is not a number", text.substr(eq + 1)), "--set");
   }
+  // std::stod reads "nan", "inf" and 1e400 (out_of_range aside): refuse them here, by the flag.
+  if (!std::isfinite(o.value) || o.value < 0) {
+    return core::InvalidArgument(fmt::format("{}: a what-if value must be a finite number, zero or more", text),
+                                 "--set");
+  }
   return o;
 }
 
@@ -51,79 +62,153 @@ std::string Amount(const std::optional<double>& v, const std::string& currency) 
   return currency == "USD" || currency.empty() ? s : currency + " " + s.substr(1);
 }
 
-std::string KeyMargin(const rules::Determination& d) {
-  for (const rules::Margin& m : d.outcomes.front().margins) {
-    if (m.holds != "unknown") return fmt::format("{} {} {} {}", m.left, m.text, m.right.rfind("param.", 0) == 0 ? m.right.substr(6) : m.right, core::Sci3(m.threshold));
+// Standard output through one buffer, written in large pieces: a million rows must not cost a
+// million writes, nor be held whole.
+class Out {
+ public:
+  ~Out() { Flush(); }
+  std::string& buffer() { return buffer_; }
+  void MaybeFlush() {
+    if (buffer_.size() >= (1u << 20)) Flush();
   }
-  return "-";
+  void Flush() {
+    if (!buffer_.empty()) std::fwrite(buffer_.data(), 1, buffer_.size(), stdout);
+    buffer_.clear();
+  }
+
+ private:
+  std::string buffer_;
+};
+
+// The summary table's cells for one model under one regime.
+struct Row {
+  std::string model, regime, status, covered, basis, margin, deadline, penalty;
+};
+
+Row MakeRow(const rules::ModelAnswer& a, const rules::Determination& d) {
+  Row row{a.id, d.regime, d.status, Covered(d.covered), "-", rules::KeyMargin(d), "-", "-"};
+  if (!d.basis.empty()) row.basis = core::Join(d.basis, "; ");
+  if (row.margin.empty()) row.margin = "-";
+  if (const rules::ObligationState* o = rules::NextDeadline(d)) {
+    row.deadline = fmt::format("{} {}{}", o->due->ToString(), o->id, o->state == "overdue" ? " (overdue)" : "");
+  }
+  if (d.penalty_first) {
+    row.penalty = Amount(d.penalty_first, d.penalty_currency) + " / " + Amount(d.penalty_subsequent, d.penalty_currency);
+  }
+  return row;
 }
 
-void PrintText(const std::vector<rules::ModelAnswer>& answers, core::Date as_of, bool markdown,
-               const std::vector<rules::Regime>& regimes) {
-  std::vector<std::string> notes_once;
-  for (const auto& r : regimes) {
-    if (!r.note.empty()) notes_once.push_back(r.note);
+// Column widths are set by the rows of the first chunk of models (all of them for any inventory a
+// person reads whole); a later, longer cell widens its own line only, never the ones printed.
+class Table {
+ public:
+  explicit Table(bool markdown) : markdown_(markdown) {}
+
+  void Add(Out& out, Row row) {
+    if (fixed_) {
+      Print(out, row);
+      return;
+    }
+    pending_.push_back(std::move(row));
+    if (pending_.size() >= kWidthRows) Fix(out);
   }
-  if (markdown) std::cout << fmt::format("# flopline assess, as of {}\n\n", as_of.ToString());
-  else std::cout << fmt::format("flopline assess, as of {}\n", as_of.ToString());
-  for (const auto& n : notes_once) std::cout << (markdown ? "> " : "") << n << "\n";
-  std::cout << "\n";
-  if (markdown) {
-    std::cout << "| model | regime | status | covered | basis | margin | max penalty (first / later) |\n|---|---|---|---|---|---|---|\n";
-  } else {
-    std::cout << fmt::format("{:<22} {:<15} {:<40} {:<7} {:<40} {}\n", "model", "regime", "status", "covered", "basis", "max penalty (first / later)");
+  void Finish(Out& out) {
+    if (!fixed_) Fix(out);
   }
-  for (const auto& a : answers) {
-    for (const auto& d : a.determinations) {
-      std::string basis = d.basis.empty() ? "-" : d.basis.front();
-      std::string penalty = d.penalty_first ? Amount(d.penalty_first, d.penalty_currency) + " / " +
-                                                  Amount(d.penalty_subsequent, d.penalty_currency)
-                                            : "-";
-      if (markdown) {
-        std::cout << fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", a.id, d.regime, d.status, Covered(d.covered),
-                                 basis, KeyMargin(d), penalty);
-      } else {
-        std::cout << fmt::format("{:<22} {:<15} {:<40} {:<7} {:<40} {}\n", a.id.substr(0, 22), d.regime, d.status,
-                                 Covered(d.covered), basis.substr(0, 40), penalty);
+
+ private:
+  static constexpr std::size_t kWidthRows = 32768;
+
+  void Fix(Out& out) {
+    Row header{"model", "regime", "status", "covered", "basis", "margin", "next deadline", "max penalty (first / later)"};
+    auto widen = [&](const Row& r) {
+      const std::string* cells[] = {&r.model, &r.regime, &r.status, &r.covered, &r.basis, &r.margin, &r.deadline};
+      for (std::size_t i = 0; i < 7; ++i) width_[i] = std::max(width_[i], cells[i]->size());
+    };
+    widen(header);
+    for (const Row& r : pending_) widen(r);
+    fixed_ = true;
+    Print(out, header);
+    if (markdown_) out.buffer() += "|---|---|---|---|---|---|---|---|\n";
+    for (const Row& r : pending_) Print(out, r);
+    pending_.clear();
+    pending_.shrink_to_fit();
+  }
+
+  void Print(Out& out, const Row& r) {
+    std::string& b = out.buffer();
+    if (markdown_) {
+      fmt::format_to(std::back_inserter(b), "| {} | {} | {} | {} | {} | {} | {} | {} |\n", r.model, r.regime, r.status,
+                     r.covered, r.basis, r.margin, r.deadline, r.penalty);
+    } else {
+      fmt::format_to(std::back_inserter(b), "{:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<{}}  {}\n", r.model,
+                     width_[0], r.regime, width_[1], r.status, width_[2], r.covered, width_[3], r.basis, width_[4],
+                     r.margin, width_[5], r.deadline, width_[6], r.penalty);
+    }
+    out.MaybeFlush();
+  }
+
+  bool markdown_;
+  bool fixed_ = false;
+  std::size_t width_[7] = {};
+  std::vector<Row> pending_;
+};
+
+// Every rule of every reading, obligations, penalty and notes: what --explain adds per model.
+void PrintTrace(Out& out, const rules::ModelAnswer& a, bool markdown) {
+  std::string& b = out.buffer();
+  auto put = [&](const std::string& s) { b += s; };
+  put(markdown ? fmt::format("\n## {}\n\n", a.id) : fmt::format("\n== {} ({})\n", a.id, a.developer));
+  put(fmt::format("{}training {} FLOP (own), {} FLOP cumulative; cost {} (own), {} cumulative\n", markdown ? "" : "   ",
+                  core::Sci3(a.own_flop), core::Sci3(a.cumulative_flop),
+                  a.own_cost_usd ? core::Dollars(*a.own_cost_usd) : "unknown",
+                  a.cumulative_cost_usd ? core::Dollars(*a.cumulative_cost_usd) : "unknown"));
+  for (const auto& d : a.determinations) {
+    put(markdown ? fmt::format("\n### {}: {}\n\n", d.regime, d.status)
+                 : fmt::format("\n -- {}: {} (covered: {})\n", d.regime, d.status, Covered(d.covered)));
+    for (const auto& o : d.outcomes) {
+      if (d.outcomes.size() > 1) {
+        put(markdown ? fmt::format("- **Reading {}**: {}\n", o.reading, o.status)
+                     : fmt::format("    reading {}: {}\n", o.reading, o.status));
+      }
+      if (o.reading != d.outcomes.front().reading && o.status == d.outcomes.front().status) continue;
+      for (const auto& step : o.explanation) {
+        std::string cite = step.cite.empty() ? "" : fmt::format(" [{}]", step.cite);
+        put(markdown ? fmt::format("  - {}{}\n", step.text, cite) : fmt::format("      - {}{}\n", step.text, cite));
       }
     }
+    if (!d.obligations.empty()) {
+      std::size_t id_w = 0, cite_w = 0, state_w = 0;
+      for (const auto& o : d.obligations) {
+        id_w = std::max(id_w, o.id.size());
+        cite_w = std::max(cite_w, o.cite.size());
+        state_w = std::max(state_w, o.state.size());
+      }
+      put(markdown ? "\n| obligation | cite | due | status |\n|---|---|---|---|\n" : "    obligations:\n");
+      for (const auto& o : d.obligations) {
+        std::string due = o.due ? o.due->ToString() : "-";
+        put(markdown ? fmt::format("| {} | {} | {} | {} |\n", o.id, o.cite, due, o.state)
+                     : fmt::format("      {:<{}}  {:<{}}  due {:<20}  {:<{}}  {}\n", o.id, id_w, o.cite, cite_w, due,
+                                   o.state, state_w, o.detail));
+      }
+    }
+    if (d.penalty_first) {
+      put(fmt::format("{}max penalty: {} first violation, {} each later one [{}]\n", markdown ? "\n" : "    ",
+                      Amount(d.penalty_first, d.penalty_currency), Amount(d.penalty_subsequent, d.penalty_currency),
+                      d.penalty_cite));
+    }
+    for (const auto& n : d.notes) put(std::string(markdown ? "- note: " : "    note: ") + n + "\n");
   }
-  for (const auto& a : answers) {
-    std::cout << (markdown ? fmt::format("\n## {}\n\n", a.id) : fmt::format("\n== {} ({})\n", a.id, a.developer));
-    std::cout << fmt::format("{}training {} FLOP (own), {} FLOP cumulative; cost {} (own), {} cumulative\n",
-                             markdown ? "" : "   ", core::Sci3(a.own_flop), core::Sci3(a.cumulative_flop),
-                             a.own_cost_usd ? core::Dollars(*a.own_cost_usd) : "unknown",
-                             a.cumulative_cost_usd ? core::Dollars(*a.cumulative_cost_usd) : "unknown");
-    for (const auto& d : a.determinations) {
-      std::cout << (markdown ? fmt::format("\n### {}: {}\n\n", d.regime, d.status)
-                             : fmt::format("\n -- {}: {} (covered: {})\n", d.regime, d.status, Covered(d.covered)));
-      for (const auto& o : d.outcomes) {
-        if (d.outcomes.size() > 1) {
-          std::cout << (markdown ? fmt::format("- **Reading {}**: {}\n", o.reading, o.status)
-                                 : fmt::format("    reading {}: {}\n", o.reading, o.status));
-        }
-        if (o.reading != d.outcomes.front().reading && o.status == d.outcomes.front().status) continue;
-        for (const auto& step : o.explanation) {
-          std::string cite = step.cite.empty() ? "" : fmt::format(" [{}]", step.cite);
-          std::cout << (markdown ? fmt::format("  - {}{}\n", step.text, cite) : fmt::format("      - {}{}\n", step.text, cite));
-        }
-      }
-      if (!d.obligations.empty()) {
-        std::cout << (markdown ? "\n| obligation | cite | due | status |\n|---|---|---|---|\n" : "    obligations:\n");
-        for (const auto& o : d.obligations) {
-          std::string due = o.due ? o.due->ToString() : "-";
-          std::cout << (markdown ? fmt::format("| {} | {} | {} | {} |\n", o.id, o.cite, due, o.state)
-                                 : fmt::format("      {:<38} {:<22} due {:<21} {:<13} {}\n", o.id, o.cite, due, o.state, o.detail));
-        }
-      }
-      if (d.penalty_first) {
-        std::cout << fmt::format("{}max penalty: {} first violation, {} each later one [{}]\n", markdown ? "\n" : "    ",
-                                 Amount(d.penalty_first, d.penalty_currency), Amount(d.penalty_subsequent, d.penalty_currency),
-                                 d.penalty_cite);
-      }
-      for (const auto& n : d.notes) std::cout << (markdown ? "- note: " : "    note: ") << n << "\n";
+  out.MaybeFlush();
+}
+
+bool AnyCovered(const rules::ModelAnswer& a, const std::vector<const rules::Regime*>& regimes) {
+  for (std::size_t i = 0; i < a.determinations.size(); ++i) {
+    for (const rules::Outcome& o : a.determinations[i].outcomes) {
+      if (regimes[i]->IsCovered(o.status)) return true;
     }
   }
+  return false;
 }
 
 int Run(const AssessFlags& f) {
@@ -152,34 +237,138 @@ int Run(const AssessFlags& f) {
   options.regimes = f.regimes;
   auto inventory = rules::LoadInventory(f.files, *accelerators, *prices);
   if (!inventory) return ReportError("assess", inventory.error().ToString());
+
+  if (!f.write_jsonl.empty()) {
+    std::ofstream file(f.write_jsonl, std::ios::binary | std::ios::trunc);
+    if (!file) {
+      return ReportError("assess", core::Error{core::Code::kInvalidArgument, "cannot write the file", {}, "--write-jsonl"}.ToString());
+    }
+    auto written = rules::WriteJsonl(f.files, file);
+    file.close();
+    if (!written || !file) {
+      return ReportError("assess", written ? std::string("--write-jsonl: could not write ") + f.write_jsonl
+                                           : written.error().ToString());
+    }
+    if (!f.quiet) {
+      std::printf("wrote %zu models and %zu events to %s\n", inventory->models.size(), inventory->events.size(),
+                  f.write_jsonl.c_str());
+    }
+    return 0;
+  }
+
+  // --explain MODEL must name a model: a typo must not quietly explain nothing.
+  std::vector<char> explain_model(inventory->models.size(), 0);
+  for (const std::string& id : f.explain) {
+    int at = inventory->Find(id);
+    if (at < 0) {
+      return ReportError("assess", core::Error{core::Code::kInvalidArgument,
+                                               fmt::format("'{}' names no model in the files given", id), {}, "--explain"}
+                                       .ToString());
+    }
+    explain_model[static_cast<std::size_t>(at)] = 1;
+  }
+  const bool explain_any = f.explain_all || !f.explain.empty();
+  auto explained = [&](std::size_t i) { return f.explain_all || explain_model[i] != 0; };
+
   rules::Engine engine(std::move(*regimes), std::move(*cpi));
-  auto answers = engine.Assess(*inventory, options);
-  if (!answers) return ReportError("assess", answers.error().ToString());
+  auto contexts = engine.Context(options);
+  if (!contexts) return ReportError("assess", contexts.error().ToString());
+  std::vector<const rules::Regime*> shown;
+  for (const auto& c : *contexts) {
+    for (const auto& r : engine.regimes()) {
+      if (r.id == c.id) shown.push_back(&r);
+    }
+  }
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  bool any_covered = false;
+  Out out;
+
+  if (f.quiet) {
+    auto done = engine.AssessEach(*inventory, options, {}, [&](std::size_t, const rules::ModelAnswer& a) {
+      any_covered = any_covered || AnyCovered(a, shown);
+      return !(any_covered && f.fail_if_covered);  // the answer is known: stop judging
+    }, threads);
+    if (!done) return ReportError("assess", done.error().ToString());
+    return f.fail_if_covered && any_covered ? 1 : 0;
+  }
 
   if (f.format == "json") {
-    std::cout << rules::AssessmentToJson(options.as_of, *answers).dump(2) << "\n";
-  } else {
-    std::vector<rules::Regime> shown;
-    for (const auto& r : engine.regimes()) {
-      if (options.regimes.empty() || std::find(options.regimes.begin(), options.regimes.end(), r.id) != options.regimes.end()) {
-        shown.push_back(r);
+    // Streamed: the head, then one model at a time, then the tail. Explained models (all, or those
+    // named) come in the explained shape, the others in the summary shape, whose keys both have.
+    nlohmann::json head_regimes = rules::RegimesToJson(*contexts);
+    std::string& b = out.buffer();
+    b += "{\"as_of\":";
+    rules::AppendJsonString(b, options.as_of.ToString());
+    b += ",\"shape\":";
+    rules::AppendJsonString(b, f.explain_all ? "explained" : "summary");
+    b += ",\"explained_models\":";
+    b += nlohmann::json(f.explain).dump();
+    b += ",\"regimes\":";
+    b += head_regimes.dump();
+    b += ",\"models\":[\n";
+    bool first = true;
+    auto done = engine.AssessEach(*inventory, options, explained, [&](std::size_t, const rules::ModelAnswer& a) {
+      any_covered = any_covered || AnyCovered(a, shown);
+      if (!first) b += ",\n";
+      first = false;
+      if (a.determinations.empty() || !a.determinations.front().explained) {
+        rules::AppendSummaryJson(b, a);
+      } else {
+        b += rules::ModelToJson(a).dump();
       }
+      out.MaybeFlush();
+      return true;
+    }, threads);
+    if (!done) {
+      out.buffer().clear();
+      return ReportError("assess", done.error().ToString());
     }
-    PrintText(*answers, options.as_of, f.format == "markdown", shown);
+    b += "\n]}\n";
+    out.Flush();
+    return f.fail_if_covered && any_covered ? 1 : 0;
   }
-  if (f.fail_if_covered) {
-    for (const auto& a : *answers) {
-      for (const auto& d : a.determinations) {
-        bool any = std::any_of(d.outcomes.begin(), d.outcomes.end(), [&](const rules::Outcome& o) {
-          const auto& regs = engine.regimes();
-          auto r = std::find_if(regs.begin(), regs.end(), [&](const rules::Regime& x) { return x.id == d.regime; });
-          return r != regs.end() && r->IsCovered(o.status);
-        });
-        if (any) return 1;
-      }
+
+  const bool markdown = f.format == "markdown";
+  std::string& b = out.buffer();
+  b += markdown ? fmt::format("# flopline assess, as of {}\n\n", options.as_of.ToString())
+                : fmt::format("flopline assess, as of {}: {} models under {} regimes\n", options.as_of.ToString(),
+                              inventory->models.size(), contexts->size());
+  // The notes that hold for every model, stated once.
+  for (const auto& c : *contexts) {
+    if (!c.note.empty()) b += (markdown ? "> " : "") + c.note + "\n";
+    for (const auto& n : c.notes) b += fmt::format("{}{}: {}\n", markdown ? "> " : "", c.id, n);
+  }
+  b += "\n";
+  Table table(markdown);
+  std::size_t with_notes = 0;
+  auto done = engine.AssessEach(*inventory, options, {}, [&](std::size_t, const rules::ModelAnswer& a) {
+    any_covered = any_covered || AnyCovered(a, shown);
+    for (const auto& d : a.determinations) {
+      if (!d.notes.empty()) ++with_notes;
+      table.Add(out, MakeRow(a, d));
     }
+    return true;
+  }, threads);
+  if (!done) {
+    out.buffer().clear();
+    return ReportError("assess", done.error().ToString());
   }
-  return 0;
+  table.Finish(out);
+  if (with_notes > 0 && !explain_any) {
+    b += fmt::format("\n{} of these answers carry notes of their own (ambiguities, unpriced stages, effective dates): "
+                     "--explain MODEL shows them with every rule considered.\n",
+                     with_notes);
+  }
+  if (explain_any) {
+    // A second pass, so that the table comes first and no explanation is held while it prints.
+    auto traced = engine.AssessEach(*inventory, options, explained, [&](std::size_t i, const rules::ModelAnswer& a) {
+      if (explained(i)) PrintTrace(out, a, markdown);
+      return true;
+    }, threads);
+    if (!traced) return ReportError("assess", traced.error().ToString());
+  }
+  out.Flush();
+  return f.fail_if_covered && any_covered ? 1 : 0;
 }
 
 }  // namespace
@@ -187,16 +376,31 @@ int Run(const AssessFlags& f) {
 CommandRunner AddAssessCommand(CLI::App& app) {
   auto flags = std::make_shared<AssessFlags>();
   CLI::App* cmd = app.add_subcommand("assess", "Judge models against each regime: status, clauses, margins, obligations, penalties");
-  cmd->add_option("files", flags->files, "model files (TOML)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("files", flags->files, "model files: TOML, or JSON Lines (.jsonl) for large inventories")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_option("--as-of", flags->as_of, "date to judge on, YYYY-MM-DD (default: today, UTC)");
   cmd->add_option("--regime", flags->regimes, "regime id (repeatable; default: all in the regimes directory)");
   cmd->add_option("--set", flags->sets, "what-if: REGIME.PARAM=VALUE, e.g. ca-sb1047.covered_flop=2e26 (repeatable)");
   cmd->add_option("--format", flags->format, "table (default), markdown or json")
       ->check(CLI::IsMember({"table", "markdown", "json"}));
+  CLI::Option* explain =
+      cmd->add_option("--explain", flags->explain,
+                      "explain every model, or with --explain=MODEL (repeatable) those named: every rule of every "
+                      "reading, obligations, notes")
+          ->expected(0, 1);
   cmd->add_flag("--fail-if-covered", flags->fail_if_covered, "exit 1 if any model is covered under any reading");
+  cmd->add_flag("--quiet", flags->quiet, "print nothing; with --fail-if-covered, the exit code is the answer");
+  cmd->add_option("--write-jsonl", flags->write_jsonl,
+                  "write the files' models and events as JSON Lines to this file (the bulk format) instead of assessing");
   cmd->add_option("--data-dir", flags->data_dir, "directory of the data tables");
   cmd->add_option("--regimes-dir", flags->regimes_dir, "directory of the regime files");
-  return [flags] { return Run(*flags); };
+  return [flags, explain] {
+    // "--explain" with no value explains every model; with values, only the models named.
+    flags->explain.erase(std::remove(flags->explain.begin(), flags->explain.end(), std::string()), flags->explain.end());
+    flags->explain_all = explain->count() > 0 && flags->explain.empty();
+    return Run(*flags);
+  };
 }
 
 }  // namespace flopline::cli

@@ -1,5 +1,11 @@
 #include "flopline/rules/determination_json.h"
 
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "flopline/core/format.h"
+
 namespace flopline::rules {
 namespace {
 
@@ -25,59 +31,251 @@ json MarginsJson(const std::vector<Margin>& margins) {
   return out;
 }
 
+json DeadlineJson(const Determination& d) {
+  const ObligationState* o = NextDeadline(d);
+  if (!o) return nullptr;
+  return {{"id", o->id}, {"cite", o->cite}, {"due", o->due->ToString()}, {"status", o->state}};
+}
+
+std::string MarginOrEmpty(const Determination& d) { return KeyMargin(d); }
+
+json DeterminationJson(const Determination& d) {
+  json readings = json::array();
+  for (const Outcome& o : d.outcomes) {
+    json r = {{"reading", o.reading}, {"status", o.status}, {"rule", o.rule}, {"cite", o.cite},
+              {"developer", o.developer}};
+    if (d.explained) {
+      r["explanation"] = StepsJson(o.explanation);
+      r["margins"] = MarginsJson(o.margins);
+    }
+    readings.push_back(std::move(r));
+  }
+  const Outcome& first = d.outcomes.front();
+  std::string margin = MarginOrEmpty(d);
+  json out = {{"regime", d.regime},
+              {"in_force", d.in_force},
+              {"status", d.status},
+              {"covered", OrNull(d.covered)},
+              {"basis", d.basis},
+              {"developer_of_record", first.developer},
+              {"margin", margin.empty() ? json(nullptr) : json(margin)},
+              {"next_deadline", DeadlineJson(d)},
+              {"readings", readings},
+              {"penalty_max_usd", d.penalty_currency == "USD" ? OrNull(d.penalty_first) : json(nullptr)},
+              {"penalty_max", OrNull(d.penalty_first)},
+              {"penalty_subsequent_max", OrNull(d.penalty_subsequent)},
+              {"penalty_currency", d.penalty_currency.empty() ? json(nullptr) : json(d.penalty_currency)},
+              {"penalty_cite", d.penalty_cite.empty() ? json(nullptr) : json(d.penalty_cite)},
+              {"notes", d.notes}};
+  if (!d.explained) return out;
+  // The first reading's explanation and margins stand for the determination; each reading's are in "readings".
+  json obligations = json::array();
+  for (const ObligationState& o : d.obligations) {
+    obligations.push_back({{"id", o.id}, {"cite", o.cite}, {"text", o.text},
+                           {"due", o.due ? json(o.due->ToString()) : json(nullptr)}, {"status", o.state},
+                           {"detail", o.detail}, {"retention", o.retention.empty() ? json(nullptr) : json(o.retention)}});
+  }
+  json params = json::array();
+  for (const ParamValue& p : d.params) {
+    params.push_back({{"name", p.name}, {"value", p.value}, {"unit", p.unit}, {"cite", p.cite}, {"basis", p.basis}});
+  }
+  out["title"] = d.title;
+  out["note"] = d.note.empty() ? json(nullptr) : json(d.note);
+  out["explanation"] = StepsJson(first.explanation);
+  out["margins"] = MarginsJson(first.margins);
+  out["parameters"] = params;
+  out["obligations"] = obligations;
+  return out;
+}
+
+void AppendNumber(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += "null";  // never produced by a checked inventory; JSON has no inf
+    return;
+  }
+  out += fmt::format("{}", v);
+}
+
+void AppendOptional(std::string& out, const std::optional<double>& v) {
+  if (v) AppendNumber(out, *v);
+  else out += "null";
+}
+
 }  // namespace
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+std::string KeyMargin(const Determination& d) {
+  if (d.outcomes.empty()) return "";
+  // The margin to a line: a comparison with a regime parameter (a threshold) first; "own_flop > 0"
+  // says little about where a model stands.
+  const Margin* key = nullptr;
+  for (const Margin& m : d.outcomes.front().margins) {
+    if (m.holds == "unknown") continue;
+    if (m.right.find("param.") != std::string::npos && m.threshold > 0) {
+      key = &m;
+      break;
+    }
+    if (!key && m.threshold > 0) key = &m;
+  }
+  if (!key) return "";
+  return fmt::format("{} {} {} {}", key->left, key->text,
+                     key->right.rfind("param.", 0) == 0 ? key->right.substr(6) : key->right, core::Sci3(key->threshold));
+}
+
+const ObligationState* NextDeadline(const Determination& d) {
+  const ObligationState* best = nullptr;
+  for (const ObligationState& o : d.obligations) {
+    if (!o.due || (o.state != "overdue" && o.state != "open")) continue;
+    if (!best) {
+      best = &o;
+      continue;
+    }
+    const bool o_overdue = o.state == "overdue", best_overdue = best->state == "overdue";
+    if ((o_overdue && !best_overdue) || (o_overdue == best_overdue && *o.due < *best->due)) best = &o;
+  }
+  return best;
+}
+
+json ModelToJson(const ModelAnswer& a) {
+  json determinations = json::array();
+  for (const Determination& d : a.determinations) determinations.push_back(DeterminationJson(d));
+  return {{"id", a.id},
+          {"developer", a.developer},
+          {"training_flop", a.own_flop},
+          {"cumulative_flop", a.cumulative_flop},
+          {"cost_usd", OrNull(a.own_cost_usd)},
+          {"cumulative_cost_usd", OrNull(a.cumulative_cost_usd)},
+          {"determinations", determinations}};
+}
+
+void AppendSummaryJson(std::string& out, const ModelAnswer& a) {
+  out += "{\"id\":";
+  AppendJsonString(out, a.id);
+  out += ",\"developer\":";
+  AppendJsonString(out, a.developer);
+  out += ",\"training_flop\":";
+  AppendNumber(out, a.own_flop);
+  out += ",\"cumulative_flop\":";
+  AppendNumber(out, a.cumulative_flop);
+  out += ",\"cost_usd\":";
+  AppendOptional(out, a.own_cost_usd);
+  out += ",\"cumulative_cost_usd\":";
+  AppendOptional(out, a.cumulative_cost_usd);
+  out += ",\"determinations\":[";
+  bool first_d = true;
+  for (const Determination& d : a.determinations) {
+    if (!first_d) out += ',';
+    first_d = false;
+    out += "{\"regime\":";
+    AppendJsonString(out, d.regime);
+    out += ",\"in_force\":";
+    out += d.in_force ? "true" : "false";
+    out += ",\"status\":";
+    AppendJsonString(out, d.status);
+    out += ",\"covered\":";
+    out += !d.covered ? "null" : *d.covered ? "true" : "false";
+    out += ",\"basis\":[";
+    for (std::size_t i = 0; i < d.basis.size(); ++i) {
+      if (i) out += ',';
+      AppendJsonString(out, d.basis[i]);
+    }
+    out += "],\"developer_of_record\":";
+    AppendJsonString(out, d.outcomes.front().developer);
+    out += ",\"margin\":";
+    std::string margin = KeyMargin(d);
+    if (margin.empty()) out += "null";
+    else AppendJsonString(out, margin);
+    out += ",\"next_deadline\":";
+    if (const ObligationState* o = NextDeadline(d)) {
+      out += "{\"id\":";
+      AppendJsonString(out, o->id);
+      out += ",\"cite\":";
+      AppendJsonString(out, o->cite);
+      out += ",\"due\":";
+      AppendJsonString(out, o->due->ToString());
+      out += ",\"status\":";
+      AppendJsonString(out, o->state);
+      out += '}';
+    } else {
+      out += "null";
+    }
+    out += ",\"readings\":[";
+    for (std::size_t i = 0; i < d.outcomes.size(); ++i) {
+      const Outcome& o = d.outcomes[i];
+      if (i) out += ',';
+      out += "{\"reading\":";
+      AppendJsonString(out, o.reading);
+      out += ",\"status\":";
+      AppendJsonString(out, o.status);
+      out += ",\"rule\":";
+      AppendJsonString(out, o.rule);
+      out += ",\"cite\":";
+      AppendJsonString(out, o.cite);
+      out += ",\"developer\":";
+      AppendJsonString(out, o.developer);
+      out += '}';
+    }
+    out += "],\"penalty_max_usd\":";
+    AppendOptional(out, d.penalty_currency == "USD" ? d.penalty_first : std::nullopt);
+    out += ",\"penalty_max\":";
+    AppendOptional(out, d.penalty_first);
+    out += ",\"penalty_subsequent_max\":";
+    AppendOptional(out, d.penalty_subsequent);
+    out += ",\"penalty_currency\":";
+    if (d.penalty_currency.empty()) out += "null";
+    else AppendJsonString(out, d.penalty_currency);
+    out += ",\"penalty_cite\":";
+    if (d.penalty_cite.empty()) out += "null";
+    else AppendJsonString(out, d.penalty_cite);
+    out += ",\"notes\":[";
+    for (std::size_t i = 0; i < d.notes.size(); ++i) {
+      if (i) out += ',';
+      AppendJsonString(out, d.notes[i]);
+    }
+    out += "]}";
+  }
+  out += "]}";
+}
+
+json RegimesToJson(const std::vector<RegimeContext>& regimes) {
+  json out = json::array();
+  for (const RegimeContext& r : regimes) {
+    json params = json::array();
+    for (const ParamValue& p : r.params) {
+      params.push_back({{"name", p.name}, {"value", p.value}, {"unit", p.unit}, {"cite", p.cite}, {"basis", p.basis}});
+    }
+    out.push_back({{"id", r.id},
+                   {"title", r.title},
+                   {"note", r.note.empty() ? json(nullptr) : json(r.note)},
+                   {"in_force", r.in_force},
+                   {"parameters", params},
+                   {"notes", r.notes}});
+  }
+  return out;
+}
 
 json AssessmentToJson(core::Date as_of, const std::vector<ModelAnswer>& answers) {
   json models = json::array();
-  for (const ModelAnswer& a : answers) {
-    json determinations = json::array();
-    for (const Determination& d : a.determinations) {
-      json outcomes = json::array();
-      for (const Outcome& o : d.outcomes) {
-        outcomes.push_back({{"reading", o.reading}, {"status", o.status}, {"rule", o.rule}, {"cite", o.cite},
-                            {"developer", o.developer}, {"explanation", StepsJson(o.explanation)},
-                            {"margins", MarginsJson(o.margins)}});
-      }
-      json obligations = json::array();
-      for (const ObligationState& o : d.obligations) {
-        obligations.push_back({{"id", o.id}, {"cite", o.cite}, {"text", o.text},
-                               {"due", o.due ? json(o.due->ToString()) : json(nullptr)}, {"status", o.state},
-                               {"detail", o.detail}, {"retention", o.retention.empty() ? json(nullptr) : json(o.retention)}});
-      }
-      json params = json::array();
-      for (const ParamValue& p : d.params) {
-        params.push_back({{"name", p.name}, {"value", p.value}, {"unit", p.unit}, {"cite", p.cite}, {"basis", p.basis}});
-      }
-      // The first reading's explanation and margins stand for the determination; each reading's are in "readings".
-      const Outcome& first = d.outcomes.front();
-      determinations.push_back({{"regime", d.regime},
-                                {"title", d.title},
-                                {"note", d.note.empty() ? json(nullptr) : json(d.note)},
-                                {"in_force", d.in_force},
-                                {"status", d.status},
-                                {"covered", OrNull(d.covered)},
-                                {"basis", d.basis},
-                                {"developer_of_record", first.developer},
-                                {"explanation", StepsJson(first.explanation)},
-                                {"margins", MarginsJson(first.margins)},
-                                {"readings", outcomes},
-                                {"parameters", params},
-                                {"obligations", obligations},
-                                {"penalty_max_usd", d.penalty_currency == "USD" ? OrNull(d.penalty_first) : json(nullptr)},
-                                {"penalty_max", OrNull(d.penalty_first)},
-                                {"penalty_subsequent_max", OrNull(d.penalty_subsequent)},
-                                {"penalty_currency", d.penalty_currency.empty() ? json(nullptr) : json(d.penalty_currency)},
-                                {"penalty_cite", d.penalty_cite.empty() ? json(nullptr) : json(d.penalty_cite)},
-                                {"notes", d.notes}});
-    }
-    models.push_back({{"id", a.id},
-                      {"developer", a.developer},
-                      {"training_flop", a.own_flop},
-                      {"cumulative_flop", a.cumulative_flop},
-                      {"cost_usd", OrNull(a.own_cost_usd)},
-                      {"cumulative_cost_usd", OrNull(a.cumulative_cost_usd)},
-                      {"determinations", determinations}});
-  }
+  for (const ModelAnswer& a : answers) models.push_back(ModelToJson(a));
   return {{"as_of", as_of.ToString()}, {"models", models}};
 }
 

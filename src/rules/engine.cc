@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -520,6 +521,13 @@ Result<void> CheckOptions(const std::vector<Regime>& regimes, const AssessOption
     if (r == regimes.end() || r->ParamIndex(o.param) < 0) {
       return core::InvalidArgument(fmt::format("no parameter '{}' in regime '{}'", o.param, o.regime), "--set");
     }
+    // Every parameter is a threshold or an amount: nan would make every comparison false (a
+    // 1.2e26 model "nanx below" the line), and a negative line is no line.
+    if (!std::isfinite(o.value) || o.value < 0) {
+      return core::InvalidArgument(
+          fmt::format("{}.{}={}: a what-if value must be a finite number, zero or more", o.regime, o.param, o.value),
+          "--set");
+    }
   }
   return core::Ok();
 }
@@ -585,194 +593,316 @@ Result<std::vector<std::vector<int>>> Engine::Classify(const Inventory& inv, con
   return out;
 }
 
-Result<std::vector<ModelAnswer>> Engine::Assess(const Inventory& inv, const AssessOptions& options) const {
-  FL_RETURN_IF_ERROR(CheckOptions(regimes_, options));
-  const std::vector<ModelFacts> facts = ComputeFacts(inv);
-  std::vector<ModelAnswer> answers(inv.models.size());
-  std::vector<std::vector<const Event*>> events(inv.models.size());
-  for (const Event& e : inv.events) events[static_cast<std::size_t>(inv.Find(e.model))].push_back(&e);
-  for (std::size_t i = 0; i < inv.models.size(); ++i) {
-    const ModelFacts& f = facts[i];
-    answers[i] = {inv.models[i].id, inv.models[i].developer, f.own_flop, f.cumulative_flop, f.own_cost, f.cumulative_cost, {}};
-  }
+namespace {
 
-  for (const Regime& r : regimes_) {
-    if (!Selected(r, options)) continue;
-    std::vector<std::string> param_notes;
-    std::vector<ParamValue> param_values;
-    std::vector<double> params;
-    for (const Parameter& p : r.params) {
-      param_values.push_back(ValueAt(r, p, options.as_of, options.overrides, cpi_, param_notes));
-      params.push_back(param_values.back().value);
-    }
-    const std::vector<int> ranks = StatusRanks(r);
-    const int none = static_cast<int>(r.statuses.size());
-    const std::size_t combos = r.combinations().size();
-    std::vector<FactSlots> slots;
-    for (std::size_t c = 0; c < combos; ++c) slots.emplace_back(r.schema(c));
-    // status[c][model], -1 unknown
-    std::vector<std::vector<int>> status(combos, std::vector<int>(inv.models.size(), -1));
-    FactValues values;
+// One selected regime, prepared once per run: its parameters on the date, its notes, and the
+// statuses of every model under every combination of readings (filled by the lineage pass).
+struct RegimeRun {
+  const Regime* regime = nullptr;
+  RegimeContext context;
+  std::vector<double> params;
+  std::vector<int> ranks;
+  std::vector<FactSlots> slots;
+  std::vector<std::vector<int>> status;  // [combination][model], -1 unknown
+  // [combination][model]: the cost of the covered model a penalty is measured on (SB 1047
+  // §22606(a)(1) "the covered model"): the model's own `cost_usd` under the reading when it has
+  // the regime's first covered status, else its base's; nullopt when unknown or none.
+  std::vector<std::vector<std::optional<double>>> covered_model_cost;
+};
+
+RegimeRun Prepare(const Regime& r, const AssessOptions& options, const std::vector<CpiSeries>& cpi) {
+  RegimeRun run;
+  run.regime = &r;
+  run.context.id = r.id;
+  run.context.title = r.title;
+  run.context.note = r.note;
+  run.context.in_force = !r.in_force_from || options.as_of >= *r.in_force_from;
+  for (const Parameter& p : r.params) {
+    run.context.params.push_back(ValueAt(r, p, options.as_of, options.overrides, cpi, run.context.notes));
+    run.params.push_back(run.context.params.back().value);
+  }
+  if (!run.context.in_force) {
+    run.context.notes.push_back(fmt::format("{} is in force from {}; shown as if it applied on {}", r.id,
+                                            r.in_force_from->ToString(), options.as_of.ToString()));
+  }
+  run.ranks = StatusRanks(r);
+  for (std::size_t c = 0; c < r.combinations().size(); ++c) run.slots.emplace_back(r.schema(c));
+  return run;
+}
+
+// The lineage pass: each model's status under each combination needs its base's, so models go
+// bases first, one at a time; it is cheap (no strings), and the rest can then run in any order.
+void JudgeLineage(RegimeRun& run, const Inventory& inv, const std::vector<ModelFacts>& facts) {
+  const Regime& r = *run.regime;
+  const int none = static_cast<int>(r.statuses.size());
+  const std::size_t combos = r.combinations().size();
+  run.status.assign(combos, std::vector<int>(inv.models.size(), -1));
+  run.covered_model_cost.assign(combos, std::vector<std::optional<double>>(inv.models.size()));
+  const int first_covered = static_cast<int>(
+      std::find(r.statuses.begin(), r.statuses.end(), r.covered_statuses.front()) - r.statuses.begin());
+  FactValues values;
+  for (std::size_t c = 0; c < combos; ++c) {
+    std::vector<int>& status = run.status[c];
+    const int cost_alias = r.schema(c).Find("cost_usd");
     for (int i : inv.order) {
       const std::size_t mi = static_cast<std::size_t>(i);
-      const Model& m = inv.models[mi];
       const int base = inv.base_index[mi];
-      Determination d;
-      d.regime = r.id;
-      d.title = r.title;
-      d.note = r.note;
-      d.in_force = !r.in_force_from || options.as_of >= *r.in_force_from;
-      d.params = param_values;
-      d.notes = param_notes;
-      if (!d.in_force) {
-        d.notes.push_back(fmt::format("{} is in force from {}; shown as if it applied on {}", r.id,
-                                      r.in_force_from->ToString(), options.as_of.ToString()));
+      FillFor(r, r.schema(c), run.slots[c], inv.models[mi], facts[mi],
+              base >= 0 ? status[static_cast<std::size_t>(base)] : none, values);
+      status[mi] = Decide(r, c, values, run.params, run.ranks).status;
+      if (status[mi] == first_covered && cost_alias >= 0 && values.known[static_cast<std::size_t>(cost_alias)]) {
+        run.covered_model_cost[c][mi] = values.numbers[static_cast<std::size_t>(cost_alias)];
+      } else if (status[mi] != first_covered && base >= 0) {
+        run.covered_model_cost[c][mi] = run.covered_model_cost[c][static_cast<std::size_t>(base)];
       }
-      for (std::size_t c = 0; c < combos; ++c) {
-        FillFor(r, r.schema(c), slots[c], m, facts[mi], base >= 0 ? status[c][static_cast<std::size_t>(base)] : none,
-                values);
-        Evaluated e = Decide(r, c, values, params, ranks);
-        status[c][mi] = e.status;
-
-        Outcome o;
-        o.reading = r.CombinationName(c);
-        o.status = e.status >= 0 ? r.statuses[static_cast<std::size_t>(e.status)] : "unknown";
-        o.developer = m.developer;
-        for (int reading : r.combinations()[c]) {
-          const Reading& rd = r.readings[static_cast<std::size_t>(reading)];
-          o.explanation.push_back({fmt::format("Reading {} of {}: {}", rd.id, rd.ambiguity, rd.text), ""});
-        }
-        // Explain every rule that was considered, and why it did or did not apply.
-        for (std::size_t ri = 0; ri < r.rules.size(); ++ri) {
-          const auto& expr = r.compiled_rules(c)[ri];
-          if (!expr) continue;
-          const Rule& rule = r.rules[ri];
-          std::vector<Comparison> trace;
-          Truth t = expr->Evaluate(values, params, &trace);
-          std::string because;
-          for (const Comparison& cmp : trace) {
-            if (!cmp.numeric) {
-              because += fmt::format("{}{}{} is {} ({})", because.empty() ? "" : "; ", cmp.left,
-                                     cmp.op.empty() ? "" : " " + cmp.op + " " + cmp.right, TruthName(cmp.holds),
-                                     cmp.op.empty() ? "" : cmp.left + " is " + cmp.actual);
-              if (cmp.op.empty()) because.resize(because.size() - 3);  // a bare fact: no "( )"
-              continue;
-            }
-            Margin mg{cmp.left, cmp.op, cmp.right, cmp.left_value, cmp.right_value, TruthName(cmp.holds),
-                      cmp.holds == Truth::kUnknown ? "unknown" : MarginText(cmp.left_value, cmp.right_value)};
-            because += fmt::format("{}{} {} {} ({}) is {}: {} {}", because.empty() ? "" : "; ", cmp.left,
-                                   cmp.op, cmp.right, core::Sci3(cmp.right_value), TruthName(cmp.holds),
-                                   cmp.holds == Truth::kUnknown ? "value unknown" : core::Sci3(cmp.left_value),
-                                   mg.text);
-            if (static_cast<int>(ri) == e.rule || e.rule < 0) o.margins.push_back(mg);
-          }
-          std::string verdict = t == Truth::kTrue ? "applies" : t == Truth::kFalse ? "does not apply" : "cannot be decided (unknown inputs)";
-          o.explanation.push_back({fmt::format("Rule {} ({} if {}): {}{}", rule.id, rule.status, rule.when, verdict,
-                                               because.empty() ? "" : " - " + because),
-                                   rule.cite});
-        }
-        if (e.rule >= 0) {
-          const Rule& rule = r.rules[static_cast<std::size_t>(e.rule)];
-          o.rule = rule.id;
-          o.cite = rule.cite;
-          if (rule.developer == "base" && base >= 0) o.developer = inv.models[static_cast<std::size_t>(base)].developer;
-          o.explanation.push_back({fmt::format("Status: {}, by rule {}: \"{}\"", o.status, rule.id, rule.text), rule.cite});
-          if (!rule.ambiguity.empty()) {
-            d.notes.push_back(fmt::format("rule {} decided under ambiguity {}: see the other readings", rule.id, rule.ambiguity));
-          }
-        } else if (e.unknown_blocked) {
-          o.explanation.push_back({"Status unknown: a rule that could decide has unknown inputs (see above)", ""});
-        } else {
-          o.explanation.push_back({fmt::format("Status: {} (no rule applies: the regime's default)", o.status), ""});
-        }
-        d.outcomes.push_back(std::move(o));
-      }
-
-      // Summarise across readings.
-      bool agree = std::all_of(d.outcomes.begin(), d.outcomes.end(),
-                               [&](const Outcome& o) { return o.status == d.outcomes.front().status; });
-      d.status = agree ? d.outcomes.front().status : "depends-on-reading";
-      bool all_covered = true, none_covered = true, any_unknown = false;
-      for (const Outcome& o : d.outcomes) {
-        any_unknown = any_unknown || o.status == "unknown";
-        bool cov = r.IsCovered(o.status);
-        all_covered = all_covered && cov;
-        none_covered = none_covered && !cov && o.status != "unknown";
-        if (!o.cite.empty() && std::find(d.basis.begin(), d.basis.end(), o.cite) == d.basis.end()) d.basis.push_back(o.cite);
-      }
-      if (!any_unknown && all_covered) d.covered = true;
-      if (none_covered) d.covered = false;
-      if (!agree) {
-        std::string readings;
-        for (const Outcome& o : d.outcomes) readings += fmt::format("{}{}: {}", readings.empty() ? "" : "; ", o.reading, o.status);
-        d.notes.push_back("the statute is ambiguous here and the answer depends on the reading - " + readings);
-      }
-      if (m.training.empty()) d.notes.push_back("no training stages: the model's own compute is 0");
-      for (const TrainingStage& s : m.training) {
-        if (!s.cost_usd) d.notes.push_back(fmt::format("cost of the {} stage from {} unknown: {}", s.kind, s.start.ToString(), s.cost_source));
-      }
-
-      // Obligations and penalties under the first reading whose status carries duties.
-      auto covered_outcome = std::find_if(d.outcomes.begin(), d.outcomes.end(), [&](const Outcome& o) { return r.IsCovered(o.status); });
-      if (covered_outcome != d.outcomes.end()) {
-        std::size_t c = static_cast<std::size_t>(covered_outcome - d.outcomes.begin());
-        FillFor(r, r.schema(c), slots[c], m, facts[mi], base >= 0 ? status[c][static_cast<std::size_t>(base)] : none,
-                values);
-        d.obligations = Obligations(r, c, covered_outcome->status, events[mi], values, params, options.as_of);
-        if (!agree) d.notes.push_back(fmt::format("obligations and penalties shown for the reading {} ({})",
-                                                  covered_outcome->reading, covered_outcome->status));
-        // The covered model a penalty is measured on (SB 1047 §22606(a)(1): "the covered model"):
-        // this model if it has the regime's first covered status, else its nearest ancestor that
-        // has it; its cost is `cost_usd` under this reading.
-        if (const int cost_alias = r.schema(c).Find("cost_usd"); cost_alias >= 0) {
-          const int first_covered = static_cast<int>(
-              std::find(r.statuses.begin(), r.statuses.end(), r.covered_statuses.front()) - r.statuses.begin());
-          int x = i;
-          while (x >= 0 && status[c][static_cast<std::size_t>(x)] != first_covered) {
-            x = inv.base_index[static_cast<std::size_t>(x)];
-          }
-          if (x >= 0) {
-            FactValues ancestor;
-            const int xb = inv.base_index[static_cast<std::size_t>(x)];
-            FillFor(r, r.schema(c), slots[c], inv.models[static_cast<std::size_t>(x)], facts[static_cast<std::size_t>(x)],
-                    xb >= 0 ? status[c][static_cast<std::size_t>(xb)] : none, ancestor);
-            const auto slot = static_cast<std::size_t>(cost_alias);
-            const auto target = static_cast<std::size_t>(slots[c].covered_model_cost);
-            values.numbers[target] = ancestor.numbers[slot];
-            values.known[target] = ancestor.known[slot];
-          }
-        }
-        for (std::size_t pi = 0; pi < r.penalties.size(); ++pi) {
-          const Penalty& p = r.penalties[pi];
-          if (std::find(p.applies_to.begin(), p.applies_to.end(), covered_outcome->status) == p.applies_to.end()) continue;
-          bool known_first = true, known_next = true;
-          double first = r.compiled_penalties(c)[2 * pi].EvaluateNumber(values, params, &known_first);
-          double next = r.compiled_penalties(c)[2 * pi + 1].EvaluateNumber(values, params, &known_next);
-          if (known_first) d.penalty_first = first;
-          if (known_next) d.penalty_subsequent = next;
-          d.penalty_currency = p.currency;
-          d.penalty_cite = p.cite;
-          d.penalty_condition = p.condition;
-          d.penalty_otherwise = p.otherwise;
-          // The figure is only for the violations the clause names: said beside it, every time.
-          if (!p.condition.empty()) {
-            d.notes.push_back(fmt::format("the maximum penalty is for {}{}", p.condition,
-                                          p.otherwise.empty() ? "" : "; other violations: " + p.otherwise));
-          }
-          if (!known_first) {
-            d.notes.push_back(fmt::format("maximum penalty unknown: it depends on a figure that is not known ({})", p.first));
-          }
-          if (p.from && options.as_of < *p.from) {
-            d.notes.push_back(fmt::format("penalties under {} apply to violations on or after {}", p.cite, p.from->ToString()));
-          }
-          break;
-        }
-      }
-      if (auto costs = CostComponentNote(r, m, facts[mi])) d.notes.push_back(std::move(*costs));
-      answers[mi].determinations.push_back(std::move(d));
     }
   }
-  return answers;
+}
+
+// One model under one regime, its base's statuses already known. `explain` builds every step of
+// every reading; otherwise only what the summary shows.
+Determination Determine(const RegimeRun& run, const Inventory& inv, std::size_t mi, const ModelFacts& fact,
+                        const std::vector<const Event*>& events, const AssessOptions& options, bool explain,
+                        FactValues& values) {
+  const Regime& r = *run.regime;
+  const Model& m = inv.models[mi];
+  const int base = inv.base_index[mi];
+  const int none = static_cast<int>(r.statuses.size());
+  const std::size_t combos = r.combinations().size();
+  const std::vector<double>& params = run.params;
+  auto base_status = [&](std::size_t c) { return base >= 0 ? run.status[c][static_cast<std::size_t>(base)] : none; };
+  Determination d;
+  d.explained = explain;
+  d.regime = r.id;
+  d.in_force = run.context.in_force;
+  if (explain) {
+    d.title = r.title;
+    d.note = r.note;
+    d.params = run.context.params;
+    d.notes = run.context.notes;
+  }
+  for (std::size_t c = 0; c < combos; ++c) {
+    FillFor(r, r.schema(c), run.slots[c], m, fact, base_status(c), values);
+    Evaluated e = Decide(r, c, values, params, run.ranks);
+
+    Outcome o;
+    o.reading = r.CombinationName(c);
+    o.status = e.status >= 0 ? r.statuses[static_cast<std::size_t>(e.status)] : "unknown";
+    o.developer = m.developer;
+    if (explain) {
+      for (int reading : r.combinations()[c]) {
+        const Reading& rd = r.readings[static_cast<std::size_t>(reading)];
+        o.explanation.push_back({fmt::format("Reading {} of {}: {}", rd.id, rd.ambiguity, rd.text), ""});
+      }
+    }
+    // Explain every rule that was considered, and why it did or did not apply. A summary needs
+    // only the first reading's margins, and only from the rules that give them.
+    const bool margins_only = !explain;
+    for (std::size_t ri = 0; ri < r.rules.size() && (explain || c == 0); ++ri) {
+      const auto& expr = r.compiled_rules(c)[ri];
+      if (!expr) continue;
+      const bool gives_margins = static_cast<int>(ri) == e.rule || e.rule < 0;
+      if (margins_only && !gives_margins) continue;
+      const Rule& rule = r.rules[ri];
+      std::vector<Comparison> trace;
+      Truth t = expr->Evaluate(values, params, &trace);
+      std::string because;
+      for (const Comparison& cmp : trace) {
+        if (!cmp.numeric) {
+          if (margins_only) continue;
+          because += fmt::format("{}{}{} is {} ({})", because.empty() ? "" : "; ", cmp.left,
+                                 cmp.op.empty() ? "" : " " + cmp.op + " " + cmp.right, TruthName(cmp.holds),
+                                 cmp.op.empty() ? "" : cmp.left + " is " + cmp.actual);
+          if (cmp.op.empty()) because.resize(because.size() - 3);  // a bare fact: no "( )"
+          continue;
+        }
+        Margin mg{cmp.left, cmp.op, cmp.right, cmp.left_value, cmp.right_value, TruthName(cmp.holds),
+                  cmp.holds == Truth::kUnknown ? "unknown" : MarginText(cmp.left_value, cmp.right_value)};
+        if (!margins_only) {
+          because += fmt::format("{}{} {} {} ({}) is {}: {} {}", because.empty() ? "" : "; ", cmp.left, cmp.op,
+                                 cmp.right, core::Sci3(cmp.right_value), TruthName(cmp.holds),
+                                 cmp.holds == Truth::kUnknown ? "value unknown" : core::Sci3(cmp.left_value),
+                                 mg.text);
+        }
+        if (gives_margins) o.margins.push_back(std::move(mg));
+      }
+      if (margins_only) continue;
+      std::string verdict = t == Truth::kTrue    ? "applies"
+                            : t == Truth::kFalse ? "does not apply"
+                                                 : "cannot be decided (unknown inputs)";
+      o.explanation.push_back({fmt::format("Rule {} ({} if {}): {}{}", rule.id, rule.status, rule.when, verdict,
+                                           because.empty() ? "" : " - " + because),
+                               rule.cite});
+    }
+    if (e.rule >= 0) {
+      const Rule& rule = r.rules[static_cast<std::size_t>(e.rule)];
+      o.rule = rule.id;
+      o.cite = rule.cite;
+      if (rule.developer == "base" && base >= 0) o.developer = inv.models[static_cast<std::size_t>(base)].developer;
+      if (explain) {
+        o.explanation.push_back({fmt::format("Status: {}, by rule {}: \"{}\"", o.status, rule.id, rule.text), rule.cite});
+      }
+      if (!rule.ambiguity.empty()) {
+        d.notes.push_back(fmt::format("rule {} decided under ambiguity {}: see the other readings", rule.id, rule.ambiguity));
+      }
+    } else if (explain && e.unknown_blocked) {
+      o.explanation.push_back({"Status unknown: a rule that could decide has unknown inputs (see above)", ""});
+    } else if (explain) {
+      o.explanation.push_back({fmt::format("Status: {} (no rule applies: the regime's default)", o.status), ""});
+    }
+    d.outcomes.push_back(std::move(o));
+  }
+
+  // Summarise across readings.
+  bool agree = std::all_of(d.outcomes.begin(), d.outcomes.end(),
+                           [&](const Outcome& o) { return o.status == d.outcomes.front().status; });
+  d.status = agree ? d.outcomes.front().status : "depends-on-reading";
+  bool all_covered = true, none_covered = true, any_unknown = false;
+  for (const Outcome& o : d.outcomes) {
+    any_unknown = any_unknown || o.status == "unknown";
+    bool cov = r.IsCovered(o.status);
+    all_covered = all_covered && cov;
+    none_covered = none_covered && !cov && o.status != "unknown";
+    if (!o.cite.empty() && std::find(d.basis.begin(), d.basis.end(), o.cite) == d.basis.end()) d.basis.push_back(o.cite);
+  }
+  if (!any_unknown && all_covered) d.covered = true;
+  if (none_covered) d.covered = false;
+  if (!agree) {
+    std::string readings;
+    for (const Outcome& o : d.outcomes) readings += fmt::format("{}{}: {}", readings.empty() ? "" : "; ", o.reading, o.status);
+    d.notes.push_back("the statute is ambiguous here and the answer depends on the reading - " + readings);
+  }
+  if (m.training.empty()) d.notes.push_back("no training stages: the model's own compute is 0");
+  for (const TrainingStage& s : m.training) {
+    if (!s.cost_usd) d.notes.push_back(fmt::format("cost of the {} stage from {} unknown: {}", s.kind, s.start.ToString(), s.cost_source));
+  }
+
+  // Obligations and penalties under the first reading whose status carries duties.
+  auto covered_outcome = std::find_if(d.outcomes.begin(), d.outcomes.end(), [&](const Outcome& o) { return r.IsCovered(o.status); });
+  if (covered_outcome != d.outcomes.end()) {
+    std::size_t c = static_cast<std::size_t>(covered_outcome - d.outcomes.begin());
+    FillFor(r, r.schema(c), run.slots[c], m, fact, base_status(c), values);
+    d.obligations = Obligations(r, c, covered_outcome->status, events, values, params, options.as_of);
+    if (!agree) d.notes.push_back(fmt::format("obligations and penalties shown for the reading {} ({})",
+                                              covered_outcome->reading, covered_outcome->status));
+    {
+      const auto slot = static_cast<std::size_t>(run.slots[c].covered_model_cost);
+      const std::optional<double>& cost = run.covered_model_cost[c][mi];
+      values.numbers[slot] = cost.value_or(0);
+      values.known[slot] = cost.has_value();
+    }
+    for (std::size_t pi = 0; pi < r.penalties.size(); ++pi) {
+      const Penalty& p = r.penalties[pi];
+      if (std::find(p.applies_to.begin(), p.applies_to.end(), covered_outcome->status) == p.applies_to.end()) continue;
+      bool known_first = true, known_next = true;
+      double first = r.compiled_penalties(c)[2 * pi].EvaluateNumber(values, params, &known_first);
+      double next = r.compiled_penalties(c)[2 * pi + 1].EvaluateNumber(values, params, &known_next);
+      if (known_first) d.penalty_first = first;
+      if (known_next) d.penalty_subsequent = next;
+      d.penalty_currency = p.currency;
+      d.penalty_cite = p.cite;
+      d.penalty_condition = p.condition;
+      d.penalty_otherwise = p.otherwise;
+      // The figure is only for the violations the clause names: said beside it, every time.
+      if (!p.condition.empty()) {
+        d.notes.push_back(fmt::format("the maximum penalty is for {}{}", p.condition,
+                                      p.otherwise.empty() ? "" : "; other violations: " + p.otherwise));
+      }
+      if (!known_first) {
+        d.notes.push_back(fmt::format("maximum penalty unknown: it depends on a figure that is not known ({})", p.first));
+      }
+      if (p.from && options.as_of < *p.from) {
+        d.notes.push_back(fmt::format("penalties under {} apply to violations on or after {}", p.cite, p.from->ToString()));
+      }
+      break;
+    }
+  }
+  if (auto costs = CostComponentNote(r, m, fact)) d.notes.push_back(std::move(*costs));
+  return d;
+}
+
+}  // namespace
+
+Result<std::vector<RegimeContext>> Engine::Context(const AssessOptions& options) const {
+  FL_RETURN_IF_ERROR(CheckOptions(regimes_, options));
+  std::vector<RegimeContext> out;
+  for (const Regime& r : regimes_) {
+    if (Selected(r, options)) out.push_back(Prepare(r, options, cpi_).context);
+  }
+  return out;
+}
+
+Result<void> Engine::AssessEach(const Inventory& inv, const AssessOptions& options,
+                                const std::function<bool(std::size_t)>& explain,
+                                const std::function<bool(std::size_t, const ModelAnswer&)>& sink,
+                                unsigned threads) const {
+  FL_RETURN_IF_ERROR(CheckOptions(regimes_, options));
+  const std::vector<ModelFacts> facts = ComputeFacts(inv);
+  // Events grouped by model once: an inventory of a million models must not scan them per model.
+  std::vector<std::vector<const Event*>> events(inv.models.size());
+  for (const Event& e : inv.events) {
+    int at = inv.Find(e.model);
+    if (at < 0) return core::InvalidArgument(fmt::format("'{}' names no model", e.model), "event.model", e.where);
+    events[static_cast<std::size_t>(at)].push_back(&e);
+  }
+  std::vector<RegimeRun> runs;
+  for (const Regime& r : regimes_) {
+    if (Selected(r, options)) runs.push_back(Prepare(r, options, cpi_));
+  }
+  for (RegimeRun& run : runs) JudgeLineage(run, inv, facts);
+
+  // Determinations in chunks: bounded memory whatever the inventory's size, and each chunk split
+  // across the threads (the runs, facts and events are only read, so they are shared).
+  // An explained model holds hundreds of steps of text: explained runs use smaller chunks so
+  // that memory stays flat whatever is asked.
+  const std::size_t kChunk = explain ? 512 : 8192;
+  threads = std::max(1u, threads);
+  std::vector<ModelAnswer> answers;
+  auto judge = [&](std::size_t begin, std::size_t end, std::size_t chunk_start) {
+    FactValues values;
+    for (std::size_t mi = begin; mi < end; ++mi) {
+      const ModelFacts& f = facts[mi];
+      ModelAnswer& a = answers[mi - chunk_start];
+      a = {inv.models[mi].id, inv.models[mi].developer, f.own_flop, f.cumulative_flop, f.own_cost, f.cumulative_cost, {}};
+      const bool full = explain && explain(mi);
+      a.determinations.reserve(runs.size());
+      for (const RegimeRun& run : runs) {
+        a.determinations.push_back(Determine(run, inv, mi, f, events[mi], options, full, values));
+      }
+    }
+  };
+  for (std::size_t start = 0; start < inv.models.size(); start += kChunk) {
+    const std::size_t end = std::min(inv.models.size(), start + kChunk);
+    answers.assign(end - start, ModelAnswer{});
+    const std::size_t n = end - start;
+    const unsigned use = static_cast<unsigned>(std::min<std::size_t>(threads, (n + 255) / 256));
+    if (use <= 1) {
+      judge(start, end, start);
+    } else {
+      std::vector<std::thread> workers;
+      for (unsigned t = 1; t < use; ++t) {
+        workers.emplace_back(judge, start + n * t / use, start + n * (t + 1) / use, start);
+      }
+      judge(start, start + n / use, start);
+      for (std::thread& w : workers) w.join();
+    }
+    for (std::size_t mi = start; mi < end; ++mi) {
+      if (!sink(mi, answers[mi - start])) return core::Ok();
+    }
+  }
+  return core::Ok();
+}
+
+Result<std::vector<ModelAnswer>> Engine::Assess(const Inventory& inv, const AssessOptions& options) const {
+  std::vector<ModelAnswer> out;
+  out.reserve(inv.models.size());
+  FL_RETURN_IF_ERROR(AssessEach(
+      inv, options, [](std::size_t) { return true; },
+      [&](std::size_t, const ModelAnswer& a) {
+        out.push_back(a);
+        return true;
+      }));
+  return out;
 }
 
 Result<VersionComparison> CompareVersions(const Engine& engine, const Inventory& inv, AssessOptions options,

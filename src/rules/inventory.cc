@@ -1,6 +1,7 @@
 #include "flopline/rules/inventory.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -12,16 +13,15 @@
 #include "flopline/compute/estimate.h"
 #include "flopline/core/toml_fields.h"
 #include "flopline/rules/regime.h"
+#include "inventory_internal.h"
 
 namespace flopline::rules {
-namespace {
+namespace internal {
 
 using core::Join;
 
 using core::Result;
 using core::TomlFields;
-
-const std::vector<std::string> kStageKinds = {"pretrain", "fine-tune", "rl", "synthetic-data", "other"};
 
 Result<std::string> OneOf(const TomlFields& f, std::string_view key, const std::vector<std::string>& allowed,
                           std::optional<std::string> fallback) {
@@ -62,11 +62,43 @@ Result<core::Instant> ReadInstant(const TomlFields& f, const toml::table& t, std
   return f.Bad(key, "expected a date-time such as 2026-06-01T09:00:00Z");
 }
 
-Result<TrainingStage> ParseStage(const TomlFields& f, const compute::AcceleratorTable& accelerators,
+// An amount of money from a model file: refused, with the field, unless it is a finite amount that
+// fits compute's whole cents (core::UsdCents would otherwise clamp 1.7e308 to $9e16 silently).
+Result<void> CheckMoneyField(const TomlFields& f, const toml::table& t, std::string_view key) {
+  const toml::node* node = t.get(key);
+  if (!node) return core::Ok();
+  double value = 0;
+  if (node->is_integer()) {
+    value = static_cast<double>(node->as_integer()->get());
+  } else if (node->is_floating_point()) {
+    value = node->as_floating_point()->get();
+  } else {
+    return core::Ok();  // the typed read names the wrong type
+  }
+  if (auto problem = MoneyProblem(value)) return f.Bad(key, *problem);
+  return core::Ok();
+}
+
+// `key` of `t` must be an array of tables ([[key]]): a single table ([key]) or a plain value would
+// otherwise be skipped, and the models it holds would vanish without a word.
+Result<void> CheckArrayOfTables(const toml::table& t, std::string_view key, const std::string& file,
+                                const std::string& name) {
+  const toml::node* node = t.get(key);
+  if (!node || node->is_array_of_tables()) return core::Ok();
+  if (node->is_table()) {
+    return core::InvalidArgument(fmt::format("[{}] is a single table; write [[{}]], one per entry", name, name),
+                                 name, core::TomlLocation(*node, file));
+  }
+  return core::InvalidArgument(fmt::format("expected [[{}]] tables", name), name, core::TomlLocation(*node, file));
+}
+
+Result<TrainingStage> ParseStage(const TomlFields& f, const toml::table& t, const compute::AcceleratorTable& accelerators,
                                  const compute::PriceTable& prices, const compute::ConfigLoader& load) {
   std::vector<std::string_view> keys(compute::kEstimateKeys);
   keys.push_back("kind");
   FL_RETURN_IF_ERROR(f.OnlyKeys(keys));
+  FL_RETURN_IF_ERROR(CheckMoneyField(f, t, "cost_usd"));
+  FL_RETURN_IF_ERROR(CheckMoneyField(f, t, "price_per_hour"));
   TrainingStage stage;
   stage.where = f.Where();
   FL_ASSIGN_OR_RETURN(stage.kind, OneOf(f, "kind", kStageKinds, std::nullopt));
@@ -104,7 +136,7 @@ Result<TrainingStage> ParseStage(const TomlFields& f, const compute::Accelerator
   return stage;
 }
 
-Result<void> ParseFile(const ModelFile& file, Inventory& out, const compute::AcceleratorTable& accelerators,
+Result<void> ParseTomlModels(const ModelFile& file, Inventory& out, const compute::AcceleratorTable& accelerators,
                        const compute::PriceTable& prices, const compute::ConfigLoader& load) {
   FL_ASSIGN_OR_RETURN(toml::table root, core::ParseToml(file.text, file.path));
   for (const auto& [key, node] : root) {
@@ -112,6 +144,12 @@ Result<void> ParseFile(const ModelFile& file, Inventory& out, const compute::Acc
       return core::InvalidArgument("unknown key; a model file holds [[model]] and [[event]] tables",
                                    std::string(key.str()), core::TomlLocation(node, file.path));
     }
+  }
+  FL_RETURN_IF_ERROR(CheckArrayOfTables(root, "model", file.path, "model"));
+  FL_RETURN_IF_ERROR(CheckArrayOfTables(root, "event", file.path, "event"));
+  if (root.empty()) {
+    // An empty file (or a wrong one) must not pass as "nothing covered".
+    return core::InvalidArgument("the file holds no [[model]] or [[event]] tables", "", core::Location{file.path, 1, 1});
   }
   FL_RETURN_IF_ERROR(core::ForEachTable(root, "model", file.path, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
     FL_RETURN_IF_ERROR(f.OnlyKeys({"id", "developer", "developer_revenue_usd", "foundation_model", "base",
@@ -121,9 +159,13 @@ Result<void> ParseFile(const ModelFile& file, Inventory& out, const compute::Acc
     m.where = f.Where();
     FL_ASSIGN_OR_RETURN(m.id, f.String("id"));
     if (m.id.empty()) return f.Bad("id", "must not be empty");
-    if (out.Find(m.id) >= 0) return f.Bad("id", fmt::format("'{}' is already defined", m.id));
+    if (!out.index.emplace(m.id, static_cast<int>(out.models.size())).second) {
+      return f.Bad("id", fmt::format("'{}' is already defined", m.id));
+    }
     FL_ASSIGN_OR_RETURN(m.developer, f.String("developer"));
     FL_ASSIGN_OR_RETURN(m.developer_revenue_usd, f.OptionalPositive("developer_revenue_usd", /*allow_zero=*/true));
+    FL_RETURN_IF_ERROR(CheckMoneyField(f, t, "developer_revenue_usd"));
+    FL_RETURN_IF_ERROR(CheckArrayOfTables(t, "training", file.path, f.Name("training")));
     FL_ASSIGN_OR_RETURN(auto foundation, f.OptionalBool("foundation_model"));
     m.foundation_model = foundation.value_or(false);
     FL_ASSIGN_OR_RETURN(auto open_source, f.OptionalBool("open_source"));
@@ -136,6 +178,7 @@ Result<void> ParseFile(const ModelFile& file, Inventory& out, const compute::Acc
       TomlFields cf(*ct, file.path, f.Name("costs"));
       FL_RETURN_IF_ERROR(cf.OnlyKeys({"other_compute_usd", "data_usd", "people_usd", "earlier_runs_usd"}));
       for (const char* key : {"other_compute_usd", "data_usd", "people_usd", "earlier_runs_usd"}) {
+        FL_RETURN_IF_ERROR(CheckMoneyField(cf, *ct, key));
         FL_ASSIGN_OR_RETURN(auto usd, cf.OptionalPositive(key, /*allow_zero=*/true));
         std::string component(key);
         component = component.substr(0, component.size() - 4);  // without "_usd"
@@ -151,8 +194,8 @@ Result<void> ParseFile(const ModelFile& file, Inventory& out, const compute::Acc
     if (m.derivation != "pretrain" && m.base.empty()) {
       return f.Bad("derivation", fmt::format("'{}' needs base = the id of the model it was made from", m.derivation));
     }
-    FL_RETURN_IF_ERROR(core::ForEachTable(t, "training", file.path, false, [&](const TomlFields& sf, const toml::table&) -> Result<void> {
-      FL_ASSIGN_OR_RETURN(TrainingStage stage, ParseStage(sf, accelerators, prices, load));
+    FL_RETURN_IF_ERROR(core::ForEachTable(t, "training", file.path, false, [&](const TomlFields& sf, const toml::table& st) -> Result<void> {
+      FL_ASSIGN_OR_RETURN(TrainingStage stage, ParseStage(sf, st, accelerators, prices, load));
       m.training.push_back(std::move(stage));
       return core::Ok();
     }, f.prefix()));
@@ -172,9 +215,26 @@ Result<void> ParseFile(const ModelFile& file, Inventory& out, const compute::Acc
   return core::Ok();
 }
 
-}  // namespace
+}  // namespace internal
+
+using core::Result;
+
+std::optional<std::string> MoneyProblem(double usd) {
+  if (std::isfinite(usd) && usd >= 0 && usd <= kMaxUsd) return std::nullopt;
+  if (std::isnan(usd)) return std::string("must be an amount in USD, got nan");
+  if (usd < 0) return fmt::format("must be zero or more, got {}", usd);
+  return fmt::format("is too large: at most {} USD fits in whole cents, got {}", kMaxUsd, usd);
+}
 
 int Inventory::Find(std::string_view id) const {
+  if (index.size() == models.size()) {
+    auto it = index.find(std::string(id));
+    if (it != index.end() && static_cast<std::size_t>(it->second) < models.size() &&
+        models[static_cast<std::size_t>(it->second)].id == id) {
+      return it->second;
+    }
+    if (it == index.end()) return -1;
+  }
   for (std::size_t i = 0; i < models.size(); ++i) {
     if (models[i].id == id) return static_cast<int>(i);
   }
@@ -182,8 +242,12 @@ int Inventory::Find(std::string_view id) const {
 }
 
 Result<void> LinkLineage(Inventory& inv) {
-  std::unordered_map<std::string_view, int> index;
-  for (std::size_t i = 0; i < inv.models.size(); ++i) index.emplace(inv.models[i].id, static_cast<int>(i));
+  if (inv.index.size() != inv.models.size()) {
+    inv.index.clear();
+    inv.index.reserve(inv.models.size());
+    for (std::size_t i = 0; i < inv.models.size(); ++i) inv.index.emplace(inv.models[i].id, static_cast<int>(i));
+  }
+  const auto& index = inv.index;
   inv.base_index.assign(inv.models.size(), -1);
   for (std::size_t i = 0; i < inv.models.size(); ++i) {
     const Model& m = inv.models[i];
@@ -229,19 +293,43 @@ Result<void> LinkLineage(Inventory& inv) {
 Result<Inventory> ParseInventory(const std::vector<ModelFile>& files, const compute::AcceleratorTable& accelerators,
                                  const compute::PriceTable& prices, const compute::ConfigLoader& load) {
   Inventory inv;
-  for (const ModelFile& file : files) FL_RETURN_IF_ERROR(ParseFile(file, inv, accelerators, prices, load));
+  for (const ModelFile& file : files) {
+    if (internal::IsJsonl(file.path)) {
+      // simdjson reads past the end of what it parses: give it a padded copy.
+      simdjson::padded_string padded(file.text);
+      FL_RETURN_IF_ERROR(internal::ParseJsonlModels(file.path, padded, inv, accelerators, prices, load));
+    } else {
+      FL_RETURN_IF_ERROR(internal::ParseTomlModels(file, inv, accelerators, prices, load));
+    }
+  }
+  if (inv.models.empty()) {
+    return core::InvalidArgument("the files given hold no [[model]] tables: nothing to assess", "model",
+                                 core::Location{files.empty() ? std::string() : files.front().path, 1, 1});
+  }
   FL_RETURN_IF_ERROR(LinkLineage(inv));
   return inv;
 }
 
 Result<Inventory> LoadInventory(const std::vector<std::string>& paths, const compute::AcceleratorTable& accelerators,
                                 const compute::PriceTable& prices) {
-  std::vector<ModelFile> files;
+  // One file at a time, each dropped once parsed: a million-model file is read once and never
+  // held twice.
+  Inventory inv;
   for (const std::string& path : paths) {
-    FL_ASSIGN_OR_RETURN(std::string text, core::ReadFile(path));
-    files.push_back({path, std::move(text)});
+    if (internal::IsJsonl(path)) {
+      FL_ASSIGN_OR_RETURN(simdjson::padded_string text, internal::ReadPadded(path));
+      FL_RETURN_IF_ERROR(internal::ParseJsonlModels(path, text, inv, accelerators, prices, {}));
+    } else {
+      FL_ASSIGN_OR_RETURN(std::string text, core::ReadFile(path));
+      FL_RETURN_IF_ERROR(internal::ParseTomlModels({path, std::move(text)}, inv, accelerators, prices, {}));
+    }
   }
-  return ParseInventory(files, accelerators, prices);
+  if (inv.models.empty()) {
+    return core::InvalidArgument("the files given hold no [[model]] tables: nothing to assess", "model",
+                                 core::Location{paths.empty() ? std::string() : paths.front(), 1, 1});
+  }
+  FL_RETURN_IF_ERROR(LinkLineage(inv));
+  return inv;
 }
 
 }  // namespace flopline::rules

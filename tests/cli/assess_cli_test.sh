@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `flopline assess`: the JSON contract, exit codes (0, 1 with --fail-if-covered, 2 on bad input),
-# markdown, what-ifs, and one-line errors naming file, line and field.
+# `flopline assess`: the JSON contract (summary and explained shapes), the summary table and
+# --explain, exit codes (0, 1 with --fail-if-covered, 2 on bad input), --quiet, markdown, what-ifs,
+# JSON Lines and the converter, a large generated inventory, and one-line errors naming file, line
+# and field.
 # Usage: assess_cli_test.sh FLOPLINE_BINARY SOURCE_DIR
 set -uo pipefail
 bin=$1
@@ -8,10 +10,11 @@ src=$2
 source "$(dirname "$0")/lib.sh"
 ex=$src/examples/models
 
-expect_ok json assess "$ex/frontier-lab.toml" "$ex/startup.toml" "$ex/academic-and-third-party.toml" --as-of 2026-11-23 --format json
+expect_ok json assess "$ex/frontier-lab.toml" "$ex/startup.toml" "$ex/academic-and-third-party.toml" --as-of 2026-11-23 --format json --explain
 check json-contract python3 - "$tmp/out" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
+assert d["shape"] == "explained"
 assert d["as_of"] == "2026-11-23"
 models = {m["id"]: m for m in d["models"]}
 assert set(models) >= {"acme-f1", "acme-f1-chat", "llama-2-7b", "tinylab-support-7b", "bigco-f1-tuned"}
@@ -58,6 +61,128 @@ expect_error bad-as-of 2 "field '--as-of'" -- assess "$ex/startup.toml" --as-of 
 expect_error bad-set 2 "no parameter 'covered_flops'" -- assess "$ex/startup.toml" --set ca-sb1047.covered_flops=1
 expect_error bad-regime 2 "unknown regime 'ca-sb1057'; known: ca-sb1047" -- assess "$ex/startup.toml" --regime ca-sb1057
 expect_error missing-file 2 "does not exist" -- assess "$tmp/none.toml"
+
+# Issue 10 item 14: a mistyped table header, an unknown table or an empty file is an error, never
+# "no models" with exit 0 (which --fail-if-covered would read as "nothing covered").
+printf '[model]\nid = "a"\ndeveloper = "D"\n[[model.training]]\nkind = "pretrain"\nstart = 2026-01-01\nflop = 2e26\n' >"$tmp/single.toml"
+expect_error single-bracket-model 2 "single.toml:1:[0-9]+: field 'model': \[model\] is a single table; write \[\[model\]\]" -- assess "$tmp/single.toml" --fail-if-covered
+printf '[[model]]\nid = "a"\ndeveloper = "D"\n[event]\nmodel = "a"\nkind = "released"\nat = 2026-06-01\n' >"$tmp/single-event.toml"
+expect_error single-bracket-event 2 "single-event.toml:4:[0-9]+: field 'event': \[event\] is a single table" -- assess "$tmp/single-event.toml"
+printf '[[model]]\nid = "a"\ndeveloper = "D"\n[modle]\nid = "b"\n' >"$tmp/unknown-table.toml"
+expect_error unknown-table 2 "unknown-table.toml:4:[0-9]+: field 'modle': unknown key" -- assess "$tmp/unknown-table.toml"
+: >"$tmp/empty.toml"
+expect_error empty-file 2 "empty.toml:1:1: the file holds no \[\[model\]\] or \[\[event\]\] tables" -- assess "$tmp/empty.toml" --fail-if-covered
+# Issue 10 item 15: what-if values must be finite and non-negative; money must fit, not be clamped.
+for v in nan inf -inf -1 1e400; do
+  expect_error "set-$v" 2 "field '--set': .*(finite number, zero or more|is not a number)" -- assess "$ex/frontier-lab.toml" --set "ca-sb1047.covered_flop=$v"
+done
+printf '[[model]]\nid = "a"\ndeveloper = "D"\n[[model.training]]\nkind = "pretrain"\nstart = 2026-01-01\nflop = 1e20\ncost_usd = 1.7e308\n' >"$tmp/money.toml"
+expect_error money-overflow 2 "money.toml:8:[0-9]+: field 'model\[0\].training\[0\].cost_usd': is too large" -- assess "$tmp/money.toml"
+sed -i 's/1.7e308/-1.0/' "$tmp/money.toml"
+expect_error money-negative 2 "money.toml:8:[0-9]+: field 'model\[0\].training\[0\].cost_usd'" -- assess "$tmp/money.toml"
+sed -i 's/-1.0/nan/' "$tmp/money.toml"
+expect_error money-nan 2 "money.toml:8:[0-9]+: field 'model\[0\].training\[0\].cost_usd'" -- assess "$tmp/money.toml"
+
+# Issue 12: a summary that fits a screen by default; --explain for the traces.
+expect_ok table-default assess "$ex"/*.toml --as-of 2026-11-23
+check table-under-60-lines test "$(wc -l <"$tmp/out")" -lt 60
+check table-header grep -qE "^model +regime +status +covered +basis +margin +next deadline +max penalty" "$tmp/out"
+check table-basis-in-full grep -qF "§22602(e)(1)(A)(i)" "$tmp/out"
+check table-no-traces bash -c '! grep -q "Rule " "$1"' _ "$tmp/out"
+check table-notes-once test "$(grep -c "CPI adjustment" "$tmp/out")" -le 2
+check table-aligned python3 - "$tmp/out" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().split("\n")
+head = next(i for i, l in enumerate(lines) if l.startswith("model "))
+cols = [lines[head].index(c) for c in ("regime", "status", "covered", "basis", "margin", "next deadline", "max penalty")]
+rows = [l for l in lines[head + 1:] if l.strip() and not l.startswith(" ")][:36]
+assert len(rows) == 36, len(rows)
+for r in rows:
+    for c in cols:
+        assert r[c - 2:c] == "  " and r[c] != " ", (c, r)
+PY
+expect_ok explain-one assess "$ex"/*.toml --as-of 2026-11-23 --explain=acme-f1-chat
+check explain-one-traces grep -q "^== acme-f1-chat" "$tmp/out"
+check explain-one-only test "$(grep -c "^== " "$tmp/out")" -eq 1
+check explain-one-rules grep -q "Rule " "$tmp/out"
+expect_ok explain-all assess "$ex"/*.toml --as-of 2026-11-23 --explain
+check explain-all-traces test "$(grep -c "^== " "$tmp/out")" -eq 9
+expect_error explain-unknown 2 "field '--explain': 'acme-f2' names no model" -- assess "$ex"/*.toml --explain=acme-f2
+"$bin" assess "$ex/frontier-lab.toml" --fail-if-covered --quiet --as-of 2026-11-23 >"$tmp/out" 2>&1
+check quiet-fail-if-covered test $? -eq 1
+check quiet-prints-nothing test ! -s "$tmp/out"
+"$bin" assess "$ex/startup.toml" --fail-if-covered --quiet --as-of 2026-11-23 >"$tmp/out" 2>&1
+check quiet-not-covered test $? -eq 0
+
+# The summary and the explained answers agree on every status, covered, basis and deadline.
+"$bin" assess "$ex"/*.toml --as-of 2026-11-23 --format json >"$tmp/summary.json"
+"$bin" assess "$ex"/*.toml --as-of 2026-11-23 --format json --explain >"$tmp/explained.json"
+check summary-agrees-with-explained python3 - "$tmp/summary.json" "$tmp/explained.json" <<'PY'
+import json, sys
+s, e = (json.load(open(p)) for p in sys.argv[1:3])
+assert s["shape"] == "summary" and e["shape"] == "explained"
+assert [r["id"] for r in s["regimes"]] == [r["id"] for r in e["regimes"]]
+assert len(s["models"]) == len(e["models"]) == 9
+for a, b in zip(s["models"], e["models"]):
+    assert a["id"] == b["id"]
+    assert "explanation" not in a["determinations"][0] and "explanation" in b["determinations"][0]
+    for x, y in zip(a["determinations"], b["determinations"]):
+        for k in ("regime", "status", "covered", "basis", "margin", "next_deadline", "penalty_max", "developer_of_record"):
+            assert x[k] == y[k], (a["id"], x["regime"], k, x[k], y[k])
+        assert [r["status"] for r in x["readings"]] == [r["status"] for r in y["readings"]]
+PY
+
+# JSON Lines: the converter writes the bulk format; assessing it gives the same answers.
+expect_ok write-jsonl assess "$ex"/*.toml --write-jsonl "$tmp/examples.jsonl"
+check write-jsonl-says grep -q "^wrote 9 models and [0-9]* events to" "$tmp/out"
+"$bin" assess "$tmp/examples.jsonl" --as-of 2026-11-23 --format json --explain >"$tmp/from-jsonl.json"
+check jsonl-same-answers python3 - "$tmp/explained.json" "$tmp/from-jsonl.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+key = lambda d: {m["id"]: [(x["regime"], x["status"], x["covered"], x["basis"], x["margin"], x["next_deadline"],
+                            x["penalty_max"], [o["status"] for o in x["obligations"]]) for x in m["determinations"]]
+                 for m in d["models"]}
+assert key(a) == key(b), "TOML and JSON Lines disagree"
+PY
+printf '{"model":{"id":"a","developer":"D"}}\n{"model":{"id":"b","developer":"D","training":[{"kind":"pretrain","start":"2026-01-01","flop":"1e26","cost_usd":5.0}]}}\n' >"$tmp/bad.jsonl"
+expect_error jsonl-error-line-field 2 "bad.jsonl:2: field 'model.training\[0\].flop': expected a number" -- assess "$tmp/bad.jsonl"
+printf '{"model":{"id":"a","developer":"D"}}\n{"model":{"id":"b","developer":"D"}' >"$tmp/cut.jsonl"
+expect_error jsonl-malformed 2 "cut.jsonl:2: malformed JSON" -- assess "$tmp/cut.jsonl"
+
+# A large generated inventory: the JSON is valid and complete, read back by Python's parser.
+python3 "$src/bench/assess_inventory.py" --models 20000 --format jsonl --out "$tmp/big.jsonl"
+"$bin" assess "$tmp/big.jsonl" --as-of 2026-11-23 --format json >"$tmp/big.json"
+check big-json-exit test $? -eq 0
+check big-json-complete python3 - "$tmp/big.json" 20000 <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+n = int(sys.argv[2])
+assert [m["id"] for m in d["models"]] == [f"m{i}" for i in range(n)]
+regimes = [r["id"] for r in d["regimes"]]
+assert len(regimes) == 4
+statuses = set()
+for m in d["models"]:
+    assert [x["regime"] for x in m["determinations"]] == regimes, m["id"]
+    for x in m["determinations"]:
+        assert x["status"] and x["readings"], m["id"]
+        statuses.add(x["status"])
+assert "depends-on-reading" in statuses and len(statuses) >= 6, statuses
+PY
+# Explained for the first 1,000 models (a chain never reaches outside its block of 10), against the
+# summary of the whole inventory.
+head -n "$(grep -n '"id":"m1000"' "$tmp/big.jsonl" | cut -d: -f1 | awk '{print $1 - 1}')" "$tmp/big.jsonl" >"$tmp/mid.jsonl"
+"$bin" assess "$tmp/mid.jsonl" --as-of 2026-11-23 --format json --explain >"$tmp/big-explained.json"
+check big-explained-agrees python3 - "$tmp/big.json" "$tmp/big-explained.json" <<'PY'
+import json, sys
+s, e = (json.load(open(p)) for p in sys.argv[1:3])
+assert len(e["models"]) == 1000 and e["shape"] == "explained"
+for a, b in zip(s["models"], e["models"]):
+    assert a["id"] == b["id"]
+    for x, y in zip(a["determinations"], b["determinations"]):
+        assert (x["status"], x["covered"], x["basis"]) == (y["status"], y["covered"], y["basis"]), (a["id"], x["regime"])
+PY
+"$bin" assess "$tmp/big.jsonl" --as-of 2026-11-23 >"$tmp/big.txt"
+check big-table-rows test "$(grep -c "^m[0-9]" "$tmp/big.txt")" -eq 80000
 
 mkdir -p "$tmp/regimes"
 cp "$src"/regimes/*.toml "$tmp/regimes/"

@@ -446,5 +446,65 @@ TEST_F(EngineTest, UnknownOverrideOrRegimeIsAnError) {
   EXPECT_NE(regime.error().message.find("ca-sb1047"), std::string::npos);
 }
 
+// Issue 10 item 15: a what-if threshold of nan made a 1.2e26 model "not-covered" ("nanx below").
+TEST_F(EngineTest, NonFiniteOrNegativeOverrideIsRefused) {
+  Engine engine(*regimes_, {});
+  Inventory inv = Models(Pretrain("m", 1.2e26, 2e8));
+  for (double bad : {std::nan(""), HUGE_VAL, -HUGE_VAL, -1.0}) {
+    auto r = engine.Assess(inv, {core::Date::FromYmd(2026, 6, 1), {{"ca-sb1047", "covered_flop", bad}}, {}});
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().field, "--set") << bad;
+    EXPECT_NE(r.error().message.find("covered_flop"), std::string::npos) << r.error().message;
+    auto c = engine.Classify(inv, {core::Date::FromYmd(2026, 6, 1), {{"ca-sb1047", "covered_flop", bad}}, {}});
+    ASSERT_FALSE(c) << bad;
+  }
+  auto zero = engine.Assess(inv, {core::Date::FromYmd(2026, 6, 1), {{"ca-sb1047", "covered_flop", 0}}, {}});
+  ASSERT_TRUE(zero) << zero.error().ToString();
+}
+
+// Issue 12: a summary (no explanations built) must say what the explained answer says.
+TEST_F(EngineTest, SummaryAgreesWithTheExplainedAnswerOnEveryStatus) {
+  std::string text = Pretrain("base", 2e26, 2e8) + Derived("ft", "base", "fine-tune", 2.9e25, 1.1e7) +
+                     Derived("copy", "ft", "copy", 0, 0, "Host") + Pretrain("small", 1e24, 1e6) +
+                     Derived("cheap", "base", "fine-tune", 1e23, 1e5, "Other") +
+                     "[[event]]\nmodel = \"base\"\nkind = \"incident-discovered\"\nat = 2026-06-01T00:00:00Z\n";
+  for (int i = 0; i < 40; ++i) text += Derived("d" + std::to_string(i), i ? "d" + std::to_string(i - 1) : "ft",
+                                               i % 3 ? "fine-tune" : "copy", i % 3 ? 1e22 * i : 0, 1e4 * i, i % 2 ? "Dev" : "X");
+  Inventory inv = Models(text);
+  Engine engine(*regimes_, {});
+  AssessOptions options{core::Date::FromYmd(2026, 11, 23), {}, {}};
+  auto full = engine.Assess(inv, options);
+  ASSERT_TRUE(full) << full.error().ToString();
+  std::vector<ModelAnswer> summary;
+  auto done = engine.AssessEach(inv, options, {}, [&](std::size_t i, const ModelAnswer& a) {
+    EXPECT_EQ(i, summary.size());
+    summary.push_back(a);
+    return true;
+  }, 2);
+  ASSERT_TRUE(done) << done.error().ToString();
+  ASSERT_EQ(summary.size(), full->size());
+  for (std::size_t m = 0; m < summary.size(); ++m) {
+    ASSERT_EQ(summary[m].determinations.size(), (*full)[m].determinations.size());
+    for (std::size_t r = 0; r < summary[m].determinations.size(); ++r) {
+      const Determination& s = summary[m].determinations[r];
+      const Determination& f = (*full)[m].determinations[r];
+      SCOPED_TRACE(summary[m].id + " under " + s.regime);
+      EXPECT_FALSE(s.explained);
+      EXPECT_TRUE(f.explained);
+      EXPECT_EQ(s.status, f.status);
+      EXPECT_EQ(s.covered, f.covered);
+      EXPECT_EQ(s.basis, f.basis);
+      EXPECT_EQ(KeyMargin(s), KeyMargin(f));
+      ASSERT_EQ(s.outcomes.size(), f.outcomes.size());
+      for (std::size_t o = 0; o < s.outcomes.size(); ++o) EXPECT_EQ(s.outcomes[o].status, f.outcomes[o].status);
+      EXPECT_EQ(s.obligations.size(), f.obligations.size());
+      EXPECT_EQ(NextDeadline(s) ? NextDeadline(s)->id : "", NextDeadline(f) ? NextDeadline(f)->id : "");
+      EXPECT_EQ(s.penalty_first, f.penalty_first);
+      EXPECT_TRUE(s.outcomes.front().explanation.empty());
+      EXPECT_FALSE(f.outcomes.front().explanation.empty());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace flopline::rules

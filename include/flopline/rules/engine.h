@@ -13,6 +13,7 @@
 // concurrently.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,10 +46,19 @@ struct AssessOptions {
   std::vector<std::string> regimes;  // ids to assess; empty = all
 };
 
+
 struct ParamValue {
   std::string name, unit, cite;
   double value = 0;
   std::string basis;  // where the value comes from: the statute's row, a regulator, an override, CPI
+};
+
+// What is the same for every model under one regime on one date: stated once, not per model.
+struct RegimeContext {
+  std::string id, title, note;
+  bool in_force = true;
+  std::vector<ParamValue> params;
+  std::vector<std::string> notes;  // parameter notes (CPI, regulator-set values) and the in-force note
 };
 
 struct Margin {
@@ -79,7 +89,13 @@ struct ObligationState {
   std::string detail;
 };
 
+// A determination is explained (Assess, or AssessEach for a model `explain` selects) or a summary.
+// A summary has the same status, covered, basis, outcomes' statuses and rules, obligations and
+// penalties, but no explanation steps, no parameters, no title or note, margins only for the
+// first reading, and only the notes of its own (the regime's are in RegimeContext): building the
+// explanations is most of the work, and nobody reads a million of them.
 struct Determination {
+  bool explained = true;
   std::string regime, title, note;
   bool in_force = true;
   std::string status;          // the status every reading agrees on, or "depends-on-reading"
@@ -92,7 +108,7 @@ struct Determination {
   std::string penalty_currency, penalty_cite;
   std::string penalty_condition;  // which violations the figure is for; empty = every violation
   std::string penalty_otherwise;  // the remedies for the others
-  std::vector<std::string> notes;
+  std::vector<std::string> notes;  // explained: the regime's notes first, then the model's own
 };
 
 struct ModelAnswer {
@@ -109,8 +125,22 @@ class Engine {
 
   const std::vector<Regime>& regimes() const { return regimes_; }
 
-  // Full answers, with explanations. Errors: an override or regime id that does not exist.
+  // Full answers, with explanations. Errors: an override or regime id that does not exist, or an
+  // override that is not a finite number, zero or more.
   core::Result<std::vector<ModelAnswer>> Assess(const Inventory& inventory, const AssessOptions& options) const;
+
+  // The answers one model at a time, in the inventory's order, without holding them all: statuses
+  // along the lineage first (one pass, bases first), then determinations in chunks judged on
+  // `threads` threads, each chunk handed to `sink` in order before the next is built. A model is
+  // explained when `explain(model index)` is true (no function: none is), else summarised. Stops
+  // early, without error, when `sink` returns false.
+  core::Result<void> AssessEach(const Inventory& inventory, const AssessOptions& options,
+                                const std::function<bool(std::size_t)>& explain,
+                                const std::function<bool(std::size_t, const ModelAnswer&)>& sink,
+                                unsigned threads = 1) const;
+
+  // The regime-wide values and notes of the regimes `options` selects, in order.
+  core::Result<std::vector<RegimeContext>> Context(const AssessOptions& options) const;
 
   // Statuses only (the first combination of readings' status per model and regime, indexed
   // [regime][model]): the fast path for large lineages.

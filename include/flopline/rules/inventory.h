@@ -26,7 +26,9 @@
 #pragma once
 
 #include <optional>
+#include <ostream>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "flopline/compute/accelerators.h"
@@ -79,6 +81,9 @@ struct Inventory {
   std::vector<Event> events;           // in the order read
   std::vector<int> order;              // model indices, every base before its derivatives
   std::vector<int> base_index;         // per model: index of its base, or -1
+  // id -> model index, kept by the parsers and LinkLineage; Find falls back to a scan when it is
+  // stale (an inventory built or changed in code), so it is never wrong, only slower.
+  std::unordered_map<std::string, int> index;
 
   int Find(std::string_view id) const;  // -1 if absent
 };
@@ -88,7 +93,17 @@ struct ModelFile {
   std::string text;
 };
 
-// Parses the files (stages estimated with the tables; configs read with `load`, or from disk).
+// The largest amount of money a model file may give: compute keeps money in whole cents in an
+// int64 (core::UsdCents), so anything larger would be clamped, not kept.
+inline constexpr double kMaxUsd = 9.0e16;
+// Why `usd` is not an amount a model file may give (non-finite, negative, or above kMaxUsd), or
+// nullopt when it is.
+std::optional<std::string> MoneyProblem(double usd);
+
+// Parses the files: TOML, or JSON Lines when the path ends in ".jsonl" (docs/assess.md): one
+// {"model": {...}} or {"event": {...}} per line, with the keys of a [[model]] or [[event]] table
+// (stages as "training": [{...}], dates and instants as ISO 8601 strings); errors name the line and
+// the field. Every file must hold a model or an event, and the files together at least one model. (stages estimated with the tables; configs read with `load`, or from disk).
 core::Result<Inventory> ParseInventory(const std::vector<ModelFile>& files,
                                        const compute::AcceleratorTable& accelerators,
                                        const compute::PriceTable& prices,
@@ -97,7 +112,12 @@ core::Result<Inventory> LoadInventory(const std::vector<std::string>& paths,
                                       const compute::AcceleratorTable& accelerators,
                                       const compute::PriceTable& prices);
 
-// Checks lineage and fills `order` and `base_index`; for inventories built in code.
+// Checks lineage and fills `order`, `base_index` and `index`; for inventories built in code.
 core::Result<void> LinkLineage(Inventory& inventory);
+
+// Writes the models and events of the files (TOML or JSON Lines, read and checked as
+// ParseInventory does) as JSON Lines, one {"model": ...} or {"event": ...} per line: the bulk format,
+// key for key. Instants are written in UTC ("Z"); `config` paths are written as given.
+core::Result<void> WriteJsonl(const std::vector<std::string>& paths, std::ostream& out);
 
 }  // namespace flopline::rules
