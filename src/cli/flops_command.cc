@@ -19,7 +19,8 @@ namespace {
 struct FlopsOptions {
   std::string config, runs, data_dir, format = "table";
   std::optional<double> params, tokens, count, hours, cost_usd, price_per_hour, decoder_ratio;
-  std::optional<std::int64_t> seq_len;
+  std::optional<std::int64_t> seq_len, image_size;
+  std::optional<double> images_per_sample;
   std::string attention = "causal", accelerator, utilization, precision, start, pricing_accelerator;
   bool recompute = false;
 };
@@ -44,6 +45,8 @@ core::Result<compute::EstimateRequest> BuildRequest(const FlopsOptions& o,
   r.tokens = o.tokens;
   r.seq_len = o.seq_len;
   r.decoder_ratio = o.decoder_ratio;
+  r.images_per_sample = o.images_per_sample;
+  r.image_size = o.image_size;
   r.mask = o.attention == "full" ? compute::AttentionMask::kFull : compute::AttentionMask::kCausal;
   r.recompute = o.recompute;
   if (!o.accelerator.empty()) {
@@ -138,6 +141,9 @@ CommandRunner AddFlopsCommand(CLI::App& app) {
   cmd->add_option("--seq-len", o.seq_len, "training sequence length (default: the config's pretraining length)");
   cmd->add_option("--decoder-ratio", o.decoder_ratio,
                   "encoder-decoder models (t5): decoder tokens per encoder token; --tokens counts encoder tokens");
+  cmd->add_option("--images-per-sample", o.images_per_sample,
+                  "vision-language models: images per training sample of --seq-len tokens");
+  cmd->add_option("--image-size", o.image_size, "vision-language models: image side in pixels");
   cmd->add_option("--attention", o.attention, "causal (default) or full: the whole S x S score matrix")
       ->check(CLI::IsMember({"causal", "full"}));
   cmd->add_flag("--recompute", o.recompute, "also report full activation recomputation (+1 forward), apart");

@@ -1,5 +1,7 @@
 #include "flopline/compute/architecture.h"
 
+#include <algorithm>
+
 namespace flopline::compute {
 namespace {
 
@@ -22,6 +24,35 @@ LayerParams CountLayer(const Layer& layer) {
 
 }  // namespace
 
+std::int64_t VisionTower::Params() const {
+  std::int64_t sum = other_params + SumParams(patch_linears) + SumParams(merged_linears);
+  for (const Layer& layer : layers) sum += CountLayer(layer).total;
+  return sum;
+}
+
+std::int64_t VisionTower::Patches(std::int64_t image_size) const {
+  std::int64_t side = patch_size > 0 ? image_size / patch_size : 0;
+  return side * side;
+}
+
+double VisionTower::ForwardFlopPerImage(std::int64_t image_size) const {
+  const double patches = static_cast<double>(Patches(image_size));
+  double per_patch = 0;
+  for (const Linear& l : patch_linears) per_patch += l.ForwardFlop();
+  double attention = 0;
+  for (const Layer& layer : layers) {
+    for (const Linear& l : layer.dense) per_patch += l.ForwardFlop();
+    const AttentionCore& a = layer.attention;
+    // Bidirectional: a patch sees its whole window, or the whole image.
+    double context = a.window ? std::min(static_cast<double>(*a.window), patches) : patches;
+    attention += 2.0 * static_cast<double>(a.query_heads) * static_cast<double>(a.qk_dim + a.v_dim) * context;
+  }
+  double per_token = 0;
+  for (const Linear& l : merged_linears) per_token += l.ForwardFlop();
+  const double tokens = patches / static_cast<double>(merge * merge);
+  return patches * (per_patch + attention) + tokens * per_token;
+}
+
 ParamCounts CountParams(const Architecture& arch) {
   ParamCounts counts;
   counts.embedding = arch.vocab_size * arch.hidden_size + arch.position_embedding_params;
@@ -38,6 +69,10 @@ ParamCounts CountParams(const Architecture& arch) {
   }
   counts.total += SumParams(arch.encoder_side);
   counts.active += SumParams(arch.encoder_side);
+  if (arch.vision) {
+    counts.vision = arch.vision->Params();
+    counts.total += counts.vision;
+  }
   counts.active_non_embedding = counts.active - counts.embedding - counts.output_head;
   counts.training_only = SumParams(arch.training_only_linears) + arch.training_only_other_params;
   for (const Layer& layer : arch.training_only_layers) counts.training_only += CountLayer(layer).total;

@@ -123,7 +123,39 @@ Result<ArchitectureEstimate> CountArchitecture(const EstimateRequest& request, d
         fmt::format("applies to encoder-decoder models only; model_type '{}' is decoder-only", arch.model_type),
         "decoder_ratio");
   }
-  out.per_token = CountPerToken(arch, out.seq_len, request.mask, run);
+  const VisionRun* vision = nullptr;
+  if (arch.vision && request.images_per_sample) {
+    if (!(std::isfinite(*request.images_per_sample) && *request.images_per_sample >= 0) ||
+        *request.images_per_sample > 1e6) {
+      return core::InvalidArgument(fmt::format("must be a number of images from 0, got {}", *request.images_per_sample),
+                                   "images_per_sample");
+    }
+    if (!request.image_size) {
+      return core::InvalidArgument("is required with --images-per-sample: the images' side in pixels", "image_size");
+    }
+    if (*request.image_size < arch.vision->patch_size || *request.image_size > (1 << 20)) {
+      return core::InvalidArgument(
+          fmt::format("must be from the patch size {} to 1048576 pixels, got {}", arch.vision->patch_size,
+                      *request.image_size),
+          "image_size");
+    }
+    out.vision = VisionRun{*request.images_per_sample, *request.image_size};
+    vision = &*out.vision;
+    out.vision_flop_per_image = arch.vision->ForwardFlopPerImage(*request.image_size);
+    out.image_tokens_per_image = arch.vision->Patches(*request.image_size) / (arch.vision->merge * arch.vision->merge);
+    notes.push_back(fmt::format(
+        "vision tower: {:g} images of {}x{} pixels per {}-token sample, {} image tokens each (among the "
+        "sample's tokens), {} forward FLOP per image; counted as trained (x3) like the language model",
+        *request.images_per_sample, *request.image_size, *request.image_size, out.seq_len,
+        out.image_tokens_per_image, core::Sci3(out.vision_flop_per_image)));
+  } else if (arch.vision) {
+    notes.push_back("vision tower not counted: give --images-per-sample N and --image-size PIXELS");
+  } else if (request.images_per_sample || request.image_size) {
+    return core::InvalidArgument(
+        fmt::format("applies to vision-language models only; model_type '{}' has no vision tower", arch.model_type),
+        request.images_per_sample ? "images_per_sample" : "image_size");
+  }
+  out.per_token = CountPerToken(arch, out.seq_len, request.mask, run, vision);
   out.flop_per_token_training = 3.0 * (out.per_token.forward + out.per_token.training_only_forward);
   for (const auto& [component, flop] : out.per_token.forward_by_component) {
     out.breakdown[component] = 3.0 * flop * tokens;
@@ -132,7 +164,7 @@ Result<ArchitectureEstimate> CountArchitecture(const EstimateRequest& request, d
     out.breakdown[ComponentName(Component::kMtp)] += 3.0 * out.per_token.training_only_forward * tokens;
   }
   out.training_flop = out.flop_per_token_training * tokens;
-  PerTokenFlop full = CountPerToken(arch, out.seq_len, AttentionMask::kFull, run);
+  PerTokenFlop full = CountPerToken(arch, out.seq_len, AttentionMask::kFull, run, vision);
   out.training_flop_full_attention = 3.0 * (full.forward + full.training_only_forward) * tokens;
   for (const std::string& note : arch.notes) notes.push_back(note);
   return out;

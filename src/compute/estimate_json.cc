@@ -36,6 +36,12 @@ json EstimateToJson(const Estimate& e) {
   const EncoderDecoderRun* ed = a && a->encoder_decoder ? &*a->encoder_decoder : nullptr;
   out["decoder_tokens_per_encoder_token"] = ed ? json(ed->decoder_tokens_per_encoder_token) : json(nullptr);
   out["decoder_seq_len"] = ed ? json(ed->decoder_seq_len) : json(nullptr);
+  const VisionRun* vr = a && a->vision ? &*a->vision : nullptr;
+  out["params_vision"] = a ? json(a->params.vision) : json(nullptr);
+  out["images_per_sample"] = vr ? json(vr->images_per_sample) : json(nullptr);
+  out["image_size"] = vr ? json(vr->image_size) : json(nullptr);
+  out["image_tokens_per_image"] = vr ? json(a->image_tokens_per_image) : json(nullptr);
+  out["vision_flop_per_image_forward"] = vr ? json(a->vision_flop_per_image) : json(nullptr);
   out["attention_mask"] = a ? json(AttentionMaskName(a->mask)) : json(nullptr);
   out["flop_per_token_forward"] = a ? json(a->per_token.forward) : json(nullptr);
   out["flop_per_token_training"] = a ? json(a->flop_per_token_training) : json(nullptr);

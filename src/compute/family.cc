@@ -55,6 +55,12 @@ const std::vector<SectionSpec>& SectionSpecs() {
        {"d_inner", "d_state", "d_conv", "dt_rank", "conv_bias", "proj_bias", "heads", "groups"},
        {},
        &Family::ssm},
+      {"vision",
+       {"layers", "hidden", "heads", "inner", "gated", "qkv_bias", "o_bias", "mlp_bias", "norm", "window",
+        "patch", "temporal_patch", "in_channels", "patch_bias", "merge", "out_hidden", "merger_hidden",
+        "merger_norm", "merger_bias"},
+       {},
+       &Family::vision},
   };
   return *specs;
 }
@@ -180,12 +186,12 @@ Result<std::shared_ptr<const Family>> ParseFamily(std::string_view text, const s
   family->file = file;
   static const std::set<std::string, std::less<>> kTopKeys = {
       "model_types", "family", "reference", "ignored", "notes", "config", "check", "seq_len",
-      "model",       "layer",  "attention", "mlp",     "moe",   "ssm"};
+      "model",       "layer",  "attention", "mlp",     "moe",   "ssm", "vision"};
   for (const auto& [key, value] : root) {
     if (!kTopKeys.count(key.str())) {
       return BadAt(value, file, std::string(key.str()),
                    "unknown key; expected model_types, family, reference, ignored, notes, config, "
-                   "check, seq_len, model, layer, attention, mlp, moe or ssm");
+                   "check, seq_len, model, layer, attention, mlp, moe, ssm or vision");
     }
   }
   auto need = [&](std::string_view key) -> Result<const toml::node*> {

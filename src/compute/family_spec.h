@@ -54,7 +54,7 @@ struct Family {
   std::vector<ConfigParam> config;   // in file order: the first missing key is the one reported
   std::vector<FamilyCheck> checks;
   std::vector<std::string> seq_len;  // config names tried in order for the pretraining length
-  Section model, layer, attention, mlp, moe, ssm;
+  Section model, layer, attention, mlp, moe, ssm, vision;
 };
 
 }  // namespace flopline::compute

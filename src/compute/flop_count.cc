@@ -56,7 +56,7 @@ double MeanAttendedPositions(std::int64_t seq_len, std::optional<std::int64_t> w
 }
 
 PerTokenFlop CountPerToken(const Architecture& arch, std::int64_t seq_len, AttentionMask mask,
-                           const EncoderDecoderRun* run) {
+                           const EncoderDecoderRun* run, const VisionRun* vision) {
   PerTokenFlop result;
   Sums forward{};
   const double head = 2.0 * static_cast<double>(arch.hidden_size) * static_cast<double>(arch.vocab_size);
@@ -70,6 +70,11 @@ PerTokenFlop CountPerToken(const Architecture& arch, std::int64_t seq_len, Atten
   } else {
     for (const Layer& layer : arch.layers) AddLayer(layer, seq_len, mask, forward);
     At(forward, Component::kOutputHead) += head;
+  }
+  if (arch.vision && vision && vision->images_per_sample > 0) {
+    At(forward, Component::kVisionTower) += vision->images_per_sample *
+                                            arch.vision->ForwardFlopPerImage(vision->image_size) /
+                                            static_cast<double>(seq_len);
   }
   result.forward = Sum(forward);
   for (std::size_t i = 0; i < kComponentCount; ++i) {

@@ -485,6 +485,55 @@ Result<Layer> BuildLayer(Evaluator& ev, const Family& fam, std::int64_t d, std::
   return layer;
 }
 
+// A vision tower ([vision]): per-patch layers of fused QKV attention and an MLP, the patch
+// embedding, and the merger that turns merge x merge patches into one language-model token.
+Result<std::optional<VisionTower>> BuildVision(Evaluator& ev, const Family& fam) {
+  const Section& v = fam.vision;
+  if (v.empty()) return std::optional<VisionTower>();
+  FL_ASSIGN_OR_RETURN(std::int64_t layers, ev.Size(v, "vision", "layers", std::nullopt, kMaxCount));
+  FL_ASSIGN_OR_RETURN(std::int64_t h, ev.Size(v, "vision", "hidden"));
+  FL_ASSIGN_OR_RETURN(std::int64_t heads, ev.Size(v, "vision", "heads", std::nullopt, kMaxCount));
+  FL_ASSIGN_OR_RETURN(std::int64_t inner, ev.Size(v, "vision", "inner"));
+  FL_ASSIGN_OR_RETURN(bool gated, ev.Flag(v, "vision", "gated", false));
+  FL_ASSIGN_OR_RETURN(bool qkv_bias, ev.Flag(v, "vision", "qkv_bias", true));
+  FL_ASSIGN_OR_RETURN(bool o_bias, ev.Flag(v, "vision", "o_bias", true));
+  FL_ASSIGN_OR_RETURN(bool mlp_bias, ev.Flag(v, "vision", "mlp_bias", true));
+  FL_ASSIGN_OR_RETURN(std::int64_t patch, ev.Size(v, "vision", "patch"));
+  FL_ASSIGN_OR_RETURN(std::int64_t temporal, ev.Size(v, "vision", "temporal_patch", 1));
+  FL_ASSIGN_OR_RETURN(std::int64_t channels, ev.Size(v, "vision", "in_channels", 3));
+  FL_ASSIGN_OR_RETURN(bool patch_bias, ev.Flag(v, "vision", "patch_bias", false));
+  FL_ASSIGN_OR_RETURN(std::int64_t merge, ev.Size(v, "vision", "merge", 1, 64));
+  FL_ASSIGN_OR_RETURN(std::int64_t out_hidden, ev.Size(v, "vision", "out_hidden"));
+  FL_ASSIGN_OR_RETURN(std::int64_t merger_hidden, ev.Size(v, "vision", "merger_hidden", h * merge * merge));
+  FL_ASSIGN_OR_RETURN(std::int64_t merger_norm, ev.Size(v, "vision", "merger_norm", 0));
+  FL_ASSIGN_OR_RETURN(bool merger_bias, ev.Flag(v, "vision", "merger_bias", true));
+  if (heads == 0 || h % heads != 0 || patch == 0 || merge == 0) {
+    return ev.FamilyError("vision.heads", "needs heads dividing hidden, a patch size and a merge size");
+  }
+  VisionTower tower;
+  tower.patch_size = patch;
+  tower.merge = merge;
+  FL_ASSIGN_OR_RETURN(std::int64_t patch_in, Product(channels * temporal, patch * patch));
+  tower.patch_linears.push_back(MakeLinear(Component::kVisionTower, patch_in, h, patch_bias));
+  const std::int64_t merged_in = h * merge * merge;
+  tower.merged_linears.push_back(MakeLinear(Component::kVisionTower, merged_in, merger_hidden, merger_bias));
+  tower.merged_linears.push_back(MakeLinear(Component::kVisionTower, merger_hidden, out_hidden, merger_bias));
+  tower.other_params = merger_norm;
+  for (std::int64_t i = 0; i < layers; ++i) {
+    ev.scope().values["i"] = Value::Int(i);
+    ev.scope().values["encoder"] = Value::Bool(true);
+    Layer layer;
+    FL_ASSIGN_OR_RETURN(layer.other_params, ev.Size(v, "vision", "norm", 0));
+    FL_ASSIGN_OR_RETURN(std::optional<std::int64_t> window, ev.OptionalSize(v, "vision", "window"));
+    layer.dense.push_back(MakeLinear(Component::kVisionTower, h, 3 * h, qkv_bias));
+    layer.dense.push_back(MakeLinear(Component::kVisionTower, h, h, o_bias));
+    Append(layer.dense, Mlp(Component::kVisionTower, h, inner, gated, mlp_bias));
+    layer.attention = {heads, h / heads, h / heads, window, true};
+    tower.layers.push_back(std::move(layer));
+  }
+  return std::optional<VisionTower>(std::move(tower));
+}
+
 // Names that suggest a key sizes part of the model. An unknown key carrying one of them may change
 // the count, so it is refused, naming the key, rather than silently ignored.
 bool LooksCountRelevant(const std::string& key) {
@@ -603,6 +652,7 @@ Result<Architecture> BuildFromFamily(const Fields& f, const Family& fam, const s
     FL_ASSIGN_OR_RETURN(Layer layer, BuildLayer(ev, fam, d, i, /*encoder=*/false, arch));
     arch.layers.push_back(std::move(layer));
   }
+  FL_ASSIGN_OR_RETURN(arch.vision, BuildVision(ev, fam));
   bool any_attention = std::any_of(arch.layers.begin(), arch.layers.end(),
                                    [](const Layer& l) { return l.attention.query_heads > 0; });
   if (!arch.pretraining_seq_len && !any_attention) {
@@ -649,6 +699,12 @@ Result<void> CheckScale(const Fields& f, const Architecture& arch) {
   for (const Layer& layer : arch.layers) params += layer_params(layer);
   for (const Layer& layer : arch.encoder_layers) params += layer_params(layer);
   for (const Linear& l : arch.encoder_side) params += static_cast<double>(l.in) * static_cast<double>(l.out + 1);
+  if (arch.vision) {
+    for (const Layer& layer : arch.vision->layers) params += layer_params(layer);
+    for (const auto* list : {&arch.vision->patch_linears, &arch.vision->merged_linears}) {
+      for (const Linear& l : *list) params += static_cast<double>(l.in) * static_cast<double>(l.out + 1);
+    }
+  }
   for (const Layer& layer : arch.training_only_layers) params += layer_params(layer);
   if (params > 1e18) {
     return core::InvalidArgument(

@@ -44,8 +44,13 @@ check t5-json python3 -c "import json,sys; d=json.load(open(sys.argv[1])); asser
 # An unknown key that may change the count is refused by name; a new family names the closest.
 printf '{"model_type": "llama", "hidden_size": 64, "vocab_size": 10, "num_hidden_layers": 1,\n "num_attention_heads": 4, "intermediate_size": 128, "num_experts": 8}\n' >"$tmp/extra.json"
 expect_error unknown-key 2 "extra.json:2:[0-9]+: field 'num_experts': is not described by .*llama.toml" -- flops --config "$tmp/extra.json" --tokens 1e12
-printf '{"model_type": "qwen2_5_vl"}\n' >"$tmp/vl.json"
-expect_error closest 2 "Closest known: qwen2.*data/architectures" -- flops --config "$tmp/vl.json" --tokens 1e12
+printf '{"model_type": "qwen3_vl"}\n' >"$tmp/vl.json"
+expect_error closest 2 "Closest known: qwen3.*data/architectures" -- flops --config "$tmp/vl.json" --tokens 1e12
+# Vision-language models: the tower's FLOP per image, with images per sample and their size.
+vl=$src/tests/fixtures/configs/qwen2.5-vl-7b-instruct.json
+expect_error vl-no-size 2 "field 'image_size': is required" -- flops --config "$vl" --tokens 1e12 --seq-len 4096 --images-per-sample 2
+expect_ok vl flops --config "$vl" --tokens 1e12 --seq-len 4096 --images-per-sample 2 --image-size 448 --format json
+check vl-json python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['params_total'] == 8292166656 and d['image_tokens_per_image'] == 256 and d['breakdown']['vision_tower'] > 0" "$tmp/out"
 expect_error no-price 2 "no price for MI300X.*--price-per-hour" -- flops --accelerator MI300X --count 8 --hours 10 --start 2025-01-01
 
 # Successful runs and the JSON contract.

@@ -332,6 +332,56 @@ TEST(FamiliesTest, T5NeedsTheDecoderRatioAndDecoderOnlyModelsRefuseIt) {
   EXPECT_EQ(wrong.error().field, "decoder_ratio");
 }
 
+TEST(FamiliesTest, Qwen25VlCountsItsVisionTowerPerImage) {
+  const std::int64_t h = 1280, ff = 3420, out = 3584;
+  std::int64_t block = (h * 3 * h + 3 * h) + (h * h + h) + 2 * (h * ff + ff) + (ff * h + h) + 2 * h;
+  std::int64_t merger = h + (4 * h * 4 * h + 4 * h) + (4 * h * out + out);
+  std::int64_t vision = 3 * 2 * 14 * 14 * h /* Conv3d patch embedding, no bias */ + 32 * block + merger;
+  Architecture arch = Load("qwen2.5-vl-7b-instruct.json");
+  ParamCounts p = CountParams(arch);
+  EXPECT_EQ(p.vision, vision);
+  EXPECT_EQ(p.total - p.vision, 7'615'616'512);  // the Qwen2.5-7B language model (as Qwen2-7B)
+  EXPECT_EQ(p.active, p.total - p.vision);         // the tower runs per image, not per token
+  ExpectNear(p.total, 8.29e9, 0.005, "Qwen2.5-VL-7B: Hugging Face 8.29B");
+
+  // A 448 x 448 image: 32 x 32 = 1024 patches, 256 image tokens. Window attention over 8 x 8 = 64
+  // patches in 28 blocks, the whole image in blocks 7, 15, 23 and 31.
+  ASSERT_TRUE(arch.vision);
+  const double patches = 1024;
+  double per_patch = 2.0 * (3 * 2 * 14 * 14 * h) +
+                     32 * 2.0 * (h * 3 * h + h * h + 2 * h * ff + ff * h) +
+                     28 * 2.0 * 16 * (2 * 80) * 64 + 4 * 2.0 * 16 * (2 * 80) * patches;
+  double per_token = 2.0 * (4 * h * 4 * h + 4 * h * out);
+  EXPECT_DOUBLE_EQ(arch.vision->ForwardFlopPerImage(448), patches * per_patch + 256 * per_token);
+
+  EstimateRequest request;
+  request.architecture = arch;
+  request.tokens = 1e12;
+  request.seq_len = 4096;
+  auto text_only = EstimateTraining(request, AcceleratorTable(), PriceTable());
+  ASSERT_TRUE(text_only) << text_only.error().ToString();
+  EXPECT_EQ(text_only->architecture->breakdown.count("vision_tower"), 0u);
+  request.images_per_sample = 2;
+  auto no_size = EstimateTraining(request, AcceleratorTable(), PriceTable());
+  ASSERT_FALSE(no_size);
+  EXPECT_EQ(no_size.error().field, "image_size");
+  request.image_size = 448;
+  auto e = EstimateTraining(request, AcceleratorTable(), PriceTable());
+  ASSERT_TRUE(e) << e.error().ToString();
+  // 1e12 tokens are 1e12 / 4096 samples of two images each, trained (x3).
+  EXPECT_NEAR(e->architecture->breakdown.at("vision_tower") / (3.0 * 1e12 / 4096 * 2 * (patches * per_patch + 256 * per_token)),
+              1.0, 1e-12);
+  EXPECT_NEAR(e->training_flop.point - text_only->training_flop.point, e->architecture->breakdown.at("vision_tower"),
+              1e-6 * e->training_flop.point);
+  EXPECT_EQ(e->architecture->image_tokens_per_image, 256);
+
+  request.architecture = Load("opt-125m.json");
+  request.seq_len = std::nullopt;
+  auto wrong = EstimateTraining(request, AcceleratorTable(), PriceTable());
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().field, "images_per_sample");
+}
+
 // Mistral v0.3 sets sliding_window to null: no window, as transformers reads it. (The old
 // hand-written parser fell back to MistralConfig's 4096 on an explicit null.)
 TEST(FamiliesTest, MistralNullSlidingWindowMeansNone) {

@@ -32,15 +32,16 @@ enum class Component : std::uint8_t {
   kSsmConv,           // a state-space layer's depthwise causal convolution
   kSsmScan,           // a state-space layer's selective scan (state update and readout)
   kSsmProjections,    // a state-space layer's input, x, dt and output projections
+  kVisionTower,       // a vision-language model's image encoder and merger, per image
 };
-inline constexpr std::size_t kComponentCount = 13;
+inline constexpr std::size_t kComponentCount = 14;
 
 // The component's stable name: a JSON key of every breakdown.
 constexpr const char* ComponentName(Component c) {
   constexpr const char* kNames[kComponentCount] = {
       "attention_qkv", "attention_scores", "attention_values", "attention_output", "mlp",
       "moe_router",    "moe_routed_experts", "moe_shared_experts", "output_head", "mtp",
-      "ssm_conv",      "ssm_scan",           "ssm_projections"};
+      "ssm_conv",      "ssm_scan",           "ssm_projections",    "vision_tower"};
   return kNames[static_cast<std::size_t>(c)];
 }
 
@@ -93,6 +94,24 @@ struct Layer {
   AttentionCore cross_attention;
 };
 
+// A vision-language model's image encoder (Qwen2.5-VL's ViT): an image becomes patches of
+// patch_size pixels, its own transformer layers run over every patch (bidirectional attention,
+// within a window of `window` patches or over the whole image), and groups of merge x merge patches
+// become one image token of the language model.
+struct VisionTower {
+  std::vector<Layer> layers;           // per patch
+  std::vector<Linear> patch_linears;   // per patch: the patch embedding (a convolution with stride = kernel)
+  std::vector<Linear> merged_linears;  // per image token: the merger's projection to the language model
+  std::int64_t other_params = 0;       // norms outside the layers
+  std::int64_t patch_size = 0;
+  std::int64_t merge = 1;              // spatial_merge_size: patches per image token = merge^2
+
+  std::int64_t Params() const;
+  // Patches and forward FLOP for one square image of `image_size` pixels (rounded down to patches).
+  std::int64_t Patches(std::int64_t image_size) const;
+  double ForwardFlopPerImage(std::int64_t image_size) const;
+};
+
 struct Architecture {
   std::string model_type;  // as the config says, e.g. "llama"
   std::string family;      // what flopline parsed it as, e.g. "llama (GQA, SwiGLU)"
@@ -108,6 +127,8 @@ struct Architecture {
   std::vector<Layer> encoder_layers;
   std::vector<Linear> encoder_side;
   bool encoder_decoder() const { return !encoder_layers.empty(); }
+
+  std::optional<VisionTower> vision;  // vision-language models; its parameters count in `total` only
 
   // Modules that run during training but are not part of the released model's forward pass, such as
   // DeepSeek-V3's multi-token-prediction depth. Counted apart (Component::kMtp) and excluded from the
@@ -136,6 +157,7 @@ struct ParamCounts {
   std::int64_t output_head = 0;        // untied output head; 0 when tied to the embedding
   std::int64_t active_non_embedding = 0;  // active minus embedding tables and output head (Kaplan's N)
   std::int64_t training_only = 0;      // e.g. multi-token-prediction modules, not in total
+  std::int64_t vision = 0;             // a vision tower's: in total, not in active (it runs per image)
 };
 
 ParamCounts CountParams(const Architecture& arch);

@@ -65,6 +65,10 @@ struct EstimateRequest {
   // Encoder-decoder models only (T5): decoder (target) tokens per encoder (input) token. `tokens`
   // then counts encoder tokens, and seq_len is the encoder's length.
   std::optional<double> decoder_ratio;
+  // Vision-language models only: images per training sample (seq_len tokens, the images' own
+  // tokens among them) and their side in pixels. Without them the vision tower is not counted.
+  std::optional<double> images_per_sample;
+  std::optional<std::int64_t> image_size;
   AttentionMask mask = AttentionMask::kCausal;
   bool recompute = false;
   std::optional<HardwareRun> hardware;
@@ -83,6 +87,9 @@ struct ArchitectureEstimate {
   std::int64_t seq_len = 0;
   std::string seq_len_source;   // "--seq-len" or the config key it came from
   std::optional<EncoderDecoderRun> encoder_decoder;  // for an encoder-decoder model
+  std::optional<VisionRun> vision;                   // when a vision tower's images are counted
+  double vision_flop_per_image = 0;                  // forward
+  std::int64_t image_tokens_per_image = 0;
   // The N of 6·N·D per (encoder) token and the all-active-parameters reading, with their meaning.
   double six_nd_n = 0;
   double six_nd_n_all_active = 0;

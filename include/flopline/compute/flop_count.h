@@ -52,7 +52,16 @@ struct EncoderDecoderRun {
 // given, and the result is per encoder token: the encoder's FLOP plus `decoder_tokens_per_encoder_token`
 // times the decoder's per decoder token (its causal self-attention over decoder_seq_len, its
 // cross-attention over the whole encoder sequence, the output head).
+// How a vision-language model is fed: images per training sample (a sample is seq_len language
+// model tokens, the images' own tokens among them) and their size in pixels (square).
+struct VisionRun {
+  double images_per_sample = 0;
+  std::int64_t image_size = 0;
+};
+
+// With `vision` (and an Architecture with a vision tower), component vision_tower adds the tower's
+// FLOP per image x images per sample / seq_len: its share of each language-model token.
 PerTokenFlop CountPerToken(const Architecture& arch, std::int64_t seq_len, AttentionMask mask,
-                           const EncoderDecoderRun* run = nullptr);
+                           const EncoderDecoderRun* run = nullptr, const VisionRun* vision = nullptr);
 
 }  // namespace flopline::compute
