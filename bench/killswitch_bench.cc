@@ -138,12 +138,17 @@ void Reap(std::vector<pid_t>& pids) {
   pids.clear();
 }
 
+// Each round's agents serve a model of their own: an order stays in force until it expires, so a
+// new round under the last round's scope would be told to stop at enrolment.
+int g_round = 0;
+
 std::vector<pid_t> StartAgents(const std::string& bin, std::uint16_t port, int n, const std::string& dir) {
   std::vector<pid_t> agents;
+  ++g_round;
   for (int i = 0; i < n; ++i) {
     std::string id = fmt::format("a{}", i);
     agents.push_back(Spawn({bin, "killswitch", "agent", "--controller", fmt::format("127.0.0.1:{}", port), "--id", id,
-                            "--model", i % 2 ? "m-odd" : "m-even", "--grace", "5", "--credential",
+                            "--model", fmt::format("m{}", g_round), "--grace", "5", "--credential",
                             CredentialFile(dir, id), "--", "sleep", "100000"},
                            dir + "/agents.log"));
   }
@@ -154,7 +159,7 @@ std::vector<pid_t> StartAgents(const std::string& bin, std::uint16_t port, int n
 // One round through flopline: returns the controller's order-to-last-confirmation time in ms.
 double FloplineRound(const std::string& bin, std::uint16_t port, int n, const std::string& dir) {
   std::vector<pid_t> agents = StartAgents(bin, port, n, dir);
-  json report = Ask(port, ShutdownMsg{0, "all", "bench", 60'000, NowMs(), false});
+  json report = Ask(port, ShutdownMsg{0, fmt::format("model:m{}", g_round), "bench", 60'000, NowMs(), false});
   for (pid_t p : agents) waitpid(p, nullptr, 0);
   if (!report.is_object() || report["stopped"].get<size_t>() != static_cast<size_t>(n)) {
     std::fprintf(stderr, "bench: incomplete shutdown: %s\n", report.dump().c_str());
