@@ -12,11 +12,12 @@ build: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
-# The main job on the bundled examples: judge the example models under every regime, record them
+# The main job on the bundled examples: judge the example models under every regime (the summary
+# table, then one model's clause-by-clause trace, for the reading-dependent case), record them
 # and an example statement of compliance in a fresh evidence log (build/example-evidence.db),
 # sign a checkpoint and verify it, then estimate the example training runs.
 run: build
-	@build/flopline assess examples/models/*.toml --as-of 2026-11-23
+	@build/flopline assess examples/models/*.toml --as-of 2026-11-23 --explain=acme-f1-chat
 	@echo
 	@rm -f build/example-evidence.db*
 	@build/flopline ledger init --store sqlite:build/example-evidence.db --origin example.com/flopline-demo

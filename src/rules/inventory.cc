@@ -172,6 +172,7 @@ Result<void> ParseTomlModels(const ModelFile& file, Inventory& out, const comput
     m.open_source = open_source.value_or(false);
     FL_ASSIGN_OR_RETURN(m.eu_established, f.OptionalBool("eu_established"));
     FL_ASSIGN_OR_RETURN(m.developer_turnover_eur, f.OptionalPositive("developer_turnover_eur", /*allow_zero=*/true));
+    FL_RETURN_IF_ERROR(CheckMoneyField(f, t, "developer_turnover_eur"));
     if (const toml::node* costs = t.get("costs")) {
       const toml::table* ct = costs->as_table();
       if (!ct) return f.Bad("costs", "expected a table: [model.costs] with other_compute_usd, data_usd, people_usd, earlier_runs_usd");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -200,7 +201,8 @@ Result<void> ReadModel(object obj, const Line& at, Inventory& out, const compute
                        const compute::PriceTable& prices, const compute::ConfigLoader& load) {
   const std::string prefix = "model";
   FL_RETURN_IF_ERROR(OnlyKeys(obj, {"id", "developer", "developer_revenue_usd", "foundation_model", "base",
-                                    "derivation", "training"},
+                                    "derivation", "training", "open_source", "eu_established",
+                                    "developer_turnover_eur", "costs"},
                               at, prefix));
   Model m;
   m.where = at.where();
@@ -223,6 +225,39 @@ Result<void> ReadModel(object obj, const Line& at, Inventory& out, const compute
                  fmt::format("expected true or false, got a {}", TypeName(foundation.type())));
     }
     m.foundation_model = b;
+  }
+  for (const char* key : {"open_source", "eu_established"}) {
+    element flag;
+    if (obj[key].get(flag)) continue;
+    bool b = false;
+    if (flag.get_bool().get(b)) {
+      return Bad(at, std::string("model.") + key, fmt::format("expected true or false, got a {}", TypeName(flag.type())));
+    }
+    if (std::string_view(key) == "open_source") m.open_source = b;
+    else m.eu_established = b;
+  }
+  FL_ASSIGN_OR_RETURN(m.developer_turnover_eur, OptionalNumber(obj, "developer_turnover_eur", at, prefix));
+  if (m.developer_turnover_eur) {
+    if (auto problem = MoneyProblem(*m.developer_turnover_eur)) return Bad(at, "model.developer_turnover_eur", *problem);
+  }
+  element costs;
+  if (!obj["costs"].get(costs)) {
+    object cost_obj;
+    if (costs.get_object().get(cost_obj)) {
+      return Bad(at, "model.costs", "expected an object with other_compute_usd, data_usd, people_usd, earlier_runs_usd");
+    }
+    FL_RETURN_IF_ERROR(OnlyKeys(cost_obj, {"other_compute_usd", "data_usd", "people_usd", "earlier_runs_usd"}, at,
+                                "model.costs"));
+    // In the TOML reader's order, named as it names them ("data-usd" without "_usd").
+    for (const char* key : {"other_compute_usd", "data_usd", "people_usd", "earlier_runs_usd"}) {
+      FL_ASSIGN_OR_RETURN(auto usd, OptionalNumber(cost_obj, key, at, "model.costs"));
+      if (!usd) continue;
+      if (auto problem = MoneyProblem(*usd)) return Bad(at, std::string("model.costs.") + key, *problem);
+      std::string component(key);
+      component = component.substr(0, component.size() - 4);
+      std::replace(component.begin(), component.end(), '_', '-');
+      m.other_costs.emplace_back(component, *usd);
+    }
   }
   FL_ASSIGN_OR_RETURN(auto base, OptionalString(obj, "base", at, prefix));
   m.base = base ? std::string(*base) : std::string();
@@ -404,7 +439,22 @@ Result<void> WriteJsonl(const std::vector<std::string>& paths, std::ostream& out
     }
     FL_ASSIGN_OR_RETURN(toml::table root, core::ParseTomlFile(path));
     if (const toml::array* models = root["model"].as_array()) {
-      for (const toml::node& m : *models) {
+      const std::filesystem::path dir = std::filesystem::absolute(path).parent_path();
+      for (const toml::node& node : *models) {
+        const toml::table* t = node.as_table();
+        if (!t) continue;
+        // A relative `config` is relative to the TOML file; written absolute, so that the JSON
+        // Lines file can live anywhere.
+        toml::table m = *t;
+        if (toml::array* stages = m["training"].as_array()) {
+          for (toml::node& stage : *stages) {
+            toml::table* st = stage.as_table();
+            const toml::node* config = st ? st->get("config") : nullptr;
+            if (!config || !config->is_string()) continue;
+            std::filesystem::path p(config->as_string()->get());
+            if (p.is_relative()) st->insert_or_assign("config", (dir / p).lexically_normal().string());
+          }
+        }
         line = "{\"model\":";
         TomlToJson(m, line);
         line += "}\n";

@@ -165,6 +165,8 @@ core::Result<Inventory> ParseFiles(std::vector<ModelFile> files) {
 TEST(InventoryJsonlTest, SameModelsAsTomlKeyForKey) {
   const std::string toml =
       "[[model]]\nid = \"a\"\ndeveloper = \"D\"\ndeveloper_revenue_usd = 2.0e9\nfoundation_model = true\n"
+      "open_source = true\neu_established = false\ndeveloper_turnover_eur = 5e8\n"
+      "[model.costs]\ndata_usd = 1e6\npeople_usd = 2e6\n"
       "[[model.training]]\nkind = \"pretrain\"\nstart = 2026-02-01\nflop = 1.2e26\ncost_usd = 1.5e8\n"
       "[[model.training]]\nkind = \"rl\"\nstart = 2026-03-01\nparams = 1e9\ntokens = 1e12\ncost_usd = 123.456\n"
       "[[model]]\nid = \"b\"\ndeveloper = \"E\"\nbase = \"a\"\nderivation = \"fine-tune\"\n"
@@ -172,6 +174,8 @@ TEST(InventoryJsonlTest, SameModelsAsTomlKeyForKey) {
       "[[event]]\nmodel = \"b\"\nkind = \"released\"\nat = 2026-06-01T09:00:00+02:00\n";
   const std::string jsonl =
       "{\"model\": {\"id\": \"a\", \"developer\": \"D\", \"developer_revenue_usd\": 2.0e9, \"foundation_model\": true,"
+      " \"open_source\": true, \"eu_established\": false, \"developer_turnover_eur\": 5e8,"
+      " \"costs\": {\"people_usd\": 2e6, \"data_usd\": 1e6},"
       " \"training\": [{\"kind\": \"pretrain\", \"start\": \"2026-02-01\", \"flop\": 1.2e26, \"cost_usd\": 1.5e8},"
       " {\"kind\": \"rl\", \"start\": \"2026-03-01\", \"params\": 1e9, \"tokens\": 1e12, \"cost_usd\": 123.456}]}}\n"
       "\n"
@@ -192,6 +196,10 @@ TEST(InventoryJsonlTest, SameModelsAsTomlKeyForKey) {
     EXPECT_EQ(x.foundation_model, y.foundation_model);
     EXPECT_EQ(x.base, y.base);
     EXPECT_EQ(x.derivation, y.derivation);
+    EXPECT_EQ(x.open_source, y.open_source);
+    EXPECT_EQ(x.eu_established, y.eu_established);
+    EXPECT_EQ(x.developer_turnover_eur, y.developer_turnover_eur);
+    EXPECT_EQ(x.other_costs, y.other_costs);
     ASSERT_EQ(x.training.size(), y.training.size());
     for (std::size_t s = 0; s < x.training.size(); ++s) {
       const TrainingStage& p = x.training[s];

@@ -117,7 +117,8 @@ core::Result<void> LinkLineage(Inventory& inventory);
 
 // Writes the models and events of the files (TOML or JSON Lines, read and checked as
 // ParseInventory does) as JSON Lines, one {"model": ...} or {"event": ...} per line: the bulk format,
-// key for key. Instants are written in UTC ("Z"); `config` paths are written as given.
+// key for key. Instants are written in UTC ("Z"); relative `config` paths, relative to their TOML
+// file, are written absolute. The caller checks the files first (LoadInventory).
 core::Result<void> WriteJsonl(const std::vector<std::string>& paths, std::ostream& out);
 
 }  // namespace flopline::rules

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of `flopline assess`: the real command, from process start to exit, on files
+# on disk, timed and measured by /usr/bin/time (wall seconds, peak resident memory), with the floor
+# measured in the same run: bench/assess_floor reads and parses the same file and does nothing else.
+# Each case runs RUNS times (default 5); the median is reported. Output goes to /dev/null (its size
+# is reported once per case).
+#
+#   bench/assess_e2e.sh BUILD_DIR [WORK_DIR]     e.g. bench/assess_e2e.sh build-rel /tmp/assess-bench
+#
+# Inventories (bench/assess_inventory.py, chains of 10 derivatives) are generated once into WORK_DIR:
+# 1,000,000 models as JSON Lines and 10,000 models as TOML.
+set -euo pipefail
+build=${1:?usage: assess_e2e.sh BUILD_DIR [WORK_DIR]}
+work=${2:-/tmp/assess-bench}
+runs=${RUNS:-5}
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$build/flopline
+floor=$build/bench/assess_floor
+mkdir -p "$work"
+[[ -f $work/inv-1m.jsonl ]] || python3 "$root/bench/assess_inventory.py" --models 1000000 --format jsonl --out "$work/inv-1m.jsonl"
+[[ -f $work/inv-10k.toml ]] || python3 "$root/bench/assess_inventory.py" --models 10000 --format toml --out "$work/inv-10k.toml"
+[[ -f $work/inv-100k.jsonl ]] || python3 "$root/bench/assess_inventory.py" --models 100000 --format jsonl --out "$work/inv-100k.jsonl"
+
+# case NAME COMMAND...: the median wall time and peak memory of RUNS runs, and the output's size.
+case_() {
+  local name=$1
+  shift
+  local times=() mems=() bytes
+  for ((i = 0; i < runs; i++)); do
+    /usr/bin/time -f "%e %M" -o "$work/time" "$@" >"$work/out" 2>"$work/err" || [[ $? -eq 1 ]]
+    read -r t m <"$work/time"
+    times+=("$t")
+    mems+=("$m")
+  done
+  bytes=$(stat -c %s "$work/out")
+  local t m
+  t=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
+  m=$(printf '%s\n' "${mems[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
+  printf '| %s | %s s | %d MB | %s bytes | %s |\n' "$name" "$t" "$((m / 1024))" "$bytes" "${times[*]}"
+}
+
+data=$root/data
+a=(--as-of 2026-11-23 --regimes-dir "$root/regimes" --data-dir "$data")
+echo "| case | median wall | median peak RSS | output | all runs (s) |"
+echo "|---|---:|---:|---:|---|"
+case_ "floor: parse 1M JSONL" "$floor" "$data" "$work/inv-1m.jsonl"
+case_ "1M JSONL, 4 regimes, summary table" "$bin" assess "$work/inv-1m.jsonl" "${a[@]}"
+case_ "1M JSONL, 4 regimes, summary JSON" "$bin" assess "$work/inv-1m.jsonl" "${a[@]}" --format json
+case_ "1M JSONL, 4 regimes, --quiet --fail-if-covered" "$bin" assess "$work/inv-1m.jsonl" "${a[@]}" --quiet --fail-if-covered
+case_ "floor: parse 100k JSONL" "$floor" "$data" "$work/inv-100k.jsonl"
+case_ "100k JSONL, --explain, JSON" "$bin" assess "$work/inv-100k.jsonl" "${a[@]}" --format json --explain
+case_ "floor: parse 10k TOML" "$floor" "$data" "$work/inv-10k.toml"
+case_ "10k TOML, 4 regimes, summary table" "$bin" assess "$work/inv-10k.toml" "${a[@]}"
+case_ "10k TOML, 4 regimes, --explain, JSON" "$bin" assess "$work/inv-10k.toml" "${a[@]}" --format json --explain
+case_ "9 examples, summary table" "$bin" assess "$root"/examples/models/*.toml "${a[@]}"
