@@ -2,7 +2,8 @@
 # End-to-end benchmark of `flopline assess`: the real command, from process start to exit, on files
 # on disk, timed and measured by /usr/bin/time (wall seconds, peak resident memory), with the floor
 # measured in the same run: bench/assess_floor reads and parses the same file and does nothing else.
-# Each case runs RUNS times (default 5); the median is reported. Output goes to /dev/null (its size
+# Each case runs RUNS times (default 5); the median is reported. CASES=REGEX runs only the cases
+# whose names match. Output goes to /dev/null (its size
 # is reported once per case).
 #
 #   bench/assess_e2e.sh BUILD_DIR [WORK_DIR]     e.g. bench/assess_e2e.sh build-rel /tmp/assess-bench
@@ -24,11 +25,12 @@ mkdir -p "$work"
 # case NAME COMMAND...: the median wall time and peak memory of RUNS runs, and the output's size.
 case_() {
   local name=$1
+  if [[ -n ${CASES:-} && ! $name =~ $CASES ]]; then return; fi
   shift
   local times=() mems=() bytes
   for ((i = 0; i < runs; i++)); do
     /usr/bin/time -f "%e %M" -o "$work/time" "$@" >"$work/out" 2>"$work/err" || [[ $? -eq 1 ]]
-    read -r t m <"$work/time"
+    read -r t m < <(tail -n 1 "$work/time")  # time writes "Command exited with ..." first on exit 1
     times+=("$t")
     mems+=("$m")
   done

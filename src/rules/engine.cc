@@ -863,7 +863,15 @@ Result<void> Engine::AssessEach(const Inventory& inv, const AssessOptions& optio
     for (std::size_t mi = begin; mi < end; ++mi) {
       const ModelFacts& f = facts[mi];
       ModelAnswer& a = answers[mi - chunk_start];
-      a = {inv.models[mi].id, inv.models[mi].developer, f.own_flop, f.cumulative_flop, f.own_cost, f.cumulative_cost, {}};
+      // Field by field, and determinations cleared rather than replaced: the answers are reused
+      // chunk after chunk, so their storage is not freed and allocated again for every model.
+      a.id = inv.models[mi].id;
+      a.developer = inv.models[mi].developer;
+      a.own_flop = f.own_flop;
+      a.cumulative_flop = f.cumulative_flop;
+      a.own_cost_usd = f.own_cost;
+      a.cumulative_cost_usd = f.cumulative_cost;
+      a.determinations.clear();
       const bool full = explain && explain(mi);
       a.determinations.reserve(runs.size());
       for (const RegimeRun& run : runs) {
@@ -873,7 +881,7 @@ Result<void> Engine::AssessEach(const Inventory& inv, const AssessOptions& optio
   };
   for (std::size_t start = 0; start < inv.models.size(); start += kChunk) {
     const std::size_t end = std::min(inv.models.size(), start + kChunk);
-    answers.assign(end - start, ModelAnswer{});
+    answers.resize(end - start);
     const std::size_t n = end - start;
     const unsigned use = static_cast<unsigned>(std::min<std::size_t>(threads, (n + 255) / 256));
     if (use <= 1) {
