@@ -9,10 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "flopline/killswitch/auth.h"
 #include "flopline/killswitch/controller.h"
@@ -38,8 +37,10 @@ std::pair<ks::LineConn, std::string> Connect(ks::Controller& c) {
   ks::LineConn client(sv[1], 1 << 24);
   c.Step(0);
   std::optional<std::string> hello = client.ReadLine(10'000);
-  auto m = hello ? ks::ParseControllerMessage(*hello) : flopline::core::Result<ks::ControllerMessage>(
-                                                            flopline::core::InvalidArgument("none"));
+  auto m =
+      hello
+          ? ks::ParseControllerMessage(*hello)
+          : flopline::core::Result<ks::ControllerMessage>(flopline::core::InvalidArgument("none"));
   if (!m || !std::holds_alternative<ks::HelloMsg>(*m)) std::abort();
   ks::SetNonBlocking(sv[1]);
   return {std::move(client), std::get<ks::HelloMsg>(*m).nonce};
@@ -66,7 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string wire(line);
     if (!line.empty() && (line[0] == 'A' || line[0] == 'O')) {
       const ks::Credential& c = line[0] == 'A' ? agent : op;
-      wire = ks::Seal(ks::SessionKey(c.secret, nonce), ks::Direction::kClient, c.From(), line.substr(1));
+      wire = ks::Seal(ks::SessionKey(c.secret, nonce), ks::Direction::kClient, c.From(),
+                      line.substr(1));
     }
     if (eol != std::string_view::npos) wire += '\n';
     if (send(client.fd(), wire.data(), wire.size(), MSG_NOSIGNAL) < 0) break;  // closed on us
@@ -80,17 +82,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // Still serving: an authenticated shutdown gets its report.
   auto [op_conn, op_nonce] = Connect(controller);
-  ks::ClientMessage shutdown = ks::ShutdownMsg{1, "agent:check", "fuzz", 60'000, ks::NowMs(), false};
-  std::string line = ks::Seal(ks::SessionKey(op.secret, op_nonce), ks::Direction::kClient, op.From(),
-                              ks::ToJson(shutdown).dump()) + "\n";
-  if (send(op_conn.fd(), line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) std::abort();
+  ks::ClientMessage shutdown =
+      ks::ShutdownMsg{1, "agent:check", "fuzz", 60'000, ks::NowMs(), false};
+  std::string line = ks::Seal(ks::SessionKey(op.secret, op_nonce), ks::Direction::kClient,
+                              op.From(), ks::ToJson(shutdown).dump()) +
+                     "\n";
+  if (send(op_conn.fd(), line.data(), line.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(line.size()))
+    std::abort();
   bool reported = false;
   for (int turn = 0; turn < 1000 && !reported; ++turn) {
     controller.Step(1);
     op_conn.ReadSome();
     while (std::optional<std::string> reply = op_conn.NextLine()) {
       auto env = ks::ParseEnvelope(*reply);
-      if (!env || !ks::MacValid(ks::SessionKey(op.secret, op_nonce), ks::Direction::kController, *env)) std::abort();
+      if (!env ||
+          !ks::MacValid(ks::SessionKey(op.secret, op_nonce), ks::Direction::kController, *env))
+        std::abort();
       auto j = nlohmann::json::parse(env->msg, nullptr, false);
       if (ks::StringField(j, "type").value_or("") == "report") reported = true;
     }

@@ -1,6 +1,7 @@
 // `flopline killswitch ...`: the full-shutdown control plane (SB 1047 §22603(a)(2), §22604(a)(6)).
 // Thin: flags -> killswitch::Controller / RunAgent / one request to a controller -> text or JSON
 // (docs/killswitch.md).
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,13 +10,10 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include "commands.h"
-#include "key_file.h"
 #include "flopline/killswitch/agent.h"
 #include "flopline/killswitch/auth.h"
 #include "flopline/killswitch/controller.h"
@@ -24,6 +22,7 @@
 #include "flopline/killswitch/protocol.h"
 #include "flopline/ledger/log.h"
 #include "flopline/store/open.h"
+#include "key_file.h"
 
 namespace flopline::cli {
 namespace {
@@ -32,8 +31,8 @@ using nlohmann::json;
 namespace ks = killswitch;
 
 struct KillswitchFlags {
-  std::string listen = "127.0.0.1:7600", key, etcd, store, controller, id, model, lineage, deployment, pubkey,
-              scope, reason, format = "table", credential, agent, out;
+  std::string listen = "127.0.0.1:7600", key, etcd, store, controller, id, model, lineage,
+              deployment, pubkey, scope, reason, format = "table", credential, agent, out;
   bool operator_role = false;
   double lease_ttl = 5, grace = 10, timeout = 30, drain = 60;
   std::vector<std::string> exempt, command;
@@ -60,7 +59,8 @@ int Fail(const std::string& command, const core::Error& e) {
 // A number of seconds: finite and within [low, high], or an error naming the flag.
 core::Result<std::int64_t> Seconds(double value, double low, double high, const std::string& flag) {
   if (!std::isfinite(value) || value < low || value > high) {
-    return core::InvalidArgument(fmt::format("{} is not a number of seconds within [{}, {}]", value, low, high), flag);
+    return core::InvalidArgument(
+        fmt::format("{} is not a number of seconds within [{}, {}]", value, low, high), flag);
   }
   return static_cast<std::int64_t>(std::llround(value * 1000));
 }
@@ -68,45 +68,57 @@ core::Result<std::int64_t> Seconds(double value, double low, double high, const 
 // A credential file: a regular file, mode 0600 or stricter, of the role wanted.
 core::Result<ks::Credential> ReadCredential(const std::string& path, ks::Credential::Role role) {
   struct stat st {};
-  if (path.empty()) return core::InvalidArgument("give --credential FILE (flopline killswitch credential)", "--credential");
+  if (path.empty())
+    return core::InvalidArgument("give --credential FILE (flopline killswitch credential)",
+                                 "--credential");
   if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 4096) {
     return core::InvalidArgument(fmt::format("{} is not a credential file", path), "--credential");
   }
   if ((st.st_mode & 077) != 0) {
     return core::InvalidArgument(
-        fmt::format("{}: the credential is readable by others (mode {:o}); chmod 600 it", path, st.st_mode & 0777),
+        fmt::format("{}: the credential is readable by others (mode {:o}); chmod 600 it", path,
+                    st.st_mode & 0777),
         "--credential");
   }
   FL_ASSIGN_OR_RETURN(std::string text, core::ReadFile(path));
   FL_ASSIGN_OR_RETURN(ks::Credential c, ks::Credential::Parse(text));
   if (c.role != role) {
-    return core::InvalidArgument(fmt::format("{} holds an {} credential; this command needs an {} one", path,
-                                             c.role == ks::Credential::Role::kAgent ? "agent" : "operator",
-                                             role == ks::Credential::Role::kAgent ? "agent" : "operator"),
-                                 "--credential");
+    return core::InvalidArgument(
+        fmt::format("{} holds an {} credential; this command needs an {} one", path,
+                    c.role == ks::Credential::Role::kAgent ? "agent" : "operator",
+                    role == ks::Credential::Role::kAgent ? "agent" : "operator"),
+        "--credential");
   }
   return c;
 }
 
 int RunCredential(const KillswitchFlags& f) {
   if (f.operator_role == !f.agent.empty()) {
-    return Fail("credential", {core::Code::kInvalidArgument, "give exactly one of --agent ID and --operator", {},
+    return Fail("credential", {core::Code::kInvalidArgument,
+                               "give exactly one of --agent ID and --operator",
+                               {},
                                "--agent"});
   }
   auto signer = ReadSigner(f.key);
   if (!signer) return Fail("credential", signer.error());
-  auto c = ks::DeriveCredential(ks::MasterSecret(*signer), f.operator_role ? "operator" : "agent:" + f.agent);
-  if (!c) return Fail("credential", {core::Code::kInvalidArgument, c.error().message, {}, "--agent"});
+  auto c = ks::DeriveCredential(ks::MasterSecret(*signer),
+                                f.operator_role ? "operator" : "agent:" + f.agent);
+  if (!c)
+    return Fail("credential", {core::Code::kInvalidArgument, c.error().message, {}, "--agent"});
   if (auto w = WriteKeyFile(f.out, c->ToString()); !w) return Fail("credential", w.error());
-  std::cerr << fmt::format("flopline killswitch credential: {} credential written to {} (mode 0600)\n", c->From(),
-                           f.out);
+  std::cerr << fmt::format(
+      "flopline killswitch credential: {} credential written to {} (mode 0600)\n", c->From(),
+      f.out);
   return 0;
 }
 
 int RunController(const KillswitchFlags& f) {
   auto listen = ks::Endpoint::Parse(f.listen);
-  if (!listen) return Fail("controller", {core::Code::kInvalidArgument, listen.error().message, {}, "--listen"});
-  if (f.key.empty()) return Fail("controller", {core::Code::kInvalidArgument, "give --key KEYFILE", {}, "--key"});
+  if (!listen)
+    return Fail("controller",
+                {core::Code::kInvalidArgument, listen.error().message, {}, "--listen"});
+  if (f.key.empty())
+    return Fail("controller", {core::Code::kInvalidArgument, "give --key KEYFILE", {}, "--key"});
   auto lease_ms = Seconds(f.lease_ttl, 0.1, 3600, "--lease-ttl");
   if (!lease_ms) return Fail("controller", lease_ms.error());
   auto drain_ms = Seconds(f.drain, 0, 86400, "--drain-seconds");
@@ -146,8 +158,9 @@ int RunController(const KillswitchFlags& f) {
   }
   ks::Controller controller(options, *signer, std::move(coordinator));
   if (auto r = controller.Bind(); !r) return Fail("controller", r.error());
-  std::cerr << fmt::format("flopline killswitch controller: listening on {}:{}; lease {} ms; verifier key {}\n",
-                           listen->host, controller.port(), options.lease_ttl_ms, signer->VerifierKey());
+  std::cerr << fmt::format(
+      "flopline killswitch controller: listening on {}:{}; lease {} ms; verifier key {}\n",
+      listen->host, controller.port(), options.lease_ttl_ms, signer->VerifierKey());
   g_controller = &controller;
   signal(SIGTERM, [](int) { g_controller->Stop(); });
   signal(SIGINT, [](int) { g_controller->Stop(); });
@@ -175,12 +188,15 @@ int RunAgentCommand(const KillswitchFlags& f) {
   if (!credential) return Fail("agent", credential.error());
   if (credential->id != f.id) {
     return Fail("agent", {core::Code::kInvalidArgument,
-                          fmt::format("{} is agent {}'s credential, not {}'s", f.credential, credential->id, f.id), {},
+                          fmt::format("{} is agent {}'s credential, not {}'s", f.credential,
+                                      credential->id, f.id),
+                          {},
                           "--credential"});
   }
   o.credential = *credential;
   if (!f.pubkey.empty()) {
-    auto text = access(f.pubkey.c_str(), F_OK) == 0 ? core::ReadFile(f.pubkey) : core::Result<std::string>(f.pubkey);
+    auto text = access(f.pubkey.c_str(), F_OK) == 0 ? core::ReadFile(f.pubkey)
+                                                    : core::Result<std::string>(f.pubkey);
     if (!text) return Fail("agent", text.error());
     std::string key = *text;
     while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
@@ -189,14 +205,15 @@ int RunAgentCommand(const KillswitchFlags& f) {
     }
     o.pubkey = key;
   }
-  if (o.command.empty()) return Fail("agent", {core::Code::kInvalidArgument, "no workload after --", {}, "command"});
+  if (o.command.empty())
+    return Fail("agent", {core::Code::kInvalidArgument, "no workload after --", {}, "command"});
   return ks::RunAgent(o);
 }
 
 // Sends one authenticated request to a controller and waits for its one-line answer, which must
 // carry the session's mac.
-core::Result<json> Ask(const std::string& controller, const ks::Credential& credential, ks::ClientMessage request,
-                       std::int64_t timeout_ms) {
+core::Result<json> Ask(const std::string& controller, const ks::Credential& credential,
+                       ks::ClientMessage request, std::int64_t timeout_ms) {
   FL_ASSIGN_OR_RETURN(auto endpoints, Endpoints(controller));
   core::Error last{core::Code::kUnavailable, "no controller answered", {}, "--controller"};
   for (const ks::Endpoint& e : endpoints) {
@@ -207,47 +224,58 @@ core::Result<json> Ask(const std::string& controller, const ks::Credential& cred
     }
     ks::LineConn conn(*fd);
     std::optional<std::string> line = conn.ReadLine(5000);
-    auto hello = line ? ks::ParseControllerMessage(*line) : core::Result<ks::ControllerMessage>(
-                                                                core::InvalidArgument("no hello"));
+    auto hello = line ? ks::ParseControllerMessage(*line)
+                      : core::Result<ks::ControllerMessage>(core::InvalidArgument("no hello"));
     if (!hello || !std::holds_alternative<ks::HelloMsg>(*hello)) {
       conn.Close();
-      last = {core::Code::kUnavailable, fmt::format("{} did not greet as a controller", e.ToString()), {},
+      last = {core::Code::kUnavailable,
+              fmt::format("{} did not greet as a controller", e.ToString()),
+              {},
               "--controller"};
       continue;
     }
     ks::Secret session = ks::SessionKey(credential.secret, std::get<ks::HelloMsg>(*hello).nonce);
     std::visit([](auto& m) { m.seq = 1; }, request);
     if (auto* s = std::get_if<ks::ShutdownMsg>(&request)) s->sent_ms = ks::NowMs();
-    if (!conn.SendLine(ks::Seal(session, ks::Direction::kClient, credential.From(), ks::Dump(ks::ToJson(request))))) {
+    if (!conn.SendLine(ks::Seal(session, ks::Direction::kClient, credential.From(),
+                                ks::Dump(ks::ToJson(request))))) {
       conn.Close();
       continue;
     }
     line = conn.ReadLine(timeout_ms);
     conn.Close();
     if (!line) {
-      last = {core::Code::kUnavailable, fmt::format("{} did not answer in time", e.ToString()), {}, "--controller"};
+      last = {core::Code::kUnavailable,
+              fmt::format("{} did not answer in time", e.ToString()),
+              {},
+              "--controller"};
       continue;
     }
     std::string text = *line;
     auto envelope = ks::ParseEnvelope(*line);
     if (envelope) {
       if (!ks::MacValid(session, ks::Direction::kController, *envelope)) {
-        return core::MakeError(core::Code::kUnavailable, "the answer does not carry this session's mac", "--controller");
+        return core::MakeError(core::Code::kUnavailable,
+                               "the answer does not carry this session's mac", "--controller");
       }
       text = envelope->msg;
     }
     json reply = json::parse(text, nullptr, false);
     auto type = ks::StringField(reply, "type");
-    if (!type) return core::MakeError(core::Code::kUnavailable, "the controller's answer is malformed", "--controller");
+    if (!type)
+      return core::MakeError(core::Code::kUnavailable, "the controller's answer is malformed",
+                             "--controller");
     if (*type == "error") {
       auto message = ks::StringField(reply, "message");
       std::string m = message ? *message : "the controller refused";
       // Refused before authentication: the credential is wrong; after: the request is.
       bool auth = m.starts_with("authentication failed");
-      return core::MakeError(auth ? core::Code::kFailedPrecondition : core::Code::kInvalidArgument, m,
-                             auth ? "--credential" : "--scope");
+      return core::MakeError(auth ? core::Code::kFailedPrecondition : core::Code::kInvalidArgument,
+                             m, auth ? "--credential" : "--scope");
     }
-    if (!envelope) return core::MakeError(core::Code::kUnavailable, "the answer is not authenticated", "--controller");
+    if (!envelope)
+      return core::MakeError(core::Code::kUnavailable, "the answer is not authenticated",
+                             "--controller");
     return reply;
   }
   return tl::unexpected(last);
@@ -274,22 +302,28 @@ int RunShutdown(const KillswitchFlags& f, bool drill) {
   auto drained = ks::StringsField(r, "drained_agents");
   if (!fence || !scope || !targeted || !stopped || !elapsed || !not_stopped || !drained ||
       !r["not_stopped_why"].is_object()) {
-    return Fail(name, {core::Code::kUnavailable, "the controller's report is malformed", {}, "--controller"});
+    return Fail(
+        name,
+        {core::Code::kUnavailable, "the controller's report is malformed", {}, "--controller"});
   }
   if (f.format == "json") {
     std::cout << ks::Dump(r, 2) << "\n";
   } else {
     std::cout << fmt::format("{} {} ({}): {} of {} targeted workloads confirmed stopped in {} ms\n",
-                             drill ? "drill" : "order", *fence, *scope, *stopped, *targeted, *elapsed);
-    if (!drained->empty()) std::cout << "drained gracefully (exempt): " << ks::Dump(json(*drained)) << "\n";
+                             drill ? "drill" : "order", *fence, *scope, *stopped, *targeted,
+                             *elapsed);
+    if (!drained->empty())
+      std::cout << "drained gracefully (exempt): " << ks::Dump(json(*drained)) << "\n";
     for (const auto& [id, why] : r["not_stopped_why"].items()) {
-      std::cout << fmt::format("NOT STOPPED {}: {}\n", id, why.is_string() ? why.get<std::string>() : "?");
+      std::cout << fmt::format("NOT STOPPED {}: {}\n", id,
+                               why.is_string() ? why.get<std::string>() : "?");
     }
   }
   if (*targeted == 0) {
-    std::cerr << fmt::format("flopline killswitch {}: order {} ({}) reached no agent: nothing was stopped; check the "
-                             "scope (it stays in force until it expires, for agents that enrol into it)\n",
-                             name, *fence, *scope);
+    std::cerr << fmt::format(
+        "flopline killswitch {}: order {} ({}) reached no agent: nothing was stopped; check the "
+        "scope (it stays in force until it expires, for agents that enrol into it)\n",
+        name, *fence, *scope);
     return 1;
   }
   return not_stopped->empty() ? 0 : 1;
@@ -306,10 +340,12 @@ int RunStatus(const KillswitchFlags& f) {
     std::cout << ks::Dump(out, 2) << "\n";
     return 0;
   }
-  std::cout << fmt::format("{:<20} {:<20} {:<20} {:<16} {:<10} {}\n", "agent", "model", "deployment", "state",
-                           "connected", "lease left");
+  std::cout << fmt::format("{:<20} {:<20} {:<20} {:<16} {:<10} {}\n", "agent", "model",
+                           "deployment", "state", "connected", "lease left");
   const json& agents = (*status)["agents"];
-  if (!agents.is_array()) return Fail("status", {core::Code::kUnavailable, "the status is malformed", {}, "--controller"});
+  if (!agents.is_array())
+    return Fail("status",
+                {core::Code::kUnavailable, "the status is malformed", {}, "--controller"});
   for (const json& a : agents) {
     auto text = [&](const char* key, const char* none) {
       auto v = ks::StringField(a, key);
@@ -317,8 +353,9 @@ int RunStatus(const KillswitchFlags& f) {
     };
     auto connected = ks::BoolField(a, "connected");
     auto left = ks::IntegerField(a, "lease_ms_left");
-    std::cout << fmt::format("{:<20} {:<20} {:<20} {:<16} {:<10} {}\n", text("id", ""), text("model", ""),
-                             text("deployment", "-"), text("state", ""), connected && *connected ? "yes" : "no",
+    std::cout << fmt::format("{:<20} {:<20} {:<20} {:<16} {:<10} {}\n", text("id", ""),
+                             text("model", ""), text("deployment", "-"), text("state", ""),
+                             connected && *connected ? "yes" : "no",
                              left ? fmt::format("{} ms", *left) : "-");
   }
   return 0;
@@ -329,43 +366,66 @@ int RunStatus(const KillswitchFlags& f) {
 CommandRunner AddKillswitchCommand(CLI::App& app) {
   auto flags = std::make_shared<KillswitchFlags>();
   KillswitchFlags& f = *flags;
-  CLI::App* ks_app = app.add_subcommand("killswitch", "the fail-closed full-shutdown control plane (docs/killswitch.md)");
+  CLI::App* ks_app = app.add_subcommand(
+      "killswitch", "the fail-closed full-shutdown control plane (docs/killswitch.md)");
   ks_app->require_subcommand(1);
 
-  CLI::App* controller = ks_app->add_subcommand("controller", "grant leases, sign and push shutdown orders");
-  controller->add_option("--listen", f.listen, "ADDR:PORT (port 0: any free port, printed on start)");
-  controller->add_option("--lease-ttl", f.lease_ttl, "lease TTL in seconds, 0.1 to 3600 (default 5)");
-  controller->add_option("--key", f.key, "Ed25519 order-signing key file; created (mode 0600) if missing")->required();
-  controller->add_option("--etcd", f.etcd, "etcd endpoints (http://HOST:PORT,...): share agents, fences and orders");
-  controller->add_option("--exempt", f.exempt, "agent ids whose stop is a graceful drain (§22603(a)(2)(B))");
-  controller->add_option("--drain-seconds", f.drain, "how long an exempt workload may drain (default 60)");
+  CLI::App* controller =
+      ks_app->add_subcommand("controller", "grant leases, sign and push shutdown orders");
+  controller->add_option("--listen", f.listen,
+                         "ADDR:PORT (port 0: any free port, printed on start)");
+  controller->add_option("--lease-ttl", f.lease_ttl,
+                         "lease TTL in seconds, 0.1 to 3600 (default 5)");
+  controller
+      ->add_option("--key", f.key, "Ed25519 order-signing key file; created (mode 0600) if missing")
+      ->required();
+  controller->add_option("--etcd", f.etcd,
+                         "etcd endpoints (http://HOST:PORT,...): share agents, fences and orders");
+  controller->add_option("--exempt", f.exempt,
+                         "agent ids whose stop is a graceful drain (§22603(a)(2)(B))");
+  controller->add_option("--drain-seconds", f.drain,
+                         "how long an exempt workload may drain (default 60)");
   controller->add_option("--store", f.store, "record every order and drill in this evidence log");
 
-  CLI::App* agent = ks_app->add_subcommand("agent", "run a workload under a lease; stop it on order or when cut off");
+  CLI::App* agent = ks_app->add_subcommand(
+      "agent", "run a workload under a lease; stop it on order or when cut off");
   agent->add_option("--controller", f.controller, "ADDR:PORT[,ADDR:PORT...]")->required();
   agent->add_option("--id", f.id, "this agent's name")->required();
   agent->add_option("--model", f.model, "the model the workload trains or serves")->required();
   agent->add_option("--lineage", f.lineage, "the model's ancestors, nearest first (A,B,...)");
-  agent->add_option("--deployment", f.deployment, "the deployment or training run it serves (shown in status)");
-  agent->add_option("--grace", f.grace, "seconds between SIGTERM and SIGKILL, up to 3600 (default 10)");
-  agent->add_option("--pubkey", f.pubkey, "the controller's verifier key (or a file of it); default: learnt on enrolment");
-  agent->add_option("--credential", f.credential, "this agent's credential file (flopline killswitch credential)")
+  agent->add_option("--deployment", f.deployment,
+                    "the deployment or training run it serves (shown in status)");
+  agent->add_option("--grace", f.grace,
+                    "seconds between SIGTERM and SIGKILL, up to 3600 (default 10)");
+  agent->add_option(
+      "--pubkey", f.pubkey,
+      "the controller's verifier key (or a file of it); default: learnt on enrolment");
+  agent
+      ->add_option("--credential", f.credential,
+                   "this agent's credential file (flopline killswitch credential)")
       ->required();
   agent->add_option("command", f.command, "the workload, after --");
 
-  CLI::App* credential = ks_app->add_subcommand("credential", "issue an agent's or the operator's credential");
+  CLI::App* credential =
+      ks_app->add_subcommand("credential", "issue an agent's or the operator's credential");
   credential->add_option("--key", f.key, "the controller's signing key file")->required();
   credential->add_option("--agent", f.agent, "the agent id the credential speaks for");
-  credential->add_flag("--operator", f.operator_role, "an operator credential: shutdown, drill, status");
-  credential->add_option("--out", f.out, "where to write it (created with mode 0600, never over a file)")->required();
+  credential->add_flag("--operator", f.operator_role,
+                       "an operator credential: shutdown, drill, status");
+  credential
+      ->add_option("--out", f.out, "where to write it (created with mode 0600, never over a file)")
+      ->required();
 
-  CLI::App* shutdown = ks_app->add_subcommand("shutdown", "stop every workload in a scope; wait for confirmation");
-  CLI::App* drill = ks_app->add_subcommand("drill", "a real shutdown of a test scope, timed and recorded");
+  CLI::App* shutdown =
+      ks_app->add_subcommand("shutdown", "stop every workload in a scope; wait for confirmation");
+  CLI::App* drill =
+      ks_app->add_subcommand("drill", "a real shutdown of a test scope, timed and recorded");
   for (CLI::App* cmd : {shutdown, drill}) {
     cmd->add_option("--controller", f.controller, "ADDR:PORT[,ADDR:PORT...]")->required();
     cmd->add_option("--scope", f.scope, "all | agent:ID | model:ID | lineage:ID")->required();
     cmd->add_option("--reason", f.reason, "why (recorded with the order)");
-    cmd->add_option("--timeout", f.timeout, "seconds to wait for confirmations, 1 to 86400 (default 30)");
+    cmd->add_option("--timeout", f.timeout,
+                    "seconds to wait for confirmations, 1 to 86400 (default 30)");
     cmd->add_option("--credential", f.credential, "the operator credential file")->required();
     cmd->add_option("--format", f.format, "table or json")->check(CLI::IsMember({"table", "json"}));
   }
@@ -373,7 +433,8 @@ CommandRunner AddKillswitchCommand(CLI::App& app) {
 
   CLI::App* status = ks_app->add_subcommand("status", "agents, their models, leases and states");
   status->add_option("--controller", f.controller, "ADDR:PORT[,ADDR:PORT...]")->required();
-  status->add_option("--format", f.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  status->add_option("--format", f.format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
   status->add_option("--credential", f.credential, "the operator credential file")->required();
 
   return [flags, controller, agent, credential, shutdown, drill, status]() {

@@ -1,19 +1,18 @@
 #include "flopline/killswitch/agent.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
-#include <signal.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <variant>
-
-#include <fmt/format.h>
 
 #include "flopline/killswitch/messages.h"
 #include "flopline/killswitch/protocol.h"
@@ -22,7 +21,6 @@
 namespace flopline::killswitch {
 namespace {
 
-
 void Log(const AgentOptions& o, const std::string& message) {
   std::fprintf(stderr, "flopline killswitch agent %s: %s\n", o.id.c_str(), message.c_str());
   std::fflush(stderr);
@@ -30,10 +28,10 @@ void Log(const AgentOptions& o, const std::string& message) {
 
 struct Session {
   std::unique_ptr<LineConn> conn;
-  Secret key{};                     // the session key of this connection
-  std::uint64_t seq = 0;            // the last seq sent
+  Secret key{};           // the session key of this connection
+  std::uint64_t seq = 0;  // the last seq sent
   std::int64_t ttl_ms = 0;
-  std::string controller_key;       // the key that signed the enrolment
+  std::string controller_key;  // the key that signed the enrolment
   std::uint64_t fence_floor = 0;
   std::vector<std::string> orders;  // orders in force for this agent, re-issued at enrolment
 
@@ -54,7 +52,8 @@ struct Session {
 
 // One line from the controller as a typed message: sealed ones checked against the session key;
 // unsealed ones only if they need no session (orders carry their own signature; errors are words).
-std::optional<ControllerMessage> Receive(const AgentOptions& o, const Secret& key, const std::string& line) {
+std::optional<ControllerMessage> Receive(const AgentOptions& o, const Secret& key,
+                                         const std::string& line) {
   if (auto env = ParseEnvelope(line)) {
     if (!MacValid(key, Direction::kController, *env)) {
       Log(o, "ignored a message that does not carry this session's mac");
@@ -79,7 +78,8 @@ std::optional<ControllerMessage> Receive(const AgentOptions& o, const Secret& ke
 
 // Connects to the first controller that answers, enrols and proves its key (`trusted`: pinned or
 // learnt at the first enrolment; empty: learn it now); nullopt when none does.
-std::optional<Session> Enroll(const AgentOptions& o, std::int64_t timeout_ms, const std::string& trusted) {
+std::optional<Session> Enroll(const AgentOptions& o, std::int64_t timeout_ms,
+                              const std::string& trusted) {
   timeout_ms = std::max<std::int64_t>(timeout_ms, 1);
   for (const Endpoint& c : o.controllers) {
     auto fd = Connect(c, static_cast<int>(timeout_ms));
@@ -113,15 +113,18 @@ std::optional<Session> Enroll(const AgentOptions& o, std::int64_t timeout_ms, co
     const EnrolledMsg& e = std::get<EnrolledMsg>(*reply);
     std::string key = trusted.empty() ? e.key : trusted;
     auto verifier = ledger::Verifier::Parse(key);
-    auto text = verifier ? verifier->Open(e.note) : core::Result<std::string>(tl::unexpected(verifier.error()));
-    auto note = text ? EnrolledNote::Parse(*text) : core::Result<EnrolledNote>(tl::unexpected(text.error()));
+    auto text = verifier ? verifier->Open(e.note)
+                         : core::Result<std::string>(tl::unexpected(verifier.error()));
+    auto note = text ? EnrolledNote::Parse(*text)
+                     : core::Result<EnrolledNote>(tl::unexpected(text.error()));
     if (!note) {
       fail(fmt::format("did not prove the {} key ({}): not trusted (fail closed)",
                        trusted.empty() ? "offered" : "pinned", note.error().message));
       continue;
     }
     if (note->agent != o.id || note->nonce != nonce) {
-      fail("its signed enrolment is for another agent or another enrolment (a replay): not trusted");
+      fail(
+          "its signed enrolment is for another agent or another enrolment (a replay): not trusted");
       continue;
     }
     if (note->fence == 0 || note->ttl_ms <= 0) {
@@ -161,10 +164,11 @@ int RunAgent(const AgentOptions& o) {
   std::uint64_t last_fence = session->fence_floor;
   // An order in force for this agent's scope: it never starts.
   for (const std::string& note : session->orders) {
-    CheckedOrder checked = CheckOrder(note, *verifier, last_fence, NowMs(), o.id, o.model, o.lineage);
+    CheckedOrder checked =
+        CheckOrder(note, *verifier, last_fence, NowMs(), o.id, o.model, o.lineage);
     if (checked.refusal) continue;
-    Log(o, fmt::format("order {} ({}) is in force: {}; the workload is not started", checked.order->fence,
-                       checked.order->scope, checked.order->reason));
+    Log(o, fmt::format("order {} ({}) is in force: {}; the workload is not started",
+                       checked.order->fence, checked.order->scope, checked.order->reason));
     AckMsg ack{0, o.id, checked.order->fence, AckMsg::Result::kNotStarted, NowMs(), "", ""};
     session->Send(o, ack, true);
     return 0;
@@ -198,11 +202,15 @@ int RunAgent(const AgentOptions& o) {
   auto obey = [&](const Order& order) {
     last_fence = order.fence;
     bool drain = std::find(order.drain.begin(), order.drain.end(), o.id) != order.drain.end();
-    Log(o, fmt::format("order {} ({}): {}; {} (received {} ms after issue)", order.fence, order.scope, order.reason,
-                       drain ? "draining gracefully (exempt workload)" : "stopping", NowMs() - order.issued_ms));
-    std::int64_t stopped = workload->Stop(drain ? std::max(order.drain_ms, o.grace_ms) : o.grace_ms);
-    send_final(AckMsg{0, o.id, order.fence, drain ? AckMsg::Result::kDrained : AckMsg::Result::kStopped, stopped,
-                      "", ""});
+    Log(o,
+        fmt::format("order {} ({}): {}; {} (received {} ms after issue)", order.fence, order.scope,
+                    order.reason, drain ? "draining gracefully (exempt workload)" : "stopping",
+                    NowMs() - order.issued_ms));
+    std::int64_t stopped =
+        workload->Stop(drain ? std::max(order.drain_ms, o.grace_ms) : o.grace_ms);
+    send_final(AckMsg{0, o.id, order.fence,
+                      drain ? AckMsg::Result::kDrained : AckMsg::Result::kStopped, stopped, "",
+                      ""});
     Log(o, fmt::format("workload gone at {} ms; acknowledged", stopped));
     // Our work is done: tearing this process down must not take CPU from agents on the same
     // host that are still stopping their workloads (measured: 133 -> 25 ms for 100 agents).
@@ -230,7 +238,8 @@ int RunAgent(const AgentOptions& o) {
       if (now >= next_reconnect) {
         // Another controller (or the same, restarted) while the lease lasts; never past it. It must
         // prove the same key, or it is not trusted.
-        std::optional<Session> again = Enroll(o, std::min<std::int64_t>(lease_deadline - now, 1000), key);
+        std::optional<Session> again =
+            Enroll(o, std::min<std::int64_t>(lease_deadline - now, 1000), key);
         next_reconnect = MonotonicMs() + 100;
         if (again) {
           session = std::move(again);
@@ -238,7 +247,8 @@ int RunAgent(const AgentOptions& o) {
           last_fence = std::max(last_fence, session->fence_floor);
           Log(o, "re-enrolled");
           for (const std::string& note : session->orders) {
-            CheckedOrder checked = CheckOrder(note, *verifier, last_fence, NowMs(), o.id, o.model, o.lineage);
+            CheckedOrder checked =
+                CheckOrder(note, *verifier, last_fence, NowMs(), o.id, o.model, o.lineage);
             if (!checked.refusal) return obey(*checked.order);
           }
         }
@@ -274,11 +284,13 @@ int RunAgent(const AgentOptions& o) {
       } else if (auto* e = std::get_if<ErrorMsg>(&*m)) {
         Log(o, "the controller says: " + e->message);
       } else if (auto* order_msg = std::get_if<OrderMsg>(&*m)) {
-        CheckedOrder checked = CheckOrder(order_msg->order, *verifier, last_fence, NowMs(), o.id, o.model, o.lineage);
+        CheckedOrder checked =
+            CheckOrder(order_msg->order, *verifier, last_fence, NowMs(), o.id, o.model, o.lineage);
         if (checked.refusal) {
-          Log(o, fmt::format("refused a {} order: {}", RefusalName(*checked.refusal), checked.detail));
-          send(AckMsg{0, o.id, checked.order ? checked.order->fence : 0, AckMsg::Result::kRefused, std::nullopt,
-                      std::string(RefusalName(*checked.refusal)), checked.detail});
+          Log(o,
+              fmt::format("refused a {} order: {}", RefusalName(*checked.refusal), checked.detail));
+          send(AckMsg{0, o.id, checked.order ? checked.order->fence : 0, AckMsg::Result::kRefused,
+                      std::nullopt, std::string(RefusalName(*checked.refusal)), checked.detail});
           if (!session->conn) break;
           continue;
         }

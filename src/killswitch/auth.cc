@@ -1,10 +1,9 @@
 #include "flopline/killswitch/auth.h"
 
+#include <fmt/format.h>
 #include <sodium.h>
 
 #include <cstdlib>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "flopline/killswitch/messages.h"
@@ -23,18 +22,23 @@ Secret Hmac(const Secret& key, std::string_view data) {
   Secret out{};
   crypto_auth_hmacsha256_state st;
   crypto_auth_hmacsha256_init(&st, key.data(), key.size());
-  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(data.data()),
+                                data.size());
   crypto_auth_hmacsha256_final(&st, out.data());
   return out;
 }
 
-std::string_view Bytes(const Secret& s) { return {reinterpret_cast<const char*>(s.data()), s.size()}; }
+std::string_view Bytes(const Secret& s) {
+  return {reinterpret_cast<const char*>(s.data()), s.size()};
+}
 
 std::string DirectionName(Direction d) { return d == Direction::kClient ? "client" : "controller"; }
 
 }  // namespace
 
-std::string Credential::From() const { return role == Role::kOperator ? "operator" : "agent:" + id; }
+std::string Credential::From() const {
+  return role == Role::kOperator ? "operator" : "agent:" + id;
+}
 
 std::string Credential::ToString() const {
   return fmt::format("{} {} {} {}\n", kFileTag, role == Role::kOperator ? "operator" : "agent",
@@ -51,7 +55,8 @@ Result<Credential> Credential::Parse(std::string_view text) {
     at = sp + 1;
   }
   auto bad = core::InvalidArgument(
-      fmt::format("not a credential: want '{} agent ID KEY' or '{} operator - KEY'", kFileTag, kFileTag),
+      fmt::format("not a credential: want '{} agent ID KEY' or '{} operator - KEY'", kFileTag,
+                  kFileTag),
       "--credential");
   if (parts.size() != 4 || parts[0] != kFileTag) return bad;
   Credential c;
@@ -104,7 +109,8 @@ Secret SessionKey(const Secret& credential, std::string_view nonce) {
   return Hmac(credential, "flopline-killswitch session\n" + std::string(nonce));
 }
 
-std::string Seal(const Secret& session, Direction dir, std::string_view from, std::string_view msg) {
+std::string Seal(const Secret& session, Direction dir, std::string_view from,
+                 std::string_view msg) {
   Secret mac = Hmac(session, DirectionName(dir) + "\n" + std::string(msg));
   return Dump(json{{"from", from}, {"msg", msg}, {"mac", ledger::Hex(Bytes(mac))}});
 }
@@ -113,9 +119,10 @@ Result<Envelope> ParseEnvelope(std::string_view line) {
   json j = json::parse(line, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return core::InvalidArgument("not a JSON object");
   auto from = j.find("from"), msg = j.find("msg"), mac = j.find("mac");
-  if (from == j.end() || !from->is_string() || msg == j.end() || !msg->is_string() || mac == j.end() ||
-      !mac->is_string()) {
-    return core::InvalidArgument("not an authenticated envelope {\"from\",\"msg\",\"mac\"} of strings");
+  if (from == j.end() || !from->is_string() || msg == j.end() || !msg->is_string() ||
+      mac == j.end() || !mac->is_string()) {
+    return core::InvalidArgument(
+        "not an authenticated envelope {\"from\",\"msg\",\"mac\"} of strings");
   }
   return Envelope{from->get<std::string>(), msg->get<std::string>(), mac->get<std::string>()};
 }

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -16,8 +17,6 @@
 #include <exception>
 #include <map>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "flopline/killswitch/auth.h"
 #include "flopline/killswitch/messages.h"
@@ -66,9 +65,9 @@ struct Controller::Impl {
   struct Agent {
     std::string id, model, deployment;
     std::vector<std::string> lineage;
-    int fd = -1;                 // -1 while disconnected
-    std::int64_t last_renew = 0; // monotonic ms
-    std::string state = "live";  // live | stopped | drained | exited | lease-expired | fail-closed
+    int fd = -1;                  // -1 while disconnected
+    std::int64_t last_renew = 0;  // monotonic ms
+    std::string state = "live";   // live | stopped | drained | exited | lease-expired | fail-closed
   };
   struct Pending {
     Order order;
@@ -116,8 +115,9 @@ struct Controller::Impl {
         setrlimit(RLIMIT_NOFILE, &lim);
         getrlimit(RLIMIT_NOFILE, &lim);
       }
-      max_conns = lim.rlim_cur > 32 + 2 * kOperatorReserve ? static_cast<std::size_t>(lim.rlim_cur) - 32
-                                                          : 2 * kOperatorReserve;
+      max_conns = lim.rlim_cur > 32 + 2 * kOperatorReserve
+                      ? static_cast<std::size_t>(lim.rlim_cur) - 32
+                      : 2 * kOperatorReserve;
     }
     max_conns = std::max(max_conns, kOperatorReserve + 1);
     spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -141,10 +141,13 @@ struct Controller::Impl {
     it->second.line->Flush();
   }
 
-  bool LeaseValid(const Agent& a, std::int64_t now) const { return now - a.last_renew <= opt.lease_ttl_ms; }
+  bool LeaseValid(const Agent& a, std::int64_t now) const {
+    return now - a.last_renew <= opt.lease_ttl_ms;
+  }
 
   // What the agent declared, plus the model's ancestors in the inventory's base map.
-  static std::vector<std::string> Lineage(const std::string& model, std::vector<std::string> declared,
+  static std::vector<std::string> Lineage(const std::string& model,
+                                          std::vector<std::string> declared,
                                           const std::map<std::string, std::string>& bases) {
     std::string at = model;
     for (size_t steps = 0; steps < bases.size(); ++steps) {  // bounded: a cycle cannot loop forever
@@ -158,7 +161,8 @@ struct Controller::Impl {
 
   // Signs a new order; the caller pushes it.
   core::Result<std::pair<Order, std::string>> Issue(const Scope& scope, const std::string& reason,
-                                                    std::int64_t expires_ms, std::vector<std::string> named,
+                                                    std::int64_t expires_ms,
+                                                    std::vector<std::string> named,
                                                     const std::vector<std::string>& targeted) {
     FL_ASSIGN_OR_RETURN(std::uint64_t fence, coord->NextFence());
     Order o;
@@ -181,7 +185,8 @@ struct Controller::Impl {
     if (agent_conns > max_conns - kOperatorReserve) {
       return Reject(fd, "no room for another agent (the rest is reserved for operators)");
     }
-    std::uint64_t floor = coord->AgentUp({{"id", m.id}, {"model", m.model}, {"lineage", m.lineage}});
+    std::uint64_t floor =
+        coord->AgentUp({{"id", m.id}, {"model", m.model}, {"lineage", m.lineage}});
     if (floor == 0) {
       // A floor of 0 would let the agent act on any replayed order: refuse, it retries.
       SendSealed(fd, {{"type", "error"}, {"message", "the fence floor is unavailable; try again"}});
@@ -214,10 +219,12 @@ struct Controller::Impl {
       }
       if (!in) continue;
       Scope self{Scope::Kind::kAgent, a.id};
-      auto again = Issue(self, fmt::format("order {} in force for {}: {}", order.fence, order.scope, order.reason),
-                         order.expires_ms, {}, {a.id});
+      auto again = Issue(
+          self, fmt::format("order {} in force for {}: {}", order.fence, order.scope, order.reason),
+          order.expires_ms, {}, {a.id});
       if (!again) {
-        Log("could not re-issue order " + std::to_string(order.fence) + ": " + again.error().message);
+        Log("could not re-issue order " + std::to_string(order.fence) + ": " +
+            again.error().message);
         continue;
       }
       derived_of[again->first.fence] = order.fence;
@@ -228,21 +235,22 @@ struct Controller::Impl {
           p.targeted.push_back(a.id);
         }
       }
-      Log(fmt::format("agent {} enrolled into {}, stopped by order {}: told to stop (order {})", a.id, order.scope,
-                      order.fence, again->first.fence));
+      Log(fmt::format("agent {} enrolled into {}, stopped by order {}: told to stop (order {})",
+                      a.id, order.scope, order.fence, again->first.fence));
       break;  // one is enough: the agent stops
     }
     EnrolledNote text{a.id, m.nonce, floor, opt.lease_ttl_ms};
     auto note = signer.Sign(text.Text());
     if (!note) return Reject(fd, "cannot sign: " + note.error().message);
-    SendSealed(fd, ToJson(ControllerMessage(EnrolledMsg{m.seq, *note, signer.VerifierKey(), orders})));
+    SendSealed(fd,
+               ToJson(ControllerMessage(EnrolledMsg{m.seq, *note, signer.VerifierKey(), orders})));
     Log(fmt::format("agent {} enrolled (model {}), fence floor {}", a.id, a.model, floor));
     return true;
   }
 
   // An acknowledgement, from an agent here (authenticated) or from another controller (etcd).
-  void OnAck(const std::string& id, std::uint64_t fence, AckMsg::Result result, const json& doc, std::int64_t now,
-             bool remote) {
+  void OnAck(const std::string& id, std::uint64_t fence, AckMsg::Result result, const json& doc,
+             std::int64_t now, bool remote) {
     auto agent = agents.find(id);
     if (result == AckMsg::Result::kRefused) {
       Log(fmt::format("agent {} refused order {}: {} ({})", id, fence, doc.value("refusal", ""),
@@ -250,7 +258,8 @@ struct Controller::Impl {
       return;
     }
     if (agent != agents.end()) {
-      agent->second.state = result == AckMsg::Result::kNotStarted ? "stopped" : std::string(AckResultName(result));
+      agent->second.state =
+          result == AckMsg::Result::kNotStarted ? "stopped" : std::string(AckResultName(result));
       if (!remote) coord->AgentDown(id);
     }
     std::uint64_t original = derived_of.contains(fence) ? derived_of[fence] : fence;
@@ -271,16 +280,19 @@ struct Controller::Impl {
       return true;
     }
     if (m.timeout_ms < 1 || m.timeout_ms > 86'400'000) {
-      SendSealed(fd, {{"type", "error"}, {"message", "timeout_ms must be within 1 ms and one day"}});
+      SendSealed(fd,
+                 {{"type", "error"}, {"message", "timeout_ms must be within 1 ms and one day"}});
       return true;
     }
     std::int64_t wall = NowMs();
     if (wall > m.sent_ms + m.timeout_ms || m.sent_ms > wall + 300'000) {
       // The client has stopped waiting (or its clock is far off): an order it cannot see the report
       // of is not issued behind its back.
-      Log(fmt::format("shutdown of {} refused: it arrived {} ms after it was sent, past its {} ms timeout",
-                      m.scope, wall - m.sent_ms, m.timeout_ms));
-      SendSealed(fd, {{"type", "error"}, {"message", "the request arrived after its timeout; not carried out"}});
+      Log(fmt::format(
+          "shutdown of {} refused: it arrived {} ms after it was sent, past its {} ms timeout",
+          m.scope, wall - m.sent_ms, m.timeout_ms));
+      SendSealed(fd, {{"type", "error"},
+                      {"message", "the request arrived after its timeout; not carried out"}});
       return true;
     }
     Pending p;
@@ -294,7 +306,8 @@ struct Controller::Impl {
     std::set<std::string> targets, named;
     std::map<std::string, std::string> bases;
     if (scope->kind == Scope::Kind::kLineage && opt.model_bases) bases = opt.model_bases();
-    auto consider = [&](const std::string& id, const std::string& model, const std::vector<std::string>& declared) {
+    auto consider = [&](const std::string& id, const std::string& model,
+                        const std::vector<std::string>& declared) {
       if (scope->Matches(id, model, declared)) {
         targets.insert(id);
       } else if (!bases.empty() && scope->Matches(id, model, Lineage(model, declared, bases))) {
@@ -313,17 +326,19 @@ struct Controller::Impl {
       if (id && model && lineage) consider(*id, *model, *lineage);
     }
     p.targeted.assign(targets.begin(), targets.end());
-    auto issued = Issue(*scope, m.reason, wall + m.timeout_ms, {named.begin(), named.end()}, p.targeted);
+    auto issued =
+        Issue(*scope, m.reason, wall + m.timeout_ms, {named.begin(), named.end()}, p.targeted);
     if (!issued) {
       SendSealed(fd, {{"type", "error"}, {"message", issued.error().message}});
       return true;
     }
     p.order = issued->first;
     p.note = issued->second;
-    Log(fmt::format("order {} ({}): {} targeted; reason: {}", p.order.fence, p.order.scope, p.targeted.size(),
-                    p.order.reason));
-    if (p.targeted.empty()) Log(fmt::format("order {} reaches no agent; it stays in force until it expires",
-                                            p.order.fence));
+    Log(fmt::format("order {} ({}): {} targeted; reason: {}", p.order.fence, p.order.scope,
+                    p.targeted.size(), p.order.reason));
+    if (p.targeted.empty())
+      Log(fmt::format("order {} reaches no agent; it stays in force until it expires",
+                      p.order.fence));
     json order = ToJson(ControllerMessage(OrderMsg{p.note}));
     for (const std::string& id : p.targeted) {
       auto a = agents.find(id);
@@ -350,7 +365,8 @@ struct Controller::Impl {
     for (const auto& id : not_stopped) {
       auto a = agents.find(id);
       std::string reason = "no confirmation before the timeout";
-      if (a != agents.end() && a->second.fd < 0) reason = "disconnected: its lease lapses and it stops itself, unconfirmed";
+      if (a != agents.end() && a->second.fd < 0)
+        reason = "disconnected: its lease lapses and it stops itself, unconfirmed";
       why[id.get<std::string>()] = reason;
     }
     return {{"type", "report"},
@@ -374,14 +390,18 @@ struct Controller::Impl {
     doc.erase("type");
     doc["order"] = p.note;
     doc["acks"] = p.acks;
-    ledger::RecordInput r{p.drill ? "shutdown-drill" : "shutdown-order", "", Dump(doc, 2),
-                          core::Instant(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())),
-                          {}};
+    ledger::RecordInput r{
+        p.drill ? "shutdown-drill" : "shutdown-order",
+        "",
+        Dump(doc, 2),
+        core::Instant(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())),
+        {}};
     auto appended = opt.log->Append({r});
     if (!appended) {
       Log("could not record the order in the ledger: " + appended.error().ToString());
     } else {
-      Log(fmt::format("order {} recorded as ledger entry {}", p.order.fence, appended->front().index));
+      Log(fmt::format("order {} recorded as ledger entry {}", p.order.fence,
+                      appended->front().index));
     }
   }
 
@@ -396,7 +416,8 @@ struct Controller::Impl {
       json report = Report(*it, now);
       if (it->client >= 0) SendSealed(it->client, report);
       Log(fmt::format("order {}: {} of {} confirmed stopped in {} ms", it->order.fence,
-                      report["stopped"].get<size_t>(), it->targeted.size(), report["elapsed_ms"].get<std::int64_t>()));
+                      report["stopped"].get<size_t>(), it->targeted.size(),
+                      report["elapsed_ms"].get<std::int64_t>()));
       Record(*it, report);
       it = pending.erase(it);
     }
@@ -404,8 +425,10 @@ struct Controller::Impl {
     if (std::erase_if(in_force, [&](const auto& o) { return o.first.expires_ms <= wall; }) > 0) {
       std::erase_if(derived_of, [&](const auto& d) {
         auto same = [&](std::uint64_t fence) { return fence == d.second; };
-        return std::none_of(in_force.begin(), in_force.end(), [&](const auto& o) { return same(o.first.fence); }) &&
-               std::none_of(pending.begin(), pending.end(), [&](const Pending& p) { return same(p.order.fence); });
+        return std::none_of(in_force.begin(), in_force.end(),
+                            [&](const auto& o) { return same(o.first.fence); }) &&
+               std::none_of(pending.begin(), pending.end(),
+                            [&](const Pending& p) { return same(p.order.fence); });
       });
     }
   }
@@ -414,10 +437,15 @@ struct Controller::Impl {
     json list = json::array();
     for (const auto& [id, a] : agents) {
       std::string state = a.state == "live" && !LeaseValid(a, now) ? "lease-expired" : a.state;
-      list.push_back({{"id", id}, {"model", a.model}, {"lineage", a.lineage}, {"deployment", a.deployment},
-                      {"state", state},
-                      {"connected", a.fd >= 0}, {"exempt", opt.exempt.contains(id)},
-                      {"lease_ms_left", std::max<std::int64_t>(0, a.last_renew + opt.lease_ttl_ms - now)}});
+      list.push_back(
+          {{"id", id},
+           {"model", a.model},
+           {"lineage", a.lineage},
+           {"deployment", a.deployment},
+           {"state", state},
+           {"connected", a.fd >= 0},
+           {"exempt", opt.exempt.contains(id)},
+           {"lease_ms_left", std::max<std::int64_t>(0, a.last_renew + opt.lease_ttl_ms - now)}});
     }
     for (const json& r : coord->RemoteAgents()) {
       auto id = StringField(r, "id");
@@ -446,9 +474,11 @@ struct Controller::Impl {
     Conn& c = conns.at(fd);
     auto env = ParseEnvelope(line);
     if (!env) return Reject(fd, "unauthenticated message: " + env.error().message);
-    if (c.from && *c.from != env->from) return Reject(fd, "a connection speaks for one sender only");
+    if (c.from && *c.from != env->from)
+      return Reject(fd, "a connection speaks for one sender only");
     auto cred = DeriveCredential(master, env->from);
-    if (!cred) return Reject(fd, "authentication failed: unknown sender " + env->from.substr(0, 64));
+    if (!cred)
+      return Reject(fd, "authentication failed: unknown sender " + env->from.substr(0, 64));
     Secret session = c.from ? c.session : SessionKey(cred->secret, c.nonce);
     if (!MacValid(session, Direction::kClient, *env)) {
       return Reject(fd, "authentication failed for " + env->from.substr(0, 64) + ": bad mac");
@@ -519,9 +549,8 @@ struct Controller::Impl {
   }
 
   std::size_t Unauthenticated() const {
-    return static_cast<std::size_t>(std::count_if(conns.begin(), conns.end(), [](const auto& c) {
-      return !c.second.from;
-    }));
+    return static_cast<std::size_t>(
+        std::count_if(conns.begin(), conns.end(), [](const auto& c) { return !c.second.from; }));
   }
 
   // Closes the connection that has waited longest without authenticating; false if there is none.
@@ -535,14 +564,16 @@ struct Controller::Impl {
       }
     }
     if (oldest < 0) return false;
-    Log(fmt::format("closed the unauthenticated connection from {}: {}", conns.at(oldest).peer, why));
+    Log(fmt::format("closed the unauthenticated connection from {}: {}", conns.at(oldest).peer,
+                    why));
     Drop(oldest);
     return true;
   }
 
   void Adopt(int fd, std::string peer, std::int64_t now) {
     if (conns.size() >= max_conns && !EvictOldestUnauthenticated("connection limit reached")) {
-      Log(fmt::format("refused a connection from {}: {} connections, all authenticated", peer, conns.size()));
+      Log(fmt::format("refused a connection from {}: {} connections, all authenticated", peer,
+                      conns.size()));
       close(fd);
       return;
     }
@@ -563,7 +594,8 @@ struct Controller::Impl {
     for (;;) {
       sockaddr_in addr{};
       socklen_t len = sizeof addr;
-      int fd = accept4(listener, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      int fd =
+          accept4(listener, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno != EMFILE && errno != ENFILE) return;
         // Out of descriptors: make room by the oldest unauthenticated connection, or take the
@@ -636,7 +668,8 @@ struct Controller::Impl {
         }
       }
       if (c.overflowed()) {
-        open = Reject(p.fd, fmt::format("a line longer than {} bytes, or too much unread output", kMaxLineBytes));
+        open = Reject(p.fd, fmt::format("a line longer than {} bytes, or too much unread output",
+                                        kMaxLineBytes));
       }
       if (!open) Drop(p.fd);
     }
@@ -645,8 +678,8 @@ struct Controller::Impl {
       bool stale = !it->second.from && now - it->second.opened > opt.auth_timeout_ms;
       ++it;
       if (stale) {
-        Log(fmt::format("closed the connection from {}: not authenticated within {} ms", conns.at(fd).peer,
-                        opt.auth_timeout_ms));
+        Log(fmt::format("closed the connection from {}: not authenticated within {} ms",
+                        conns.at(fd).peer, opt.auth_timeout_ms));
         Drop(fd);
       }
     }
@@ -661,8 +694,10 @@ struct Controller::Impl {
   }
 };
 
-Controller::Controller(ControllerOptions options, ledger::Signer signer, std::unique_ptr<Coordinator> coordinator)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(signer), std::move(coordinator))) {}
+Controller::Controller(ControllerOptions options, ledger::Signer signer,
+                       std::unique_ptr<Coordinator> coordinator)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(signer), std::move(coordinator))) {
+}
 
 Controller::~Controller() {
   if (impl_->listener >= 0) close(impl_->listener);

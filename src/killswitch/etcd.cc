@@ -1,6 +1,7 @@
 #include "flopline/killswitch/etcd.h"
 
 #include <curl/curl.h>
+#include <fmt/format.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -9,8 +10,6 @@
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "flopline/killswitch/protocol.h"
 #include "flopline/ledger/hash.h"
@@ -88,17 +87,21 @@ Result<json> EtcdClient::Call(const std::string& path, const json& body) {
   return Unavailable(last_error);
 }
 
-Result<std::int64_t> EtcdClient::Put(const std::string& key, const std::string& value, std::int64_t lease) {
+Result<std::int64_t> EtcdClient::Put(const std::string& key, const std::string& value,
+                                     std::int64_t lease) {
   json body = {{"key", B64(key)}, {"value", B64(value)}};
   if (lease != 0) body["lease"] = std::to_string(lease);
   FL_ASSIGN_OR_RETURN(json r, Call("/v3/kv/put", body));
   return std::stoll(r["header"].value("revision", "0"));
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> EtcdClient::RangePrefix(const std::string& prefix) {
-  FL_ASSIGN_OR_RETURN(json r, Call("/v3/kv/range", {{"key", B64(prefix)}, {"range_end", B64(PrefixEnd(prefix))}}));
+Result<std::vector<std::pair<std::string, std::string>>> EtcdClient::RangePrefix(
+    const std::string& prefix) {
+  FL_ASSIGN_OR_RETURN(
+      json r, Call("/v3/kv/range", {{"key", B64(prefix)}, {"range_end", B64(PrefixEnd(prefix))}}));
   std::vector<std::pair<std::string, std::string>> out;
-  for (const json& kv : r.value("kvs", json::array())) out.emplace_back(Unb64(kv["key"]), Unb64(kv["value"]));
+  for (const json& kv : r.value("kvs", json::array()))
+    out.emplace_back(Unb64(kv["key"]), Unb64(kv["value"]));
   return out;
 }
 
@@ -114,7 +117,8 @@ Result<std::int64_t> EtcdClient::GrantLease(std::int64_t ttl_seconds) {
 
 Result<void> EtcdClient::KeepAlive(std::int64_t lease) {
   FL_ASSIGN_OR_RETURN(json r, Call("/v3/lease/keepalive", {{"ID", std::to_string(lease)}}));
-  if (!r.contains("result") || !r["result"].contains("TTL")) return Unavailable("the lease is gone");
+  if (!r.contains("result") || !r["result"].contains("TTL"))
+    return Unavailable("the lease is gone");
   return core::Ok();
 }
 
@@ -135,7 +139,8 @@ size_t OnWatchData(char* data, size_t size, size_t n, void* p) {
     w->buffer.erase(0, eol + 1);
     if (msg.is_discarded()) continue;
     for (const json& ev : msg["result"].value("events", json::array())) {
-      if (ev.value("type", "PUT") == "PUT") (*w->on_put)(Unb64(ev["kv"]["key"]), Unb64(ev["kv"]["value"]));
+      if (ev.value("type", "PUT") == "PUT")
+        (*w->on_put)(Unb64(ev["kv"]["key"]), Unb64(ev["kv"]["value"]));
     }
   }
   return size * n;
@@ -147,10 +152,12 @@ int OnWatchProgress(void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 }  // namespace
 
-Result<void> EtcdClient::Watch(const std::string& prefix, std::int64_t start_revision, const std::atomic<bool>& stop,
-                               const std::function<void(const std::string&, const std::string&)>& on_put) {
+Result<void> EtcdClient::Watch(
+    const std::string& prefix, std::int64_t start_revision, const std::atomic<bool>& stop,
+    const std::function<void(const std::string&, const std::string&)>& on_put) {
   json body = {{"create_request",
-                {{"key", B64(prefix)}, {"range_end", B64(PrefixEnd(prefix))},
+                {{"key", B64(prefix)},
+                 {"range_end", B64(PrefixEnd(prefix))},
                  {"start_revision", std::to_string(start_revision)}}}};
   std::string request = body.dump();
   CURL* c = curl_easy_init();
@@ -178,7 +185,9 @@ constexpr char kRoot[] = "/flopline/ks/";
 class Etcd final : public Coordinator {
  public:
   Etcd(std::vector<std::string> endpoints, std::int64_t ttl_ms)
-      : endpoints_(endpoints), client_(endpoints), ttl_s_(std::max<std::int64_t>(1, (ttl_ms + 999) / 1000)),
+      : endpoints_(endpoints),
+        client_(endpoints),
+        ttl_s_(std::max<std::int64_t>(1, (ttl_ms + 999) / 1000)),
         wake_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
   ~Etcd() override {
@@ -191,7 +200,8 @@ class Etcd final : public Coordinator {
   Result<void> Start() {
     me_ = fmt::format("{}-{}", getpid(), NowMs());
     FL_ASSIGN_OR_RETURN(lease_, client_.GrantLease(ttl_s_));
-    FL_ASSIGN_OR_RETURN(std::int64_t revision, client_.Put(std::string(kRoot) + "controllers/" + me_, "up", lease_));
+    FL_ASSIGN_OR_RETURN(std::int64_t revision,
+                        client_.Put(std::string(kRoot) + "controllers/" + me_, "up", lease_));
     keeper_ = std::thread([this] { KeepLease(); });
     watcher_ = std::thread([this, revision] { WatchLoop(revision + 1); });
     return core::Ok();
@@ -207,7 +217,8 @@ class Etcd final : public Coordinator {
     json value = agent;
     value["controller"] = me_;
     std::lock_guard lock(mu_);
-    auto r = client_.Put(std::string(kRoot) + "agents/" + agent["id"].get<std::string>(), value.dump(), lease_);
+    auto r = client_.Put(std::string(kRoot) + "agents/" + agent["id"].get<std::string>(),
+                         value.dump(), lease_);
     if (!r) {
       Warn(r.error().message);
       return 0;
@@ -237,15 +248,19 @@ class Etcd final : public Coordinator {
     return out;
   }
 
-  void PublishOrder(std::uint64_t fence, const std::string& note, const std::vector<std::string>& targets) override {
+  void PublishOrder(std::uint64_t fence, const std::string& note,
+                    const std::vector<std::string>& targets) override {
     json value = {{"note", note}, {"targets", targets}, {"controller", me_}};
     std::lock_guard lock(mu_);
-    if (auto r = client_.Put(fmt::format("{}orders/{:020}", kRoot, fence), value.dump()); !r) Warn(r.error().message);
+    if (auto r = client_.Put(fmt::format("{}orders/{:020}", kRoot, fence), value.dump()); !r)
+      Warn(r.error().message);
   }
 
   void PublishAck(std::uint64_t fence, const json& ack) override {
     std::lock_guard lock(mu_);
-    if (auto r = client_.Put(fmt::format("{}acks/{:020}/{}", kRoot, fence, ack.value("id", "")), ack.dump()); !r) {
+    if (auto r = client_.Put(fmt::format("{}acks/{:020}/{}", kRoot, fence, ack.value("id", "")),
+                             ack.dump());
+        !r) {
       Warn(r.error().message);
     }
   }
@@ -271,29 +286,32 @@ class Etcd final : public Coordinator {
     EtcdClient client(endpoints_);
     while (!stop_) {
       if (auto r = client.KeepAlive(lease_); !r) Warn(r.error().message);
-      for (int i = 0; i < 10 * ttl_s_ / 3 + 1 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      for (int i = 0; i < 10 * ttl_s_ / 3 + 1 && !stop_; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
 
   void WatchLoop(std::int64_t from) {
     EtcdClient client(endpoints_);
     while (!stop_) {
-      auto r = client.Watch(std::string(kRoot), from, stop_, [&](const std::string& key, const std::string& value) {
-        json v = json::parse(value, nullptr, false);
-        if (v.is_discarded()) return;
-        std::lock_guard lock(inbound_mu_);
-        if (key.starts_with(std::string(kRoot) + "orders/") && v.value("controller", "") != me_) {
-          std::vector<std::string> targets = v.value("targets", std::vector<std::string>{});
-          inbound_.orders.emplace_back(v.value("note", ""), targets);
-        } else if (key.starts_with(std::string(kRoot) + "acks/")) {
-          inbound_.acks.push_back(v);
-        } else {
-          return;
-        }
-        std::uint64_t one = 1;
-        if (write(wake_, &one, sizeof one) < 0) {
-        }
-      });
+      auto r = client.Watch(
+          std::string(kRoot), from, stop_, [&](const std::string& key, const std::string& value) {
+            json v = json::parse(value, nullptr, false);
+            if (v.is_discarded()) return;
+            std::lock_guard lock(inbound_mu_);
+            if (key.starts_with(std::string(kRoot) + "orders/") &&
+                v.value("controller", "") != me_) {
+              std::vector<std::string> targets = v.value("targets", std::vector<std::string>{});
+              inbound_.orders.emplace_back(v.value("note", ""), targets);
+            } else if (key.starts_with(std::string(kRoot) + "acks/")) {
+              inbound_.acks.push_back(v);
+            } else {
+              return;
+            }
+            std::uint64_t one = 1;
+            if (write(wake_, &one, sizeof one) < 0) {
+            }
+          });
       if (!r && !stop_) {
         Warn(r.error().message);
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -316,12 +334,14 @@ class Etcd final : public Coordinator {
 
 }  // namespace
 
-Result<std::unique_ptr<Coordinator>> EtcdCoordinator(const std::string& endpoints, std::int64_t lease_ttl_ms) {
+Result<std::unique_ptr<Coordinator>> EtcdCoordinator(const std::string& endpoints,
+                                                     std::int64_t lease_ttl_ms) {
   std::vector<std::string> list;
   std::stringstream in(endpoints);
   for (std::string e; std::getline(in, e, ',');) {
     if (!e.starts_with("http://")) {
-      return core::InvalidArgument(fmt::format("'{}' is not an http:// etcd endpoint", e), "--etcd");
+      return core::InvalidArgument(fmt::format("'{}' is not an http:// etcd endpoint", e),
+                                   "--etcd");
     }
     list.push_back(e);
   }

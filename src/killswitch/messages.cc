@@ -1,8 +1,8 @@
 #include "flopline/killswitch/messages.h"
 
-#include <limits>
-
 #include <fmt/format.h>
+
+#include <limits>
 
 namespace flopline::killswitch {
 
@@ -29,7 +29,8 @@ Result<std::string> NameField(const json& j, std::string_view key) {
   FL_ASSIGN_OR_RETURN(std::string s, StringField(j, key));
   bool ok = !s.empty() && s.size() <= kMaxName;
   for (char c : s) ok = ok && static_cast<unsigned char>(c) > ' ' && c != 0x7f;
-  if (!ok) return Bad(key, "a non-empty name of printable characters without spaces, at most 256 bytes");
+  if (!ok)
+    return Bad(key, "a non-empty name of printable characters without spaces, at most 256 bytes");
   return s;
 }
 
@@ -60,7 +61,8 @@ Result<std::uint64_t> UnsignedField(const json& j, std::string_view key) {
 Result<std::int64_t> IntegerField(const json& j, std::string_view key) {
   const json* v = Find(j, key);
   if (v != nullptr && v->is_number_unsigned()) {
-    if (v->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    if (v->get<std::uint64_t>() >
+        static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
       return Bad(key, "an integer within 64 bits");
     }
     return static_cast<std::int64_t>(v->get<std::uint64_t>());
@@ -86,15 +88,22 @@ Result<std::vector<std::string>> StringsField(const json& j, std::string_view ke
   return out;
 }
 
-std::string Dump(const json& j, int indent) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
+std::string Dump(const json& j, int indent) {
+  return j.dump(indent, ' ', false, json::error_handler_t::replace);
+}
 
 std::string_view AckResultName(AckMsg::Result r) {
   switch (r) {
-    case AckMsg::Result::kStopped: return "stopped";
-    case AckMsg::Result::kDrained: return "drained";
-    case AckMsg::Result::kFailClosed: return "fail-closed";
-    case AckMsg::Result::kRefused: return "refused";
-    case AckMsg::Result::kNotStarted: return "not-started";
+    case AckMsg::Result::kStopped:
+      return "stopped";
+    case AckMsg::Result::kDrained:
+      return "drained";
+    case AckMsg::Result::kFailClosed:
+      return "fail-closed";
+    case AckMsg::Result::kRefused:
+      return "refused";
+    case AckMsg::Result::kNotStarted:
+      return "not-started";
   }
   return "stopped";
 }
@@ -109,7 +118,8 @@ std::optional<AckMsg::Result> AckResultFromName(std::string_view name) {
 
 Result<ClientMessage> ParseClientMessage(std::string_view text) {
   json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return core::InvalidArgument("a message must be one JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return core::InvalidArgument("a message must be one JSON object");
   FL_ASSIGN_OR_RETURN(std::string type, StringField(j, "type"));
   FL_ASSIGN_OR_RETURN(std::uint64_t seq, UnsignedField(j, "seq"));
   if (type == "enroll") {
@@ -176,12 +186,18 @@ Result<ClientMessage> ParseClientMessage(std::string_view text) {
 json ToJson(const ClientMessage& m) {
   struct Visitor {
     json operator()(const EnrollMsg& e) const {
-      return {{"type", "enroll"}, {"seq", e.seq},         {"id", e.id},       {"model", e.model},
-              {"lineage", e.lineage}, {"deployment", e.deployment}, {"nonce", e.nonce}};
+      return {{"type", "enroll"}, {"seq", e.seq},         {"id", e.id},
+              {"model", e.model}, {"lineage", e.lineage}, {"deployment", e.deployment},
+              {"nonce", e.nonce}};
     }
-    json operator()(const RenewMsg& r) const { return {{"type", "renew"}, {"seq", r.seq}, {"id", r.id}}; }
+    json operator()(const RenewMsg& r) const {
+      return {{"type", "renew"}, {"seq", r.seq}, {"id", r.id}};
+    }
     json operator()(const AckMsg& a) const {
-      json j = {{"type", "ack"}, {"seq", a.seq}, {"id", a.id}, {"fence", a.fence},
+      json j = {{"type", "ack"},
+                {"seq", a.seq},
+                {"id", a.id},
+                {"fence", a.fence},
                 {"result", AckResultName(a.result)}};
       if (a.stopped_at_ms) j["stopped_at_ms"] = *a.stopped_at_ms;
       if (!a.refusal.empty()) j["refusal"] = a.refusal;
@@ -192,8 +208,13 @@ json ToJson(const ClientMessage& m) {
       return {{"type", "exited"}, {"seq", e.seq}, {"id", e.id}, {"code", e.code}};
     }
     json operator()(const ShutdownMsg& s) const {
-      return {{"type", "shutdown"},      {"seq", s.seq},         {"scope", s.scope}, {"reason", s.reason},
-              {"timeout_ms", s.timeout_ms}, {"sent_ms", s.sent_ms}, {"drill", s.drill}};
+      return {{"type", "shutdown"},
+              {"seq", s.seq},
+              {"scope", s.scope},
+              {"reason", s.reason},
+              {"timeout_ms", s.timeout_ms},
+              {"sent_ms", s.sent_ms},
+              {"drill", s.drill}};
     }
     json operator()(const StatusMsg& s) const { return {{"type", "status"}, {"seq", s.seq}}; }
   };
@@ -213,12 +234,14 @@ std::string AgentIdOf(const ClientMessage& m) {
 }
 
 std::string EnrolledNote::Text() const {
-  return Dump(json{{"agent", agent}, {"nonce", nonce}, {"fence", fence}, {"ttl_ms", ttl_ms}}) + "\n";
+  return Dump(json{{"agent", agent}, {"nonce", nonce}, {"fence", fence}, {"ttl_ms", ttl_ms}}) +
+         "\n";
 }
 
 Result<EnrolledNote> EnrolledNote::Parse(std::string_view text) {
   json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return core::InvalidArgument("the enrolment note is not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return core::InvalidArgument("the enrolment note is not a JSON object");
   EnrolledNote n;
   FL_ASSIGN_OR_RETURN(n.agent, StringField(j, "agent"));
   FL_ASSIGN_OR_RETURN(n.nonce, StringField(j, "nonce"));
@@ -229,7 +252,8 @@ Result<EnrolledNote> EnrolledNote::Parse(std::string_view text) {
 
 Result<ControllerMessage> ParseControllerMessage(std::string_view text) {
   json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return core::InvalidArgument("a message must be one JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return core::InvalidArgument("a message must be one JSON object");
   FL_ASSIGN_OR_RETURN(std::string type, StringField(j, "type"));
   if (type == "hello") {
     FL_ASSIGN_OR_RETURN(std::string nonce, NameField(j, "nonce"));
@@ -262,7 +286,11 @@ json ToJson(const ControllerMessage& m) {
   struct Visitor {
     json operator()(const HelloMsg& h) const { return {{"type", "hello"}, {"nonce", h.nonce}}; }
     json operator()(const EnrolledMsg& e) const {
-      return {{"type", "enrolled"}, {"seq", e.seq}, {"note", e.note}, {"key", e.key}, {"orders", e.orders}};
+      return {{"type", "enrolled"},
+              {"seq", e.seq},
+              {"note", e.note},
+              {"key", e.key},
+              {"orders", e.orders}};
     }
     json operator()(const RenewedMsg& r) const { return {{"type", "renewed"}, {"seq", r.seq}}; }
     json operator()(const OrderMsg& o) const { return {{"type", "order"}, {"order", o.order}}; }

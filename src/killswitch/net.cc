@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -9,13 +10,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-
-#include <algorithm>
-
-#include <fmt/format.h>
 
 #include "flopline/killswitch/protocol.h"
 
@@ -55,7 +53,8 @@ Result<sockaddr_in> Resolve(const Endpoint& e) {
 }
 
 tl::unexpected<core::Error> SysError(std::string what) {
-  return core::MakeError(core::Code::kUnavailable, fmt::format("{}: {}", what, std::strerror(errno)));
+  return core::MakeError(core::Code::kUnavailable,
+                         fmt::format("{}: {}", what, std::strerror(errno)));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "flopline/killswitch/workload.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -14,8 +15,6 @@
 #include <iterator>
 #include <string>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "flopline/killswitch/protocol.h"
 
@@ -43,7 +42,8 @@ core::Result<Workload> Workload::Start(const std::vector<std::string>& argv) {
   sigprocmask(SIG_BLOCK, &chld, &previous);
   pid_t agent = getpid();
   pid_t child = fork();
-  if (child < 0) return core::MakeError(core::Code::kUnavailable, fmt::format("fork: {}", std::strerror(errno)));
+  if (child < 0)
+    return core::MakeError(core::Code::kUnavailable, fmt::format("fork: {}", std::strerror(errno)));
   if (child == 0) {
     sigprocmask(SIG_SETMASK, &previous, nullptr);
     setpgid(0, 0);
@@ -57,7 +57,8 @@ core::Result<Workload> Workload::Start(const std::vector<std::string>& argv) {
     close(ready[1]);
     if (read(ready[0], &byte, 1) != 1) _exit(137);
     execvp(args[0], args.data());
-    std::fprintf(stderr, "flopline killswitch agent: cannot run %s: %s\n", args[0], std::strerror(errno));
+    std::fprintf(stderr, "flopline killswitch agent: cannot run %s: %s\n", args[0],
+                 std::strerror(errno));
     _exit(127);
   }
   setpgid(child, child);
@@ -93,7 +94,8 @@ namespace {
 std::vector<pid_t> ChildrenOf(pid_t pid) {
   std::vector<pid_t> out;
   std::error_code ec;
-  for (const auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+  for (const auto& task :
+       std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
     std::ifstream in(task.path() / "children");
     for (pid_t child; in >> child;) out.push_back(child);
   }

@@ -4,18 +4,17 @@
 // generous bound that only a hung controller reaches.
 #include "flopline/killswitch/controller.h"
 
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "flopline/killswitch/auth.h"
 #include "flopline/killswitch/messages.h"
@@ -45,7 +44,8 @@ class Client {
 
   bool Raw(std::string_view line) { return conn_->SendLine(line); }
   // The sealed line for `m` under `c` on this connection (seq set to the next one unless given).
-  std::string SealedLine(const Credential& c, ClientMessage m, std::optional<std::uint64_t> seq = std::nullopt) {
+  std::string SealedLine(const Credential& c, ClientMessage m,
+                         std::optional<std::uint64_t> seq = std::nullopt) {
     std::visit([&](auto& x) { x.seq = seq.value_or(++seq_); }, m);
     return Seal(SessionKey(c.secret, nonce_), Direction::kClient, c.From(), ToJson(m).dump());
   }
@@ -92,17 +92,21 @@ class ControllerTest : public ::testing::Test {
     if (controller_) controller_->Stop();
     if (thread_.joinable()) thread_.join();
   }
-  Credential Cred(const std::string& from) { return *DeriveCredential(MasterSecret(signer_), from); }
+  Credential Cred(const std::string& from) {
+    return *DeriveCredential(MasterSecret(signer_), from);
+  }
   std::uint16_t port() const { return controller_->port(); }
 
   // Enrols `id` on `c` and returns the signed fence floor (0 when enrolment failed).
-  std::uint64_t Enroll(Client& c, const std::string& id, const std::string& model, json* enrolled = nullptr) {
+  std::uint64_t Enroll(Client& c, const std::string& id, const std::string& model,
+                       json* enrolled = nullptr) {
     Credential cred = Cred("agent:" + id);
     EXPECT_TRUE(c.Send(cred, EnrollMsg{0, id, model, "", "nonce-" + id, {}}));
     std::optional<json> reply = c.Next(cred);
     if (!reply || reply->value("type", "") != "enrolled") return 0;
     if (enrolled != nullptr) *enrolled = *reply;
-    auto note = ledger::Verifier::Parse(signer_.VerifierKey())->Open((*reply)["note"].get<std::string>());
+    auto note =
+        ledger::Verifier::Parse(signer_.VerifierKey())->Open((*reply)["note"].get<std::string>());
     EXPECT_TRUE(note);
     auto parsed = EnrolledNote::Parse(*note);
     EXPECT_EQ(parsed->nonce, "nonce-" + id);
@@ -126,7 +130,8 @@ class ControllerTest : public ::testing::Test {
       if (notes != nullptr) notes->push_back(note);
       auto body = Order::ParseText(note.substr(0, note.find('\n') + 1));
       EXPECT_TRUE(body);
-      EXPECT_TRUE(client->Send(agent, AckMsg{0, id, body->fence, AckMsg::Result::kStopped, NowMs(), "", ""}));
+      EXPECT_TRUE(client->Send(
+          agent, AckMsg{0, id, body->fence, AckMsg::Result::kStopped, NowMs(), "", ""}));
     }
     return op.Next(cred);
   }
@@ -154,11 +159,20 @@ TEST_F(ControllerTest, MalformedLinesCloseTheirConnectionNeverTheController) {
   Start();
   Client agent(port());
   ASSERT_NE(Enroll(agent, "a1", "m1"), 0u);
-  const std::vector<std::string> unsealed = {
-      R"({"type":5})", R"({"type":"renew","id":5})", R"({"type":"shutdown","scope":5})",
-      R"({"type":"ack","id":"a1","fence":"x"})", R"({"type":"enroll","id":[],"model":{}})",
-      R"({"type":"status"})", R"([1,2])", "5", R"("x")", "null", "{", "\x01\xff", R"({"from":5,"msg":[],"mac":{}})",
-      R"({"from":"operator","msg":"{}","mac":"00"})"};
+  const std::vector<std::string> unsealed = {R"({"type":5})",
+                                             R"({"type":"renew","id":5})",
+                                             R"({"type":"shutdown","scope":5})",
+                                             R"({"type":"ack","id":"a1","fence":"x"})",
+                                             R"({"type":"enroll","id":[],"model":{}})",
+                                             R"({"type":"status"})",
+                                             R"([1,2])",
+                                             "5",
+                                             R"("x")",
+                                             "null",
+                                             "{",
+                                             "\x01\xff",
+                                             R"({"from":5,"msg":[],"mac":{}})",
+                                             R"({"from":"operator","msg":"{}","mac":"00"})"};
   for (const std::string& line : unsealed) {
     Client c(port());
     ASSERT_TRUE(c.Raw(line));
@@ -166,9 +180,12 @@ TEST_F(ControllerTest, MalformedLinesCloseTheirConnectionNeverTheController) {
   }
   // Authenticated, but with fields of the wrong types: the same.
   const std::vector<std::string> bad_fields = {
-      R"({"type":5,"seq":1})", R"({"type":"shutdown","seq":1,"scope":5,"reason":"r","timeout_ms":1000,"sent_ms":1,"drill":false})",
+      R"({"type":5,"seq":1})",
+      R"({"type":"shutdown","seq":1,"scope":5,"reason":"r","timeout_ms":1000,"sent_ms":1,"drill":false})",
       R"({"type":"shutdown","seq":1,"scope":"all","reason":"r","timeout_ms":"1000","sent_ms":1,"drill":false})",
-      R"({"type":"shutdown","seq":-1})", R"({"type":"status","seq":1.5})", R"({"type":"renew","seq":1,"id":5})"};
+      R"({"type":"shutdown","seq":-1})",
+      R"({"type":"status","seq":1.5})",
+      R"({"type":"renew","seq":1,"id":5})"};
   Credential op = Cred("operator");
   for (const std::string& msg : bad_fields) {
     Client c(port());
@@ -230,7 +247,8 @@ TEST_F(ControllerTest, OnlyAuthenticatedSendersChangeState) {
     Credential cred = Cred("agent:a2");
     std::string renew = c.SealedLine(cred, RenewMsg{0, "a2"}, 7);
     ASSERT_TRUE(c.Raw(renew));
-    ASSERT_TRUE(c.Next(cred));  // "not enrolled here": the connection is a2's, the enrolment is elsewhere
+    ASSERT_TRUE(
+        c.Next(cred));  // "not enrolled here": the connection is a2's, the enrolment is elsewhere
     ASSERT_TRUE(c.Raw(renew));  // the same seq again
     EXPECT_TRUE(c.Closed());
   }
@@ -291,7 +309,8 @@ TEST_F(ControllerTest, AnEndlessLineIsCutOffAtTheLimit) {
   std::string chunk(1 << 20, 'x');
   std::thread writer([&] {
     for (int i = 0; i < 64; ++i) {
-      if (!c.Raw(chunk.substr(0, chunk.size() - 1))) break;  // SendLine adds a newline: keep it rare
+      if (!c.Raw(chunk.substr(0, chunk.size() - 1)))
+        break;  // SendLine adds a newline: keep it rare
     }
   });
   // The controller closes the connection once a line passes 64 KiB; the writer then fails.
@@ -334,7 +353,8 @@ TEST_F(ControllerTest, OrdersStayInForceForAgentsThatEnrolLater) {
   ASSERT_NE(floor, 0u);
   ASSERT_EQ(enrolled["orders"].size(), 1u);
   auto verifier = *ledger::Verifier::Parse(signer_.VerifierKey());
-  CheckedOrder c = CheckOrder(enrolled["orders"][0].get<std::string>(), verifier, floor, NowMs(), "late", "m-late", {});
+  CheckedOrder c = CheckOrder(enrolled["orders"][0].get<std::string>(), verifier, floor, NowMs(),
+                              "late", "m-late", {});
   EXPECT_FALSE(c.refusal) << c.detail;
   // Another model enrols freely.
   Client other(port());
@@ -376,8 +396,8 @@ TEST(ControllerStep, ARenewalAfterAStalledLoopIsAccepted) {
   };
   ASSERT_TRUE(send(EnrollMsg{1, "a1", "m1", "", "n", {}}));
   ASSERT_EQ(next().value_or(json())["type"], "enrolled");
-  usleep(300'000);      // the loop does not run: longer than the TTL
-  controller.Step(0);   // and now infers the lapse
+  usleep(300'000);     // the loop does not run: longer than the TTL
+  controller.Step(0);  // and now infers the lapse
   ASSERT_TRUE(send(RenewMsg{2, "a1"}));
   EXPECT_EQ(next().value_or(json())["type"], "renewed");
   client.Close();

@@ -14,28 +14,33 @@ TEST(Messages, EveryFieldOfTheWrongTypeIsAnErrorNamingIt) {
     const char* text;
     const char* field;
   };
-  for (const Case& c : std::vector<Case>{
-           {R"({"type":5})", "type"},
-           {R"({"type":"renew","seq":1,"id":5})", "id"},
-           {R"({"type":"shutdown","seq":1,"scope":5})", "scope"},
-           {R"({"type":"shutdown","seq":1,"scope":"all","reason":"r","timeout_ms":"5","sent_ms":1,"drill":false})",
-            "timeout_ms"},
-           {R"({"type":"shutdown","seq":1,"scope":"all","reason":"r","timeout_ms":5,"sent_ms":1,"drill":1})", "drill"},
-           {R"({"type":"ack","seq":1,"id":"a","fence":-1,"result":"stopped"})", "fence"},
-           {R"({"type":"ack","seq":1,"id":"a","fence":1,"result":"gone"})", "result"},
-           {R"({"type":"enroll","seq":1,"id":"a","model":"m","nonce":"n","lineage":[1]})", "lineage"},
-           {R"({"type":"enroll","seq":1,"id":"a b","model":"m","nonce":"n","lineage":[]})", "id"},
-           {R"({"type":"exited","seq":1,"id":"a","code":1.5})", "code"},
-           {R"({"type":"status","seq":18446744073709551616})", "seq"},
-           {R"({"type":"status"})", "seq"},
-       }) {
+  for (
+      const Case& c : std::vector<Case>{
+          {R"({"type":5})", "type"},
+          {R"({"type":"renew","seq":1,"id":5})", "id"},
+          {R"({"type":"shutdown","seq":1,"scope":5})", "scope"},
+          {R"({"type":"shutdown","seq":1,"scope":"all","reason":"r","timeout_ms":"5","sent_ms":1,"drill":false})",
+           "timeout_ms"},
+          {R"({"type":"shutdown","seq":1,"scope":"all","reason":"r","timeout_ms":5,"sent_ms":1,"drill":1})",
+           "drill"},
+          {R"({"type":"ack","seq":1,"id":"a","fence":-1,"result":"stopped"})", "fence"},
+          {R"({"type":"ack","seq":1,"id":"a","fence":1,"result":"gone"})", "result"},
+          {R"({"type":"enroll","seq":1,"id":"a","model":"m","nonce":"n","lineage":[1]})",
+           "lineage"},
+          {R"({"type":"enroll","seq":1,"id":"a b","model":"m","nonce":"n","lineage":[]})", "id"},
+          {R"({"type":"exited","seq":1,"id":"a","code":1.5})", "code"},
+          {R"({"type":"status","seq":18446744073709551616})", "seq"},
+          {R"({"type":"status"})", "seq"},
+      }) {
     auto m = ParseClientMessage(c.text);
     ASSERT_FALSE(m) << c.text;
     EXPECT_EQ(m.error().field, c.field) << c.text;
   }
-  for (const char* text : {"", "[]", "5", "null", "{", "\"x\""}) EXPECT_FALSE(ParseClientMessage(text)) << text;
-  for (const char* text : {R"({"type":"renewed","seq":"1"})", R"({"type":"enrolled","seq":1,"note":5})",
-                           R"({"type":"order","order":{}})", R"({"type":7})", "[]"}) {
+  for (const char* text : {"", "[]", "5", "null", "{", "\"x\""})
+    EXPECT_FALSE(ParseClientMessage(text)) << text;
+  for (const char* text :
+       {R"({"type":"renewed","seq":"1"})", R"({"type":"enrolled","seq":1,"note":5})",
+        R"({"type":"order","order":{}})", R"({"type":7})", "[]"}) {
     EXPECT_FALSE(ParseControllerMessage(text)) << text;
   }
 }
@@ -61,10 +66,12 @@ TEST(Auth, CredentialsAreBoundToTheirSenderAndSession) {
   std::string line = Seal(SessionKey(a.secret, "n1"), Direction::kClient, a.From(), "{}");
   auto env = *ParseEnvelope(line);
   EXPECT_TRUE(MacValid(SessionKey(a.secret, "n1"), Direction::kClient, env));
-  EXPECT_FALSE(MacValid(SessionKey(a.secret, "n2"), Direction::kClient, env));        // another connection
-  EXPECT_FALSE(MacValid(SessionKey(a.secret, "n1"), Direction::kController, env));    // reflected back
+  EXPECT_FALSE(
+      MacValid(SessionKey(a.secret, "n2"), Direction::kClient, env));  // another connection
+  EXPECT_FALSE(
+      MacValid(SessionKey(a.secret, "n1"), Direction::kController, env));  // reflected back
   env.msg = "{ }";
-  EXPECT_FALSE(MacValid(SessionKey(a.secret, "n1"), Direction::kClient, env));        // altered
+  EXPECT_FALSE(MacValid(SessionKey(a.secret, "n1"), Direction::kClient, env));  // altered
 }
 
 }  // namespace

@@ -42,8 +42,8 @@ class CheckOrderTest : public ::testing::Test {
   ledger::Signer signer = *ledger::Signer::Generate("flopline-killswitch");
   ledger::Verifier verifier = *ledger::Verifier::Parse(signer.VerifierKey());
   Order order{100, "model:m1", "test", 1000, 5000, {}, 0, {}};
-  CheckedOrder Check(const std::string& note, std::uint64_t last_fence = 50, std::int64_t now = 2000,
-                     const std::string& model = "m1") {
+  CheckedOrder Check(const std::string& note, std::uint64_t last_fence = 50,
+                     std::int64_t now = 2000, const std::string& model = "m1") {
     return CheckOrder(note, verifier, last_fence, now, "agent-1", model, {});
   }
 };

@@ -2,12 +2,11 @@
 // and the workload is not "gone" while it lives.
 #include "flopline/killswitch/workload.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
-
-#include <gtest/gtest.h>
 
 #include "flopline/killswitch/protocol.h"
 

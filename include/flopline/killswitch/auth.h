@@ -37,7 +37,7 @@ struct Credential {
   std::string id;  // the agent's id; empty for the operator
   Secret secret{};
 
-  std::string From() const;  // "agent:ID" or "operator"
+  std::string From() const;      // "agent:ID" or "operator"
   std::string ToString() const;  // the credential file's one line, with its newline
   static core::Result<Credential> Parse(std::string_view text);
 };

@@ -14,12 +14,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "flopline/core/result.h"
 #include "flopline/killswitch/net.h"
@@ -48,12 +47,13 @@ class Coordinator {
   virtual std::vector<nlohmann::json> RemoteAgents() = 0;
   // Publishes an order for the other controllers to push to their agents, and an ack for the
   // controller that issued the order.
-  virtual void PublishOrder(std::uint64_t fence, const std::string& note, const std::vector<std::string>& targets) = 0;
+  virtual void PublishOrder(std::uint64_t fence, const std::string& note,
+                            const std::vector<std::string>& targets) = 0;
   virtual void PublishAck(std::uint64_t fence, const nlohmann::json& ack) = 0;
   // Orders and acks published by other controllers since the last call.
   struct Inbound {
     std::vector<std::pair<std::string, std::vector<std::string>>> orders;  // note, targets
-    std::vector<nlohmann::json> acks;                                       // each with "fence"
+    std::vector<nlohmann::json> acks;                                      // each with "fence"
   };
   virtual Inbound Poll() = 0;
   // A descriptor that becomes readable when Poll() has something (-1: none).
@@ -65,9 +65,9 @@ std::unique_ptr<Coordinator> LocalCoordinator();
 struct ControllerOptions {
   Endpoint listen;
   std::int64_t lease_ttl_ms = 5000;
-  std::set<std::string> exempt;     // agent ids drained gracefully (§22603(a)(2)(B))
+  std::set<std::string> exempt;  // agent ids drained gracefully (§22603(a)(2)(B))
   std::int64_t drain_ms = 60'000;
-  ledger::Log* log = nullptr;       // where orders and drills are recorded, if anywhere
+  ledger::Log* log = nullptr;  // where orders and drills are recorded, if anywhere
   // Each model's base as the evidence store's inventory knows it (`flopline import`), read once per
   // lineage-scoped order and added to what agents declare with --lineage. Empty: agents' word only.
   std::function<std::map<std::string, std::string>()> model_bases;
@@ -85,7 +85,8 @@ inline constexpr std::size_t kOperatorReserve = 8;
 
 class Controller {
  public:
-  Controller(ControllerOptions options, ledger::Signer signer, std::unique_ptr<Coordinator> coordinator);
+  Controller(ControllerOptions options, ledger::Signer signer,
+             std::unique_ptr<Coordinator> coordinator);
   ~Controller();
   // Binds the socket; Run() then serves until Stop().
   core::Result<void> Bind();

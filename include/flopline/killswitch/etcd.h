@@ -16,10 +16,9 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "flopline/core/result.h"
 #include "flopline/killswitch/controller.h"
@@ -28,7 +27,8 @@ namespace flopline::killswitch {
 
 // `endpoints`: http://HOST:PORT[,http://HOST:PORT...]. The controller's own etcd lease lasts
 // `lease_ttl_ms` rounded up to whole seconds (etcd's granularity).
-core::Result<std::unique_ptr<Coordinator>> EtcdCoordinator(const std::string& endpoints, std::int64_t lease_ttl_ms);
+core::Result<std::unique_ptr<Coordinator>> EtcdCoordinator(const std::string& endpoints,
+                                                           std::int64_t lease_ttl_ms);
 
 // A minimal etcd v3 JSON-gateway client, also used by the benchmark's watch-based baseline.
 class EtcdClient {
@@ -39,15 +39,18 @@ class EtcdClient {
   EtcdClient& operator=(const EtcdClient&) = delete;
 
   core::Result<nlohmann::json> Call(const std::string& path, const nlohmann::json& body);
-  core::Result<std::int64_t> Put(const std::string& key, const std::string& value, std::int64_t lease = 0);
-  core::Result<std::vector<std::pair<std::string, std::string>>> RangePrefix(const std::string& prefix);
+  core::Result<std::int64_t> Put(const std::string& key, const std::string& value,
+                                 std::int64_t lease = 0);
+  core::Result<std::vector<std::pair<std::string, std::string>>> RangePrefix(
+      const std::string& prefix);
   core::Result<void> Delete(const std::string& key);
   core::Result<std::int64_t> GrantLease(std::int64_t ttl_seconds);
   core::Result<void> KeepAlive(std::int64_t lease);
-  // Streams events under `prefix` from `start_revision` until `stop` is set; calls `on_put` for each
-  // put (key, value). Returns when stopped or the stream breaks.
-  core::Result<void> Watch(const std::string& prefix, std::int64_t start_revision, const std::atomic<bool>& stop,
-                           const std::function<void(const std::string&, const std::string&)>& on_put);
+  // Streams events under `prefix` from `start_revision` until `stop` is set; calls `on_put` for
+  // each put (key, value). Returns when stopped or the stream breaks.
+  core::Result<void> Watch(
+      const std::string& prefix, std::int64_t start_revision, const std::atomic<bool>& stop,
+      const std::function<void(const std::string&, const std::string&)>& on_put);
 
  private:
   std::vector<std::string> endpoints_;

@@ -22,13 +22,13 @@ struct Endpoint {
   std::string ToString() const;
 };
 
-core::Result<int> Listen(const Endpoint& at);  // a non-blocking listening socket
+core::Result<int> Listen(const Endpoint& at);                   // a non-blocking listening socket
 core::Result<int> Connect(const Endpoint& to, int timeout_ms);  // a blocking, connected socket
 void SetNonBlocking(int fd);
 
-// A connection's buffers: bytes read so far, split into lines; lines waiting to be written. Both are
-// bounded: a line longer than `max_line` bytes, or more than `max_out` bytes the peer does not read,
-// ends the connection (overflowed()), so one peer cannot grow the process without limit.
+// A connection's buffers: bytes read so far, split into lines; lines waiting to be written. Both
+// are bounded: a line longer than `max_line` bytes, or more than `max_out` bytes the peer does not
+// read, ends the connection (overflowed()), so one peer cannot grow the process without limit.
 class LineConn {
  public:
   explicit LineConn(int fd, std::size_t max_line = 64 * 1024, std::size_t max_out = 16 << 20)

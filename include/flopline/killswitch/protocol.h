@@ -2,10 +2,10 @@
 //
 // The shutdown control plane's wire protocol and its signed orders.
 //
-// Agents, controllers and clients speak newline-delimited JSON over TCP: one object per line, with a
-// "type" (enroll, enrolled, renew, renewed, order, ack, exited, shutdown, report, status, agents).
-// Connections are long-lived, so a controller pushes an order to a thousand agents without waiting
-// for them to poll.
+// Agents, controllers and clients speak newline-delimited JSON over TCP: one object per line, with
+// a "type" (enroll, enrolled, renew, renewed, order, ack, exited, shutdown, report, status,
+// agents). Connections are long-lived, so a controller pushes an order to a thousand agents without
+// waiting for them to poll.
 //
 // An order is a C2SP signed note (ledger/note.h, Ed25519) whose text is one line of canonical JSON:
 //   {"drain":[ids],"drain_ms":N,"expires_ms":T,"fence":F,"issued_ms":T0,"reason":"..","scope":"..",
@@ -44,7 +44,8 @@ struct Scope {
   static core::Result<Scope> Parse(std::string_view text);
   std::string ToString() const;
   // `lineage` is the agent's model's ancestors, nearest first.
-  bool Matches(const std::string& agent, const std::string& model, const std::vector<std::string>& lineage) const;
+  bool Matches(const std::string& agent, const std::string& model,
+               const std::vector<std::string>& lineage) const;
 };
 
 struct Order {
@@ -70,8 +71,8 @@ struct CheckedOrder {
   std::optional<Refusal> refusal;
   std::string detail;
 };
-CheckedOrder CheckOrder(std::string_view signed_note, const ledger::Verifier& verifier, std::uint64_t last_fence,
-                        std::int64_t now_ms, const std::string& agent, const std::string& model,
-                        const std::vector<std::string>& lineage);
+CheckedOrder CheckOrder(std::string_view signed_note, const ledger::Verifier& verifier,
+                        std::uint64_t last_fence, std::int64_t now_ms, const std::string& agent,
+                        const std::string& model, const std::vector<std::string>& lineage);
 
 }  // namespace flopline::killswitch

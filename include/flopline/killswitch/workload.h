@@ -2,9 +2,9 @@
 //
 // A workload (a training job, an inference server) run as its own process group, so that one
 // signal reaches the whole tree, and guarded so that it cannot outlive its agent: a guard process
-// holds the read end of a pipe only the agent writes to, and kills the group the moment the agent is
-// gone, however it died. The leader also gets PR_SET_PDEATHSIG(SIGKILL), and the agent is a child
-// subreaper, so orphaned grandchildren come back to it to be reaped.
+// holds the read end of a pipe only the agent writes to, and kills the group the moment the agent
+// is gone, however it died. The leader also gets PR_SET_PDEATHSIG(SIGKILL), and the agent is a
+// child subreaper, so orphaned grandchildren come back to it to be reaped.
 //
 // A process that leaves the group (setsid, setpgid) is still the agent's descendant, since orphans
 // come back to the subreaper: Stop() signals every live descendant as well as the group, and the
