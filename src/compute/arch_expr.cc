@@ -351,6 +351,9 @@ Result<Expr> Expr::Parse(std::string_view text) {
   Expr expr;
   expr.root_ = std::move(root);
   expr.text_ = std::string(text);
+  for (const std::string& name : expr.Names()) {
+    if (name == "i" || name == "encoder") expr.per_layer_ = true;
+  }
   return expr;
 }
 

@@ -64,11 +64,15 @@ class Expr {
   core::Result<Value> Eval(const Scope& scope) const;
   // Names the expression reads (for checking that they exist when the file is loaded).
   std::vector<std::string> Names() const;
+  // Whether it reads the layer index `i` or `encoder`: if not, its value is the same for every
+  // layer and the evaluator computes it once.
+  bool per_layer() const { return per_layer_; }
   const std::string& text() const { return text_; }
 
  private:
   std::shared_ptr<const Node> root_;
   std::string text_;
+  bool per_layer_ = false;
 };
 
 }  // namespace flopline::compute::arch

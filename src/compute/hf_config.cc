@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -237,13 +238,22 @@ class Evaluator {
   // A section key's value; `fallback` when the file does not write it (nullopt: required).
   Result<Value> Get(const Section& section, const char* section_name, std::string_view key,
                     std::optional<Value> fallback) const {
+    // The "section.key" name is only formatted on an error: this runs for every key of every layer.
     auto it = section.find(key);
-    std::string where = fmt::format("{}.{}", section_name, key);
     if (it == section.end()) {
       if (fallback) return *fallback;
-      return FamilyError(where, "is required for this model and missing from the family file");
+      return FamilyError(fmt::format("{}.{}", section_name, key),
+                         "is required for this model and missing from the family file");
     }
-    return Eval(it->second, where);
+    const arch::Expr& expr = it->second;
+    if (!expr.per_layer()) {
+      auto cached = cache_.find(&expr);
+      if (cached != cache_.end()) return cached->second;
+    }
+    auto value = expr.Eval(scope_);
+    if (!value) return FamilyError(fmt::format("{}.{}", section_name, key), value.error().message);
+    if (!expr.per_layer()) cache_.emplace(&expr, *value);
+    return value;
   }
 
   Result<std::int64_t> Size(const Section& section, const char* name, std::string_view key,
@@ -252,7 +262,7 @@ class Evaluator {
     std::optional<Value> fb;
     if (fallback) fb = Value::Int(*fallback);
     FL_ASSIGN_OR_RETURN(Value v, Get(section, name, key, fb));
-    return CheckSize(v, fmt::format("{}.{}", name, key), max);
+    return CheckSize(v, name, key, max);
   }
 
   // A size that may be none (no sliding window; no query compression).
@@ -260,7 +270,7 @@ class Evaluator {
                                                    std::string_view key) const {
     FL_ASSIGN_OR_RETURN(Value v, Get(section, name, key, Value::None()));
     if (v.is_none()) return std::optional<std::int64_t>();
-    FL_ASSIGN_OR_RETURN(std::int64_t size, CheckSize(v, fmt::format("{}.{}", name, key), kMaxEvaluatedSize));
+    FL_ASSIGN_OR_RETURN(std::int64_t size, CheckSize(v, name, key, kMaxEvaluatedSize));
     return std::optional<std::int64_t>(size);
   }
 
@@ -286,10 +296,12 @@ class Evaluator {
   }
 
  private:
-  Result<std::int64_t> CheckSize(const Value& v, const std::string& where, std::int64_t max) const {
-    if (v.kind != Value::Kind::kInt) return FamilyError(where, "expected an integer, got " + v.Describe());
+  Result<std::int64_t> CheckSize(const Value& v, const char* name, std::string_view key, std::int64_t max) const {
+    if (v.kind != Value::Kind::kInt) {
+      return FamilyError(fmt::format("{}.{}", name, key), "expected an integer, got " + v.Describe());
+    }
     if (v.i < 0 || v.i > max) {
-      return FamilyError(where, fmt::format("evaluates to {}, outside 0..{}", v.i, max));
+      return FamilyError(fmt::format("{}.{}", name, key), fmt::format("evaluates to {}, outside 0..{}", v.i, max));
     }
     return v.i;
   }
@@ -321,6 +333,9 @@ class Evaluator {
   const std::string& model_type_;
   arch::Scope scope_;
   std::map<std::string, std::string> found_keys_;
+  // Values of the expressions that do not depend on the layer, computed once (the [config] values
+  // they read are fixed by the time any section is evaluated).
+  mutable std::unordered_map<const arch::Expr*, Value> cache_;
 };
 
 // Checked int64 arithmetic for the parameter tallies a layer keeps outside its linears.
@@ -751,12 +766,15 @@ Result<Architecture> ParseHfConfig(std::string_view text, const std::string& fil
                                  core::Location{file_name, 1, 1});
   }
   Fields fields(root, text, file_name);
-  std::string supported;
-  for (const std::string& name : catalog.ModelTypes()) supported += (supported.empty() ? "" : ", ") + name;
+  auto supported_list = [&catalog] {  // only on the error paths: it sorts every model_type
+    std::string out;
+    for (const std::string& name : catalog.ModelTypes()) out += (out.empty() ? "" : ", ") + name;
+    return out;
+  };
   auto type_it = root.find("model_type");
   if (type_it == root.end() || type_it->is_null()) {
     return core::InvalidArgument(
-        fmt::format("is missing; supported: {} (or give --params N for the 6ND method)", supported),
+        fmt::format("is missing; supported: {} (or give --params N for the 6ND method)", supported_list()),
         "model_type", core::Location{file_name, 0, 0});
   }
   if (!type_it->is_string()) {
@@ -773,7 +791,7 @@ Result<Architecture> ParseHfConfig(std::string_view text, const std::string& fil
                     "method). Closest known: {}. To count it exactly, describe it in a file of "
                     "data/architectures/: copy the closest family's file, set model_types and map "
                     "its config keys (docs/flops.md, Adding a family)",
-                    model_type.substr(0, 64), supported, closest));
+                    model_type.substr(0, 64), supported_list(), closest));
   }
   FL_ASSIGN_OR_RETURN(Architecture arch, BuildFromFamily(fields, *family, model_type));
   FL_RETURN_IF_ERROR(CheckScale(fields, arch));
