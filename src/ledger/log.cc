@@ -1,6 +1,11 @@
 #include "flopline/ledger/log.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -22,12 +27,36 @@ tl::unexpected<core::Error> Precondition(std::string message) {
   return core::MakeError(core::Code::kFailedPrecondition, std::move(message));
 }
 
-Result<void> WriteText(const fs::path& path, std::string_view text) {
+// Creates `path` (never over an existing file or through a symlink) with `mode` from the first
+// byte, so a full export's salts and redacted fields are never readable by others, even briefly.
+Result<void> CreateFile(const fs::path& path, mode_t mode) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) return core::MakeError(core::Code::kUnavailable, fmt::format("cannot create {}", path.string()));
+  // The umask may have narrowed it; it never widens it, but set it exactly.
+  bool ok = fchmod(fd, mode) == 0;
+  close(fd);
+  if (!ok) return core::MakeError(core::Code::kUnavailable, fmt::format("cannot set the mode of {}", path.string()));
+  return core::Ok();
+}
+
+Result<void> WriteText(const fs::path& path, std::string_view text, mode_t mode) {
+  FL_RETURN_IF_ERROR(CreateFile(path, mode));
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
   out.close();
   if (!out) return core::MakeError(core::Code::kUnavailable, fmt::format("cannot write {}", path.string()));
   return core::Ok();
+}
+
+// An export is read from wherever an auditor got it: every file through core::ReadRegularFile,
+// bounded (a note or manifest is small; the leaves, openings and documents of a large log are not).
+constexpr size_t kMaxSmallExportFile = size_t{64} << 10;
+constexpr size_t kMaxLargeExportFile = size_t{1} << 30;
+
+Result<std::string> ReadExportFile(const fs::path& path, size_t max_bytes) {
+  core::ReadLimits limits;
+  limits.max_bytes = max_bytes;
+  return core::ReadRegularFile(path.string(), limits);
 }
 
 std::string CheckpointFileName(std::uint64_t size, size_t ordinal) {
@@ -55,7 +84,8 @@ core::Instant WallClock() {
 // Checks every signed checkpoint against the recomputed tree. A log never shrinks, so the sizes
 // may never decrease from one checkpoint to the next.
 void CheckCheckpoints(const std::vector<StoredCheckpoint>& checkpoints, const Verifier& verifier,
-                      const std::string& origin, const MemoryTree& tree, VerifyReport& report) {
+                      const std::string& origin, const MemoryTree& tree, VerifyReport& report,
+                      bool signing = false) {
   std::uint64_t previous = 0;
   for (const StoredCheckpoint& stored : checkpoints) {
     ++report.checkpoints;
@@ -89,7 +119,8 @@ void CheckCheckpoints(const std::vector<StoredCheckpoint>& checkpoints, const Ve
     }
   }
   if (checkpoints.empty()) {
-    if (tree.size() > 0) {
+    // A store older than the empty-log checkpoint may still be given its first one.
+    if (tree.size() > 0 && !signing) {
       Fail(report, std::nullopt,
            fmt::format("the log holds {} entries and no signed checkpoint: `ledger init` signs one of the empty "
                        "log, so they were deleted (a store older than that: sign one with `ledger checkpoint` and "
@@ -155,6 +186,22 @@ struct LogAudit {
   bool inventory_complete = true;        // every model-inventory document was opened
   std::set<std::string> model_files;     // SHA-256 (hex) of the model-file documents opened so far
   std::optional<core::Instant> last_time;
+  int max_version = 0;                           // leaf versions never decrease along the log
+  std::optional<core::Instant> initialised_at;   // no record may claim an earlier time
+  // Each inventory event by (model, kind, at) -> the time of the first verified record that logged
+  // it. A withdrawal counts from the later of its claimed date and that time: an import cannot
+  // start a retention clock before the log knew of the event.
+  std::map<std::tuple<std::string, std::string, std::string>, core::Instant> event_logged_at;
+
+  std::vector<std::pair<std::string, core::Instant>> Events(const std::string& model) const {
+    std::vector<std::pair<std::string, core::Instant>> out = inventory.Events(model);
+    for (auto& [kind, at] : out) {
+      auto it = event_logged_at.find({model, kind, at.ToString()});
+      if (it != event_logged_at.end() && at < it->second) at = it->second;
+    }
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    return out;
+  }
 };
 
 namespace {
@@ -168,6 +215,15 @@ Result<std::vector<Appended>> AppendBatch(Storage& storage, const std::vector<Re
   FL_ASSIGN_OR_RETURN(std::optional<std::string> origin, storage.GetMeta(kMetaOrigin));
   if (!origin) return Precondition("the log is not initialised: run `flopline ledger init` first");
   core::Instant now = WallClock();
+  // A log that predates kMetaInitialisedAt has no recorded start: its first record may not be
+  // older than the skew either.
+  FL_ASSIGN_OR_RETURN(std::optional<std::string> init_text, storage.GetMeta(kMetaInitialisedAt));
+  core::Instant initialised = now;
+  if (init_text) {
+    Result<core::Instant> parsed = core::Instant::Parse(*init_text);
+    if (!parsed) return core::MakeError(core::Code::kDataLoss, "the stored initialised_at is not a time");
+    initialised = *parsed;
+  }
   for (const RecordInput& r : inputs) {
     if (r.recorded_at > now + kClockSkew) {
       return core::InvalidArgument(fmt::format("{} lies in the future (the clock says {}; at most {} s ahead is "
@@ -183,6 +239,12 @@ Result<std::vector<Appended>> AppendBatch(Storage& storage, const std::vector<Re
         std::optional<core::Instant> last;
         if (!last_leaf.empty()) {
           if (Result<LeafInfo> info = ParseLeaf(last_leaf)) last = info->recorded_at;
+        } else if (size == 0 && !inputs.empty() && inputs[0].recorded_at + kClockSkew < initialised) {
+          // The first record has no earlier entry to be checked against: the log's start bounds it.
+          return core::InvalidArgument(
+              fmt::format("{} is before the log was initialised ({}): a record cannot be back-dated",
+                          inputs[0].recorded_at.ToString(), initialised.ToString()),
+              "recorded-at");
         }
         FL_ASSIGN_OR_RETURN(Frontier frontier, Frontier::Load(nodes, size));
         Batch batch;
@@ -240,7 +302,19 @@ void AuditLeaf(LogAudit& audit, std::uint64_t index, std::string_view leaf, cons
     return;
   }
   const LeafInfo& info = *parsed;
-  if (info.version >= 2) {
+  if (info.version < audit.max_version) {
+    // A version-1 leaf escapes the time rules and may not name a purge; once the log writes
+    // version 2 an older-format leaf can only be forged.
+    Fail(report, index, fmt::format("entry {}: a version-{} leaf after a version-{} one: leaf versions never "
+                                    "decrease along the log",
+                                    index, info.version, audit.max_version));
+  }
+  audit.max_version = std::max(audit.max_version, info.version);
+  if (audit.initialised_at && info.recorded_at + kClockSkew < *audit.initialised_at) {
+    Fail(report, index, fmt::format("entry {}: recorded at {}, before the log was initialised ({})", index,
+                                    info.recorded_at.ToString(), audit.initialised_at->ToString()));
+  }
+  if (audit.max_version >= 2) {
     if (audit.last_time && info.recorded_at < *audit.last_time) {
       Fail(report, index,
            fmt::format("entry {}: recorded at {}, before an earlier entry's {}: recorded times never go backwards",
@@ -265,7 +339,7 @@ void AuditLeaf(LogAudit& audit, std::uint64_t index, std::string_view leaf, cons
       Fail(report, index, fmt::format("entry {}: purges entry {}, a record that may not be purged", index, target));
     } else {
       const LeafInfo& purged = audit.leaves[target];
-      RetentionEnd end = RetentionOf(*kind, purged.recorded_at, audit.inventory.Events(purged.model));
+      RetentionEnd end = RetentionOf(*kind, purged.recorded_at, audit.Events(purged.model));
       if (!end.until || info.recorded_at < *end.until) {
         std::string problem = fmt::format("entry {}: purged entry {} ({}) at {}, before its retention ended: {}",
                                           index, target, purged.kind, info.recorded_at.ToString(), end.reason);
@@ -291,6 +365,16 @@ void AuditDocument(LogAudit& audit, std::uint64_t index, std::string_view docume
     Fail(report, index, fmt::format("entry {}: {}", index, doc.error().message));
     return;
   }
+  for (const InventoryRows::Event& event : doc->rows.events) {
+    Result<core::Instant> at = core::Instant::Parse(event.at);
+    if (!at) continue;  // InventoryFromJson checked the form
+    if (info.recorded_at + kClockSkew < *at) {
+      Fail(report, index, fmt::format("entry {}: its inventory dates a '{}' event of {} at {}, after the record "
+                                      "itself ({}): an import records what has happened",
+                                      index, event.kind, event.model, event.at, info.recorded_at.ToString()));
+    }
+    audit.event_logged_at.try_emplace({event.model, event.kind, at->ToString()}, info.recorded_at);
+  }
   for (const std::string& file : doc->file_sha256) {
     if (!audit.model_files.contains(file)) {
       Fail(report, index, fmt::format("entry {}: its inventory comes from a model file ({}) the log does not hold "
@@ -315,7 +399,8 @@ void CheckColumns(const Entry& e, const LeafInfo& info, VerifyReport& report) {
 
 }  // namespace
 
-Result<void> Log::Init(Storage& storage, const std::string& origin, const Signer& signer) {
+Result<void> Log::Init(Storage& storage, const std::string& origin, const Signer& signer,
+                       std::optional<core::Instant> at) {
   if (origin.empty() || origin.find('\n') != std::string::npos) {
     return core::InvalidArgument("an origin is one non-empty line, e.g. example.com/flopline", "origin");
   }
@@ -324,6 +409,11 @@ Result<void> Log::Init(Storage& storage, const std::string& origin, const Signer
   // A checkpoint of the empty log: from now on a log without checkpoints has lost them.
   FL_ASSIGN_OR_RETURN(std::vector<StoredCheckpoint> checkpoints, storage.Checkpoints());
   FL_ASSIGN_OR_RETURN(std::uint64_t size, storage.Size());
+  FL_ASSIGN_OR_RETURN(std::optional<std::string> initialised, storage.GetMeta(kMetaInitialisedAt));
+  if (!initialised && size == 0) {
+    // Only an empty log gets a start time: an older log's records would predate it.
+    FL_RETURN_IF_ERROR(storage.InitMeta(kMetaInitialisedAt, at.value_or(WallClock()).ToString()));
+  }
   if (checkpoints.empty() && size == 0) {
     Log log(storage);
     FL_RETURN_IF_ERROR(log.Checkpoint(signer));
@@ -337,7 +427,17 @@ Result<std::string> Log::Origin() {
   return *origin;
 }
 
+Result<void> Log::PinKey(const std::string& verifier_key) {
+  std::string key(verifier_key);
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  Result<Verifier> parsed = Verifier::Parse(key);
+  if (!parsed) return core::InvalidArgument(fmt::format("not a verifier key: {}", parsed.error().message), "key");
+  pinned_key_ = std::move(key);
+  return core::Ok();
+}
+
 Result<Verifier> Log::LogVerifier() {
+  if (pinned_key_) return Verifier::Parse(*pinned_key_);
   FL_ASSIGN_OR_RETURN(std::optional<std::string> key, storage_.GetMeta(kMetaVerifierKey));
   if (!key) return Precondition("the log is not initialised: run `flopline ledger init` first");
   return Verifier::Parse(*key);
@@ -362,6 +462,16 @@ Result<std::vector<Appended>> Log::Import(const ImportInput& input) {
   std::vector<RecordInput> records;
   std::vector<SealedRecord> sealed;
   InventoryDocument doc{input.rows, {}};
+  for (const InventoryRows::Event& event : input.rows.events) {
+    // Verify refuses it too: an event dated after its record would be a claim about the future.
+    Result<core::Instant> at = core::Instant::Parse(event.at);
+    if (at && input.recorded_at + kClockSkew < *at) {
+      return core::InvalidArgument(fmt::format("the '{}' event of {} is dated {}, after the import ({}): an import "
+                                               "records what has happened",
+                                               event.kind, event.model, event.at, input.recorded_at.ToString()),
+                                   "events");
+    }
+  }
   for (const std::string& file : input.files) {
     records.push_back({std::string(kModelFileKind), "", file, input.recorded_at, {}});
     FL_ASSIGN_OR_RETURN(SealedRecord s, Seal(records.back()));
@@ -397,6 +507,21 @@ Result<std::string> Log::Checkpoint(const Signer& signer) {
                              fmt::format("refused: the log no longer extends its last signed checkpoint{}; run "
                                          "`flopline ledger verify`",
                                          last ? fmt::format(" (of {} entries)", last->size) : std::string()));
+    }
+  }
+  // A signature vouches for every entry below it: what was appended since the last checkpoint
+  // (perhaps raw, past Append's checks) is verified, with the rest of the log, under this key.
+  {
+    FL_ASSIGN_OR_RETURN(Verifier verifier, Verifier::Parse(*key));
+    LogAudit audit;
+    FL_ASSIGN_OR_RETURN(VerifyReport report, VerifyInto(VerifyOptions{}, audit, verifier, /*signing=*/true));
+    if (!report.ok) {
+      return core::MakeError(core::Code::kDataLoss,
+                             fmt::format("refused: the log does not verify{}: {}; nothing was signed",
+                                         report.first_bad_index
+                                             ? fmt::format(" at index {}", *report.first_bad_index)
+                                             : std::string(),
+                                         report.problem));
     }
   }
   ledger::Checkpoint cp{origin, size, root};
@@ -443,13 +568,34 @@ Result<VerifyReport> Log::Verify() { return Verify(VerifyOptions{}); }
 
 Result<VerifyReport> Log::Verify(const VerifyOptions& options) {
   LogAudit audit;
-  return VerifyInto(options, audit);
+  FL_ASSIGN_OR_RETURN(Verifier verifier, LogVerifier());
+  FL_ASSIGN_OR_RETURN(VerifyReport report, VerifyInto(options, audit, verifier, /*signing=*/false));
+  if (!pinned_key_) {
+    report.warnings.push_back("the verifier key came from the store itself: whoever can rewrite the store can "
+                              "replace it and re-sign the checkpoints; pin it with --key (or keep the signing "
+                              "key beside a SQLite store)");
+  } else {
+    FL_ASSIGN_OR_RETURN(std::optional<std::string> stored, storage_.GetMeta(kMetaVerifierKey));
+    if (!stored || *stored != *pinned_key_) {
+      // Named first: every checkpoint failing to open is its consequence.
+      std::string problem = "the store's verifier key is not the pinned key: it was replaced";
+      report.problem = report.ok ? problem : problem + "; " + report.problem;
+      report.ok = false;
+    }
+  }
+  return report;
 }
 
-Result<VerifyReport> Log::VerifyInto(const VerifyOptions& options, LogAudit& audit) {
+Result<VerifyReport> Log::VerifyInto(const VerifyOptions& options, LogAudit& audit, const Verifier& verifier,
+                                     bool signing) {
   FL_ASSIGN_OR_RETURN(std::string origin, Origin());
-  FL_ASSIGN_OR_RETURN(Verifier verifier, LogVerifier());
   audit.now = options.now.value_or(WallClock());
+  FL_ASSIGN_OR_RETURN(std::optional<std::string> initialised, storage_.GetMeta(kMetaInitialisedAt));
+  if (initialised) {
+    Result<core::Instant> at = core::Instant::Parse(*initialised);
+    if (!at) return core::MakeError(core::Code::kDataLoss, "the stored initialised_at is not a time");
+    audit.initialised_at = *at;
+  }
   VerifyReport report;
   FL_ASSIGN_OR_RETURN(report.size, storage_.Size());
   MemoryTree tree;
@@ -546,7 +692,7 @@ Result<VerifyReport> Log::VerifyInto(const VerifyOptions& options, LogAudit& aud
     }
   }
   FL_ASSIGN_OR_RETURN(std::vector<StoredCheckpoint> checkpoints, storage_.Checkpoints());
-  CheckCheckpoints(checkpoints, verifier, origin, tree, report);
+  CheckCheckpoints(checkpoints, verifier, origin, tree, report, signing);
   if (options.since) CheckSince(*options.since, verifier, origin, tree, report);
   return report;
 }
@@ -584,6 +730,7 @@ Result<ProducedRecord> Log::Produce(std::uint64_t index) {
   FL_ASSIGN_OR_RETURN(Verifier verifier, LogVerifier());
   FL_ASSIGN_OR_RETURN(std::string origin, Origin());
   ProducedRecord out;
+  out.key_pinned = pinned_key_.has_value();
   FL_ASSIGN_OR_RETURN(out.entry, storage_.GetEntry(index));
   const Entry& e = out.entry;
   auto data_loss = [&](std::string problem) {
@@ -596,13 +743,20 @@ Result<ProducedRecord> Log::Produce(std::uint64_t index) {
   VerifyReport columns;
   CheckColumns(e, out.leaf, columns);
   if (!columns.ok) return tl::unexpected(core::Error{core::Code::kDataLoss, columns.problem, {}, {}});
-  // The leaf as signed: included in the largest checkpoint that covers it.
+  if (pinned_key_) {
+    FL_ASSIGN_OR_RETURN(std::optional<std::string> stored, storage_.GetMeta(kMetaVerifierKey));
+    if (!stored || *stored != *pinned_key_) return data_loss("the store's verifier key is not the pinned key");
+  }
+  // The leaf as signed: included in the largest checkpoint that covers it. A checkpoint that does
+  // not open under the key was not signed by the log: a forgery, never skipped.
   FL_ASSIGN_OR_RETURN(std::vector<StoredCheckpoint> checkpoints, storage_.Checkpoints());
   for (auto it = checkpoints.rbegin(); it != checkpoints.rend(); ++it) {
     if (it->size <= index || (out.checkpoint && *out.checkpoint >= it->size)) continue;
     Result<std::string> text = verifier.Open(it->note);
     Result<ledger::Checkpoint> cp = text ? ledger::Checkpoint::Parse(*text) : tl::unexpected(text.error());
-    if (!cp || cp->origin != origin || cp->size != it->size) continue;
+    if (!cp || cp->origin != origin || cp->size != it->size) {
+      return data_loss(fmt::format("the stored checkpoint of {} entries is not one this log's key signed", it->size));
+    }
     Result<std::vector<Hash>> proof = InclusionProof(storage_, index, cp->size);
     if (!proof || !VerifyInclusion(e.leaf_hash, index, cp->size, *proof, cp->root)) {
       return data_loss(fmt::format("the leaf is not the one the signed checkpoint of {} entries includes", cp->size));
@@ -633,8 +787,19 @@ Result<ProducedRecord> Log::Produce(std::uint64_t index) {
 }
 
 Result<void> Log::Purge(std::uint64_t index, core::Instant now) {
+  if (!pinned_key_) {
+    // Under the store's own key a rewritten log (forged imports, re-signed checkpoints) would
+    // decide what is deleted for ever.
+    return Precondition("refused: a purge needs the log's verifier key obtained outside the store (--key, or the "
+                        "signing key beside a SQLite store): retention is judged from verified records only");
+  }
   LogAudit audit;
-  FL_ASSIGN_OR_RETURN(VerifyReport report, VerifyInto(VerifyOptions{}, audit));
+  FL_ASSIGN_OR_RETURN(Verifier verifier, LogVerifier());
+  FL_ASSIGN_OR_RETURN(VerifyReport report, VerifyInto(VerifyOptions{}, audit, verifier, /*signing=*/false));
+  FL_ASSIGN_OR_RETURN(std::optional<std::string> stored_key, storage_.GetMeta(kMetaVerifierKey));
+  if (report.ok && (!stored_key || *stored_key != *pinned_key_)) {
+    Fail(report, std::nullopt, "the store's verifier key is not the pinned key: it was replaced");
+  }
   if (!report.ok) {
     return Precondition(fmt::format("refused: the log does not verify{}: {}; retention is judged from verified "
                                     "records only",
@@ -650,7 +815,7 @@ Result<void> Log::Purge(std::uint64_t index, core::Instant now) {
   if (kind->internal) {
     return Precondition(fmt::format("refused: entry {} is a {} record: {}", index, info.kind, kKindRetentionNote));
   }
-  RetentionEnd end = RetentionOf(*kind, info.recorded_at, audit.inventory.Events(info.model));
+  RetentionEnd end = RetentionOf(*kind, info.recorded_at, audit.Events(info.model));
   if (!end.until || now < *end.until) {
     return Precondition(fmt::format(
         "refused: entry {} ({}) must be kept {}{}", index, info.kind,
@@ -673,15 +838,28 @@ Result<void> Log::Export(const std::string& dir, bool public_copy) {
   if (fs::exists(root, ec) && !fs::is_empty(root, ec)) {
     return core::InvalidArgument(fmt::format("{} exists and is not empty", dir), "out");
   }
-  fs::create_directories(root / "checkpoints", ec);
-  fs::create_directories(root / "documents", ec);
+  // A full copy holds every salt and redacted field: owner-only from creation. A public copy is
+  // meant to be handed out.
+  mode_t dir_mode = public_copy ? 0755 : 0700;
+  mode_t file_mode = public_copy ? 0644 : 0600;
+  if (root.has_parent_path()) fs::create_directories(root.parent_path(), ec);
   if (ec) return core::MakeError(core::Code::kUnavailable, fmt::format("cannot create {}: {}", dir, ec.message()));
+  for (const fs::path& d : {root, root / "checkpoints", root / "documents"}) {
+    if (mkdir(d.c_str(), dir_mode) != 0 && errno != EEXIST) {
+      return core::MakeError(core::Code::kUnavailable, fmt::format("cannot create {}", d.string()));
+    }
+    if (chmod(d.c_str(), dir_mode) != 0) {
+      return core::MakeError(core::Code::kUnavailable, fmt::format("cannot set the mode of {}", d.string()));
+    }
+  }
 
-  FL_RETURN_IF_ERROR(WriteText(root / "key.vkey", *key + "\n"));
+  FL_RETURN_IF_ERROR(WriteText(root / "key.vkey", *key + "\n", file_mode));
   for (size_t i = 0; i < checkpoints.size(); ++i) {
     FL_RETURN_IF_ERROR(WriteText(root / "checkpoints" / CheckpointFileName(checkpoints[i].size, i),
-                                 checkpoints[i].note));
+                                 checkpoints[i].note, file_mode));
   }
+  FL_RETURN_IF_ERROR(CreateFile(root / "leaves.jsonl", file_mode));
+  FL_RETURN_IF_ERROR(CreateFile(root / "openings.jsonl", file_mode));
   std::ofstream leaves(root / "leaves.jsonl", std::ios::binary);
   std::ofstream openings(root / "openings.jsonl", std::ios::binary);
   FL_RETURN_IF_ERROR(storage_.ForEachEntry(0, size, [&](const Entry& e) -> Result<void> {
@@ -704,7 +882,9 @@ Result<void> Log::Export(const std::string& dir, bool public_copy) {
     }
     if (publish_document) {
       line["content_hash"] = Hex(e.content_hash);
-      FL_RETURN_IF_ERROR(WriteText(root / "documents" / Hex(e.content_hash), *doc));
+      fs::path document = root / "documents" / Hex(e.content_hash);
+      // Two entries may hold the same document: written once.
+      if (!fs::exists(document, ec)) FL_RETURN_IF_ERROR(WriteText(document, *doc, file_mode));
     }
     openings << line.dump() << '\n';
     return core::Ok();
@@ -716,13 +896,13 @@ Result<void> Log::Export(const std::string& dir, bool public_copy) {
                    {"origin", origin},
                    {"size", size},
                    {"copy", public_copy ? "public" : "full"}};
-  return WriteText(root / "manifest.json", manifest.dump(2) + "\n");
+  return WriteText(root / "manifest.json", manifest.dump(2) + "\n", file_mode);
 }
 
 Result<VerifyReport> VerifyExport(const std::string& dir, const std::optional<std::string>& pinned_key,
                                   const VerifyOptions& options) {
   fs::path root(dir);
-  FL_ASSIGN_OR_RETURN(std::string manifest_text, core::ReadFile((root / "manifest.json").string()));
+  FL_ASSIGN_OR_RETURN(std::string manifest_text, ReadExportFile(root / "manifest.json", kMaxSmallExportFile));
   json manifest = json::parse(manifest_text, nullptr, false);
   if (manifest.is_discarded() || !manifest.is_object() || !manifest["origin"].is_string() ||
       !manifest["size"].is_number_unsigned()) {
@@ -735,7 +915,7 @@ Result<VerifyReport> VerifyExport(const std::string& dir, const std::optional<st
   if (pinned_key) {
     key_text = *pinned_key;
   } else {
-    FL_ASSIGN_OR_RETURN(key_text, core::ReadFile((root / "key.vkey").string()));
+    FL_ASSIGN_OR_RETURN(key_text, ReadExportFile(root / "key.vkey", kMaxSmallExportFile));
     report.warnings.push_back("the key came from the export itself: pin it with --key to rule out a substituted log");
   }
   FL_ASSIGN_OR_RETURN(Verifier verifier, Verifier::Parse(key_text));
@@ -743,7 +923,7 @@ Result<VerifyReport> VerifyExport(const std::string& dir, const std::optional<st
   MemoryTree tree;
   std::vector<std::string> leaves;
   {
-    FL_ASSIGN_OR_RETURN(std::string text, core::ReadFile((root / "leaves.jsonl").string()));
+    FL_ASSIGN_OR_RETURN(std::string text, ReadExportFile(root / "leaves.jsonl", kMaxLargeExportFile));
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);) {
       tree.Append(LeafHash(line));
@@ -760,7 +940,7 @@ Result<VerifyReport> VerifyExport(const std::string& dir, const std::optional<st
   for (const auto& f : fs::directory_iterator(root / "checkpoints", ec)) files.push_back(f.path());
   std::sort(files.begin(), files.end());
   for (const fs::path& f : files) {
-    FL_ASSIGN_OR_RETURN(std::string note, core::ReadFile(f.string()));
+    FL_ASSIGN_OR_RETURN(std::string note, ReadExportFile(f, kMaxSmallExportFile));
     std::uint64_t size = std::strtoull(f.filename().string().c_str(), nullptr, 10);
     checkpoints.push_back({size, note});
   }
@@ -771,7 +951,7 @@ Result<VerifyReport> VerifyExport(const std::string& dir, const std::optional<st
   // The openings by entry; an entry without one must have a logged purge.
   std::map<std::uint64_t, json> openings;
   {
-    FL_ASSIGN_OR_RETURN(std::string text, core::ReadFile((root / "openings.jsonl").string()));
+    FL_ASSIGN_OR_RETURN(std::string text, ReadExportFile(root / "openings.jsonl", kMaxLargeExportFile));
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);) {
       json o = json::parse(line, nullptr, false);
@@ -801,7 +981,7 @@ Result<VerifyReport> VerifyExport(const std::string& dir, const std::optional<st
     if (o.contains("content_hash")) {
       std::optional<Hash> content = o["content_hash"].is_string() ? HashFromHex(o["content_hash"].get<std::string>())
                                                                   : std::nullopt;
-      Result<std::string> bytes = content ? core::ReadFile((root / "documents" / Hex(*content)).string())
+      Result<std::string> bytes = content ? ReadExportFile(root / "documents" / Hex(*content), kMaxLargeExportFile)
                                           : Result<std::string>(tl::unexpected(core::Error{}));
       if (!bytes || Sha256(*bytes) != *content) {
         Fail(report, index, fmt::format("entry {}: its document is missing or altered", index));

@@ -131,10 +131,15 @@ Result<std::string> Salt(const json& salts, std::string_view what) {
   return *salt;
 }
 
+// Every value read here comes from a store or an export and may be any JSON type: each is
+// type-checked before use, since nlohmann::json throws on a mistyped access.
 Result<void> CheckField(const json& leaf, const std::string& name, const json& salt_b64,
                         const json& value) {
-  const json& fields = leaf.value("fields", json::object());
-  if (!fields.contains(name)) return Mismatch(fmt::format("field '{}' is not committed in the leaf", name));
+  auto it = leaf.find("fields");
+  if (it == leaf.end() || !it->is_object() || !it->contains(name) || !(*it)[name].is_string()) {
+    return Mismatch(fmt::format("field '{}' is not committed in the leaf", name));
+  }
+  const json& fields = *it;
   FL_ASSIGN_OR_RETURN(std::string salt, Salt(salt_b64, fmt::format("field '{}'", name)));
   if (Hex(FieldCommitment(salt, name, value)) != fields[name]) {
     return Mismatch(fmt::format("field '{}' does not match its commitment", name));
@@ -292,6 +297,10 @@ Result<LeafInfo> ParseLeaf(std::string_view leaf_text) {
     }
     out.model = leaf["model"].get<std::string>();
   }
+  if (out.version < 2 && (leaf.contains("purges") || out.kind == kPurgeKind)) {
+    // Purges are logged from version 2 on; a version-1 purge leaf would escape the time rules.
+    return Mismatch("a version-1 leaf cannot name a purge: purges are logged records from version 2 on");
+  }
   if (leaf.contains("purges")) {
     json& p = leaf["purges"];  // not const: a const operator[] on a missing key is undefined
     if (out.kind != kPurgeKind || !p.is_object() || !p["index"].is_number_unsigned() ||
@@ -318,13 +327,18 @@ Result<void> CheckOpening(std::string_view leaf_text, std::string_view document,
   FL_ASSIGN_OR_RETURN(json leaf, ParseJson(leaf_text, "the leaf"));
   FL_ASSIGN_OR_RETURN(json openings, ParseJson(openings_text, "the openings"));
   FL_ASSIGN_OR_RETURN(std::string salt, Salt(openings["document"], "the document"));
-  if (!leaf["document"].is_object() ||
-      Hex(DocumentCommitment(salt, document)) != leaf["document"].value("commitment", "")) {
+  const json& committed = leaf["document"];
+  if (!committed.is_object() || !committed.contains("commitment") || !committed["commitment"].is_string() ||
+      Hex(DocumentCommitment(salt, document)) != committed["commitment"].get<std::string>()) {
     return Mismatch("the document does not match the leaf's commitment");
   }
   if (std::optional<json> doc = AsObject(document); doc && leaf.contains("fields")) {
+    if (!leaf["fields"].is_object()) return Mismatch("the leaf's fields is not an object");
+    if (!openings["fields"].is_object()) return Mismatch("the openings' fields is not an object");
+    const json& salts = openings["fields"];
     for (const auto& [name, value] : doc->items()) {
-      FL_RETURN_IF_ERROR(CheckField(leaf, name, openings["fields"][name], value));
+      if (!salts.contains(name)) return Mismatch(fmt::format("field '{}' has no salt", name));
+      FL_RETURN_IF_ERROR(CheckField(leaf, name, salts[name], value));
     }
     if (leaf["fields"].size() != doc->size()) return Mismatch("the leaf commits to fields the document lacks");
   }
@@ -336,6 +350,8 @@ Result<std::string> PublicDisclosure(std::string_view leaf_text, std::string_vie
   FL_ASSIGN_OR_RETURN(json leaf, ParseJson(leaf_text, "the leaf"));
   FL_ASSIGN_OR_RETURN(json openings, ParseJson(openings_text, "the openings"));
   json redactions = leaf.value("redactions", json::object());
+  if (!redactions.is_object()) return Mismatch("the leaf's redactions is not an object");
+  if (!openings["fields"].is_object()) return Mismatch("the openings' fields is not an object");
   json out = {{"fields", json::object()}, {"redacted", redactions}};
   if (redactions.empty()) {
     out["document_salt"] = openings["document"];
@@ -356,6 +372,9 @@ Result<void> CheckDisclosure(std::string_view leaf_text, std::string_view disclo
   if (!disclosure["fields"].is_object()) return Mismatch("the disclosure has no fields object");
   for (const auto& [name, opened] : disclosure["fields"].items()) {
     if (!opened.is_object()) return Mismatch(fmt::format("field '{}' is not an opening", name));
+    if (!opened.contains("salt") || !opened.contains("value")) {
+      return Mismatch(fmt::format("field '{}' is not an opening", name));
+    }
     FL_RETURN_IF_ERROR(CheckField(leaf, name, opened["salt"], opened["value"]));
   }
   return core::Ok();

@@ -189,5 +189,51 @@ TEST(Inventory, RoundTripsAndReplaysLikeTheBackends) {
   }
 }
 
+// Security review of issue 10, finding 6: a leaf or openings of the wrong JSON types (hostile stored
+// data) threw out of CheckOpening and aborted verify and show.
+TEST(Records, HostileLeavesAndOpeningsAreRefusedNotThrown) {
+  RecordInput input = Statement();
+  input.redactions.clear();
+  SealedRecord s = *Seal(input);
+  ASSERT_TRUE(CheckOpening(s.leaf, input.document, s.openings));
+  json leaf = json::parse(s.leaf);
+  json openings = json::parse(s.openings);
+  std::vector<std::pair<json, json>> hostile;
+  for (json commitment : {json(5), json::array(), json(nullptr), json::object()}) {
+    json l = leaf;
+    l["document"]["commitment"] = commitment;
+    hostile.emplace_back(l, openings);
+  }
+  for (json fields : {json(5), json::array({1}), json("x")}) {
+    json o = openings;
+    o["fields"] = fields;
+    hostile.emplace_back(leaf, o);
+    json l = leaf;
+    l["fields"] = fields;
+    hostile.emplace_back(l, openings);
+  }
+  {
+    json l = leaf;
+    l["fields"]["signer"] = 7;  // a commitment that is not a string
+    hostile.emplace_back(l, openings);
+    json o = openings;
+    o["fields"].erase("signer");
+    hostile.emplace_back(leaf, o);
+  }
+  for (const auto& [l, o] : hostile) {
+    core::Result<void> r = core::Ok();
+    EXPECT_NO_THROW(r = CheckOpening(l.dump(), input.document, o.dump())) << l.dump() << " " << o.dump();
+    EXPECT_FALSE(r) << l.dump() << " " << o.dump();
+    EXPECT_NO_THROW((void)PublicDisclosure(l.dump(), input.document, o.dump())) << l.dump() << " " << o.dump();
+  }
+  json l = leaf;
+  l["redactions"] = "all";
+  core::Result<std::string> d = std::string();
+  EXPECT_NO_THROW(d = PublicDisclosure(l.dump(), input.document, s.openings));
+  EXPECT_FALSE(d);
+  EXPECT_NO_THROW((void)CheckDisclosure(s.leaf, R"({"fields":{"signer":{"value":"x"}}})"));
+  EXPECT_FALSE(CheckDisclosure(s.leaf, R"({"fields":{"signer":{"value":"x"}}})"));
+}
+
 }  // namespace
 }  // namespace flopline::ledger

@@ -1,6 +1,7 @@
 // One suite, both backends (SQLite and a real PostgreSQL): appends, proofs, checkpoints, tampering,
 // concurrent writers in threads and processes, SIGKILL at random points, import, retention, export.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "backends.h"
 #include "flopline/ledger/log.h"
@@ -40,7 +42,10 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     storage_ = Open();
     log_ = std::make_unique<Log>(*storage_);
     signer_ = *Signer::Generate("example.com/test-log");
-    ASSERT_TRUE(Log::Init(*storage_, "example.com/test-log", signer_));
+    // Initialised in the past so that the tests may file records dated since then.
+    ASSERT_TRUE(Log::Init(*storage_, "example.com/test-log", signer_, At("2019-01-01T00:00:00Z")));
+    // The auditor's key, obtained outside the store (purge refuses without one).
+    ASSERT_TRUE(log_->PinKey(signer_.VerifierKey()));
   }
   std::unique_ptr<Storage> Open() {
     auto s = store::Open(spec_);
@@ -236,7 +241,7 @@ TEST_P(StoreTest, GroupCommitServesManyThreads) {
 
 // Imports go through the log (model files + a model-inventory record, tables in the same
 // transaction); retention is judged from the logged inventory.
-ImportInput Import(InventoryRows rows, const char* at = "2020-01-01T00:00:00Z") {
+ImportInput Import(InventoryRows rows, const char* at = "2020-03-01T00:00:00Z") {
   return {{"[[model]]\nid = \"acme-f1\"\n"}, std::move(rows), At(at)};
 }
 
@@ -264,7 +269,8 @@ TEST_P(StoreTest, ImportedEventsDecideRetention) {
   ASSERT_TRUE(log_->Import(Import(rows, "2021-03-02T00:00:00Z")));
   auto early = log_->Purge(0, At("2026-02-28T00:00:00Z"));
   ASSERT_FALSE(early);
-  EXPECT_NE(early.error().message.find("until 2026-03-01"), std::string::npos) << early.error().message;
+  // The withdrawal counts from when the log learned of it (the import, a day later).
+  EXPECT_NE(early.error().message.find("until 2026-03-02"), std::string::npos) << early.error().message;
   ASSERT_TRUE(log_->Purge(0, At("2026-03-02T00:00:00Z")));
   EXPECT_TRUE(storage_->GetEntry(0)->purged_at);
   EXPECT_FALSE(*storage_->GetDocument(storage_->GetEntry(0)->content_hash));
@@ -654,6 +660,170 @@ TEST_P(StoreTest, WriterProcessesAppendToOneLog) {
   EXPECT_EQ(*storage_->Size(), 480u);
   EXPECT_EQ(*indices.rbegin(), 479u);
   EXPECT_TRUE(Verify().ok);
+}
+
+// Security review of issue 10, finding 1: verify trusted the verifier key stored in the store, so
+// whoever could rewrite the store replaced it, re-signed the checkpoints, and verify passed.
+TEST_P(StoreTest, AKeySwappedInTheStoreFailsVerifyUnderThePinnedKey) {
+  AppendN(6);
+  ASSERT_TRUE(log_->Checkpoint(signer_));
+  // The attacker: truncates the log, installs their own key, deletes the checkpoints and signs the
+  // truncated log (an empty-log checkpoint too) with their key.
+  Signer attacker = *Signer::Generate("example.com/test-log");
+  GetParam().exec(spec_, "DELETE FROM entries WHERE idx >= 3");
+  GetParam().exec(spec_, "DELETE FROM nodes WHERE (idx + 1) * (1 << level) > 3");
+  GetParam().exec(spec_, "DELETE FROM checkpoints");
+  GetParam().write(spec_, "meta", "value", "key = 'verifier_key'", attacker.VerifierKey());
+  Log unpinned(*storage_);
+  ASSERT_TRUE(unpinned.Checkpoint(attacker));
+  // Without a pinned key verify cannot tell, and says where its key came from.
+  VerifyReport fooled = *unpinned.Verify();
+  EXPECT_TRUE(fooled.ok) << fooled.problem;
+  ASSERT_FALSE(fooled.warnings.empty());
+  EXPECT_NE(fooled.warnings.back().find("came from the store itself"), std::string::npos);
+  // With the auditor's key it fails.
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("not the pinned key"), std::string::npos) << r.problem;
+  // Purge refuses without a pinned key, and with it the log does not verify.
+  auto refused = unpinned.Purge(0, At("2026-11-24T00:00:00Z"));
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("needs the log's verifier key"), std::string::npos)
+      << refused.error().message;
+  refused = log_->Purge(0, At("2026-11-24T00:00:00Z"));
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("does not verify"), std::string::npos) << refused.error().message;
+  auto shown = log_->Produce(0);
+  ASSERT_FALSE(shown) << "show printed a record under a substituted key";
+  EXPECT_EQ(shown.error().code, core::Code::kDataLoss);
+  // Keeping the store's key but adding checkpoints signed by another: show refuses them too.
+  GetParam().write(spec_, "meta", "value", "key = 'verifier_key'", signer_.VerifierKey());
+  shown = log_->Produce(0);
+  ASSERT_FALSE(shown);
+  EXPECT_NE(shown.error().message.find("not one this log's key signed"), std::string::npos) << shown.error().message;
+}
+
+// Finding 2: a raw purge leaf in the version-1 format (no time rules, and the retention check used
+// its own date) appended at the end passed verify, and the next checkpoint signed it.
+TEST_P(StoreTest, AForgedVersion1PurgeAtTheEndFailsVerifyAndIsNeverSigned) {
+  ASSERT_TRUE(log_->Append({{"whistleblower-record", "", "disclosure", At("2026-11-20T00:00:00Z"), {}}}));
+  ASSERT_TRUE(log_->Checkpoint(signer_));
+  std::string hash = Hex(storage_->GetEntry(0)->leaf_hash);
+  // A well-formed purge, sealed, then put in the old format and dated at the end of time.
+  RecordInput input{"purge", "", R"({"index":0,"leaf_hash":")" + hash + R"(","reason":"x"})",
+                    At("2026-11-21T00:00:00Z"), {}};
+  SealedRecord sealed = *SealInternal(input);
+  nlohmann::json leaf = nlohmann::json::parse(sealed.leaf);
+  leaf["v"] = 1;
+  leaf["recorded_at"] = "9999-12-31T00:00:00Z";
+  sealed.leaf = leaf.dump();
+  EXPECT_FALSE(ParseLeaf(sealed.leaf)) << "a version-1 leaf named a purge";
+  ASSERT_TRUE(log_->AppendSealed({input}, {sealed}));
+  GetParam().write(spec_, "entries", "recorded_at", "idx = 1", "9999-12-31T00:00:00Z");
+  GetParam().exec(spec_, "UPDATE entries SET purged_at = '9999-12-31T00:00:00Z', openings = '' WHERE idx = 0");
+  GetParam().exec(spec_, "DELETE FROM documents WHERE hash = (SELECT content_hash FROM entries WHERE idx = 0)");
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok) << "a forged purge of a whistleblower record passed verify";
+  // Entry 0 is the first casualty: its purge is not a valid logged one.
+  EXPECT_EQ(r.first_bad_index, 0u) << r.problem;
+  auto signed_over = log_->Checkpoint(signer_);
+  ASSERT_FALSE(signed_over) << "the routine checkpoint signed the forgery";
+  EXPECT_EQ(signed_over.error().code, core::Code::kDataLoss);
+  EXPECT_NE(signed_over.error().message.find("does not verify at index 0"), std::string::npos)
+      << signed_over.error().message;
+  EXPECT_EQ(storage_->Checkpoints()->size(), 2u);
+}
+
+// Leaf versions never decrease: a version-1 leaf after a version-2 one (outside the time rules)
+// fails, whatever it records.
+TEST_P(StoreTest, AVersion1LeafAfterAVersion2OneFailsVerify) {
+  AppendN(2);
+  RecordInput input = Record(9);
+  SealedRecord sealed = *Seal(input);
+  nlohmann::json leaf = nlohmann::json::parse(sealed.leaf);
+  leaf["v"] = 1;
+  sealed.leaf = leaf.dump();
+  ASSERT_TRUE(log_->AppendSealed({input}, {sealed}));
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_index, 2u) << r.problem;
+  EXPECT_NE(r.problem.find("versions never decrease"), std::string::npos) << r.problem;
+  auto signed_over = log_->Checkpoint(signer_);
+  ASSERT_FALSE(signed_over);
+  EXPECT_NE(signed_over.error().message.find("at index 2"), std::string::npos) << signed_over.error().message;
+  EXPECT_FALSE(ParseLeaf(R"({"v":1,"kind":"purge","recorded_at":"2026-01-01T00:00:00Z","document":{},)"
+                         R"("purges":{"index":0,"leaf_hash":")" + std::string(64, '0') + R"("}})"));
+}
+
+// Finding 2: an import dating a withdrawal long before the record started the five-year clock in
+// the past, so an SSP kept by §22603(a)(5) was purged at once; and events after the record.
+TEST_P(StoreTest, AnImportCannotStartARetentionClockInThePast) {
+  ASSERT_TRUE(log_->Append({{"ssp", "acme-f1", "protocol v1", At("2026-11-01T00:00:00Z"), {}}}));
+  InventoryRows rows = AcmeRows();
+  rows.events = {{"acme-f1", "withdrawn", "2000-01-01T00:00:00Z"}};
+  ASSERT_TRUE(log_->Import(Import(rows, "2026-11-02T00:00:00Z")));
+  ASSERT_TRUE(Verify().ok);
+  auto refused = log_->Purge(0, At("2026-11-25T00:00:00Z"));
+  ASSERT_FALSE(refused) << "an SSP was purged on a withdrawal back-dated to 2000";
+  EXPECT_NE(refused.error().message.find("until 2031-11-02"), std::string::npos) << refused.error().message;
+  // An event dated after the record that reports it is refused.
+  InventoryRows future = AcmeRows();
+  future.events.push_back({"acme-f1", "withdrawn", "2030-01-01T00:00:00Z"});
+  auto later = log_->Import(Import(future, "2026-11-03T00:00:00Z"));
+  ASSERT_FALSE(later);
+  EXPECT_NE(later.error().message.find("after the import"), std::string::npos) << later.error().message;
+}
+
+// Finding 3: on an empty log nothing bounded the first record's time: a whistleblower record
+// dated 1970 was purgeable at once.
+TEST_P(StoreTest, TheFirstRecordCannotBeBackdated) {
+  std::string spec = GetParam().fresh_store();
+  auto storage = store::Open(spec);
+  ASSERT_TRUE(storage) << storage.error().ToString();
+  ASSERT_TRUE(Log::Init(**storage, "example.com/fresh", *Signer::Generate("example.com/fresh")));
+  Log log(**storage);
+  auto appended = log.Append({{"whistleblower-record", "", "disclosure", At("1970-01-01T00:00:00Z"), {}}});
+  ASSERT_FALSE(appended) << "the first record was back-dated to 1970";
+  EXPECT_EQ(appended.error().field, "recorded-at");
+  EXPECT_NE(appended.error().message.find("before the log was initialised"), std::string::npos)
+      << appended.error().message;
+  EXPECT_EQ(*(*storage)->Size(), 0u);
+  core::Instant now(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+  EXPECT_TRUE(log.Append({{"whistleblower-record", "", "disclosure", now, {}}}));
+  // A first entry whose leaf claims an earlier time fails verify (a raw append).
+  std::string spec2 = GetParam().fresh_store();
+  auto storage2 = store::Open(spec2);
+  ASSERT_TRUE(Log::Init(**storage2, "example.com/fresh", *Signer::Generate("example.com/fresh")));
+  Log log2(**storage2);
+  RecordInput old{"whistleblower-record", "", "disclosure", At("1970-01-01T00:00:00Z"), {}};
+  RecordInput stamped = old;
+  stamped.recorded_at = now;
+  ASSERT_TRUE(log2.AppendSealed({stamped}, {*Seal(old)}));
+  GetParam().write(spec2, "entries", "recorded_at", "idx = 0", "1970-01-01T00:00:00Z");
+  VerifyReport r = *log2.Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_index, 0u) << r.problem;
+  EXPECT_NE(r.problem.find("before the log was initialised"), std::string::npos) << r.problem;
+}
+
+// Finding 5: a full export (salts, redacted fields) was written 0644.
+TEST_P(StoreTest, AFullExportIsOwnerOnly) {
+  ASSERT_TRUE(log_->Append({{"statement-of-compliance", "acme-f1",
+                             R"({"signer":"Jane Roe","role":"CTO","margin_note":"legal only"})",
+                             At("2026-11-23T10:00:00Z"), {{"margin_note", "confidential-information"}}}}));
+  ASSERT_TRUE(log_->Checkpoint(signer_));
+  namespace fs = std::filesystem;
+  std::string dir = fs::temp_directory_path() / fmt::format("flopline-mode-{}-{}", getpid(), GetParam().name);
+  fs::remove_all(dir);
+  ::umask(022);
+  ASSERT_TRUE(log_->Export(dir, false));
+  for (const auto& f : fs::recursive_directory_iterator(dir)) {
+    fs::perms p = f.status().permissions();
+    EXPECT_EQ(p & (fs::perms::group_all | fs::perms::others_all), fs::perms::none) << f.path();
+  }
+  EXPECT_EQ(fs::status(dir).permissions() & fs::perms::all, fs::perms::owner_all);
+  EXPECT_TRUE(VerifyExport(dir, signer_.VerifierKey(), {})->ok);
+  fs::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::ValuesIn(testing::Backends()),

@@ -69,6 +69,19 @@ inline tl::unexpected<Error> NotFound(std::string message, std::string field = {
 // The whole of the file at `path`; kNotFound naming the path when it cannot be opened or read.
 Result<std::string> ReadFile(const std::string& path);
 
+// A file from an untrusted place (a key, a credential, a document, an export): opened once, with
+// its type, size and mode checked on that descriptor, so nothing can be swapped in between; a FIFO
+// never blocks the open (O_NONBLOCK) and is refused; never more than `max_bytes` are read, whatever
+// the file claims. Errors name the path: kNotFound when it cannot be opened, kInvalidArgument when
+// it is not a regular file or too large, kFailedPrecondition when its mode is refused.
+struct ReadLimits {
+  size_t max_bytes = size_t{64} << 10;
+  bool follow_symlink = false;   // a key file that is a symlink may point anywhere: refused (ELOOP)
+  unsigned refused_mode = 0;     // permission bits that refuse the file, e.g. 077 for a secret key
+  bool allow_empty = true;
+};
+Result<std::string> ReadRegularFile(const std::string& path, const ReadLimits& limits);
+
 }  // namespace flopline::core
 
 #define FL_CONCAT_INNER_(a, b) a##b

@@ -27,6 +27,9 @@ namespace flopline::ledger {
 
 inline constexpr char kMetaOrigin[] = "origin";
 inline constexpr char kMetaVerifierKey[] = "verifier_key";
+// When `Init` created the log: no record may claim an earlier time (a first record back-dated to
+// 1970 would make a years-from-record retention end at once). Set once, with the first checkpoint.
+inline constexpr char kMetaInitialisedAt[] = "initialised_at";
 
 // How far a recorded time may lie ahead of the clock of whoever appends or verifies, and how far
 // behind the log's last entry a writer's clock may be before its record is refused rather than
@@ -78,6 +81,7 @@ struct ProducedRecord {
   LeafInfo leaf;
   std::optional<std::string> document;      // checked against the leaf; nullopt when purged
   std::optional<std::uint64_t> checkpoint;  // the size of the signed checkpoint that includes it
+  bool key_pinned = false;                  // the checkpoint opened under a pinned key
 };
 
 // Model files and the inventory `flopline import` derived from them, logged and applied together.
@@ -93,12 +97,20 @@ class Log {
  public:
   explicit Log(Storage& storage) : storage_(storage) {}
 
-  // Records the origin and the key's verifier form and signs a checkpoint of the empty log, so
-  // that a store without any checkpoint is one whose checkpoints were deleted; refuses a log
-  // initialised differently.
-  static core::Result<void> Init(Storage& storage, const std::string& origin, const Signer& signer);
+  // Records the origin, the key's verifier form and the time of initialisation (`at`, default
+  // now) and signs a checkpoint of the empty log, so that a store without any checkpoint is one
+  // whose checkpoints were deleted; refuses a log initialised differently.
+  static core::Result<void> Init(Storage& storage, const std::string& origin, const Signer& signer,
+                                 std::optional<core::Instant> at = std::nullopt);
+
+  // The verifier key obtained independently of the store (from the auditor, or derived from the
+  // signing key). The store's own copy is writable by whoever can rewrite the log, so without a
+  // pinned key verify can only warn, and Purge refuses.
+  core::Result<void> PinKey(const std::string& verifier_key);
+  bool KeyPinned() const { return pinned_key_.has_value(); }
 
   core::Result<std::string> Origin();
+  // The pinned key, else the store's copy.
   core::Result<Verifier> LogVerifier();
   core::Result<std::uint64_t> Size();
 
@@ -113,7 +125,9 @@ class Log {
   // transaction. Returns the model-file entries, then the inventory entry.
   core::Result<std::vector<Appended>> Import(const ImportInput& input);
 
-  // Signs and stores a checkpoint of the current tree; returns the signed note.
+  // Signs and stores a checkpoint of the current tree; returns the signed note. The log is verified
+  // first under the signer's own key: a log that does not verify is never signed (kDataLoss naming
+  // the first bad index), so a forged entry cannot be laundered by a routine checkpoint.
   core::Result<std::string> Checkpoint(const Signer& signer);
 
   core::Result<InclusionResult> Prove(std::uint64_t index, std::optional<std::uint64_t> tree_size);
@@ -137,7 +151,8 @@ class Log {
   // Deletes a record's document and salts once its retention period is over, and logs a purge
   // record naming it in the same transaction; refuses before, naming the clause. Retention is
   // judged from the verified leaf and the logged inventory, never from a stored column, so the
-  // whole log must verify first. `now` is when the purge is recorded (the time rules apply).
+  // whole log must verify first, under a pinned key (PinKey; kFailedPrecondition without one).
+  // `now` is when the purge is recorded (the time rules apply).
   core::Result<void> Purge(std::uint64_t index, core::Instant now);
 
   // Writes DIR (docs/formats/ledger-export.md). `public_copy` withholds redacted fields and the
@@ -145,9 +160,11 @@ class Log {
   core::Result<void> Export(const std::string& dir, bool public_copy);
 
  private:
-  core::Result<VerifyReport> VerifyInto(const VerifyOptions& options, LogAudit& audit);
+  core::Result<VerifyReport> VerifyInto(const VerifyOptions& options, LogAudit& audit, const Verifier& verifier,
+                                        bool signing);
 
   Storage& storage_;
+  std::optional<std::string> pinned_key_;
 };
 
 // Verifies an export directory offline. `pinned_key` is the verifier key the auditor obtained
