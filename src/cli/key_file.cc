@@ -8,18 +8,27 @@
 
 namespace flopline::cli {
 
+core::Result<std::string> ReadKeyFile(const std::string& path, const std::string& field, bool secret) {
+  core::ReadLimits limits;
+  limits.max_bytes = kMaxKeyFileBytes;
+  limits.refused_mode = secret ? 077 : 0;
+  limits.allow_empty = false;
+  auto text = core::ReadRegularFile(path, limits);
+  if (!text) {
+    core::Error e = text.error();
+    e.field = field;
+    if (e.code == core::Code::kNotFound && access(path.c_str(), F_OK) != 0 && secret) {
+      e.message = "no key file (run `flopline ledger init`)";
+    } else if (e.code == core::Code::kFailedPrecondition && secret) {
+      e.message = fmt::format("the signing key {}", e.message);
+    }
+    return tl::unexpected(e);
+  }
+  return text;
+}
+
 core::Result<ledger::Signer> ReadSigner(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) {
-    return core::NotFound(fmt::format("{}: no key file (run `flopline ledger init`)", path), "--key");
-  }
-  if ((st.st_mode & 077) != 0) {
-    return core::MakeError(core::Code::kFailedPrecondition,
-                           fmt::format("{}: the signing key is readable by others (mode {:o}); chmod 600 it", path,
-                                       st.st_mode & 0777),
-                           "--key");
-  }
-  FL_ASSIGN_OR_RETURN(std::string text, core::ReadFile(path));
+  FL_ASSIGN_OR_RETURN(std::string text, ReadKeyFile(path, "--key", /*secret=*/true));
   auto signer = ledger::Signer::Parse(text);
   if (!signer) return core::InvalidArgument(fmt::format("{}: {}", path, signer.error().message), "--key");
   return signer;

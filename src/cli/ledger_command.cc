@@ -1,11 +1,6 @@
 // `flopline ledger ...` and `flopline import`: the evidence store and its tamper-evident log.
 // Thin: flags -> store::Open + ledger::Log -> text or JSON (docs/ledger.md).
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include <chrono>
 #include <fstream>
@@ -48,45 +43,21 @@ core::Result<std::string> KeyPath(const LedgerFlags& f) {
 
 // A document is logged for ever, so it is checked before anything is written: a regular file (not
 // a directory, a device such as /dev/zero, or a FIFO that would block), at most kMaxDocumentBytes,
-// read with that bound whatever the file claims.
+// read with that bound whatever the file claims (core::ReadRegularFile).
 constexpr size_t kMaxDocumentBytes = size_t{64} << 20;
 
 core::Result<std::string> ReadDocument(const std::string& path, const std::string& field, bool allow_empty = true) {
-  auto bad = [&](std::string message) {
-    return core::InvalidArgument(std::move(message), field, core::Location{path, 0, 0});
-  };
-  // O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked on the open file.
-  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return bad(fmt::format("cannot open: {}", std::strerror(errno)));
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    bool dir = S_ISDIR(st.st_mode);
-    close(fd);
-    return bad(dir ? "is a directory, not a file" : "is not a regular file");
+  core::ReadLimits limits;
+  limits.max_bytes = kMaxDocumentBytes;
+  limits.follow_symlink = true;  // a document is bytes to log, wherever the name points
+  limits.allow_empty = allow_empty;
+  auto bytes = core::ReadRegularFile(path, limits);
+  if (!bytes) {
+    core::Error e = bytes.error();
+    e.field = field;
+    e.code = core::Code::kInvalidArgument;
+    return tl::unexpected(e);
   }
-  if (static_cast<std::uint64_t>(st.st_size) > kMaxDocumentBytes) {
-    close(fd);
-    return bad(fmt::format("is {} bytes; a record holds at most {} MiB", st.st_size, kMaxDocumentBytes >> 20));
-  }
-  std::string bytes;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      return bad(fmt::format("cannot read: {}", std::strerror(err)));
-    }
-    if (n == 0) break;
-    bytes.append(buf, static_cast<size_t>(n));
-    if (bytes.size() > kMaxDocumentBytes) {
-      close(fd);
-      return bad(fmt::format("grew past {} MiB while being read", kMaxDocumentBytes >> 20));
-    }
-  }
-  close(fd);
-  if (!allow_empty && bytes.empty()) return bad("is empty");
   return bytes;
 }
 
@@ -102,6 +73,43 @@ class LedgerCommand {
 
   int Fail(const core::Error& e) {
     return ReportError(name_, e.ToString(), e.code != core::Code::kDataLoss);
+  }
+
+  // Pins the verifier key obtained outside the store: --key (a verifier key, a file holding one, or
+  // the signing key file), else the signing key kept beside a SQLite database. Returns false on an
+  // error (reported); with neither, nothing is pinned and the log decides what that allows.
+  bool Pin() {
+    std::string text;
+    std::string path = f_.key;
+    if (path.empty() && f_.store.starts_with("sqlite:") && access((f_.store.substr(7) + ".key").c_str(), F_OK) == 0) {
+      path = f_.store.substr(7) + ".key";
+    }
+    if (path.empty()) return true;
+    if (access(path.c_str(), F_OK) != 0) {
+      text = path;  // the key itself on the command line
+    } else {
+      auto signer = ReadSigner(path);
+      if (signer) {
+        text = signer->VerifierKey();
+      } else if (!f_.key.empty()) {
+        auto read = ReadKeyFile(path, "--key");
+        if (!read) {
+          Fail(read.error());
+          return false;
+        }
+        text = *read;
+      } else {
+        Fail(signer.error());
+        return false;
+      }
+    }
+    if (auto r = log_->PinKey(text); !r) {
+      core::Error e = r.error();
+      e.field = "--key";
+      Fail(e);
+      return false;
+    }
+    return true;
   }
 
   // Opens the store; the caller checks `storage_`.
@@ -253,14 +261,14 @@ class LedgerCommand {
     core::Result<ledger::VerifyReport> report;
     ledger::VerifyOptions options;
     if (!f_.since.empty()) {
-      auto note = ReadDocument(f_.since, "--since", /*allow_empty=*/false);
+      auto note = ReadKeyFile(f_.since, "--since");  // a signed note: small, like a key
       if (!note) return Fail(note.error());
       options.since = *note;
     }
     if (!f_.dir.empty()) {
       std::optional<std::string> pinned;
       if (!f_.key.empty()) {
-        auto text = access(f_.key.c_str(), F_OK) == 0 ? core::ReadFile(f_.key) : core::Result<std::string>(f_.key);
+        auto text = access(f_.key.c_str(), F_OK) == 0 ? ReadKeyFile(f_.key, "--key") : core::Result<std::string>(f_.key);
         if (!text) return Fail(text.error());
         pinned = *text;
       }
@@ -268,6 +276,7 @@ class LedgerCommand {
     } else {
       if (f_.store.empty()) return Fail({core::Code::kInvalidArgument, "give --store or --dir", {}, "--store"});
       if (!Open()) return 2;
+      if (!Pin()) return 2;
       report = log_->Verify(options);
     }
     if (!report) return Fail(report.error());
@@ -310,6 +319,7 @@ class LedgerCommand {
 
   int Purge() {
     if (!Open()) return 2;
+    if (!Pin()) return 2;
     core::Instant now = Now();
     if (!f_.as_of.empty()) {
       auto at = core::Instant::Parse(f_.as_of);
@@ -332,6 +342,7 @@ class LedgerCommand {
   // written out. An edited column is a failure (exit 1), never printed as the record.
   int Show() {
     if (!Open()) return 2;
+    if (!Pin()) return 2;
     auto record = log_->Produce(f_.index);
     if (!record) return Fail(record.error());
     const ledger::Entry& entry = record->entry;
@@ -344,6 +355,9 @@ class LedgerCommand {
                 {"content_sha256", ledger::Hex(entry.content_hash)},
                 {"leaf", json::parse(entry.leaf, nullptr, false)},
                 {"checkpoint", record->checkpoint ? json(*record->checkpoint) : json(nullptr)}};
+    if (!record->key_pinned) {
+      std::cerr << "flopline ledger show: warning: the verifier key came from the store itself: pin it with --key\n";
+    }
     if (!record->checkpoint) {
       std::cerr << "flopline ledger show: warning: no signed checkpoint covers this entry yet: run `flopline "
                    "ledger checkpoint`\n";
@@ -481,7 +495,9 @@ CommandRunner AddLedgerCommand(CLI::App& app) {
   CLI::App* verify = ledger->add_subcommand("verify", "re-derive every hash and check every checkpoint");
   AddStore(verify, f, false);
   verify->add_option("--dir", f.dir, "verify an export offline instead of a store");
-  verify->add_option("--key", f.key, "with --dir: the verifier key (or a file holding it) obtained independently");
+  verify->add_option("--key", f.key,
+                     "the verifier key (or a file holding it, or the signing key file) obtained independently of "
+                     "the store or export (default for sqlite:PATH: PATH.key when present)");
   verify->add_option("--since", f.since,
                      "a signed checkpoint seen before (a file): the log must extend it (detects a rollback)");
 
@@ -493,11 +509,15 @@ CommandRunner AddLedgerCommand(CLI::App& app) {
   CLI::App* purge = ledger->add_subcommand("purge", "delete a record's document once its retention is over");
   AddStore(purge, f);
   purge->add_option("--index", f.index, "entry index")->required();
+  purge->add_option("--key", f.key, "the verifier key, a file holding it, or the signing key file (default for "
+                    "sqlite:PATH: PATH.key); required otherwise");
   purge->add_option("--as-of", f.as_of, "the time to judge retention at and record the purge at (default now)");
 
   CLI::App* show = ledger->add_subcommand("show", "one record: its leaf, and its document checked against it");
   AddStore(show, f);
   show->add_option("--index", f.index, "entry index")->required();
+  show->add_option("--key", f.key, "the verifier key, a file holding it, or the signing key file (default for "
+                   "sqlite:PATH: PATH.key)");
   show->add_option("--document-out", f.document_out, "write the document, once checked, to this file");
 
   for (CLI::App* sub : {init, append, checkpoint, key, prove, consistency, verify, exp, purge, show}) {

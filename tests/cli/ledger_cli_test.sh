@@ -180,6 +180,10 @@ doc=$(ls "$tmp/audit/documents" | head -1)
 chmod u+w "$tmp/audit/documents/$doc"; printf 'x' >>"$tmp/audit/documents/$doc"
 expect_error verify-dir-tampered 1 "FAILED at index" -- ledger verify --dir "$tmp/audit" --key "$tmp/vkey"
 expect_error export-exists 2 "not empty" -- ledger export --store "$S" --out "$tmp/audit"
+# Review finding 5: a full copy holds every salt and redacted field: owner-only.
+check export-full-dir-0700 test "$(stat -c %a "$tmp/audit")" = 700
+check export-full-files-0600 bash -c "test -z \"\$(find '$tmp/audit' -mindepth 1 ! -perm 600 ! -perm 700)\""
+check export-public-readable test "$(stat -c %a "$tmp/public/manifest.json")" = 644
 
 # --- issue 10: hostile input and a hostile store ------------------------------------------------
 # expect_fail NAME CODE PATTERN -- ARGS...: exits CODE with PATTERN on stderr (warnings may precede).
@@ -265,6 +269,36 @@ check import-json python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); a
 expect_error purge-refused 2 "must be kept.*§22603\(a\)\(5\)" -- ledger purge --store "$S" --index 0
 expect_error import-bad 2 "nope.toml" -- import "$tmp/nope.toml" --store "$S"
 expect_ok verify-after-import ledger verify --store "$S"
+
+# --- security review of issue 10 ------------------------------------------------------------------
+# Finding 1: the verifier key in the store was trusted. The attacker installs their own key, drops
+# the checkpoints and signs the log with their key.
+copy_store "$db" "$tmp/swap.db"
+rm "$tmp/swap.db.key"
+attacker_vkey=$("$bin" ledger key --store "sqlite:$tmp/other.db")
+sql "$tmp/swap.db" "UPDATE meta SET value = '$attacker_vkey' WHERE key = 'verifier_key'; DELETE FROM checkpoints"
+expect_ok swap-resigned ledger checkpoint --store "sqlite:$tmp/swap.db" --key "$tmp/other.db.key"
+expect_ok swap-unpinned-verify ledger verify --store "sqlite:$tmp/swap.db"
+check swap-unpinned-warns grep -q "warning: the verifier key came from the store itself" "$tmp/err"
+expect_fail swap-pinned-verify 1 "FAILED: the store's verifier key is not the pinned key" -- ledger verify --store "sqlite:$tmp/swap.db" --key "$tmp/vkey"
+expect_error swap-purge-unpinned 2 "needs the log's verifier key" -- ledger purge --store "sqlite:$tmp/swap.db" --index 2
+expect_error swap-show-pinned 1 "not the pinned key" -- ledger show --store "sqlite:$tmp/swap.db" --key "$(cat "$tmp/vkey")" --index 0
+cp "$db.key" "$tmp/swap.db.key"  # the signing key beside the database pins the key by default
+expect_fail swap-beside-verify 1 "not the pinned key" -- ledger verify --store "sqlite:$tmp/swap.db"
+expect_fail swap-beside-purge 2 "does not verify" -- ledger purge --store "sqlite:$tmp/swap.db" --index 2
+# Finding 3: the first record of an empty log cannot be back-dated.
+expect_ok fresh-init ledger init --store "sqlite:$tmp/fresh.db" --origin example.com/fresh
+expect_error fresh-1970 2 "field '--recorded-at'.*before the log was initialised" -- ledger append --store "sqlite:$tmp/fresh.db" --kind whistleblower-record --file "$tmp/ssp.txt" --recorded-at 1970-01-01T00:00:00Z
+# Finding 4: key and checkpoint files are opened once, never through a symlink, never a FIFO that
+# blocks, never read past 64 KiB.
+ln -s "$db.key" "$tmp/link.key"
+expect_error key-symlink 2 "link.key: field '--key': is a symbolic link" -- ledger checkpoint --store "$S" --key "$tmp/link.key"
+mkfifo -m 600 "$tmp/fifo.key"
+check key-fifo bash -c "timeout 20 '$bin' ledger checkpoint --store '$S' --key '$tmp/fifo.key' 2>'$tmp/err'; test \$? -eq 2 && grep -q 'not a regular file' '$tmp/err'"
+check vkey-fifo bash -c "timeout 20 '$bin' ledger verify --dir '$tmp/public' --key '$tmp/fifo.key' 2>'$tmp/err'; test \$? -eq 2 && grep -q 'not a regular file' '$tmp/err'"
+check since-fifo bash -c "timeout 20 '$bin' ledger verify --store '$S' --since '$tmp/fifo.key' 2>'$tmp/err'; test \$? -eq 2 && grep -q 'not a regular file' '$tmp/err'"
+head -c 70000 /dev/zero >"$tmp/big.key"; chmod 600 "$tmp/big.key"
+expect_error key-too-big 2 "big.key: field '--key': is 70000 bytes" -- ledger checkpoint --store "$S" --key "$tmp/big.key"
 # Item 11: the inventory tables are checked against the logged imports (the kill switch reads them).
 copy_store "$db" "$tmp/lineage.db"
 check lineage-row-exists python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); assert c.execute("SELECT COUNT(*) FROM lineage").fetchone()[0] > 0' "$tmp/lineage.db"
@@ -288,14 +322,15 @@ if [[ -n "$pg" ]]; then
   expect_ok pg-verify ledger verify --store "$P"
   psql "$pg dbname=$dbname" -qc "UPDATE entries SET kind = 'shutdown-drill' WHERE idx = 0" >/dev/null
   expect_fail pg-kind-edited 1 "stored kind column" -- ledger verify --store "$P"
-  expect_fail pg-kind-edited-purge 2 "does not verify" -- ledger purge --store "$P" --index 0
+  expect_error pg-purge-needs-key 2 "needs the log's verifier key" -- ledger purge --store "$P" --index 0
+  expect_fail pg-kind-edited-purge 2 "does not verify" -- ledger purge --store "$P" --index 0 --key "$tmp/pg-vkey"
   psql "$pg dbname=$dbname" -qc "UPDATE entries SET kind = 'ssp' WHERE idx = 0" >/dev/null
   psql "$pg dbname=$dbname" -qc "DELETE FROM checkpoints" >/dev/null
   expect_fail pg-no-checkpoints 1 "no signed checkpoint" -- ledger verify --store "$P"
   psql "$pg dbname=$dbname" -qc "UPDATE entries SET purged_at = '2026-11-24T00:00:00Z', openings = '' WHERE idx = 1" >/dev/null
   expect_fail pg-hand-purge 1 "FAILED at index 1: .*no purge of it is logged" -- ledger verify --store "$P"
   psql "$pg dbname=$dbname" -qc "UPDATE documents SET bytes = bytes || '\\x00'::bytea" >/dev/null
-  expect_error pg-verify-tampered 1 "FAILED at index 0" -- ledger verify --store "$P"
+  expect_error pg-verify-tampered 1 "FAILED at index 0" -- ledger verify --store "$P" --key "$tmp/pg-vkey"
 fi
 
 finish
