@@ -878,7 +878,11 @@ Result<void> Log::Export(const std::string& dir, bool public_copy) {
       publish_document = !d["redacted"].is_object() || d["redacted"].empty();
       line["disclosure"] = std::move(d);
     } else {
-      line["openings"] = json::parse(e.openings);
+      json salts = json::parse(e.openings, nullptr, /*allow_exceptions=*/false);
+      if (salts.is_discarded()) {
+        return core::MakeError(core::Code::kDataLoss, fmt::format("entry {}: its openings are not JSON", e.index));
+      }
+      line["openings"] = std::move(salts);
     }
     if (publish_document) {
       line["content_hash"] = Hex(e.content_hash);

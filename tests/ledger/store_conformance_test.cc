@@ -43,7 +43,8 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     log_ = std::make_unique<Log>(*storage_);
     signer_ = *Signer::Generate("example.com/test-log");
     // Initialised in the past so that the tests may file records dated since then.
-    ASSERT_TRUE(Log::Init(*storage_, "example.com/test-log", signer_, At("2019-01-01T00:00:00Z")));
+    auto init = Log::Init(*storage_, "example.com/test-log", signer_, At("2019-01-01T00:00:00Z"));
+    ASSERT_TRUE(init) << init.error().ToString();
     // The auditor's key, obtained outside the store (purge refuses without one).
     ASSERT_TRUE(log_->PinKey(signer_.VerifierKey()));
   }
