@@ -142,17 +142,20 @@ int RunController(const KillswitchFlags& f) {
   options.log = log.get();
   if (storage) {
     // Lineage scopes also follow the models imported into the store (`flopline import`).
-    options.model_bases = [&storage] {
+    // The inventory is used only once it verifies against the logged imports: a deleted or
+    // rewritten row must not quietly shrink a lineage order (never an empty map on error).
+    options.model_bases = [&storage, &log]() -> core::Result<std::map<std::string, std::string>> {
+      if (auto verified = log->VerifyInventory(); !verified)
+        return tl::unexpected(verified.error());
+      FL_ASSIGN_OR_RETURN(auto inventory, storage->Inventory());
       std::map<std::string, std::string> bases;
-      if (auto inventory = storage->Inventory()) {
-        for (const auto& m : inventory->models) bases[m.id] = m.base;
-      }
+      for (const auto& m : inventory.models) bases[m.id] = m.base;
       return bases;
     };
   }
   std::unique_ptr<ks::Coordinator> coordinator = ks::LocalCoordinator();
   if (!f.etcd.empty()) {
-    auto etcd = ks::EtcdCoordinator(f.etcd, options.lease_ttl_ms);
+    auto etcd = ks::EtcdCoordinator(f.etcd, options.lease_ttl_ms, ks::MasterSecret(*signer));
     if (!etcd) return Fail("controller", etcd.error());
     coordinator = std::move(*etcd);
   }
@@ -212,6 +215,8 @@ int RunAgentCommand(const KillswitchFlags& f) {
 
 // Sends one authenticated request to a controller and waits for its one-line answer, which must
 // carry the session's mac.
+constexpr std::size_t kMaxReplyBytes = 64 << 20;
+
 core::Result<json> Ask(const std::string& controller, const ks::Credential& credential,
                        ks::ClientMessage request, std::int64_t timeout_ms) {
   FL_ASSIGN_OR_RETURN(auto endpoints, Endpoints(controller));
@@ -222,7 +227,9 @@ core::Result<json> Ask(const std::string& controller, const ks::Credential& cred
       last = fd.error();
       continue;
     }
-    ks::LineConn conn(*fd);
+    // Replies grow with the fleet (status lists every agent, a report every target): far above
+    // the 64 KiB a controller accepts from its peers.
+    ks::LineConn conn(*fd, kMaxReplyBytes);
     std::optional<std::string> line = conn.ReadLine(5000);
     auto hello = line ? ks::ParseControllerMessage(*line)
                       : core::Result<ks::ControllerMessage>(core::InvalidArgument("no hello"));
@@ -237,18 +244,33 @@ core::Result<json> Ask(const std::string& controller, const ks::Credential& cred
     ks::Secret session = ks::SessionKey(credential.secret, std::get<ks::HelloMsg>(*hello).nonce);
     std::visit([](auto& m) { m.seq = 1; }, request);
     if (auto* s = std::get_if<ks::ShutdownMsg>(&request)) s->sent_ms = ks::NowMs();
+    // A shutdown (or drill) is never sent to a second controller once one may have received it:
+    // that would issue a second order. Only a status request is retried elsewhere.
+    bool order = std::holds_alternative<ks::ShutdownMsg>(request);
+    auto ambiguous = [&](const std::string& what) {
+      return core::MakeError(
+          core::Code::kUnavailable,
+          fmt::format("{} accepted the connection and the order but {}: the order may have been "
+                      "issued; not retried on another controller (check `flopline killswitch "
+                      "status`, then decide)",
+                      e.ToString(), what),
+          "--controller");
+    };
     if (!conn.SendLine(ks::Seal(session, ks::Direction::kClient, credential.From(),
                                 ks::Dump(ks::ToJson(request))))) {
       conn.Close();
+      if (order) return ambiguous("the connection failed while it was sent");
       continue;
     }
     line = conn.ReadLine(timeout_ms);
+    bool overflowed = conn.overflowed();
     conn.Close();
     if (!line) {
-      last = {core::Code::kUnavailable,
-              fmt::format("{} did not answer in time", e.ToString()),
-              {},
-              "--controller"};
+      std::string what = overflowed ? fmt::format("its answer exceeded {} bytes", kMaxReplyBytes)
+                                    : "did not answer in time";
+      if (order) return ambiguous(what);
+      last = {
+          core::Code::kUnavailable, fmt::format("{} {}", e.ToString(), what), {}, "--controller"};
       continue;
     }
     std::string text = *line;
@@ -288,6 +310,12 @@ int RunShutdown(const KillswitchFlags& f, bool drill) {
   if (!timeout_ms) return Fail(name, timeout_ms.error());
   auto credential = ReadCredential(f.credential, ks::Credential::Role::kOperator);
   if (!credential) return Fail(name, credential.error());
+  if (f.reason.size() > ks::kMaxReasonBytes) {
+    return Fail(name, {core::Code::kInvalidArgument,
+                       fmt::format("is {} bytes; at most {}", f.reason.size(), ks::kMaxReasonBytes),
+                       {},
+                       "--reason"});
+  }
   ks::ShutdownMsg request{0, f.scope, f.reason, *timeout_ms, 0, drill};
   auto report = Ask(f.controller, *credential, request, *timeout_ms + 5000);
   if (!report) return Fail(name, report.error());
@@ -318,6 +346,14 @@ int RunShutdown(const KillswitchFlags& f, bool drill) {
       std::cout << fmt::format("NOT STOPPED {}: {}\n", id,
                                why.is_string() ? why.get<std::string>() : "?");
     }
+  }
+  if (auto inventory_error = ks::StringField(r, "inventory_error")) {
+    std::cerr << fmt::format(
+        "flopline killswitch {}: ERROR: order {} ({}) could not use the evidence store's "
+        "inventory, which does not verify: {}; only agents that declared a matching lineage were "
+        "ordered to stop: models derived according to the store may still be running\n",
+        name, *fence, *scope, *inventory_error);
+    return 1;
   }
   if (*targeted == 0) {
     std::cerr << fmt::format(

@@ -22,7 +22,8 @@ namespace flopline::killswitch {
 namespace {
 
 void Log(const AgentOptions& o, const std::string& message) {
-  std::fprintf(stderr, "flopline killswitch agent %s: %s\n", o.id.c_str(), message.c_str());
+  std::fprintf(stderr, "flopline killswitch agent %s: %s\n", Printable(o.id).c_str(),
+               Printable(message).c_str());
   std::fflush(stderr);
 }
 

@@ -52,8 +52,9 @@ class Local final : public Coordinator {
   std::uint64_t last_ = 0;
 };
 
+// Every log line escaped (Printable): ids, peers, reasons and refusal details come from peers.
 void Log(const std::string& message) {
-  std::fprintf(stderr, "flopline killswitch controller: %s\n", message.c_str());
+  std::fprintf(stderr, "flopline killswitch controller: %s\n", Printable(message).c_str());
   std::fflush(stderr);
 }
 
@@ -78,6 +79,7 @@ struct Controller::Impl {
     std::int64_t start = 0, deadline = 0;  // monotonic ms
     int client = -1;
     std::int64_t last_confirm = 0;
+    std::string inventory_error;  // why the store's lineage could not be used, if it could not
   };
   // One connection: its hello nonce and, once its first message authenticated, whom it speaks for.
   struct Conn {
@@ -206,6 +208,7 @@ struct Controller::Impl {
     // the floor it is about to learn, so that it stops at once (or never starts).
     std::vector<std::string> orders;
     std::map<std::string, std::string> bases;
+    bool bases_read = false;
     std::int64_t wall = NowMs();
     for (const auto& [order, note] : in_force) {
       if (order.expires_ms <= wall) continue;
@@ -214,7 +217,18 @@ struct Controller::Impl {
       bool in = scope->Matches(a.id, a.model, a.lineage) ||
                 std::find(order.targets.begin(), order.targets.end(), a.id) != order.targets.end();
       if (!in && scope->kind == Scope::Kind::kLineage && opt.model_bases) {
-        if (bases.empty()) bases = opt.model_bases();
+        if (!bases_read) {
+          bases_read = true;
+          auto read = opt.model_bases();
+          if (read) {
+            bases = std::move(*read);
+          } else {
+            Log(
+                fmt::format("WARNING: the evidence store's inventory cannot be used for lineage "
+                            "order {} ({}): {}; agent {} is matched on its declared lineage only",
+                            order.fence, order.scope, read.error().message, a.id));
+          }
+        }
         in = scope->Matches(a.id, a.model, Lineage(a.model, a.lineage, bases));
       }
       if (!in) continue;
@@ -305,7 +319,20 @@ struct Controller::Impl {
     // order names those, since the agent cannot know it is included (others check the scope).
     std::set<std::string> targets, named;
     std::map<std::string, std::string> bases;
-    if (scope->kind == Scope::Kind::kLineage && opt.model_bases) bases = opt.model_bases();
+    if (scope->kind == Scope::Kind::kLineage && opt.model_bases) {
+      auto read = opt.model_bases();
+      if (read) {
+        bases = std::move(*read);
+      } else {
+        // Never "no bases, so fewer targets" in silence: the agents whose declared lineage
+        // matches are still ordered, and the report says the store's lineage was not used.
+        p.inventory_error = read.error().message;
+        Log(
+            fmt::format("WARNING: lineage order for {} without the evidence store's inventory, "
+                        "which does not verify: {}; only agents' declared lineage is matched",
+                        scope->ToString(), p.inventory_error));
+      }
+    }
     auto consider = [&](const std::string& id, const std::string& model,
                         const std::vector<std::string>& declared) {
       if (scope->Matches(id, model, declared)) {
@@ -360,7 +387,7 @@ struct Controller::Impl {
         (ack->second.value("result", "") == "drained" ? drained : stopped).push_back(id);
       }
     }
-    bool complete = not_stopped.empty() && !p.targeted.empty();
+    bool complete = not_stopped.empty() && !p.targeted.empty() && p.inventory_error.empty();
     json why = json::object();
     for (const auto& id : not_stopped) {
       auto a = agents.find(id);
@@ -369,19 +396,21 @@ struct Controller::Impl {
         reason = "disconnected: its lease lapses and it stops itself, unconfirmed";
       why[id.get<std::string>()] = reason;
     }
-    return {{"type", "report"},
-            {"fence", p.order.fence},
-            {"scope", p.order.scope},
-            {"reason", p.order.reason},
-            {"drill", p.drill},
-            {"targeted", p.targeted.size()},
-            {"stopped", stopped.size() + drained.size()},
-            {"stopped_agents", stopped},
-            {"drained_agents", drained},
-            {"not_stopped", not_stopped},
-            {"not_stopped_why", why},
-            {"elapsed_ms", complete ? p.last_confirm - p.start : now - p.start},
-            {"complete", complete}};
+    json report = {{"type", "report"},
+                   {"fence", p.order.fence},
+                   {"scope", p.order.scope},
+                   {"reason", p.order.reason},
+                   {"drill", p.drill},
+                   {"targeted", p.targeted.size()},
+                   {"stopped", stopped.size() + drained.size()},
+                   {"stopped_agents", stopped},
+                   {"drained_agents", drained},
+                   {"not_stopped", not_stopped},
+                   {"not_stopped_why", why},
+                   {"elapsed_ms", complete ? p.last_confirm - p.start : now - p.start},
+                   {"complete", complete}};
+    if (!p.inventory_error.empty()) report["inventory_error"] = p.inventory_error;
+    return report;
   }
 
   void Record(const Pending& p, const json& report) {
@@ -657,7 +686,10 @@ struct Controller::Impl {
       LineConn& c = *it->second.line;
       bool open = true;
       if (p.revents & POLLOUT) open = c.Flush();
-      if (p.revents & (POLLIN | POLLHUP | POLLERR)) open = c.ReadSome() && open;
+      // The peer's end (EOF) is acted on only after the lines it sent before it: an agent's last
+      // ack or exited often arrives together with its FIN.
+      bool ended = false;
+      if (p.revents & (POLLIN | POLLHUP | POLLERR)) ended = !c.ReadSome();
       while (open) {
         std::optional<std::string> line = c.NextLine();
         if (!line) break;
@@ -671,7 +703,7 @@ struct Controller::Impl {
         open = Reject(p.fd, fmt::format("a line longer than {} bytes, or too much unread output",
                                         kMaxLineBytes));
       }
-      if (!open) Drop(p.fd);
+      if (!open || ended) Drop(p.fd);
     }
     for (auto it = conns.begin(); it != conns.end();) {
       int fd = it->first;

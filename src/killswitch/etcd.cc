@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <exception>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -133,14 +135,32 @@ struct WatchState {
 size_t OnWatchData(char* data, size_t size, size_t n, void* p) {
   auto* w = static_cast<WatchState*>(p);
   w->buffer.append(data, size * n);
-  // The gateway streams one JSON object per line.
+  // The gateway streams one JSON object per line. Nothing may throw out of a curl callback (it
+  // would end the process): every field is type-checked, and the callback's own errors stop here.
   for (size_t eol; (eol = w->buffer.find('\n')) != std::string::npos;) {
     json msg = json::parse(w->buffer.substr(0, eol), nullptr, false);
     w->buffer.erase(0, eol + 1);
-    if (msg.is_discarded()) continue;
-    for (const json& ev : msg["result"].value("events", json::array())) {
-      if (ev.value("type", "PUT") == "PUT")
-        (*w->on_put)(Unb64(ev["kv"]["key"]), Unb64(ev["kv"]["value"]));
+    if (!msg.is_object()) continue;
+    auto result = msg.find("result");
+    if (result == msg.end() || !result->is_object()) continue;
+    auto events = result->find("events");
+    if (events == result->end() || !events->is_array()) continue;
+    for (const json& ev : *events) {
+      if (!ev.is_object()) continue;
+      auto type = ev.find("type");
+      if (type != ev.end() && !(type->is_string() && type->get<std::string>() == "PUT")) continue;
+      auto kv = ev.find("kv");
+      if (kv == ev.end() || !kv->is_object()) continue;
+      auto key = kv->find("key"), value = kv->find("value");
+      if (key == kv->end() || value == kv->end()) continue;
+      try {
+        (*w->on_put)(Unb64(*key), Unb64(*value));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "flopline killswitch controller: etcd watch: skipped an event: %s\n",
+                     Printable(e.what()).c_str());
+      } catch (...) {
+        std::fprintf(stderr, "flopline killswitch controller: etcd watch: skipped an event\n");
+      }
     }
   }
   return size * n;
@@ -180,12 +200,59 @@ Result<void> EtcdClient::Watch(
 
 namespace {
 
+Secret EtcdValueKey(const Secret& master, std::string_view key) {
+  // Distinct from every credential (those are HMAC(master, "agent\n"...|"operator\n")).
+  return SessionKey(SessionKey(master, "etcd values"), key);
+}
+
+}  // namespace
+
+std::string SealEtcdValue(const Secret& master, std::string_view key, std::string_view value) {
+  return Seal(EtcdValueKey(master, key), Direction::kController, "controller", value);
+}
+
+std::optional<json> OpenEtcdValue(const Secret& master, std::string_view key,
+                                  std::string_view stored) {
+  auto env = ParseEnvelope(stored);
+  if (!env || !MacValid(EtcdValueKey(master, key), Direction::kController, *env)) {
+    return std::nullopt;
+  }
+  json v = json::parse(env->msg, nullptr, false);
+  if (!v.is_object()) return std::nullopt;
+  return v;
+}
+
+std::optional<RelayedOrder> ParseRelayedOrder(const json& v) {
+  if (!v.is_object()) return std::nullopt;
+  auto note = v.find("note"), targets = v.find("targets"), controller = v.find("controller");
+  if (note == v.end() || !note->is_string() || targets == v.end() || !targets->is_array() ||
+      controller == v.end() || !controller->is_string()) {
+    return std::nullopt;
+  }
+  RelayedOrder out{note->get<std::string>(), {}, controller->get<std::string>()};
+  for (const json& t : *targets) {
+    if (!t.is_string()) return std::nullopt;
+    out.targets.push_back(t.get<std::string>());
+  }
+  return out;
+}
+
+std::optional<std::string> EntryController(const json& v) {
+  if (!v.is_object()) return std::nullopt;
+  auto c = v.find("controller");
+  if (c == v.end() || !c->is_string()) return std::nullopt;
+  return c->get<std::string>();
+}
+
+namespace {
+
 constexpr char kRoot[] = "/flopline/ks/";
 
 class Etcd final : public Coordinator {
  public:
-  Etcd(std::vector<std::string> endpoints, std::int64_t ttl_ms)
-      : endpoints_(endpoints),
+  Etcd(std::vector<std::string> endpoints, std::int64_t ttl_ms, const Secret& master)
+      : master_(master),
+        endpoints_(endpoints),
         client_(endpoints),
         ttl_s_(std::max<std::int64_t>(1, (ttl_ms + 999) / 1000)),
         wake_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
@@ -216,9 +283,9 @@ class Etcd final : public Coordinator {
   std::uint64_t AgentUp(const json& agent) override {
     json value = agent;
     value["controller"] = me_;
+    std::string key = std::string(kRoot) + "agents/" + agent["id"].get<std::string>();
     std::lock_guard lock(mu_);
-    auto r = client_.Put(std::string(kRoot) + "agents/" + agent["id"].get<std::string>(),
-                         value.dump(), lease_);
+    auto r = client_.Put(key, SealEtcdValue(master_, key, value.dump()), lease_);
     if (!r) {
       Warn(r.error().message);
       return 0;
@@ -242,8 +309,13 @@ class Etcd final : public Coordinator {
       return out;
     }
     for (const auto& [key, value] : *kvs) {
-      json a = json::parse(value, nullptr, false);
-      if (a.is_object() && a.value("controller", "") != me_) out.push_back(a);
+      std::optional<json> a = OpenEtcdValue(master_, key, value);
+      std::optional<std::string> controller = a ? EntryController(*a) : std::nullopt;
+      if (!controller) {
+        Warn("etcd: skipped " + key + ": not a sealed agent entry (is etcd access-controlled?)");
+        continue;
+      }
+      if (*controller != me_) out.push_back(std::move(*a));
     }
     return out;
   }
@@ -251,16 +323,18 @@ class Etcd final : public Coordinator {
   void PublishOrder(std::uint64_t fence, const std::string& note,
                     const std::vector<std::string>& targets) override {
     json value = {{"note", note}, {"targets", targets}, {"controller", me_}};
+    std::string key = fmt::format("{}orders/{:020}", kRoot, fence);
     std::lock_guard lock(mu_);
-    if (auto r = client_.Put(fmt::format("{}orders/{:020}", kRoot, fence), value.dump()); !r)
+    if (auto r = client_.Put(key, SealEtcdValue(master_, key, value.dump())); !r)
       Warn(r.error().message);
   }
 
   void PublishAck(std::uint64_t fence, const json& ack) override {
+    auto id = ack.find("id");
+    if (id == ack.end() || !id->is_string()) return;
+    std::string key = fmt::format("{}acks/{:020}/{}", kRoot, fence, id->get<std::string>());
     std::lock_guard lock(mu_);
-    if (auto r = client_.Put(fmt::format("{}acks/{:020}/{}", kRoot, fence, ack.value("id", "")),
-                             ack.dump());
-        !r) {
+    if (auto r = client_.Put(key, SealEtcdValue(master_, key, ack.dump())); !r) {
       Warn(r.error().message);
     }
   }
@@ -279,7 +353,7 @@ class Etcd final : public Coordinator {
 
  private:
   static void Warn(const std::string& message) {
-    std::fprintf(stderr, "flopline killswitch controller: %s\n", message.c_str());
+    std::fprintf(stderr, "flopline killswitch controller: %s\n", Printable(message).c_str());
   }
 
   void KeepLease() {
@@ -296,17 +370,26 @@ class Etcd final : public Coordinator {
     while (!stop_) {
       auto r = client.Watch(
           std::string(kRoot), from, stop_, [&](const std::string& key, const std::string& value) {
-            json v = json::parse(value, nullptr, false);
-            if (v.is_discarded()) return;
-            std::lock_guard lock(inbound_mu_);
-            if (key.starts_with(std::string(kRoot) + "orders/") &&
-                v.value("controller", "") != me_) {
-              std::vector<std::string> targets = v.value("targets", std::vector<std::string>{});
-              inbound_.orders.emplace_back(v.value("note", ""), targets);
-            } else if (key.starts_with(std::string(kRoot) + "acks/")) {
-              inbound_.acks.push_back(v);
-            } else {
+            bool order = key.starts_with(std::string(kRoot) + "orders/");
+            bool ack = key.starts_with(std::string(kRoot) + "acks/");
+            if (!order && !ack) return;
+            std::optional<json> v = OpenEtcdValue(master_, key, value);
+            if (!v) {
+              Warn("etcd: ignored " + key +
+                   ": not sealed by a controller (is etcd access-controlled?)");
               return;
+            }
+            std::lock_guard lock(inbound_mu_);
+            if (order) {
+              std::optional<RelayedOrder> o = ParseRelayedOrder(*v);
+              if (!o) {
+                Warn("etcd: ignored " + key + ": not an order");
+                return;
+              }
+              if (o->controller == me_) return;
+              inbound_.orders.emplace_back(o->note, o->targets);
+            } else {
+              inbound_.acks.push_back(std::move(*v));  // its fields are type-checked where used
             }
             std::uint64_t one = 1;
             if (write(wake_, &one, sizeof one) < 0) {
@@ -319,6 +402,7 @@ class Etcd final : public Coordinator {
     }
   }
 
+  Secret master_;
   std::vector<std::string> endpoints_;
   EtcdClient client_;
   std::mutex mu_;
@@ -335,7 +419,8 @@ class Etcd final : public Coordinator {
 }  // namespace
 
 Result<std::unique_ptr<Coordinator>> EtcdCoordinator(const std::string& endpoints,
-                                                     std::int64_t lease_ttl_ms) {
+                                                     std::int64_t lease_ttl_ms,
+                                                     const Secret& master) {
   std::vector<std::string> list;
   std::stringstream in(endpoints);
   for (std::string e; std::getline(in, e, ',');) {
@@ -346,7 +431,7 @@ Result<std::unique_ptr<Coordinator>> EtcdCoordinator(const std::string& endpoint
     list.push_back(e);
   }
   if (list.empty()) return core::InvalidArgument("give etcd endpoints", "--etcd");
-  auto etcd = std::make_unique<Etcd>(list, lease_ttl_ms);
+  auto etcd = std::make_unique<Etcd>(list, lease_ttl_ms, master);
   FL_RETURN_IF_ERROR(etcd->Start());
   return std::unique_ptr<Coordinator>(std::move(etcd));
 }

@@ -11,8 +11,10 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::size_t kMaxName = 256;  // ids, models, scopes
-constexpr std::size_t kMaxList = 256;  // lineage entries
+constexpr std::size_t kMaxName = 256;                    // ids, models, scopes
+constexpr std::size_t kMaxList = 256;                    // lineage entries
+constexpr std::int64_t kMaxTimeoutMs = 86'400'000;       // one day
+constexpr std::int64_t kMaxSentMs = 10'000'000'000'000;  // Unix ms, the year 2286
 
 tl::unexpected<core::Error> Bad(std::string_view key, std::string_view want) {
   return core::InvalidArgument(fmt::format("must be {}", want), std::string(key));
@@ -174,8 +176,16 @@ Result<ClientMessage> ParseClientMessage(std::string_view text) {
     FL_ASSIGN_OR_RETURN(m.scope, StringField(j, "scope"));
     if (m.scope.size() > kMaxName + 8) return Bad("scope", "at most 264 bytes");
     FL_ASSIGN_OR_RETURN(m.reason, StringField(j, "reason"));
+    if (m.reason.size() > kMaxReasonBytes) return Bad("reason", "at most 1024 bytes");
     FL_ASSIGN_OR_RETURN(m.timeout_ms, IntegerField(j, "timeout_ms"));
+    // Bounded here, so that the controller's sums and differences of times cannot overflow.
+    if (m.timeout_ms < 1 || m.timeout_ms > kMaxTimeoutMs) {
+      return Bad("timeout_ms", "within 1 ms and one day (86400000)");
+    }
     FL_ASSIGN_OR_RETURN(m.sent_ms, IntegerField(j, "sent_ms"));
+    if (m.sent_ms < 0 || m.sent_ms > kMaxSentMs) {
+      return Bad("sent_ms", "Unix milliseconds within 0 and 10000000000000");
+    }
     FL_ASSIGN_OR_RETURN(m.drill, BoolField(j, "drill"));
     return m;
   }

@@ -130,6 +130,24 @@ kinds = [k for (k,) in sqlite3.connect(sys.argv[1]).execute("SELECT kind FROM en
 assert kinds.count("shutdown-order") == 3 and kinds.count("shutdown-drill") == 1, kinds
 PY
 
+# Review finding 2: a tampered inventory (its lineage rows deleted) was read as "no lineage", and a
+# lineage order quietly reached fewer workloads. Now the inventory must verify against the logged
+# imports: the order still stops the agents whose declared lineage matches, and says loudly, exit 1,
+# that the store's lineage could not be used.
+python3 -c 'import sqlite3,sys; s=sqlite3.connect(sys.argv[1]); d=sqlite3.connect(sys.argv[2]); s.backup(d); d.close()' "$tmp/ev.db" "$tmp/tampered.db"
+python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("DELETE FROM lineage"); c.commit()' "$tmp/tampered.db"
+PT=$((base + 12))
+start_controller $PT --lease-ttl 1 --store "sqlite:$tmp/tampered.db"
+start_agent tuned-t 127.0.0.1:$PT m1-ft m1
+start_agent chat-t 127.0.0.1:$PT m1-ft-chat ""; chat_t=$agent  # derived according to the store only
+"$bin" killswitch shutdown --controller 127.0.0.1:$PT --scope lineage:m1 --reason "tampered" --format json "${op[@]}" >"$tmp/out" 2>"$tmp/err"
+check tampered-inventory-exit-1 test $? -eq 1
+check tampered-inventory-said grep -q "ERROR: order .* could not use the evidence store's inventory, which does not verify" "$tmp/err"
+check tampered-inventory-report python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["inventory_error"] and d["complete"] is False and d["stopped_agents"]==["tuned-t"], d' "$tmp/out"
+check tampered-inventory-logged grep -q "WARNING: lineage order .* without the evidence store's inventory" "$tmp/controller-$PT.log"
+check tampered-declared-stopped wait_until 30000 bash -c "$(declare -p num tag); $(declare -f alive gone); gone tuned-t"
+kill $chat_t $ctl; wait $chat_t $ctl 2>/dev/null
+
 # --- a killed controller: every agent fails closed within TTL + one renewal ----------------------
 P2=$((base + 2))
 start_controller $P2 --lease-ttl 1
@@ -331,6 +349,18 @@ for i in 1 2 3; do start_agent "ha$i" "127.0.0.1:$PA,127.0.0.1:$PB" m-ha ""; don
 for i in 4 5 6; do start_agent "ha$i" "127.0.0.1:$PB,127.0.0.1:$PA" m-ha ""; done
 expect_ok ha-status-b killswitch status --controller 127.0.0.1:$PB --format json "${op[@]}"
 check ha-b-sees-all python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {a["id"] for a in d["agents"]} == {"ha1","ha2","ha3","ha4","ha5","ha6"}, d' "$tmp/out"
+# Review finding 3: a value of the wrong type under orders/ threw inside the watcher thread and ended
+# every controller; one under agents/ made every status and shutdown fail. Values must be sealed by
+# a controller: anything else is skipped and logged.
+etcdput() { ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:$E put "$1" "$2" >/dev/null; }
+etcdput /flopline/ks/orders/00000000000000000001 '{"controller":1}'
+etcdput /flopline/ks/orders/00000000000000000002 '{"controller":"x","note":"n","targets":[1]}'
+etcdput /flopline/ks/agents/evil '{"controller":1,"id":"evil","model":"m-ha","lineage":[]}'
+etcdput /flopline/ks/acks/00000000000000000003/ha1 '{"id":"ha1","fence":3,"result":"stopped"}'
+check etcd-hostile-logged wait_until 30000 grep -q "etcd: ignored /flopline/ks/orders/00000000000000000001" "$tmp/controller-$PA.log"
+check etcd-hostile-controllers-alive bash -c "kill -0 $ca && kill -0 $cb"
+expect_ok etcd-hostile-status killswitch status --controller 127.0.0.1:$PB --format json "${op[@]}"
+check etcd-hostile-agent-skipped python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {a["id"] for a in d["agents"]} == {"ha1","ha2","ha3","ha4","ha5","ha6"}, d' "$tmp/out"
 kill -9 $ca
 sleep 3   # longer than the 2 s lease: agents of the dead controller must have moved, not stopped
 check ha-nothing-stopped bash -c "$(declare -p num tag); $(declare -f alive running); for i in 1 2 3 4 5 6; do running ha\$i || exit 1; done"

@@ -403,5 +403,148 @@ TEST(ControllerStep, ARenewalAfterAStalledLoopIsAccepted) {
   client.Close();
 }
 
+// A controller driven by hand (Step), with peers on socketpairs: what happens in one turn is
+// deterministic.
+class Stepped {
+ public:
+  explicit Stepped(ControllerOptions o = {}) {
+    o.lease_ttl_ms = 600'000;
+    if (o.max_connections == 0) o.max_connections = 64;
+    controller_ = std::make_unique<Controller>(o, signer_, LocalCoordinator());
+  }
+  struct Peer {
+    std::unique_ptr<LineConn> conn;
+    Secret session{};
+    Credential cred;
+    std::uint64_t seq = 0;
+  };
+  // A new connection speaking as `from` ("operator" or "agent:ID").
+  Peer Connect(const std::string& from) {
+    int sv[2];
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    controller_->Adopt(sv[0]);
+    controller_->Step(0);
+    Peer p;
+    p.conn = std::make_unique<LineConn>(sv[1], 1 << 26);
+    std::optional<std::string> line = p.conn->ReadLine(kWaitMs);
+    p.cred = *DeriveCredential(MasterSecret(signer_), from);
+    auto hello = ParseControllerMessage(line.value_or(""));
+    EXPECT_TRUE(hello && std::holds_alternative<HelloMsg>(*hello));
+    if (hello && std::holds_alternative<HelloMsg>(*hello)) {
+      p.session = SessionKey(p.cred.secret, std::get<HelloMsg>(*hello).nonce);
+    }
+    return p;
+  }
+  bool Send(Peer& p, ClientMessage m) {
+    std::visit([&](auto& x) { x.seq = ++p.seq; }, m);
+    return p.conn->SendLine(Seal(p.session, Direction::kClient, p.cred.From(), ToJson(m).dump()));
+  }
+  // The next line to `p`, unsealed, stepping the controller meanwhile; nullopt on EOF or timeout.
+  std::optional<json> Next(Peer& p) {
+    std::int64_t deadline = MonotonicMs() + kWaitMs;
+    while (MonotonicMs() < deadline) {
+      controller_->Step(5);
+      pollfd pf{p.conn->fd(), POLLIN, 0};
+      if (poll(&pf, 1, 5) != 1) continue;
+      bool open = p.conn->ReadSome();
+      if (std::optional<std::string> line = p.conn->NextLine()) {
+        auto env = ParseEnvelope(*line);
+        if (!env) return json::parse(*line, nullptr, false);
+        if (!MacValid(p.session, Direction::kController, *env)) return std::nullopt;
+        return json::parse(env->msg, nullptr, false);
+      }
+      if (!open) return std::nullopt;
+    }
+    return std::nullopt;
+  }
+  // True once the controller has closed `p`'s connection.
+  bool Closed(Peer& p) {
+    std::int64_t deadline = MonotonicMs() + kWaitMs;
+    while (MonotonicMs() < deadline) {
+      controller_->Step(5);
+      pollfd pf{p.conn->fd(), POLLIN, 0};
+      if (poll(&pf, 1, 5) == 1 && !p.conn->ReadSome()) return true;
+      while (p.conn->NextLine()) {
+      }
+    }
+    return false;
+  }
+  Controller& controller() { return *controller_; }
+  ledger::Signer signer_ = *ledger::Signer::Generate("flopline-killswitch");
+
+ private:
+  std::unique_ptr<Controller> controller_;
+};
+
+// Review finding 1: an agent's last line arriving together with its FIN was never read (the loop
+// over buffered lines stopped at EOF), so a real stop was reported as a disconnection.
+TEST(ControllerStep, ALastLineSentWithTheConnectionsEndIsCounted) {
+  Stepped s;
+  Stepped::Peer agent = s.Connect("agent:a1");
+  ASSERT_TRUE(s.Send(agent, EnrollMsg{0, "a1", "m1", "", "n", {}}));
+  ASSERT_EQ(s.Next(agent).value_or(json())["type"], "enrolled");
+  Stepped::Peer op = s.Connect("operator");
+  // A short timeout, so that the broken controller reports (the agent disconnected) promptly.
+  ASSERT_TRUE(s.Send(op, ShutdownMsg{0, "agent:a1", "test", 5000, NowMs(), false}));
+  std::optional<json> order = s.Next(agent);
+  ASSERT_TRUE(order && (*order)["type"] == "order");
+  std::string note = (*order)["order"];
+  auto body = Order::ParseText(note.substr(0, note.find('\n') + 1));
+  ASSERT_TRUE(body);
+  // The ack and the end of the connection, both waiting before the controller's next turn.
+  ASSERT_TRUE(
+      s.Send(agent, AckMsg{0, "a1", body->fence, AckMsg::Result::kStopped, NowMs(), "", ""}));
+  ASSERT_EQ(shutdown(agent.conn->fd(), SHUT_WR), 0);
+  std::optional<json> report = s.Next(op);
+  ASSERT_TRUE(report);
+  EXPECT_EQ((*report)["type"], "report");
+  EXPECT_EQ((*report)["targeted"], 1);
+  EXPECT_EQ((*report)["stopped"], 1) << report->dump();
+  agent.conn->Close();
+  op.conn->Close();
+}
+
+// Review finding 5: the unauthenticated `from`, an agent's refusal detail and the operator's
+// reason were logged raw: a newline in any of them forged a log line. Every one is escaped.
+TEST(ControllerStep, PeerStringsCannotForgeLogLines) {
+  Stepped s;
+  Stepped::Peer agent = s.Connect("agent:a1");
+  ASSERT_TRUE(s.Send(agent, EnrollMsg{0, "a1", "m1", "", "n", {}}));
+  ASSERT_EQ(s.Next(agent).value_or(json())["type"], "enrolled");
+  const std::string forged = "\nflopline killswitch controller: FORGED";
+  ::testing::internal::CaptureStderr();
+  {  // an unauthenticated sender naming itself with a newline
+    Stepped::Peer c = s.Connect("operator");
+    ASSERT_TRUE(c.conn->SendLine(
+        Dump(json{{"from", "operator" + forged}, {"msg", "{}"}, {"mac", std::string(64, '0')}})));
+    EXPECT_TRUE(s.Closed(c));
+    c.conn->Close();
+  }
+  Stepped::Peer op = s.Connect("operator");
+  ASSERT_TRUE(s.Send(op, ShutdownMsg{0, "agent:a1", "why" + forged, 5000, NowMs(), false}));
+  std::optional<json> order = s.Next(agent);
+  ASSERT_TRUE(order && (*order)["type"] == "order");
+  std::string note = (*order)["order"];
+  auto body = Order::ParseText(note.substr(0, note.find('\n') + 1));
+  ASSERT_TRUE(body);
+  ASSERT_TRUE(s.Send(agent, AckMsg{0, "a1", body->fence, AckMsg::Result::kRefused, NowMs(),
+                                   "expired", "detail" + forged}));
+  std::optional<json> report = s.Next(op);
+  std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(report);
+  EXPECT_EQ(log.find("\nflopline killswitch controller: FORGED"), std::string::npos) << log;
+  EXPECT_NE(log.find("\\nflopline killswitch controller: FORGED"), std::string::npos) << log;
+  agent.conn->Close();
+  op.conn->Close();
+}
+
+TEST(Printable, EscapesControlCharactersAndBackslashes) {
+  EXPECT_EQ(Printable("plain text: ok"), "plain text: ok");
+  EXPECT_EQ(Printable("a\nb\rc\td"), "a\\nb\\rc\\td");
+  EXPECT_EQ(Printable(std::string("x\0y\x1b[31m\x7f", 9)), "x\\x00y\\x1b[31m\\x7f");
+  EXPECT_EQ(Printable("back\\slash"), "back\\\\slash");
+  EXPECT_EQ(Printable("caf\xc3\xa9"), "caf\xc3\xa9");  // UTF-8 kept
+}
+
 }  // namespace
 }  // namespace flopline::killswitch

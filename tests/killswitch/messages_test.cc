@@ -1,6 +1,7 @@
 // Typed messages and credentials: every field's type checked, no exception for any input.
 #include "flopline/killswitch/messages.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "flopline/killswitch/auth.h"
@@ -52,6 +53,42 @@ TEST(Messages, RoundTrip) {
   EXPECT_EQ(ToJson(*back), ToJson(m));
   ClientMessage ack = AckMsg{4, "a", 9, AckMsg::Result::kFailClosed, 12, "", ""};
   EXPECT_EQ(ToJson(*ParseClientMessage(ToJson(ack).dump())), ToJson(ack));
+}
+
+// Review finding 4: an operator's sent_ms near the int64 bounds overflowed sent_ms + timeout_ms
+// (undefined behaviour) in the controller. Both are bounded where they are parsed.
+TEST(Messages, ShutdownTimesAreBoundedWhereParsed) {
+  auto shutdown = [](std::string timeout, std::string sent) {
+    return fmt::format(
+        R"({{"type":"shutdown","seq":1,"scope":"all","reason":"r","timeout_ms":{},"sent_ms":{},)"
+        R"("drill":false}})",
+        timeout, sent);
+  };
+  for (const char* sent : {"9223372036854775807", "-9223372036854775808", "-1",
+                           "4611686018427387904", "100000000000000000"}) {
+    auto m = ParseClientMessage(shutdown("1000", sent));
+    ASSERT_FALSE(m) << sent;
+    EXPECT_EQ(m.error().field, "sent_ms") << sent;
+  }
+  for (const char* timeout :
+       {"9223372036854775807", "-9223372036854775808", "0", "-5", "86400001"}) {
+    auto m = ParseClientMessage(shutdown(timeout, "1700000000000"));
+    ASSERT_FALSE(m) << timeout;
+    EXPECT_EQ(m.error().field, "timeout_ms") << timeout;
+  }
+  EXPECT_TRUE(ParseClientMessage(shutdown("86400000", "1700000000000")));
+  EXPECT_TRUE(ParseClientMessage(shutdown("1", "0")));
+}
+
+// Review finding 6: a reason is logged, signed into the order and recorded; bounded.
+TEST(Messages, AShutdownReasonIsBounded) {
+  auto shutdown = [](const std::string& reason) {
+    return ToJson(ShutdownMsg{1, "all", reason, 1000, 1'700'000'000'000, false}).dump();
+  };
+  EXPECT_TRUE(ParseClientMessage(shutdown(std::string(kMaxReasonBytes, 'r'))));
+  auto m = ParseClientMessage(shutdown(std::string(kMaxReasonBytes + 1, 'r')));
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().field, "reason");
 }
 
 TEST(Auth, CredentialsAreBoundToTheirSenderAndSession) {

@@ -69,8 +69,11 @@ struct ControllerOptions {
   std::int64_t drain_ms = 60'000;
   ledger::Log* log = nullptr;  // where orders and drills are recorded, if anywhere
   // Each model's base as the evidence store's inventory knows it (`flopline import`), read once per
-  // lineage-scoped order and added to what agents declare with --lineage. Empty: agents' word only.
-  std::function<std::map<std::string, std::string>()> model_bases;
+  // lineage-scoped order and added to what agents declare with --lineage. Unset: agents' word only.
+  // An error (the inventory does not verify against the logged imports) is never read as "no
+  // bases": the order still goes to the agents whose declared lineage matches, and its report
+  // carries `inventory_error` and is not complete.
+  std::function<core::Result<std::map<std::string, std::string>>()> model_bases;
   // Connection limits. 0: the descriptor limit (RLIMIT_NOFILE, raised to its hard limit) less 32
   // kept for the listener, the store and etcd. Agents may hold all but kOperatorReserve of them;
   // connections that have not authenticated are at most `max_unauthenticated`, the oldest one is

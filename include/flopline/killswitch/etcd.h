@@ -11,24 +11,53 @@
 //   /flopline/ks/orders/<fence>   {"note","targets","controller"}: every controller watches the
 //                                 prefix and pushes each order to the targets connected to it
 //   /flopline/ks/acks/<fence>/<id>  acknowledgements, watched by the controller that issued it
+//
+// Every value under agents/, orders/ and acks/ is sealed (SealEtcdValue) under a key derived from
+// the controllers' master secret and bound to its etcd key; a value that does not open, or whose
+// fields have the wrong types, is skipped and logged, never acted on. etcd itself must still be
+// access-controlled (client certificates or RBAC): whoever can write to it can delete entries and
+// so hide a remote agent from a controller's status, or suppress relayed orders.
 #pragma once
 
 #include <atomic>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "flopline/core/result.h"
+#include "flopline/killswitch/auth.h"
 #include "flopline/killswitch/controller.h"
 
 namespace flopline::killswitch {
 
 // `endpoints`: http://HOST:PORT[,http://HOST:PORT...]. The controller's own etcd lease lasts
-// `lease_ttl_ms` rounded up to whole seconds (etcd's granularity).
+// `lease_ttl_ms` rounded up to whole seconds (etcd's granularity). `master`: the controllers'
+// master secret (MasterSecret of their shared signing key), which seals what they write.
 core::Result<std::unique_ptr<Coordinator>> EtcdCoordinator(const std::string& endpoints,
-                                                           std::int64_t lease_ttl_ms);
+                                                           std::int64_t lease_ttl_ms,
+                                                           const Secret& master);
+
+// The stored form of `value` (JSON text) under etcd key `key`: an envelope whose mac is keyed by
+// the master secret and the etcd key, so a value is neither forged nor moved to another key.
+std::string SealEtcdValue(const Secret& master, std::string_view key, std::string_view value);
+// The JSON object sealed in `stored` under `key`; nullopt when it is not one, or its mac fails.
+std::optional<nlohmann::json> OpenEtcdValue(const Secret& master, std::string_view key,
+                                            std::string_view stored);
+
+// An order relayed by another controller: nullopt unless "note" is a string, "targets" an array
+// of strings and "controller" a string. Never throws, whatever the types.
+struct RelayedOrder {
+  std::string note;
+  std::vector<std::string> targets;
+  std::string controller;
+};
+std::optional<RelayedOrder> ParseRelayedOrder(const nlohmann::json& v);
+// The controller an agent entry names ("controller", a string); nullopt when it is not a string.
+std::optional<std::string> EntryController(const nlohmann::json& v);
 
 // A minimal etcd v3 JSON-gateway client, also used by the benchmark's watch-based baseline.
 class EtcdClient {

@@ -19,6 +19,7 @@
 //   error    {message}                                plain or sealed
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -57,6 +58,8 @@ struct ExitedMsg {
   std::string id;
   std::int64_t code = 0;
 };
+// An order's reason is logged, signed into the order and recorded: bounded.
+inline constexpr std::size_t kMaxReasonBytes = 1024;
 struct ShutdownMsg {
   std::uint64_t seq = 0;
   std::string scope, reason;

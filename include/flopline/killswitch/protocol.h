@@ -29,6 +29,11 @@
 
 namespace flopline::killswitch {
 
+// `text` fit for one log line: control characters (newlines included) and DEL as \n, \r, \t or
+// \xNN, and backslashes doubled, so that a peer's string can neither forge nor split a line. Every
+// log line of the controller, agent and etcd coordinator passes through it.
+std::string Printable(std::string_view text);
+
 // Milliseconds since the Unix epoch (system clock): orders carry wall-clock expiries.
 std::int64_t NowMs();
 // Milliseconds on the monotonic clock: leases and timeouts, immune to clock steps.

@@ -1,0 +1,73 @@
+// What controllers read back from etcd: sealed by a controller of the cluster and bound to its key,
+// every field type-checked, and nothing throws whatever a local user wrote there (review
+// finding 3: one value of the wrong type ended every controller through the watcher thread).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "flopline/killswitch/auth.h"
+#include "flopline/killswitch/etcd.h"
+
+namespace flopline::killswitch {
+namespace {
+
+using nlohmann::json;
+
+Secret Master(const char* seed) {
+  Secret s{};
+  for (size_t i = 0; i < s.size(); ++i) s[i] = static_cast<std::uint8_t>(seed[i % 4] + i);
+  return s;
+}
+
+TEST(EtcdValues, RelayedOrdersOfTheWrongTypesAreRefusedWithoutThrowing) {
+  for (const char* text : {R"({"controller":1})", R"({"controller":"c","note":"n","targets":[1]})",
+                           R"({"controller":"c","note":5,"targets":[]})",
+                           R"({"controller":"c","note":"n","targets":"a"})",
+                           R"({"controller":"c","targets":[]})", R"([1])", "5", "null"}) {
+    json v = json::parse(text);
+    std::optional<RelayedOrder> o;
+    EXPECT_NO_THROW(o = ParseRelayedOrder(v)) << text;
+    EXPECT_FALSE(o) << text;
+  }
+  auto o = ParseRelayedOrder(json::parse(R"({"controller":"c","note":"n","targets":["a","b"]})"));
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->note, "n");
+  EXPECT_EQ(o->controller, "c");
+  EXPECT_EQ(o->targets, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(EtcdValues, AgentEntriesNameTheirControllerAsAString) {
+  for (const char* text : {R"({"controller":1})", R"({"id":"a"})", R"([])", R"("c")"}) {
+    std::optional<std::string> c;
+    EXPECT_NO_THROW(c = EntryController(json::parse(text))) << text;
+    EXPECT_FALSE(c) << text;
+  }
+  EXPECT_EQ(EntryController(json::parse(R"({"controller":"c1"})")), "c1");
+}
+
+TEST(EtcdValues, OnlyValuesSealedUnderTheMasterSecretForTheirKeyOpen) {
+  Secret master = Master("abcd"), other = Master("wxyz");
+  const std::string key = "/flopline/ks/acks/00000000000000000007/a1";
+  const std::string ack = R"({"id":"a1","fence":7,"result":"stopped"})";
+  std::string sealed = SealEtcdValue(master, key, ack);
+  auto opened = OpenEtcdValue(master, key, sealed);
+  ASSERT_TRUE(opened);
+  EXPECT_EQ((*opened)["result"], "stopped");
+  // Unsealed, sealed under another secret, moved to another key, or altered: refused.
+  EXPECT_FALSE(OpenEtcdValue(master, key, ack));
+  EXPECT_FALSE(OpenEtcdValue(master, key, SealEtcdValue(other, key, ack)));
+  EXPECT_FALSE(OpenEtcdValue(master, "/flopline/ks/acks/00000000000000000007/a2", sealed));
+  json tampered = json::parse(sealed);
+  tampered["msg"] = R"({"id":"a1","fence":8,"result":"stopped"})";
+  EXPECT_FALSE(OpenEtcdValue(master, key, tampered.dump()));
+  // Sealed, but not an object: refused too.
+  EXPECT_FALSE(OpenEtcdValue(master, key, SealEtcdValue(master, key, "[1]")));
+  for (const char* junk : {"", "{", "5", R"({"from":1,"msg":[],"mac":{}})"}) {
+    EXPECT_NO_THROW(EXPECT_FALSE(OpenEtcdValue(master, key, junk))) << junk;
+  }
+}
+
+}  // namespace
+}  // namespace flopline::killswitch
