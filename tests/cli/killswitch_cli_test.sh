@@ -136,7 +136,7 @@ PY
 # that the store's lineage could not be used.
 python3 -c 'import sqlite3,sys; s=sqlite3.connect(sys.argv[1]); d=sqlite3.connect(sys.argv[2]); s.backup(d); d.close()' "$tmp/ev.db" "$tmp/tampered.db"
 python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("DELETE FROM lineage"); c.commit()' "$tmp/tampered.db"
-PT=$((base + 12))
+PT=$((base + 17))
 start_controller $PT --lease-ttl 1 --store "sqlite:$tmp/tampered.db"
 start_agent tuned-t 127.0.0.1:$PT m1-ft m1
 start_agent chat-t 127.0.0.1:$PT m1-ft-chat ""; chat_t=$agent  # derived according to the store only
@@ -336,6 +336,22 @@ wait_until 10000 bash -c "[[ \$(pgrep -f '^sleep ${tag}99\$' | wc -l) -ge 1 ]]"
 expect_ok drain killswitch shutdown --controller 127.0.0.1:$P6 --scope agent:grid --reason "grid test" --format json "${op[@]}"
 check drained python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["drained_agents"]==["grid"] and d["stopped"]==1 and d["elapsed_ms"]>=400, d' "$tmp/out"
 check drain-logged grep -q "draining gracefully (exempt workload)" "$tmp/agent-grid.log"
+
+# --- review finding 6: replies that grow with the fleet; a shutdown is never sent twice -----------
+PF=$((base + 18)); PM=$((base + 19))
+start_controller $PF --lease-ttl 30
+$relay fat $PF "$(cred fat1)" "$(cred fat2)" >"$tmp/fat.out" 2>&1 & pids+=($!)
+check fat-enrolled wait_until 30000 grep -q "enrolled 2" "$tmp/fat.out"
+expect_ok big-status killswitch status --controller 127.0.0.1:$PF --format json "${op[@]}"
+check big-status-complete python3 -c 'import json,os,sys; d=json.load(open(sys.argv[1])); assert os.path.getsize(sys.argv[1]) > 65536 and {a["id"] for a in d["agents"]} == {"fat1","fat2"}, d["agents"][0]["id"]' "$tmp/out"
+$relay mute $PM >"$tmp/mute.out" 2>&1 & pids+=($!)
+wait_until 10000 grep -q listening "$tmp/mute.out"
+"$bin" killswitch shutdown --controller 127.0.0.1:$PM,127.0.0.1:$PF --scope agent:fat1 --reason "never twice" --timeout 2 "${op[@]}" >"$tmp/out" 2>"$tmp/err"
+check no-second-order-exit-1 test $? -eq 1
+check no-second-order-said grep -q "the order may have been issued; not retried on another controller" "$tmp/err"
+check no-second-order-not-sent bash -c "! grep -q 'never twice' '$tmp/controller-$PF.log'"
+expect_error reason-too-long 2 "field '--reason'" -- killswitch shutdown --controller 127.0.0.1:$PF --scope agent:fat1 --reason "$(head -c 1025 /dev/zero | tr '\0' r)" "${op[@]}"
+kill $ctl; wait $ctl 2>/dev/null
 
 # --- etcd: two controllers, kill one, nothing lost -----------------------------------------------
 E=$((base + 7)); EP=$((base + 8)); PA=$((base + 10)); PB=$((base + 11))

@@ -15,6 +15,13 @@
   order_relay.py idle PORT COUNT SECONDS
       Opens COUNT connections to 127.0.0.1:PORT that never send a byte, holds them SECONDS.
 
+  order_relay.py fat PORT CREDENTIAL...
+      Enrols one agent per credential with a long declared lineage, so that their status passes
+      64 KiB; renews their leases until killed.
+
+  order_relay.py mute PORT
+      A controller that greets, takes one request and closes without answering.
+
   order_relay.py flood PORT MIB
       Sends MIB mebibytes without a newline to 127.0.0.1:PORT; prints "closed" if the controller
       closed the connection before the end.
@@ -157,5 +164,40 @@ def flood(port, mib):
         print("closed", flush=True)
 
 
+def fat(port, *credentials):
+    """Enrols one agent per credential, each declaring a lineage of 240 names of 250 bytes (just
+    under the controller's 64 KiB line limit), renews their leases, prints "enrolled N", and holds
+    until killed: together their status passes 64 KiB."""
+    sessions = []
+    for credential in credentials:
+        s = Session(socket.create_connection(("127.0.0.1", int(port))), credential)
+        lineage = ["%s-%03d-" % (s.ident, i) + "x" * 240 for i in range(240)]
+        s.send({"type": "enroll", "id": s.ident, "model": "fat-model", "lineage": lineage,
+                "deployment": "", "nonce": "fat-" + s.ident})
+        m = next(s.receive())
+        assert m.get("type") == "enrolled", m
+        sessions.append(s)
+    print("enrolled", len(sessions), flush=True)
+    while True:
+        time.sleep(1)
+        for s in sessions:
+            s.send({"type": "renew", "id": s.ident})
+
+
+def mute(port):
+    """A controller that greets, takes one request, and closes without an answer."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", int(port)))
+    server.listen(16)
+    print("listening", flush=True)
+    while True:
+        c, _ = server.accept()
+        c.sendall(b'{"type":"hello","nonce":"00112233445566778899aabbccddeeff"}\n')
+        next(lines(c), None)
+        c.close()
+
+
 if __name__ == "__main__":
-    {"spy": spy, "mitm": mitm, "idle": idle, "flood": flood}[sys.argv[1]](*sys.argv[2:])
+    {"spy": spy, "mitm": mitm, "idle": idle, "flood": flood, "fat": fat,
+     "mute": mute}[sys.argv[1]](*sys.argv[2:])
