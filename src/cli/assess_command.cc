@@ -3,6 +3,7 @@
 // one model at a time; `--explain` adds the clause traces, `--write-jsonl` converts the files to the
 // bulk format instead.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -24,7 +25,7 @@ namespace {
 
 struct AssessFlags {
   std::vector<std::string> files, regimes, sets, explain;
-  std::string as_of, format = "table", data_dir, regimes_dir, write_jsonl;
+  std::string as_of, format = "table", data_dir, regimes_dir, write_jsonl, compare;
   bool fail_if_covered = false, quiet = false, explain_all = false;
 };
 
@@ -211,6 +212,84 @@ bool AnyCovered(const rules::ModelAnswer& a, const std::vector<const rules::Regi
   return false;
 }
 
+// `--compare A,B`: one row per model, side by side, and which duties only one of the two owes.
+int PrintComparison(const rules::Engine& engine, const rules::Inventory& inventory, const rules::AssessOptions& options,
+                    const std::string& compare, const std::string& format) {
+  auto comma = compare.find(',');
+  if (comma == std::string::npos || comma == 0 || comma + 1 == compare.size() ||
+      compare.find(',', comma + 1) != std::string::npos) {
+    return ReportError("assess", core::Error{core::Code::kInvalidArgument,
+                                             fmt::format("expected two regime ids, A,B; got '{}'", compare), {}, "--compare"}
+                                     .ToString());
+  }
+  auto cmp = rules::CompareVersions(engine, inventory, options, compare.substr(0, comma), compare.substr(comma + 1));
+  if (!cmp) return ReportError("assess", cmp.error().ToString());
+  auto penalty = [](const rules::VersionRow& r, int side) { return Amount(r.penalty_first[side], r.penalty_currency[side]); };
+  std::size_t differing = 0;
+  for (const auto& r : cmp->rows) differing += r.differs ? 1 : 0;
+  if (format == "json") {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& r : cmp->rows) {
+      nlohmann::json sides = nlohmann::json::array();
+      for (int side = 0; side < 2; ++side) {
+        nlohmann::json s = {{"regime", cmp->regime[side]},
+                            {"status", r.status[side]},
+                            {"covered", r.covered[side] ? nlohmann::json(*r.covered[side]) : nlohmann::json(nullptr)},
+                            {"duties_only_here", r.duties_only[side]},
+                            {"max_penalty_first", r.penalty_first[side] ? nlohmann::json(*r.penalty_first[side])
+                                                                        : nlohmann::json(nullptr)},
+                            {"currency", r.penalty_currency[side]}};
+        sides.push_back(std::move(s));
+      }
+      rows.push_back({{"model", r.model}, {"differs", r.differs}, {"versions", std::move(sides)}});
+    }
+    nlohmann::json doc = {{"as_of", options.as_of.ToString()},
+                          {"compare", {cmp->regime[0], cmp->regime[1]}},
+                          {"models_that_differ", differing},
+                          {"models", std::move(rows)}};
+    std::printf("%s\n", doc.dump(2).c_str());
+    return 0;
+  }
+  // The table holds counts; the duties themselves follow it, one line per model and version, so a
+  // long list never widens every row.
+  std::vector<std::array<std::string, 6>> cells;
+  cells.push_back({"model", cmp->regime[0], cmp->regime[1], "covered", "duties only in one", "max penalty"});
+  for (const auto& r : cmp->rows) {
+    cells.push_back({r.model + (r.differs ? " *" : ""), r.status[0], r.status[1],
+                     Covered(r.covered[0]) + " / " + Covered(r.covered[1]),
+                     fmt::format("{} / {}", r.duties_only[0].size(), r.duties_only[1].size()),
+                     penalty(r, 0) + " / " + penalty(r, 1)});
+  }
+  std::array<std::size_t, 6> width{};
+  for (const auto& row : cells) {
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  const bool markdown = format == "markdown";
+  std::printf("%sflopline assess, as of %s: %s against %s, %zu of %zu models differ (*)\n\n", markdown ? "# " : "",
+              options.as_of.ToString().c_str(), cmp->regime[0].c_str(), cmp->regime[1].c_str(), differing,
+              cmp->rows.size());
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    std::string line = markdown ? "|" : "";
+    for (std::size_t c = 0; c < cells[i].size(); ++c) {
+      line += markdown ? " " + cells[i][c] + " |" : fmt::format("{:<{}}  ", cells[i][c], width[c]);
+    }
+    while (!markdown && !line.empty() && line.back() == ' ') line.pop_back();
+    std::printf("%s\n", line.c_str());
+    if (markdown && i == 0) std::printf("|---|---|---|---|---|---|\n");
+  }
+  bool heading = false;
+  for (const auto& r : cmp->rows) {
+    for (int side = 0; side < 2; ++side) {
+      if (r.duties_only[side].empty()) continue;
+      if (!heading) std::printf("\n%sduties owed under one version only:\n", markdown ? "## " : "");
+      heading = true;
+      std::printf("%s%s, only under %s: %s\n", markdown ? "- " : "  ", r.model.c_str(), cmp->regime[side].c_str(),
+                  core::Join(r.duties_only[side], ", ").c_str());
+    }
+  }
+  return 0;
+}
+
 int Run(const AssessFlags& f) {
   auto regimes = rules::LoadRegimeDir(FindRegimesDir(f.regimes_dir));
   if (!regimes) return ReportError("assess", regimes.error().ToString());
@@ -271,6 +350,7 @@ int Run(const AssessFlags& f) {
   auto explained = [&](std::size_t i) { return f.explain_all || explain_model[i] != 0; };
 
   rules::Engine engine(std::move(*regimes), std::move(*cpi));
+  if (!f.compare.empty()) return PrintComparison(engine, *inventory, options, f.compare, f.format);
   auto contexts = engine.Context(options);
   if (!contexts) return ReportError("assess", contexts.error().ToString());
   std::vector<const rules::Regime*> shown;
@@ -393,6 +473,9 @@ CommandRunner AddAssessCommand(CLI::App& app) {
   cmd->add_flag("--quiet", flags->quiet, "print nothing; with --fail-if-covered, the exit code is the answer");
   cmd->add_option("--write-jsonl", flags->write_jsonl,
                   "write the files' models and events as JSON Lines to this file (the bulk format) instead of assessing");
+  cmd->add_option("--compare", flags->compare,
+                  "A,B: how two regime versions (or any two regimes) differ per model: status, coverage, duties, "
+                  "penalty");
   cmd->add_option("--data-dir", flags->data_dir, "directory of the data tables");
   cmd->add_option("--regimes-dir", flags->regimes_dir, "directory of the regime files");
   return [flags, explain] {

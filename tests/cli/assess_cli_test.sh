@@ -189,4 +189,24 @@ cp "$src"/regimes/*.toml "$tmp/regimes/"
 sed -i 's/when = "compute > param.covered_flop/when = "compute > param.covered_flops/' "$tmp/regimes/ca-sb1047.toml"
 expect_error bad-regime-file 2 "ca-sb1047.toml:[0-9]+:[0-9]+: field 'rule\[0\].when': unknown parameter 'covered_flops'" -- assess "$ex/startup.toml" --regimes-dir "$tmp/regimes"
 
+# --compare A,B: two regimes (or two versions of one) side by side, per model, in JSON and as a table.
+expect_ok compare-json assess "$ex"/*.toml --as-of 2026-11-23 --compare ca-sb1047,ca-sb53 --format json
+check compare-contract python3 - "$tmp/out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["compare"] == ["ca-sb1047", "ca-sb53"]
+m = {r["model"]: r for r in d["models"]}
+acme = m["acme-f1"]["versions"]
+assert acme[0]["status"] == "covered-model" and acme[1]["status"] == "large-frontier-developer", acme
+assert "ssp-before-training" in acme[0]["duties_only_here"], acme[0]
+assert "frontier-ai-framework" in acme[1]["duties_only_here"], acme[1]
+assert acme[0]["max_penalty_first"] == 15e6
+assert d["models_that_differ"] == sum(1 for r in d["models"] if r["differs"])
+PY
+expect_ok compare-table assess "$ex"/*.toml --as-of 2026-11-23 --compare ca-sb1047,ca-sb53
+check compare-table-row grep -Eq '^acme-f1 \*  +covered-model +large-frontier-developer +yes / yes' "$tmp/out"
+check compare-table-duties grep -q 'acme-f1, only under ca-sb1047: cybersecurity-before-training' "$tmp/out"
+expect_error compare-one-id 2 "field '--compare': expected two regime ids" -- assess "$ex/startup.toml" --compare ca-sb1047
+expect_error compare-same-id 2 "." -- assess "$ex/startup.toml" --compare ca-sb1047,ca-sb1047
+
 finish
