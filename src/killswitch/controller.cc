@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <random>
 #include <set>
 
 #include "flopline/killswitch/auth.h"
@@ -89,6 +90,7 @@ struct Controller::Impl {
     Secret session{};
     std::uint64_t last_seq = 0;
     std::int64_t opened = 0;  // monotonic ms
+    bool heard = false;       // has sent something (if only part of a line)
   };
 
   ControllerOptions opt;
@@ -105,6 +107,8 @@ struct Controller::Impl {
   // Orders in force until they expire: an agent that enrols into their scope is told to stop.
   std::vector<std::pair<Order, std::string>> in_force;
   std::map<std::uint64_t, std::uint64_t> derived_of;  // fence of an order re-issued -> the original
+  std::mt19937_64 rng{std::random_device{}()};        // which silent connection to evict
+  static constexpr int kMaxAcceptsPerStep = 64;
 
   Impl(ControllerOptions o, ledger::Signer s, std::unique_ptr<Coordinator> c)
       : opt(std::move(o)), signer(std::move(s)), master(MasterSecret(signer)), coord(std::move(c)) {
@@ -183,10 +187,6 @@ struct Controller::Impl {
   }
 
   bool OnEnroll(int fd, const EnrollMsg& m, std::int64_t now) {
-    std::size_t agent_conns = agent_of.size() + (agent_of.contains(fd) ? 0 : 1);
-    if (agent_conns > max_conns - kOperatorReserve) {
-      return Reject(fd, "no room for another agent (the rest is reserved for operators)");
-    }
     std::uint64_t floor =
         coord->AgentUp({{"id", m.id}, {"model", m.model}, {"lineage", m.lineage}});
     if (floor == 0) {
@@ -195,7 +195,14 @@ struct Controller::Impl {
       return true;
     }
     Agent& a = agents[m.id];
-    if (a.fd >= 0 && a.fd != fd) agent_of.erase(a.fd);
+    if (a.fd >= 0 && a.fd != fd) {
+      // One connection per agent: the newest enrolment wins, the older connection is closed
+      // (a stolen credential cannot hold many, and a half-dead one does not linger).
+      int older = a.fd;
+      a.fd = -1;
+      Log(fmt::format("agent {} enrolled again: closed its older connection", m.id));
+      Drop(older);
+    }
     a.id = m.id;
     a.model = m.model;
     a.deployment = m.deployment;
@@ -525,6 +532,11 @@ struct Controller::Impl {
     }
     c.last_seq = SeqOf(*msg);
     if (!c.from) {
+      // Agents' connections, enrolled or not, may hold all but kOperatorReserve slots: the rest
+      // is the operators' (and the unauthenticated connections', which make way for them).
+      if (agent_msg && AgentConnections() >= max_conns - kOperatorReserve) {
+        return Reject(fd, "no room for another agent (the rest is reserved for operators)");
+      }
       c.from = env->from;
       c.session = session;
     }
@@ -577,37 +589,52 @@ struct Controller::Impl {
     conns.erase(it);
   }
 
+  std::size_t AgentConnections() const {
+    return static_cast<std::size_t>(std::count_if(conns.begin(), conns.end(), [](const auto& c) {
+      return c.second.from && c.second.from->starts_with("agent:");
+    }));
+  }
+
   std::size_t Unauthenticated() const {
     return static_cast<std::size_t>(
         std::count_if(conns.begin(), conns.end(), [](const auto& c) { return !c.second.from; }));
   }
 
-  // Closes the connection that has waited longest without authenticating; false if there is none.
-  bool EvictOldestUnauthenticated(const std::string& why) {
+  // Closes an unauthenticated connection to make room: one chosen at random among those that
+  // have sent nothing yet, else the oldest (a client half-way through its first line, such as an
+  // operator on a slow link, is the last to go). False if there is none.
+  bool EvictUnauthenticated(const std::string& why) {
+    std::vector<int> silent;
     int oldest = -1;
     std::int64_t at = 0;
     for (const auto& [fd, c] : conns) {
-      if (!c.from && (oldest < 0 || c.opened < at)) {
+      if (c.from) continue;
+      if (!c.heard) silent.push_back(fd);
+      if (oldest < 0 || c.opened < at) {
         oldest = fd;
         at = c.opened;
       }
     }
     if (oldest < 0) return false;
-    Log(fmt::format("closed the unauthenticated connection from {}: {}", conns.at(oldest).peer,
+    int victim =
+        silent.empty()
+            ? oldest
+            : silent[std::uniform_int_distribution<std::size_t>(0, silent.size() - 1)(rng)];
+    Log(fmt::format("closed the unauthenticated connection from {}: {}", conns.at(victim).peer,
                     why));
-    Drop(oldest);
+    Drop(victim);
     return true;
   }
 
   void Adopt(int fd, std::string peer, std::int64_t now) {
-    if (conns.size() >= max_conns && !EvictOldestUnauthenticated("connection limit reached")) {
+    if (conns.size() >= max_conns && !EvictUnauthenticated("connection limit reached")) {
       Log(fmt::format("refused a connection from {}: {} connections, all authenticated", peer,
                       conns.size()));
       close(fd);
       return;
     }
     if (Unauthenticated() >= opt.max_unauthenticated) {
-      EvictOldestUnauthenticated("too many unauthenticated connections");
+      EvictUnauthenticated("too many unauthenticated connections");
     }
     Conn c;
     c.line = std::make_unique<LineConn>(fd, kMaxLineBytes);
@@ -620,7 +647,9 @@ struct Controller::Impl {
   }
 
   void Accept(std::int64_t now) {
-    for (;;) {
+    // Bounded per turn, so that a stream of new connections cannot keep the loop from the
+    // connections it already has (the rest wait in the listen backlog).
+    for (int accepted = 0; accepted < kMaxAcceptsPerStep; ++accepted) {
       sockaddr_in addr{};
       socklen_t len = sizeof addr;
       int fd =
@@ -629,7 +658,7 @@ struct Controller::Impl {
         if (errno != EMFILE && errno != ENFILE) return;
         // Out of descriptors: make room by the oldest unauthenticated connection, or take the
         // waiting one and close it so the listener does not stay readable for ever.
-        if (EvictOldestUnauthenticated("out of file descriptors")) continue;
+        if (EvictUnauthenticated("out of file descriptors")) continue;
         if (spare >= 0) {
           close(spare);
           int drop = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
@@ -689,7 +718,10 @@ struct Controller::Impl {
       // The peer's end (EOF) is acted on only after the lines it sent before it: an agent's last
       // ack or exited often arrives together with its FIN.
       bool ended = false;
-      if (p.revents & (POLLIN | POLLHUP | POLLERR)) ended = !c.ReadSome();
+      if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+        it->second.heard = true;
+        ended = !c.ReadSome();
+      }
       while (open) {
         std::optional<std::string> line = c.NextLine();
         if (!line) break;
@@ -707,11 +739,15 @@ struct Controller::Impl {
     }
     for (auto it = conns.begin(); it != conns.end();) {
       int fd = it->first;
-      bool stale = !it->second.from && now - it->second.opened > opt.auth_timeout_ms;
+      const Conn& c = it->second;
+      bool late = now - c.opened > opt.auth_timeout_ms;
+      // Unauthenticated, or an agent's connection that has not enrolled, past the bound.
+      bool unauthenticated = !c.from && late;
+      bool unenrolled = late && c.from && c.from->starts_with("agent:") && !agent_of.contains(fd);
       ++it;
-      if (stale) {
-        Log(fmt::format("closed the connection from {}: not authenticated within {} ms",
-                        conns.at(fd).peer, opt.auth_timeout_ms));
+      if (unauthenticated || unenrolled) {
+        Log(fmt::format("closed the connection from {}: not {} within {} ms", conns.at(fd).peer,
+                        unauthenticated ? "authenticated" : "enrolled", opt.auth_timeout_ms));
         Drop(fd);
       }
     }

@@ -538,6 +538,97 @@ TEST(ControllerStep, PeerStringsCannotForgeLogLines) {
   op.conn->Close();
 }
 
+// Review finding 7: one agent's credential filled every connection slot (any valid message
+// authenticated a connection, and a `renew` kept a connection that never enrolled open), after
+// which the operator was refused. Agent connections are capped below the limit, whether enrolled
+// or not, so an operator is always admitted.
+TEST(ControllerStep, OneAgentCredentialCannotFillTheOperatorsSlots) {
+  ControllerOptions o;
+  o.max_connections = 16;
+  o.auth_timeout_ms = 600'000;  // the cap, not the timeout, is under test
+  Stepped s(o);
+  std::vector<Stepped::Peer> flood;
+  for (int i = 0; i < 24; ++i) {
+    flood.push_back(s.Connect("agent:a1"));
+    ASSERT_TRUE(s.Send(flood.back(), RenewMsg{0, "a1"}));
+    s.controller().Step(0);
+  }
+  std::size_t open = 0;
+  for (Stepped::Peer& p : flood) {
+    // Each either answered ("not enrolled here") and stays, or was refused: count the open ones.
+    std::optional<json> reply = s.Next(p);
+    if (reply && (*reply)["message"] == "not enrolled here") ++open;
+  }
+  EXPECT_LE(open, 16u - kOperatorReserve);
+  Stepped::Peer op = s.Connect("operator");
+  ASSERT_TRUE(s.Send(op, StatusMsg{0}));
+  std::optional<json> status = s.Next(op);
+  ASSERT_TRUE(status);
+  EXPECT_EQ((*status)["type"], "agents");
+  for (Stepped::Peer& p : flood) p.conn->Close();
+  op.conn->Close();
+}
+
+// Review finding 7: an authenticated agent connection that never enrols is closed after the
+// authentication bound, and a re-enrolment closes the agent's older connection.
+TEST(ControllerStep, AgentConnectionsMustEnrolAndOnlyTheNewestStays) {
+  ControllerOptions o;
+  o.auth_timeout_ms = 200;
+  Stepped s(o);
+  Stepped::Peer idle = s.Connect("agent:a1");
+  ASSERT_TRUE(s.Send(idle, RenewMsg{0, "a1"}));
+  std::optional<json> reply = s.Next(idle);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ((*reply)["message"], "not enrolled here");
+  EXPECT_TRUE(s.Closed(idle));
+  Stepped::Peer first = s.Connect("agent:a2");
+  ASSERT_TRUE(s.Send(first, EnrollMsg{0, "a2", "m1", "", "n1", {}}));
+  ASSERT_EQ(s.Next(first).value_or(json())["type"], "enrolled");
+  Stepped::Peer second = s.Connect("agent:a2");
+  ASSERT_TRUE(s.Send(second, EnrollMsg{0, "a2", "m1", "", "n2", {}}));
+  ASSERT_EQ(s.Next(second).value_or(json())["type"], "enrolled");
+  EXPECT_TRUE(s.Closed(first));
+  // The newest connection stays, enrolled, past the bound.
+  usleep(400'000);
+  ASSERT_TRUE(s.Send(second, RenewMsg{0, "a2"}));
+  EXPECT_EQ(s.Next(second).value_or(json())["type"], "renewed");
+  idle.conn->Close();
+  first.conn->Close();
+  second.conn->Close();
+}
+
+// Review finding 8: under connection churn the oldest unauthenticated connection was closed
+// first, so an operator half-way through sending its first line lost to a stream of silent
+// sockets. Silent connections are evicted first (at random among them).
+TEST(ControllerStep, ChurnEvictsSilentConnectionsBeforeOneThatIsSpeaking) {
+  ControllerOptions o;
+  o.max_unauthenticated = 4;
+  Stepped s(o);
+  Stepped::Peer op = s.Connect("operator");
+  std::string line = Seal(op.session, Direction::kClient, op.cred.From(),
+                          ToJson(ClientMessage(StatusMsg{1})).dump()) +
+                     "\n";
+  std::size_t half = line.size() / 2;
+  ASSERT_EQ(send(op.conn->fd(), line.data(), half, MSG_NOSIGNAL), static_cast<ssize_t>(half));
+  s.controller().Step(0);
+  std::vector<int> silent;
+  for (int i = 0; i < 40; ++i) {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    s.controller().Adopt(sv[0]);
+    s.controller().Step(0);
+    silent.push_back(sv[1]);
+  }
+  EXPECT_LE(s.controller().connections(), 4u);
+  ASSERT_EQ(send(op.conn->fd(), line.data() + half, line.size() - half, MSG_NOSIGNAL),
+            static_cast<ssize_t>(line.size() - half));
+  std::optional<json> status = s.Next(op);
+  ASSERT_TRUE(status);
+  EXPECT_EQ((*status)["type"], "agents");
+  for (int fd : silent) close(fd);
+  op.conn->Close();
+}
+
 TEST(Printable, EscapesControlCharactersAndBackslashes) {
   EXPECT_EQ(Printable("plain text: ok"), "plain text: ok");
   EXPECT_EQ(Printable("a\nb\rc\td"), "a\\nb\\rc\\td");

@@ -75,10 +75,12 @@ struct ControllerOptions {
   // carries `inventory_error` and is not complete.
   std::function<core::Result<std::map<std::string, std::string>>()> model_bases;
   // Connection limits. 0: the descriptor limit (RLIMIT_NOFILE, raised to its hard limit) less 32
-  // kept for the listener, the store and etcd. Agents may hold all but kOperatorReserve of them;
-  // connections that have not authenticated are at most `max_unauthenticated`, the oldest one is
-  // closed to make room for a new one, and each has `auth_timeout_ms` to authenticate: idle
-  // sockets never keep an operator's order out.
+  // kept for the listener, the store and etcd. Connections authenticated as agents, enrolled or
+  // not, may hold all but kOperatorReserve of them, one per agent id (a new enrolment closes the
+  // older connection); connections that have not authenticated are at most
+  // `max_unauthenticated`, one of them is closed to make room for a new one, and each has
+  // `auth_timeout_ms` to authenticate, and an agent's connection as long again to enrol: neither
+  // idle sockets nor a stolen agent credential keep an operator's order out.
   std::size_t max_connections = 0;
   std::size_t max_unauthenticated = 64;
   std::int64_t auth_timeout_ms = 10'000;
