@@ -177,8 +177,9 @@ ParamValue ValueAt(const Regime& r, const Parameter& p, core::Date as_of, const 
     // test can change with it (SB 1047 §22602(e)(1)(B)(i)(II): the threshold must be "exceeded").
     const Parameter& of = r.params[static_cast<std::size_t>(r.ParamIndex(p.regulator_flag_of))];
     const DatedValue* row = RowInForce(of, as_of, nullptr);
-    out.value = of.regulator_may_set_from && row->from >= *of.regulator_may_set_from ? 1 : 0;
-    out.basis = out.value ? fmt::format("{} (from {})", row->source, row->from.ToString())
+    const bool by_regulator = row && of.regulator_may_set_from && row->from >= *of.regulator_may_set_from;
+    out.value = by_regulator ? 1 : 0;
+    out.basis = by_regulator ? fmt::format("{} (from {})", row->source, row->from.ToString())
                           : fmt::format("no regulator value of {} in force", of.name);
     for (const Override& o : overrides) {
       if (o.regime == r.id && o.param == p.name) {
