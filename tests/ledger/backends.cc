@@ -16,13 +16,30 @@ namespace {
 
 std::atomic<int> counter{0};
 
+// A folder of this process's own, made by mkdtemp and removed when the process ends. A name made of
+// the pid alone is not unique: pids are reused (pid_max is 32768 here), and a folder left by an
+// earlier process with the same pid held an initialised store-0.db under another key.
+class OwnTempDir {
+ public:
+  OwnTempDir() : owner_(getpid()) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "flopline-ledger-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
+    path_ = pattern;
+  }
+  ~OwnTempDir() {
+    std::error_code ignored;
+    if (getpid() == owner_) std::filesystem::remove_all(path_, ignored);  // not from a forked child
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  pid_t owner_;
+  std::string path_;
+};
+
 std::string TempDir() {
-  static const std::string dir = [] {
-    std::string d = (std::filesystem::temp_directory_path() / fmt::format("flopline-ledger-{}", getpid())).string();
-    std::filesystem::create_directories(d);
-    return d;
-  }();
-  return dir;
+  static const OwnTempDir dir;
+  return dir.path();
 }
 
 bool IsSqliteText(sqlite3* db, const std::string& table, const std::string& column, const std::string& where) {
