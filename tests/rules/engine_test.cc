@@ -10,59 +10,13 @@
 #include <gtest/gtest.h>
 
 #include "flopline/rules/determination_json.h"
+#include "regime_fixture.h"
 
 namespace flopline::rules {
 namespace {
 
-std::string Source(const std::string& rel) { return std::string(FLOPLINE_SOURCE_DIR) + "/" + rel; }
-
-class EngineTest : public ::testing::Test {
+class EngineTest : public RegimeFixture {
  protected:
-  static void SetUpTestSuite() {
-    for (const char* id : {"ca-sb1047", "ca-sb53", "ny-raise", "eu-ai-act-gpai"}) {
-      auto r = Regime::Load(Source(std::string("regimes/") + id + ".toml"));
-      ASSERT_TRUE(r) << r.error().ToString();
-      regimes_->push_back(std::move(*r));
-    }
-  }
-  static void TearDownTestSuite() { regimes_->clear(); }
-
-  // Parses a model file given inline (flop and costs given: no tables needed).
-  static Inventory Models(const std::string& text) {
-    auto inv = ParseInventory({{"models.toml", text}}, compute::AcceleratorTable(), compute::PriceTable());
-    EXPECT_TRUE(inv) << inv.error().ToString();
-    return inv ? *inv : Inventory{};
-  }
-
-  static std::vector<ModelAnswer> Assess(const Inventory& inv, const std::string& as_of,
-                                         std::vector<Override> overrides = {}, std::vector<CpiSeries> cpi = {}) {
-    Engine engine(*regimes_, std::move(cpi));
-    AssessOptions options{*core::Date::Parse(as_of), std::move(overrides), {}};
-    auto answers = engine.Assess(inv, options);
-    EXPECT_TRUE(answers) << answers.error().ToString();
-    return answers ? *answers : std::vector<ModelAnswer>{};
-  }
-
-  static const Determination& Under(const std::vector<ModelAnswer>& answers, const std::string& model,
-                                     const std::string& regime) {
-    for (const auto& a : answers) {
-      if (a.id != model) continue;
-      for (const auto& d : a.determinations) {
-        if (d.regime == regime) return d;
-      }
-    }
-    static Determination none;
-    ADD_FAILURE() << "no determination for " << model << " under " << regime;
-    return none;
-  }
-
-  static std::string Reading(const Determination& d, const std::string& reading) {
-    for (const auto& o : d.outcomes) {
-      if (o.reading == reading) return o.status;
-    }
-    return "no such reading: " + reading;
-  }
-
   static std::string Pretrain(const std::string& id, double flop, double cost, const std::string& extra = "") {
     return "[[model]]\nid = \"" + id + "\"\ndeveloper = \"Dev\"\ndeveloper_revenue_usd = 1e9\nfoundation_model = true\n" +
            extra + "[[model.training]]\nkind = \"pretrain\"\nstart = 2026-02-01\nflop = " + Num(flop) +
@@ -77,15 +31,6 @@ class EngineTest : public ::testing::Test {
     return model + "[[model.training]]\nkind = \"" + (derivation == "fine-tune" ? "fine-tune" : "other") +
            "\"\nstart = 2026-05-01\nflop = " + Num(flop) + "\ncost_usd = " + Num(cost) + "\n";
   }
-  static std::string Num(double v) {
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.17g", v);
-    std::string s = buffer;
-    if (s.find_first_of(".e") == std::string::npos) s += ".0";
-    return s;
-  }
-
-  static inline std::vector<Regime>* regimes_ = new std::vector<Regime>();
 };
 
 // ---- SB 1047 §22602(e)(1)(A)(i): "greater than 10^26" and cost "exceeds $100,000,000" (strict) ----

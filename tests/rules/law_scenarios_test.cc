@@ -11,59 +11,13 @@
 
 #include "flopline/core/toml_fields.h"
 #include "flopline/rules/engine.h"
+#include "regime_fixture.h"
 
 namespace flopline::rules {
 namespace {
 
-std::string Source(const std::string& rel) { return std::string(FLOPLINE_SOURCE_DIR) + "/" + rel; }
-
-class LawTest : public ::testing::Test {
+class LawTest : public RegimeFixture {
  protected:
-  static void SetUpTestSuite() {
-    for (const char* id : {"ca-sb1047", "ca-sb53", "ny-raise", "eu-ai-act-gpai"}) {
-      auto r = Regime::Load(Source(std::string("regimes/") + id + ".toml"));
-      ASSERT_TRUE(r) << r.error().ToString();
-      regimes_->push_back(std::move(*r));
-    }
-  }
-  static void TearDownTestSuite() { regimes_->clear(); }
-
-  static Inventory Models(const std::string& text) {
-    auto inv = ParseInventory({{"models.toml", text}}, compute::AcceleratorTable(), compute::PriceTable());
-    EXPECT_TRUE(inv) << inv.error().ToString();
-    return inv ? *inv : Inventory{};
-  }
-
-  static std::vector<ModelAnswer> Assess(const Inventory& inv, const std::string& as_of,
-                                         std::vector<Override> overrides = {}, std::vector<CpiSeries> cpi = {},
-                                         std::vector<Regime> regimes = {}) {
-    Engine engine(regimes.empty() ? *regimes_ : std::move(regimes), std::move(cpi));
-    AssessOptions options{*core::Date::Parse(as_of), std::move(overrides), {}};
-    auto answers = engine.Assess(inv, options);
-    EXPECT_TRUE(answers) << answers.error().ToString();
-    return answers ? *answers : std::vector<ModelAnswer>{};
-  }
-
-  static const Determination& Under(const std::vector<ModelAnswer>& answers, const std::string& model,
-                                     const std::string& regime) {
-    for (const auto& a : answers) {
-      if (a.id != model) continue;
-      for (const auto& d : a.determinations) {
-        if (d.regime == regime) return d;
-      }
-    }
-    static Determination none;
-    ADD_FAILURE() << "no determination for " << model << " under " << regime;
-    return none;
-  }
-
-  static std::string Reading(const Determination& d, const std::string& reading) {
-    for (const auto& o : d.outcomes) {
-      if (o.reading == reading) return o.status;
-    }
-    return "no such reading: " + reading;
-  }
-
   static const ObligationState* Duty(const Determination& d, const std::string& id, std::size_t nth = 0) {
     for (const auto& o : d.obligations) {
       if (o.id == id && nth-- == 0) return &o;
@@ -75,13 +29,6 @@ class LawTest : public ::testing::Test {
     return std::any_of(d.notes.begin(), d.notes.end(), [&](const std::string& n) { return n.find(part) != std::string::npos; });
   }
 
-  static std::string Num(double v) {
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.17g", v);
-    std::string s = buffer;
-    if (s.find_first_of(".e") == std::string::npos) s += ".0";
-    return s;
-  }
 
   // A pretrained foundation model of developer "Dev" (revenue $1B: "large" under SB 53 / RAISE).
   static std::string Pretrain(const std::string& id, double flop, double cost, const std::string& extra = "",
@@ -106,8 +53,6 @@ class LawTest : public ::testing::Test {
     }
     return out;
   }
-
-  static inline std::vector<Regime>* regimes_ = new std::vector<Regime>();
 };
 
 // ---- 1. No duty before its law ----
