@@ -1,0 +1,331 @@
+// A model: the answer per regime first (status, basis, margins to every line, obligations with
+// their clocks), the reasoning one click away (the clause trace), each reading side by side where
+// the statute has several; the lineage graph; compute as its own stages and along its lineage, each
+// with its range, against every line.
+import { useEffect, useRef, useState } from 'preact/hooks';
+
+import { get, query, useGet } from '../api.js';
+import { flop, money } from '../format.js';
+import { html } from '../html.js';
+import {
+  Countdown, Loading, PageTitle, Problem, RECORDERS, Status, Time, can, href, isCurrentRegime, obligationWord,
+  regimeShort, useNow, useSession,
+} from '../ui.js';
+
+const FLOP_UNITS = new Set(['FLOP', 'operations']);
+
+function Steps({ steps }) {
+  if (!steps?.length) return html`<p class="muted">No steps recorded.</p>`;
+  return html`<ol class="trace">${steps.map((s) => html`<li>${s.text}${s.cite ? html` <cite>${s.cite}</cite>` : ''}</li>`)}</ol>`;
+}
+
+function Margins({ margins, caption }) {
+  if (!margins?.length) return null;
+  return html`<table class="data margins">
+    <caption>${caption}</caption>
+    <thead><tr><th scope="col">Line</th><th scope="col" class="num">This model</th><th scope="col" class="num">The line</th>
+      <th scope="col">Met?</th><th scope="col">Margin</th></tr></thead>
+    <tbody>${margins.map((m) => html`<tr>
+      <td><code>${m.left} ${m.op} ${m.right}</code></td>
+      <td class="num">${number(m.value, m.left)}</td>
+      <td class="num">${number(m.threshold, m.right)}</td>
+      <td>${m.holds ? html`<span class="yes"><span aria-hidden="true">✔ </span>Met</span>` : html`<span class="no"><span aria-hidden="true">✘ </span>Not met</span>`}</td>
+      <td>${m.margin}</td>
+    </tr>`)}</tbody>
+  </table>`;
+}
+
+// A quantity written in its unit, guessed from the names of the two sides of a line.
+function number(v, name = '') {
+  if (typeof v !== 'number') return String(v ?? '—');
+  if (/usd|cost|revenue/i.test(name)) return money(v);
+  if (/eur|turnover/i.test(name)) return money(v, 'EUR');
+  if (/flop/i.test(name)) return flop(v);
+  return Math.abs(v) >= 1e4 ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+}
+
+function Readings({ readings }) {
+  if (!readings || readings.length < 2) return null;
+  return html`<div class="readings">
+    <h4>Each reading of the statute</h4>
+    <div class="side-by-side">
+      ${readings.map((r) => html`<section class="reading" aria-label=${`Reading: ${r.reading}`}>
+        <h5>${r.reading}</h5>
+        <p><${Status} status=${r.status} /></p>
+        ${r.rule ? html`<p class="sub">Rule <code>${r.rule}</code>${r.cite ? html` · <cite>${r.cite}</cite>` : ''}</p>` : ''}
+        ${r.developer ? html`<p class="sub">Developer of record: ${r.developer}</p>` : ''}
+        <${Steps} steps=${r.explanation} />
+        <${Margins} margins=${r.margins} caption="Margins under this reading" />
+      </section>`)}
+    </div>
+  </div>`;
+}
+
+export function Obligations({ obligations, now, showModel = false }) {
+  const shown = (obligations ?? []).filter((o) => o.status !== 'not-triggered' && o.state !== 'not-triggered');
+  if (!shown.length) return html`<p class="muted">No obligation has started: their clocks start with the events that trigger them (training started, released, an incident discovered).</p>`;
+  return html`<table class="data obligations">
+    <caption class="visually-hidden">Obligations and their clocks</caption>
+    <thead><tr>${showModel ? html`<th scope="col">Model</th>` : ''}<th scope="col">Duty</th><th scope="col">State</th><th scope="col">Due</th><th scope="col">Clock</th></tr></thead>
+    <tbody>${shown.map((o) => {
+      const state = o.status ?? o.state;
+      return html`<tr class=${state === 'overdue' ? 'row-overdue' : ''}>
+        ${showModel ? html`<td>${o.model}</td>` : ''}
+        <td>${o.text}<div class="sub"><cite>${o.cite}</cite>${o.detail ? ` — ${o.detail}` : ''}</div></td>
+        <td>${obligationWord(state)}</td>
+        <td><${Time} iso=${o.due} /></td>
+        <td><${Countdown} due=${o.due} now=${now} state=${state} /></td>
+      </tr>`;
+    })}</tbody>
+  </table>`;
+}
+
+function Determination({ d, regime, now }) {
+  const penalty = d.penalty_max !== null && d.penalty_max !== undefined;
+  return html`<section class="regime card" aria-labelledby=${`regime-${d.regime}`}>
+    <div class="card-head">
+      <h3 id=${`regime-${d.regime}`}>${regime?.title ?? d.regime}</h3>
+      <${Status} status=${d.status} covered=${d.covered} />
+    </div>
+    ${regime?.note ? html`<p class="note">${regime.note}</p>` : ''}
+    ${d.in_force === false ? html`<p class="note">Not in force on this date: shown as the statute would apply.</p>` : ''}
+    <p class="answer">
+      ${d.basis?.length ? html`Basis: ${d.basis.map((b, i) => html`${i ? '; ' : ''}<cite>${b}</cite>`)}. ` : ''}
+      ${d.developer_of_record ? html`Developer of record: ${d.developer_of_record}.` : ''}
+    </p>
+    <${Margins} margins=${d.margins} caption="Margins to every line" />
+    <${Readings} readings=${d.readings} />
+    <details class="why">
+      <summary>Why: the clause trace</summary>
+      <${Steps} steps=${d.explanation} />
+      ${d.parameters?.length ? html`<table class="data params">
+        <caption>The regime's figures on this date</caption>
+        <thead><tr><th scope="col">Parameter</th><th scope="col" class="num">Value</th><th scope="col">Source</th></tr></thead>
+        <tbody>${d.parameters.map((p) => html`<tr><td><code>${p.name}</code></td>
+          <td class="num">${FLOP_UNITS.has(p.unit) ? flop(p.value) : p.unit === 'USD' ? money(p.value) : `${p.value} ${p.unit}`}</td>
+          <td><cite>${p.cite}</cite>${p.basis ? html`<div class="sub">${p.basis}</div>` : ''}</td></tr>`)}</tbody>
+      </table>` : ''}
+    </details>
+    <h4>Obligations</h4>
+    <${Obligations} obligations=${d.obligations} now=${now} />
+    ${penalty ? html`<p class="sub">Penalty: up to ${money(d.penalty_max, d.penalty_currency ?? 'USD')} for a first violation${
+      d.penalty_subsequent_max ? `, ${money(d.penalty_subsequent_max, d.penalty_currency ?? 'USD')} for later ones` : ''}${
+      d.penalty_condition ? ` (${d.penalty_condition})` : ''} — <cite>${d.penalty_cite}</cite></p>` : ''}
+    ${d.notes?.length ? html`<ul class="notes">${d.notes.map((n) => html`<li>${n}</li>`)}</ul>` : ''}
+  </section>`;
+}
+
+// The model's ancestors (walking `base`) and, among the first 1,000 models, its descendants.
+function useLineage(model, generation) {
+  const [lineage, setLineage] = useState(null);
+  useEffect(() => {
+    if (!model) return undefined;
+    let cancelled = false;
+    (async () => {
+      const ancestors = [];
+      for (let at = model.base, guard = 0; at && guard < 64; guard++) {
+        try {
+          const m = await get(`/models/${encodeURIComponent(at)}`);
+          ancestors.unshift(m);
+          at = m.base;
+        } catch {
+          break;
+        }
+      }
+      const page = await get(`/models${query({ limit: 1000 })}`).catch(() => ({ items: [] }));
+      const children = new Map();
+      for (const m of page.items) if (m.base) children.set(m.base, [...(children.get(m.base) ?? []), m]);
+      const descendants = [];
+      const walk = (id, depth) => {
+        for (const c of children.get(id) ?? []) {
+          descendants.push(c);
+          if (depth < 8) walk(c.id, depth + 1);
+        }
+      };
+      walk(model.id, 0);
+      if (!cancelled) setLineage({ ancestors, descendants, partial: Boolean(page.next_cursor) });
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [model?.id, model?.base, generation]);
+  return lineage;
+}
+
+function LineageGraph({ model, lineage }) {
+  const ref = useRef(null);
+  const [svg, setSvg] = useState(null);
+  const nodes = lineage ? [...lineage.ancestors, model, ...lineage.descendants] : [];
+  useEffect(() => {
+    if (!lineage) return;
+    let cancelled = false;
+    import('dagre').then(({ default: dagre }) => {
+      const g = new dagre.graphlib.Graph();
+      g.setGraph({ rankdir: 'LR', nodesep: 16, ranksep: 56, marginx: 8, marginy: 8 });
+      g.setDefaultEdgeLabel(() => ({}));
+      for (const n of nodes) g.setNode(n.id, { width: Math.max(120, n.id.length * 8 + 24), height: 40, model: n });
+      for (const n of nodes) if (n.base && g.hasNode(n.base)) g.setEdge(n.base, n.id, { label: n.derivation, width: n.derivation.length * 7, height: 14 });
+      dagre.layout(g);
+      if (!cancelled) setSvg(g);
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, [lineage]);
+  if (!lineage) return html`<${Loading} />`;
+  if (nodes.length === 1) return html`<p class="muted">${model.id} has no base and, among the models listed, no derivatives.</p>`;
+  const graph = svg?.graph();
+  return html`<figure class="lineage" ref=${ref}>
+    ${svg ? html`<svg width=${graph.width} height=${graph.height} viewBox=${`0 0 ${graph.width} ${graph.height}`} role="group" aria-labelledby="lineage-caption">
+      <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#505a5f" /></marker></defs>
+      ${svg.edges().map((e) => {
+        const edge = svg.edge(e);
+        const d = edge.points.map((p, i) => `${i ? 'L' : 'M'}${p.x},${p.y}`).join(' ');
+        return html`<g class="edge"><path d=${d} marker-end="url(#arrow)" />
+          <text x=${edge.x} y=${edge.y + 4} text-anchor="middle">${edge.label}</text></g>`;
+      })}
+      ${svg.nodes().map((id) => {
+        const n = svg.node(id);
+        const self = id === model.id;
+        return html`<a href=${href(`/models/${encodeURIComponent(id)}`)} aria-current=${self ? 'page' : undefined} class=${self ? 'node self' : 'node'}>
+          <title>${id} (${n.model.developer})</title>
+          <rect x=${n.x - n.width / 2} y=${n.y - n.height / 2} width=${n.width} height=${n.height} rx="6" />
+          <text x=${n.x} y=${n.y + 5} text-anchor="middle">${id}</text>
+        </a>`;
+      })}
+    </svg>` : html`<${Loading} />`}
+    <figcaption id="lineage-caption">Lineage of ${model.id}: ${nodes.filter((n) => n.base).map((n) => `${n.id} is a ${n.derivation} of ${n.base}`).join('; ')}.
+      ${lineage.partial ? ' Derivatives are looked for among the first 1,000 models only.' : ''}</figcaption>
+  </figure>`;
+}
+
+// Compute: each stage of the model and its ancestors with its range; the model's own training and
+// its total along the lineage; a chart of the running total against every compute line.
+function Compute({ model, lineage, det }) {
+  const chain = lineage ? [...lineage.ancestors, model] : [model];
+  const stages = chain.flatMap((m) => (m.training ?? []).map((s) => ({ ...s, model: m.id })));
+  const own = (model.training ?? []).reduce((a, s) => [a[0] + s.flop, a[1] + s.flop_low, a[2] + s.flop_high], [0, 0, 0]);
+  const total = stages.reduce((a, s) => [a[0] + s.flop, a[1] + s.flop_low, a[2] + s.flop_high], [0, 0, 0]);
+  const lines = [];
+  for (const d of det?.model?.determinations ?? []) {
+    if (!isCurrentRegime(d.regime)) continue;
+    for (const p of d.parameters ?? []) if (FLOP_UNITS.has(p.unit)) lines.push({ regime: d.regime, name: p.name, value: p.value, cite: p.cite });
+  }
+  return html`<div class="compute">
+    <dl class="figures">
+      <div><dt>Its own training</dt><dd>${flop(det?.model?.training_flop ?? own[0])}</dd>
+        <dd class="sub">range ${flop(own[1])} – ${flop(own[2])}</dd></div>
+      <div><dt>Along its lineage</dt><dd>${flop(det?.model?.cumulative_flop ?? total[0])}</dd>
+        <dd class="sub">range ${flop(total[1])} – ${flop(total[2])}${lineage ? '' : ' (ancestors loading)'}</dd></div>
+      <div><dt>Cost, own / along lineage</dt><dd>${money(det?.model?.cost_usd)} / ${money(det?.model?.cumulative_cost_usd)}</dd></div>
+    </dl>
+    ${stages.length ? html`<table class="data stages">
+      <caption>Training stages (the model's and its ancestors')</caption>
+      <thead><tr><th scope="col">Model</th><th scope="col">Stage</th><th scope="col">Started</th><th scope="col" class="num">Compute</th>
+        <th scope="col" class="num">Range</th><th scope="col">How it was counted</th><th scope="col" class="num">Cost</th></tr></thead>
+      <tbody>${stages.map((s) => html`<tr>
+        <td>${s.model}</td><td>${s.kind}</td><td>${s.start}</td><td class="num">${flop(s.flop)}</td>
+        <td class="num">${s.flop_low === s.flop_high ? 'exact as given' : `${flop(s.flop_low)} – ${flop(s.flop_high)}`}</td>
+        <td>${s.flop_method}</td><td class="num">${money(s.cost_usd)}<div class="sub">${s.cost_source}</div></td>
+      </tr>`)}</tbody>
+    </table>` : html`<p class="muted">No training stage is recorded for ${model.id}${model.base ? ' or its ancestors' : ''}.</p>`}
+    ${stages.length && lines.length ? html`<${ComputeChart} stages=${stages} lines=${lines} />` : ''}
+  </div>`;
+}
+
+// The running total of compute along the lineage (with its range as a band) against each line.
+function ComputeChart({ stages, lines }) {
+  const ref = useRef(null);
+  useEffect(() => {
+    let plot;
+    let cancelled = false;
+    import('uplot').then(({ default: uPlot }) => {
+      if (cancelled || !ref.current) return;
+      const sorted = [...stages].sort((a, b) => a.start.localeCompare(b.start));
+      const xs = [];
+      const mid = [];
+      const lo = [];
+      const hi = [];
+      let acc = [0, 0, 0];
+      for (const s of sorted) {
+        acc = [acc[0] + s.flop, acc[1] + s.flop_low, acc[2] + s.flop_high];
+        xs.push(Date.parse(`${s.start}T00:00:00Z`) / 1000);
+        mid.push(acc[0]);
+        lo.push(acc[1]);
+        hi.push(acc[2]);
+      }
+      if (xs.length === 1) {
+        xs.unshift(xs[0] - 30 * 86400);
+        for (const a of [mid, lo, hi]) a.unshift(a[0]);
+      }
+      const unique = [...new Map(lines.map((l) => [l.value, l])).values()].slice(0, 6);
+      const palette = ['#b10e1e', '#5b3d99', '#0b6e4f', '#8a4b00', '#1d4ed8', '#6b7280'];
+      const data = [xs, mid, lo, hi, ...unique.map((l) => xs.map(() => l.value))];
+      const width = Math.min(ref.current.clientWidth || 720, 900);
+      plot = new uPlot({
+        width,
+        height: 260,
+        title: 'Compute along the lineage against each line',
+        scales: { y: { distr: 3 } },
+        axes: [{}, { values: (u, vals) => vals.map((v) => flop(v).replace(' FLOP', '')), size: 70 }],
+        series: [
+          {},
+          { label: 'Compute', stroke: '#0b0c0c', width: 2, paths: uPlot.paths.stepped({ align: 1 }), value: (u, v) => flop(v) },
+          { label: 'Low', stroke: '#6b7280', dash: [4, 4], paths: uPlot.paths.stepped({ align: 1 }), value: (u, v) => flop(v) },
+          { label: 'High', stroke: '#6b7280', dash: [4, 4], paths: uPlot.paths.stepped({ align: 1 }), value: (u, v) => flop(v) },
+          ...unique.map((l, i) => ({ label: `${regimeShort(l.regime)} ${l.name}`, stroke: palette[i], dash: [10, 5], value: (u, v) => flop(v) })),
+        ],
+        bands: [{ series: [3, 2], fill: 'rgba(80,90,95,0.12)' }],
+      }, data, ref.current);
+    });
+    return () => {
+      cancelled = true;
+      plot?.destroy();
+    };
+  }, [stages, lines]);
+  return html`<figure class="chart">
+    <div ref=${ref} role="img" aria-label=${`Chart: the running total of training compute along the lineage, with its range, against ${lines.length} compute lines.`}></div>
+  </figure>`;
+}
+
+export function ModelPage({ id }) {
+  const { generation, me } = useSession();
+  const now = useNow(1000);
+  const path = `/models/${encodeURIComponent(id)}`;
+  const { data: model, error } = useGet(path, generation);
+  const { data: det, error: detError } = useGet(`${path}/determination`, generation);
+  const lineage = useLineage(model, generation);
+  const regimes = new Map((det?.regimes ?? []).map((r) => [r.id, r]));
+  const determinations = det?.model?.determinations ?? [];
+  const current = determinations.filter((d) => isCurrentRegime(d.regime));
+  const earlier = determinations.filter((d) => !isCurrentRegime(d.regime));
+
+  return html`<article>
+    <p class="crumbs"><a href="#/models">Models</a> › ${id}</p>
+    <div class="page-head">
+      <${PageTitle} title=${id} />
+      ${can(me, RECORDERS) ? html`<a class="button secondary" href=${href('/events/new', { model: id })}>Record an event for ${id}</a>` : ''}
+    </div>
+    <${Problem} error=${error} />
+    ${model ? html`<p class="lead">${model.developer} · ${model.base ? html`${model.derivation} of <a href=${href(`/models/${encodeURIComponent(model.base)}`)}>${model.base}</a>` : 'pretrained from scratch'}${
+      model.foundation_model ? ' · foundation model' : ''}${model.open_source ? ' · open weights' : ''}</p>` : ''}
+    ${det ? html`<section class="summary" aria-label="Status per regime">
+      <ul class="regime-summary">${current.map((d) => html`<li><a href=${`#regime-${d.regime}`} onClick=${(e) => { e.preventDefault(); document.getElementById(`regime-${d.regime}`)?.scrollIntoView(); }}>${regimeShort(d.regime)}</a> <${Status} status=${d.status} covered=${d.covered} /></li>`)}</ul>
+      <p class="sub">As of ${det.as_of}.</p>
+    </section>` : ''}
+    <${Problem} error=${detError} />
+    ${model ? html`<section aria-labelledby="compute-h"><h2 id="compute-h">Compute</h2><${Compute} model=${model} lineage=${lineage} det=${det} /></section>
+      <section aria-labelledby="lineage-h"><h2 id="lineage-h">Lineage</h2><${LineageGraph} model=${model} lineage=${lineage} /></section>` : ''}
+    ${det ? html`<section aria-labelledby="det-h"><h2 id="det-h">Determination per regime</h2>
+      ${current.map((d) => html`<${Determination} d=${d} regime=${regimes.get(d.regime)} now=${now} />`)}
+      ${earlier.length ? html`<details class="earlier"><summary>Earlier versions of the statutes (${earlier.length})</summary>
+        ${earlier.map((d) => html`<${Determination} d=${d} regime=${regimes.get(d.regime)} now=${now} />`)}</details>` : ''}
+    </section>` : !detError ? html`<${Loading} />` : ''}
+    ${model ? html`<section aria-labelledby="events-h"><h2 id="events-h">Events</h2>
+      ${model.events?.length ? html`<table class="data events"><caption class="visually-hidden">Events of ${id}</caption>
+        <thead><tr><th scope="col">Event</th><th scope="col">When</th></tr></thead>
+        <tbody>${[...model.events].reverse().map((e) => html`<tr><td>${e.kind}</td><td><${Time} iso=${e.at} /></td></tr>`)}</tbody></table>`
+        : html`<p class="muted">No events yet. Record one (training started, released, …) and the obligations' clocks start.</p>`}
+    </section>` : ''}
+  </article>`;
+}

@@ -1,0 +1,117 @@
+// The obligations calendar: overdue first, then what falls due within 72 hours and within 30 days,
+// each with a live countdown and its date in local time with UTC beside. Filters in the URL.
+import { useGet } from '../api.js';
+import { ms, plural } from '../format.js';
+import { html } from '../html.js';
+import {
+  Countdown, Empty, Loading, PageTitle, Problem, RECORDERS, Time, can, href, isCurrentRegime, navigate, obligationWord,
+  regimeShort, useNow, useSession,
+} from '../ui.js';
+
+const HOUR = 3600 * 1000;
+
+// Which group an obligation falls in at `now`: the server's state, with the clock read here so a
+// deadline that passes while the page is open turns overdue without a reload.
+export function groupOf(o, now) {
+  const due = ms(o.due);
+  if (o.state === 'overdue' || (o.state === 'open' && Number.isFinite(due) && due < now)) return 'overdue';
+  if (o.state === 'open' && Number.isFinite(due)) {
+    if (due - now <= 72 * HOUR) return 'soon';
+    if (due - now <= 30 * 24 * HOUR) return 'month';
+    return 'later';
+  }
+  if (o.state === 'open') return 'undated';
+  if (o.state === 'met' || o.state === 'met-late') return 'met';
+  if (o.state === 'standing') return 'standing';
+  return 'other';
+}
+
+const GROUPS = [
+  ['overdue', 'Overdue', true],
+  ['soon', 'Due within 72 hours', true],
+  ['month', 'Due within 30 days', true],
+  ['later', 'Due later', true],
+  ['undated', 'Open, with no fixed date', true],
+  ['standing', 'Standing duties', false],
+  ['met', 'Met', false],
+  ['other', 'Not applicable', false],
+];
+
+function Table({ rows, now, id }) {
+  return html`<table class="data obligations" aria-labelledby=${id}>
+    <thead><tr><th scope="col">Model</th><th scope="col">Regime</th><th scope="col">Duty</th><th scope="col">Due</th><th scope="col">Clock</th></tr></thead>
+    <tbody>${rows.map((o) => {
+      const overdue = groupOf(o, now) === 'overdue';
+      return html`<tr class=${overdue ? 'row-overdue' : ''} data-obligation=${o.id}>
+        <td><a href=${href(`/models/${encodeURIComponent(o.model)}`)}>${o.model}</a></td>
+        <td>${regimeShort(o.regime)}</td>
+        <td>${o.text}<div class="sub"><cite>${o.cite}</cite>${o.detail ? ` — ${o.detail}` : ''}${
+          o.state === 'met-late' ? html` — <strong>${obligationWord(o.state)}</strong>` : ''}</div></td>
+        <td><${Time} iso=${o.due} /></td>
+        <td><${Countdown} due=${o.due} now=${now} state=${overdue ? 'overdue' : o.state} /></td>
+      </tr>`;
+    })}</tbody>
+  </table>`;
+}
+
+export function ObligationsPage({ params }) {
+  const { generation, me } = useSession();
+  // Every 10 s: the countdowns move by the minute, and a long calendar is not re-drawn every second.
+  const now = useNow(10000);
+  const { data, error, loading } = useGet('/obligations', generation);
+  const all = data?.obligations ?? [];
+  const regimes = [...new Set(all.map((o) => o.regime))].sort();
+  const shown = all.filter((o) => (params.versions === '1' || isCurrentRegime(o.regime) || o.regime === params.regime)
+    && (!params.regime || o.regime === params.regime)
+    && (!params.model || o.model.includes(params.model)));
+  const grouped = Object.fromEntries(GROUPS.map(([key]) => [key, []]));
+  for (const o of shown) grouped[groupOf(o, now)].push(o);
+  const set = (key) => (e) => navigate('/obligations', { ...params, [key]: e.target.type === 'checkbox' ? (e.target.checked ? '1' : '') : e.target.value }, { replace: true });
+
+  return html`<section>
+    <div class="page-head">
+      <${PageTitle} title="What is due" />
+      ${can(me, RECORDERS) ? html`<a class="button secondary" href="#/events/new">Record an event</a>` : ''}
+    </div>
+    <p class="lead">Every obligation whose clock has started, overdue first. Dates are in your time zone, with UTC beside; the clocks keep running while the page is open.</p>
+    ${data ? html`<ul class="tally" aria-label="Summary">
+      <li class=${grouped.overdue.length ? 'bad' : ''}><strong>${grouped.overdue.length}</strong> overdue</li>
+      <li class=${grouped.soon.length ? 'warn' : ''}><strong>${grouped.soon.length}</strong> due within 72 h</li>
+      <li><strong>${grouped.month.length}</strong> due within 30 days</li>
+      <li><strong>${grouped.met.length}</strong> met</li>
+    </ul>` : ''}
+    <form class="filters" onSubmit=${(e) => e.preventDefault()}>
+      <div class="field inline">
+        <label for="ob-regime">Regime</label>
+        <select id="ob-regime" value=${params.regime ?? ''} onChange=${set('regime')}>
+          <option value="">Every regime</option>
+          ${regimes.filter((r) => params.versions === '1' || isCurrentRegime(r)).map((r) => html`<option value=${r}>${regimeShort(r)}</option>`)}
+        </select>
+      </div>
+      <div class="field inline">
+        <label for="ob-model">Model</label>
+        <input id="ob-model" type="search" value=${params.model ?? ''} onChange=${set('model')} />
+      </div>
+      <div class="field inline checkbox">
+        <input id="ob-versions" type="checkbox" checked=${params.versions === '1'} onChange=${set('versions')} />
+        <label for="ob-versions">Include earlier versions of the statutes</label>
+      </div>
+    </form>
+    <${Problem} error=${error} />
+    ${loading && !data ? html`<${Loading} />` : ''}
+    ${data && !shown.length ? html`<${Empty} title="Nothing is due yet">
+      <p>An obligation's clock starts with the event that triggers it: training started, a release, an incident discovered.
+      ${can(me, RECORDERS) ? html` <a href="#/events/new">Record an event</a> for a model,` : ''} or import model files with their events
+      (<code>flopline import --store sqlite:WORKSPACE.db examples/models/*.toml</code>).</p>
+    <//>` : ''}
+    ${GROUPS.map(([key, title, open]) => {
+      const rows = grouped[key];
+      if (!rows.length) return null;
+      const id = `group-${key}`;
+      const body = html`<${Table} rows=${rows} now=${now} id=${id} />`;
+      return open
+        ? html`<section class=${`group group-${key}`}><h2 id=${id}>${key === 'overdue' ? html`<span aria-hidden="true">⚠ </span>` : ''}${title} <span class="count">(${plural(rows.length, 'duty', 'duties')})</span></h2>${body}</section>`
+        : html`<details class=${`group group-${key}`}><summary><h2 id=${id}>${title} <span class="count">(${plural(rows.length, 'duty', 'duties')})</span></h2></summary>${body}</details>`;
+    })}
+  </section>`;
+}
