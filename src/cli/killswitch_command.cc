@@ -32,7 +32,8 @@ namespace ks = killswitch;
 
 struct KillswitchFlags {
   std::string listen = "127.0.0.1:7600", key, etcd, store, controller, id, model, lineage,
-              deployment, pubkey, scope, reason, format = "table", credential, agent, out;
+              deployment, pubkey, scope, reason, format = "table", credential, agent, out,
+              containment = "auto";
   bool operator_role = false;
   double lease_ttl = 5, grace = 10, timeout = 30, drain = 60;
   std::vector<std::string> exempt, command;
@@ -184,6 +185,9 @@ int RunAgentCommand(const KillswitchFlags& f) {
     if (!item.empty()) o.lineage.push_back(item);
   }
   o.command = f.command;
+  o.containment = f.containment == "cgroup"          ? ks::Containment::kCgroup
+                  : f.containment == "process-group" ? ks::Containment::kProcessGroup
+                                                     : ks::Containment::kAuto;
   auto grace_ms = Seconds(f.grace, 0.001, 3600, "--grace");
   if (!grace_ms) return Fail("agent", grace_ms.error());
   o.grace_ms = *grace_ms;
@@ -440,6 +444,11 @@ CommandRunner AddKillswitchCommand(CLI::App& app) {
       ->add_option("--credential", f.credential,
                    "this agent's credential file (flopline killswitch credential)")
       ->required();
+  agent
+      ->add_option("--containment", f.containment,
+                   "auto (a cgroup v2 group where the host allows it, else the process group, "
+                   "with a warning), cgroup (or exit 2) or process-group")
+      ->check(CLI::IsMember({"auto", "cgroup", "process-group"}));
   agent->add_option("command", f.command, "the workload, after --");
 
   CLI::App* credential =

@@ -2,11 +2,18 @@
 // and the workload is not "gone" while it lives.
 #include "flopline/killswitch/workload.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
 
 #include "flopline/killswitch/protocol.h"
 
@@ -17,9 +24,17 @@ namespace {
 TEST(Workload, ASetsidChildIsStoppedBeforeTheWorkloadCountsAsGone) {
   auto w = Workload::Start({"sh", "-c", "setsid sleep 600 & sleep 600"});
   ASSERT_TRUE(w) << w.error().message;
-  // Bounded wait for both sleeps to exist (the shell, its sleep, the setsid sleep).
+  // Bounded wait for the setsid sleep to lead its own session (counting three descendants was
+  // not enough: the shell's child, forked but not yet past setsid(), is one of them, and dies
+  // with the group).
+  auto escaped = [&] {
+    for (pid_t pid : w->Descendants()) {
+      if (getsid(pid) == pid) return true;
+    }
+    return false;
+  };
   std::int64_t deadline = MonotonicMs() + 30'000;
-  while (w->Descendants().size() < 3 && MonotonicMs() < deadline) usleep(10'000);
+  while (!escaped() && MonotonicMs() < deadline) usleep(10'000);
   std::vector<pid_t> before = w->Descendants();
   ASSERT_GE(before.size(), 3u);
   // Killing the process group alone leaves the setsid child: not gone.
@@ -36,6 +51,135 @@ TEST(Workload, ASetsidChildIsStoppedBeforeTheWorkloadCountsAsGone) {
   EXPECT_TRUE(w->Gone());
   EXPECT_TRUE(w->Descendants().empty());
   for (pid_t pid : before) EXPECT_TRUE(kill(pid, 0) != 0) << pid;
+}
+
+// A workload that escapes both ways: a subshell starts a setsid process and exits (a double fork:
+// the escapee is orphaned, in a session and group of its own), which writes its pid to `file`.
+std::vector<std::string> Escaping(const std::string& file) {
+  return {"sh", "-c",
+          fmt::format("(setsid sh -c 'echo $$ > {}.tmp && mv {}.tmp {}; exec sleep 600' &); "
+                      "exec sleep 600",
+                      file, file, file)};
+}
+
+std::string TempFile(const char* name) {
+  return (std::filesystem::temp_directory_path() / fmt::format("{}-{}", name, getpid())).string();
+}
+
+// The pid written to `file`, waiting up to 30 s for it; -1 if none came.
+pid_t ReadPid(const std::string& file) {
+  for (std::int64_t deadline = MonotonicMs() + 30'000; MonotonicMs() < deadline; usleep(10'000)) {
+    std::ifstream in(file);
+    pid_t pid = -1;
+    if (in >> pid && pid > 0) return pid;
+  }
+  return -1;
+}
+
+// Alive and not a zombie (a zombie that is our child is reaped).
+bool Alive(pid_t pid) {
+  waitpid(pid, nullptr, WNOHANG);
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z' &&
+         stat[paren + 2] != 'X';
+}
+
+// Waits up to 10 s for `pid` to be gone.
+bool GoneWithin10s(pid_t pid) {
+  for (std::int64_t deadline = MonotonicMs() + 10'000; MonotonicMs() < deadline; usleep(10'000)) {
+    if (!Alive(pid)) return true;
+  }
+  return false;
+}
+
+bool InCgroup(const std::string& cgroup, pid_t pid) {
+  std::ifstream in(cgroup + "/cgroup.procs");
+  for (pid_t p; in >> p;) {
+    if (p == pid) return true;
+  }
+  return false;
+}
+
+// Issue 16 item 2: a double-forked setsid process is in the workload's cgroup, and Stop() ends it
+// with the rest; the cgroup is removed once empty.
+TEST(Workload, ACgroupHoldsADoubleForkedSetsidProcess) {
+  std::string file = TempFile("flopline-escape");
+  std::filesystem::remove(file);
+  auto w = Workload::Start(Escaping(file), Containment::kCgroup);
+  if (!w) GTEST_SKIP() << "no cgroup v2 on this host: " << w.error().message;
+  ASSERT_FALSE(w->cgroup().empty());
+  EXPECT_TRUE(w->warning().empty());
+  pid_t escaped = ReadPid(file);
+  ASSERT_GT(escaped, 0);
+  EXPECT_NE(getpgid(escaped), w->pgid()) << "it left the process group";
+  EXPECT_NE(getsid(escaped), getsid(w->pgid())) << "and the session";
+  EXPECT_TRUE(InCgroup(w->cgroup(), escaped));
+  w->Stop(5000);
+  EXPECT_TRUE(w->Gone());
+  EXPECT_FALSE(Alive(escaped));
+  EXPECT_FALSE(std::filesystem::exists(w->cgroup())) << "an empty cgroup is removed";
+  std::filesystem::remove(file);
+}
+
+// The agent SIGKILLed: its guard ends the workload. In a cgroup, the escapee goes with it; with
+// the process group only (the fallback), it survives: the limit the cgroup removes.
+void AgentKilled(Containment containment, bool escapee_survives) {
+  std::string file = TempFile(containment == Containment::kCgroup ? "flopline-esc-cg"
+                                                                   : "flopline-esc-pg");
+  std::string leader_file = file + ".leader";
+  std::filesystem::remove(file);
+  std::filesystem::remove(leader_file);
+  pid_t agent = fork();
+  ASSERT_GE(agent, 0);
+  if (agent == 0) {
+    auto w = Workload::Start(Escaping(file), containment);
+    if (!w) _exit(2);
+    std::ofstream(leader_file + ".tmp") << w->pgid() << "\n";
+    std::filesystem::rename(leader_file + ".tmp", leader_file);
+    for (;;) pause();
+  }
+  pid_t escaped = ReadPid(file);
+  pid_t leader = ReadPid(leader_file);
+  kill(agent, SIGKILL);
+  waitpid(agent, nullptr, 0);
+  ASSERT_GT(escaped, 0);
+  ASSERT_GT(leader, 0);
+  EXPECT_TRUE(GoneWithin10s(leader)) << "the guard kills the process group";
+  if (escapee_survives) {
+    EXPECT_TRUE(Alive(escaped));
+    kill(escaped, SIGKILL);
+  } else {
+    EXPECT_TRUE(GoneWithin10s(escaped)) << "the guard's cgroup.kill reaches the setsid process";
+  }
+  std::filesystem::remove(file);
+  std::filesystem::remove(leader_file);
+}
+
+TEST(Workload, TheAgentsDeathTakesTheEscapedProcessWithItInACgroup) {
+  auto probe = Workload::Start({"true"}, Containment::kCgroup);
+  if (!probe) GTEST_SKIP() << "no cgroup v2 on this host: " << probe.error().message;
+  probe->Stop(5000);
+  AgentKilled(Containment::kCgroup, false);
+}
+
+TEST(Workload, WithTheProcessGroupOnlyTheEscapedProcessOutlivesTheAgent) {
+  AgentKilled(Containment::kProcessGroup, true);
+}
+
+TEST(Workload, WithTheProcessGroupOnlyStopStillReachesADoubleForkedProcess) {
+  std::string file = TempFile("flopline-escape-pg");
+  std::filesystem::remove(file);
+  auto w = Workload::Start(Escaping(file), Containment::kProcessGroup);
+  ASSERT_TRUE(w) << w.error().message;
+  EXPECT_TRUE(w->cgroup().empty());
+  pid_t escaped = ReadPid(file);
+  ASSERT_GT(escaped, 0);
+  w->Stop(5000);
+  EXPECT_TRUE(w->Gone());
+  EXPECT_FALSE(Alive(escaped));
+  std::filesystem::remove(file);
 }
 
 }  // namespace

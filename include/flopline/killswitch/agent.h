@@ -25,6 +25,7 @@
 
 #include "flopline/killswitch/auth.h"
 #include "flopline/killswitch/net.h"
+#include "flopline/killswitch/workload.h"
 
 namespace flopline::killswitch {
 
@@ -38,6 +39,8 @@ struct AgentOptions {
   std::optional<std::string>
       pubkey;             // pin the controller's key instead of learning it on enrolment
   Credential credential;  // agent:ID, issued by `flopline killswitch credential`
+  // The workload in a cgroup of its own where the host allows it (workload.h).
+  Containment containment = Containment::kAuto;
 };
 
 // Exit codes of Run(): the workload's own code if it ended by itself; 0 stopped by a valid order
