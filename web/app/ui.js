@@ -135,6 +135,15 @@ const OBLIGATION_WORDS = {
 };
 export const obligationWord = (state) => OBLIGATION_WORDS[state] ?? state;
 
+// An obligation's state by the reader's clock. The server judges as of a date, through its end (a
+// duty due at 18:00 today is already "overdue" to it); here a duty is overdue once its due time has
+// passed, and one that falls due while the page is open turns overdue without a reload.
+export function liveState(state, due, now) {
+  const t = Date.parse(due ?? '');
+  if ((state === 'overdue' || state === 'open') && Number.isFinite(t)) return t < now ? 'overdue' : 'open';
+  return state;
+}
+
 // ---- time ------------------------------------------------------------------------------------
 
 // A date in the reader's time zone with UTC beside, the ISO instant for machines.
@@ -153,7 +162,7 @@ export function Countdown({ due, now, state }) {
     return html`<strong class="countdown overdue"><span aria-hidden="true">⚠ </span>${c.text}</strong>`;
   }
   const soon = Date.parse(due) - now < 72 * 3600 * 1000;
-  return html`<span class=${`countdown${soon ? ' soon' : ''}`}>${soon ? html`<span aria-hidden="true">⏱ </span>` : ''}${c.text}</span>`;
+  return html`<span class=${`countdown${soon ? ' soon' : ''}`}>${soon ? html`<span aria-hidden="true">◔ </span>` : ''}${c.text}</span>`;
 }
 
 // ---- forms -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { evidenceKind, EVIDENCE_KINDS } from '../kinds.js';
 import {
   Empty, FILERS, Loading, OFFICERS, PageTitle, Problem, Time, can, href, navigate, useSession,
 } from '../ui.js';
-import { checkRecord, parseNote } from '../verify.js';
+import { checkRecord, parseNote, verifyNote } from '../verify.js';
 
 const VERDICTS = {
   verified: ['✔', 'Verified', 'verified'],
@@ -71,6 +71,12 @@ function Checkpoint({ generation, me }) {
   } catch {
     note = null;
   }
+  // The signature, checked here against the key the checkpoint names.
+  const [signature, setSignature] = useState(null);
+  useEffect(() => {
+    setSignature(null);
+    if (data) verifyNote(data.note, data.verifier_key).then(setSignature, (e) => setSignature({ ok: false, reason: e.message }));
+  }, [data?.note, data?.verifier_key]);
   return html`<section class="card checkpoint" aria-labelledby="cp-h">
     <div class="card-head"><h2 id="cp-h">Latest signed checkpoint</h2>
       ${can(me, OFFICERS) ? html`<button type="button" class="button secondary" disabled=${busy} onClick=${sign}>Verify the log and sign a checkpoint</button>` : ''}</div>
@@ -81,6 +87,10 @@ function Checkpoint({ generation, me }) {
       <div><dt>Log</dt><dd>${note?.origin ?? '—'}</dd></div>
       <div><dt>Root</dt><dd><code class="hash">${note?.root ?? '—'}</code></dd></div>
       <div><dt>Signed by</dt><dd><code class="hash">${data.verifier_key}</code></dd></div>
+      <div><dt>Signature</dt><dd>${!signature ? 'checking…'
+        : signature.ok === true ? html`<span class="verdict verdict-verified"><span aria-hidden="true">✔ </span>valid: checked in your browser</span>`
+        : signature.ok === null ? html`<span class="verdict verdict-pending">not checked: ${signature.reason}</span>`
+        : html`<span class="verdict verdict-failed"><span aria-hidden="true">✘ </span>does not verify: ${signature.reason}</span>`}</dd></div>
     </dl>` : ''}
     <${Problem} error=${problem} />
   </section>`;

@@ -1,7 +1,7 @@
 // The inventory: every model with its status per regime, filtered by regime, status and a search,
 // the filters kept in the URL (#/models?regime=ca-sb1047&status=covered&search=acme), a page of
 // 100 at a time.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 import { query, useGet } from '../api.js';
 import { flop } from '../format.js';
@@ -29,11 +29,21 @@ export function regimesOf(items) {
 
 function Filters({ params, regimes }) {
   const [search, setSearch] = useState(params.search ?? '');
-  useEffect(() => setSearch(params.search ?? ''), [params.search]);
-  // The search goes into the URL a moment after typing stops.
+  // The search goes into the URL a moment after typing stops; the box follows the URL only when
+  // the URL changed otherwise (Clear filters, Back), never while one types.
+  const pushed = useRef(params.search ?? '');
   useEffect(() => {
-    if ((params.search ?? '') === search) return undefined;
-    const t = setTimeout(() => navigate('/models', { ...params, search, cursor: '', page: '' }, { replace: true }), 250);
+    if ((params.search ?? '') !== pushed.current) {
+      pushed.current = params.search ?? '';
+      setSearch(pushed.current);
+    }
+  }, [params.search]);
+  useEffect(() => {
+    if (pushed.current === search) return undefined;
+    const t = setTimeout(() => {
+      pushed.current = search;
+      navigate('/models', { ...params, search, cursor: '', page: '' }, { replace: true });
+    }, 250);
     return () => clearTimeout(t);
   }, [search]);
   const set = (key) => (e) => navigate('/models', { ...params, [key]: e.target.value, cursor: '', page: '' }, { replace: true });

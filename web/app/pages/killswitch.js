@@ -37,8 +37,7 @@ export function KillSwitchPage() {
     </div>
     <section class="card" aria-labelledby="agents-h">
       <h2 id="agents-h">Agents</h2>
-      <p>The agents that stop the workloads report to the kill-switch controller, not to this workspace: see them with
-        <code>flopline killswitch status --controller HOST:PORT</code> (docs/killswitch.md). Orders and drills the controller records appear below.</p>
+      <p>The agents that stop the workloads report to the kill-switch controller, not to this workspace: see them with <code>flopline killswitch status --controller HOST:PORT</code> (docs/killswitch.md). Orders and drills the controller records appear below.</p>
     </section>
     <h2>Orders and drills</h2>
     ${orders.length ? html`<table class="data">
@@ -51,8 +50,7 @@ export function KillSwitchPage() {
         <td><${Time} iso=${o.recorded_at} /></td>
       </tr>`)}</tbody>
     </table>` : html`<${Empty} title="No orders or drills yet">
-      <p>A drill or an order is recorded as evidence (kind <code>shutdown-drill</code> or <code>shutdown-order</code>).
-      ${can(me, FILERS) ? html`<a href=${href('/evidence/new', { kind: 'shutdown-drill' })}>Record a drill</a>.` : ''}</p>
+      <p>A drill or an order is recorded as evidence (kind <code>shutdown-drill</code> or <code>shutdown-order</code>).${can(me, FILERS) ? html` <a href=${href('/evidence/new', { kind: 'shutdown-drill' })}>Record a drill</a>.` : ''}</p>
     <//>`}` : ''}
   </section>`;
 }

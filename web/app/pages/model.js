@@ -8,7 +8,7 @@ import { get, query, useGet } from '../api.js';
 import { flop, money } from '../format.js';
 import { html } from '../html.js';
 import {
-  Countdown, Loading, PageTitle, Problem, RECORDERS, Status, Time, can, href, isCurrentRegime, obligationWord,
+  Countdown, Loading, PageTitle, Problem, RECORDERS, Status, Time, can, href, isCurrentRegime, liveState, obligationWord,
   regimeShort, useNow, useSession,
 } from '../ui.js';
 
@@ -68,7 +68,7 @@ export function Obligations({ obligations, now, showModel = false }) {
     <caption class="visually-hidden">Obligations and their clocks</caption>
     <thead><tr>${showModel ? html`<th scope="col">Model</th>` : ''}<th scope="col">Duty</th><th scope="col">State</th><th scope="col">Due</th><th scope="col">Clock</th></tr></thead>
     <tbody>${shown.map((o) => {
-      const state = o.status ?? o.state;
+      const state = liveState(o.status ?? o.state, o.due, now);
       return html`<tr class=${state === 'overdue' ? 'row-overdue' : ''}>
         ${showModel ? html`<td>${o.model}</td>` : ''}
         <td>${o.text}<div class="sub"><cite>${o.cite}</cite>${o.detail ? ` — ${o.detail}` : ''}</div></td>
@@ -229,60 +229,75 @@ function Compute({ model, lineage, det }) {
         <td>${s.flop_method}</td><td class="num">${money(s.cost_usd)}<div class="sub">${s.cost_source}</div></td>
       </tr>`)}</tbody>
     </table>` : html`<p class="muted">No training stage is recorded for ${model.id}${model.base ? ' or its ancestors' : ''}.</p>`}
-    ${stages.length && lines.length ? html`<${ComputeChart} stages=${stages} lines=${lines} />` : ''}
+    ${stages.length && lines.length ? html`<${ComputeChart} stages=${stages} lines=${lines} asOf=${det?.as_of} />` : ''}
   </div>`;
 }
 
-// The running total of compute along the lineage (with its range as a band) against each line.
-function ComputeChart({ stages, lines }) {
+// The running total of compute along the lineage (with its range as a band), step by step as each
+// stage started, up to the date of the determination, against each compute line (log scale).
+function ComputeChart({ stages, lines, asOf }) {
   const ref = useRef(null);
   useEffect(() => {
     let plot;
     let cancelled = false;
     import('uplot').then(({ default: uPlot }) => {
       if (cancelled || !ref.current) return;
+      const day = 86400;
       const sorted = [...stages].sort((a, b) => a.start.localeCompare(b.start));
-      const xs = [];
-      const mid = [];
-      const lo = [];
-      const hi = [];
+      const t = (d) => Date.parse(`${d}T00:00:00Z`) / 1000;
+      const xs = [t(sorted[0].start) - 30 * day];
+      const mid = [null];
+      const lo = [null];
+      const hi = [null];
       let acc = [0, 0, 0];
       for (const s of sorted) {
         acc = [acc[0] + s.flop, acc[1] + s.flop_low, acc[2] + s.flop_high];
-        xs.push(Date.parse(`${s.start}T00:00:00Z`) / 1000);
+        const x = t(s.start);
+        if (x === xs.at(-1)) {
+          mid[mid.length - 1] = acc[0];
+          lo[lo.length - 1] = acc[1];
+          hi[hi.length - 1] = acc[2];
+          continue;
+        }
+        xs.push(x);
         mid.push(acc[0]);
         lo.push(acc[1]);
         hi.push(acc[2]);
       }
-      if (xs.length === 1) {
-        xs.unshift(xs[0] - 30 * 86400);
-        for (const a of [mid, lo, hi]) a.unshift(a[0]);
-      }
+      const end = Math.max(asOf ? t(asOf) : 0, xs.at(-1) + 30 * day);
+      xs.push(end);
+      mid.push(acc[0]);
+      lo.push(acc[1]);
+      hi.push(acc[2]);
       const unique = [...new Map(lines.map((l) => [l.value, l])).values()].slice(0, 6);
-      const palette = ['#b10e1e', '#5b3d99', '#0b6e4f', '#8a4b00', '#1d4ed8', '#6b7280'];
+      const all = [...mid, ...lo, ...hi, ...unique.map((l) => l.value)].filter((v) => v > 0);
+      const yMin = 10 ** (Math.floor(Math.log10(Math.min(...all))) - 1);
+      const yMax = 10 ** Math.ceil(Math.log10(Math.max(...all)) + 0.3);
+      const palette = ['#b10e1e', '#4c2c92', '#00703c', '#7a4100', '#1d4ed8', '#4b5563'];
       const data = [xs, mid, lo, hi, ...unique.map((l) => xs.map(() => l.value))];
-      const width = Math.min(ref.current.clientWidth || 720, 900);
+      const width = Math.min(ref.current.clientWidth || 720, 1000);
+      const step = uPlot.paths.stepped({ align: 1 });
       plot = new uPlot({
         width,
-        height: 260,
+        height: 280,
         title: 'Compute along the lineage against each line',
-        scales: { y: { distr: 3 } },
-        axes: [{}, { values: (u, vals) => vals.map((v) => flop(v).replace(' FLOP', '')), size: 70 }],
+        scales: { y: { distr: 3, range: () => [yMin, yMax] } },
+        axes: [{}, { values: (u, vals) => vals.map((v) => (v === null ? '' : flop(v).replace(' FLOP', ''))), size: 64 }],
         series: [
           {},
-          { label: 'Compute', stroke: '#0b0c0c', width: 2, paths: uPlot.paths.stepped({ align: 1 }), value: (u, v) => flop(v) },
-          { label: 'Low', stroke: '#6b7280', dash: [4, 4], paths: uPlot.paths.stepped({ align: 1 }), value: (u, v) => flop(v) },
-          { label: 'High', stroke: '#6b7280', dash: [4, 4], paths: uPlot.paths.stepped({ align: 1 }), value: (u, v) => flop(v) },
-          ...unique.map((l, i) => ({ label: `${regimeShort(l.regime)} ${l.name}`, stroke: palette[i], dash: [10, 5], value: (u, v) => flop(v) })),
+          { label: 'Compute', stroke: '#0b0c0c', width: 2.5, paths: step, value: (u, v) => flop(v) },
+          { label: 'Low', stroke: '#4b5563', dash: [3, 3], paths: step, value: (u, v) => flop(v) },
+          { label: 'High', stroke: '#4b5563', dash: [3, 3], paths: step, value: (u, v) => flop(v) },
+          ...unique.map((l, i) => ({ label: `${regimeShort(l.regime)}: ${l.name}`, stroke: palette[i], width: 1.5, dash: [10, 5], value: (u, v) => flop(v) })),
         ],
-        bands: [{ series: [3, 2], fill: 'rgba(80,90,95,0.12)' }],
+        bands: [{ series: [3, 2], fill: 'rgba(75,85,99,0.12)' }],
       }, data, ref.current);
     });
     return () => {
       cancelled = true;
       plot?.destroy();
     };
-  }, [stages, lines]);
+  }, [stages, lines, asOf]);
   return html`<figure class="chart">
     <div ref=${ref} role="img" aria-label=${`Chart: the running total of training compute along the lineage, with its range, against ${lines.length} compute lines.`}></div>
   </figure>`;

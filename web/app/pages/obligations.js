@@ -4,7 +4,7 @@ import { useGet } from '../api.js';
 import { ms, plural } from '../format.js';
 import { html } from '../html.js';
 import {
-  Countdown, Empty, Loading, PageTitle, Problem, RECORDERS, Time, can, href, isCurrentRegime, navigate, obligationWord,
+  Countdown, Empty, Loading, PageTitle, Problem, RECORDERS, Time, can, href, isCurrentRegime, liveState, navigate, obligationWord,
   regimeShort, useNow, useSession,
 } from '../ui.js';
 
@@ -14,13 +14,14 @@ const HOUR = 3600 * 1000;
 // deadline that passes while the page is open turns overdue without a reload.
 export function groupOf(o, now) {
   const due = ms(o.due);
-  if (o.state === 'overdue' || (o.state === 'open' && Number.isFinite(due) && due < now)) return 'overdue';
-  if (o.state === 'open' && Number.isFinite(due)) {
+  const state = liveState(o.state, o.due, now);
+  if (state === 'overdue') return 'overdue';
+  if (state === 'open' && Number.isFinite(due)) {
     if (due - now <= 72 * HOUR) return 'soon';
     if (due - now <= 30 * 24 * HOUR) return 'month';
     return 'later';
   }
-  if (o.state === 'open') return 'undated';
+  if (state === 'open') return 'undated';
   if (o.state === 'met' || o.state === 'met-late') return 'met';
   if (o.state === 'standing') return 'standing';
   return 'other';
