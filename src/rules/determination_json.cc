@@ -66,6 +66,8 @@ json DeterminationJson(const Determination& d) {
               {"penalty_subsequent_max", OrNull(d.penalty_subsequent)},
               {"penalty_currency", d.penalty_currency.empty() ? json(nullptr) : json(d.penalty_currency)},
               {"penalty_cite", d.penalty_cite.empty() ? json(nullptr) : json(d.penalty_cite)},
+              {"penalty_condition", d.penalty_condition.empty() ? json(nullptr) : json(d.penalty_condition)},
+              {"penalty_otherwise", d.penalty_otherwise.empty() ? json(nullptr) : json(d.penalty_otherwise)},
               {"notes", d.notes}};
   if (!d.explained) return out;
   // The first reading's explanation and margins stand for the determination; each reading's are in "readings".
@@ -243,9 +245,16 @@ void AppendSummaryJson(std::string& out, const ModelAnswer& a) {
     out += ",\"penalty_currency\":";
     if (d.penalty_currency.empty()) out += "null";
     else AppendJsonString(out, d.penalty_currency);
-    out += ",\"penalty_cite\":";
-    if (d.penalty_cite.empty()) out += "null";
-    else AppendJsonString(out, d.penalty_cite);
+    // Optional text fields: null when empty, as in the explained shape.
+    for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"penalty_cite", &d.penalty_cite},
+                                     {"penalty_condition", &d.penalty_condition},
+                                     {"penalty_otherwise", &d.penalty_otherwise}}) {
+      out += ",\"";
+      out += key;
+      out += "\":";
+      if (value->empty()) out += "null";
+      else AppendJsonString(out, *value);
+    }
     out += ",\"notes\":[";
     for (std::size_t i = 0; i < d.notes.size(); ++i) {
       if (i) out += ',';

@@ -317,6 +317,8 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
     ObligationState base{o.id, o.cite, o.text, o.retention, std::nullopt, "", ""};
     // A duty that is not law (e.g. a Code of Practice timeline) says so in every state.
     std::string prefix = o.source.empty() ? "" : fmt::format("[{}, not law] ", o.source);
+    // A duty read from an analysis rather than the bill's text says so in every state.
+    if (!o.secondary.empty()) prefix += fmt::format("[read from a secondary source: {}] ", o.secondary);
     if (const auto& condition = r.compiled_obligations(combination)[oi]) {
       Truth holds = condition->Evaluate(facts, params);
       if (holds == Truth::kFalse) {
@@ -328,6 +330,19 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
       if (holds == Truth::kUnknown) prefix += fmt::format("applies only {} (not known for this model); ", o.when_text);
     }
     std::vector<core::Instant> triggers = of_kinds(o.triggers);
+    // An exemption (SB 1047's earlier versions: a positive safety determination, a limited duty
+    // exemption) relieves the model of the duty from when it is recorded; a duty due before then
+    // (a `before` clock whose event came first) was owed and is judged as usual.
+    if (!o.exempt_by.empty()) {
+      std::vector<core::Instant> exempt = of_kinds({o.exempt_by});
+      if (!exempt.empty() && exempt.front() < now &&
+          (o.clock != Obligation::Clock::kBefore || triggers.empty() || exempt.front() <= triggers.front())) {
+        base.state = "not-applicable";
+        base.detail = prefix + fmt::format("relieved of it by {} at {}", o.exempt_by, exempt.front().ToString());
+        out.push_back(std::move(base));
+        continue;
+      }
+    }
     std::vector<core::Instant> met = o.met_by.empty() ? std::vector<core::Instant>{} : of_kinds({o.met_by});
     const bool self_renewing = std::find(o.triggers.begin(), o.triggers.end(), o.met_by) != o.triggers.end();
     const std::optional<core::Instant> from = o.from ? std::optional<core::Instant>(core::Instant::StartOf(*o.from))
@@ -342,11 +357,12 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
         out.push_back(std::move(s));
         return;
       }
-      if (o.without_undue_delay) {
+      if (o.without_undue_delay || o.period_unknown) {
         s.due.reset();
         s.state = done ? "met" : "open";
-        s.detail = prefix + (done ? fmt::format("{} at {}", o.met_by, done->ToString())
-                                  : "without undue delay (the text sets no fixed period)");
+        s.detail = prefix + (done                   ? fmt::format("{} at {}", o.met_by, done->ToString())
+                             : o.without_undue_delay ? "without undue delay (the text sets no fixed period)"
+                                                     : "the period is not known: no source read gives it");
         out.push_back(std::move(s));
         return;
       }
@@ -533,9 +549,11 @@ Result<void> CheckOptions(const std::vector<Regime>& regimes, const AssessOption
   return core::Ok();
 }
 
+// Every regime when none is named, except superseded versions (ca-sb1047@2024-05-16): a bill's
+// earlier text is assessed only when asked for by name (--regime, --compare).
 bool Selected(const Regime& r, const AssessOptions& options) {
-  return options.regimes.empty() ||
-         std::find(options.regimes.begin(), options.regimes.end(), r.id) != options.regimes.end();
+  if (options.regimes.empty()) return !r.Superseded();
+  return std::find(options.regimes.begin(), options.regimes.end(), r.id) != options.regimes.end();
 }
 
 }  // namespace
@@ -626,6 +644,14 @@ RegimeRun Prepare(const Regime& r, const AssessOptions& options, const std::vect
     run.context.notes.push_back(fmt::format("{} is in force from {}; shown as if it applied on {}", r.id,
                                             r.in_force_from->ToString(), options.as_of.ToString()));
   }
+  // What was read from an analysis rather than the text, and what no source gives, said once per
+  // regime (the rules' and duties' own marks are shown with them).
+  for (const Parameter& p : r.params) {
+    if (!p.secondary.empty()) {
+      run.context.notes.push_back(fmt::format("{}: read from a secondary source: {}", p.name, p.secondary));
+    }
+  }
+  for (const std::string& u : r.unknowns) run.context.notes.push_back("not known for this version: " + u);
   run.ranks = StatusRanks(r);
   for (std::size_t c = 0; c < r.combinations().size(); ++c) run.slots.emplace_back(r.schema(c));
   return run;
@@ -741,10 +767,16 @@ Determination Determine(const RegimeRun& run, const Inventory& inv, std::size_t 
       o.cite = rule.cite;
       if (rule.developer == "base" && base >= 0) o.developer = inv.models[static_cast<std::size_t>(base)].developer;
       if (explain) {
-        o.explanation.push_back({fmt::format("Status: {}, by rule {}: \"{}\"", o.status, rule.id, rule.text), rule.cite});
+        o.explanation.push_back({fmt::format("Status: {}, by rule {}: \"{}\"{}", o.status, rule.id, rule.text,
+                                             rule.secondary.empty() ? "" : " [read from a secondary source: " + rule.secondary + "]"),
+                                 rule.cite});
       }
       if (!rule.ambiguity.empty()) {
         d.notes.push_back(fmt::format("rule {} decided under ambiguity {}: see the other readings", rule.id, rule.ambiguity));
+      }
+      if (!rule.secondary.empty()) {
+        std::string note = fmt::format("rule {} was read from a secondary source: {}", rule.id, rule.secondary);
+        if (std::find(d.notes.begin(), d.notes.end(), note) == d.notes.end()) d.notes.push_back(std::move(note));
       }
     } else if (explain && e.unknown_blocked) {
       o.explanation.push_back({"Status unknown: a rule that could decide has unknown inputs (see above)", ""});
@@ -809,6 +841,7 @@ Determination Determine(const RegimeRun& run, const Inventory& inv, std::size_t 
         d.notes.push_back(fmt::format("the maximum penalty is for {}{}", p.condition,
                                       p.otherwise.empty() ? "" : "; other violations: " + p.otherwise));
       }
+      if (!p.secondary.empty()) d.notes.push_back("the penalty was read from a secondary source: " + p.secondary);
       if (!known_first) {
         d.notes.push_back(fmt::format("maximum penalty unknown: it depends on a figure that is not known ({})", p.first));
       }

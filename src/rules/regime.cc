@@ -123,7 +123,7 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
   TomlFields top(root, file, "regime");
   FL_RETURN_IF_ERROR(top.OnlyKeys({"id", "title", "version", "in_force_from", "note", "source", "statuses",
                                    "default_status", "covered_statuses", "param", "reading", "rule",
-                                   "obligation", "penalty", "line", "cost_component"}));
+                                   "obligation", "penalty", "line", "cost_component", "unknowns"}));
   FL_ASSIGN_OR_RETURN(r.id, top.String("id"));
   FL_ASSIGN_OR_RETURN(r.title, top.String("title"));
   FL_ASSIGN_OR_RETURN(r.version, top.RequiredDate("version"));
@@ -136,11 +136,13 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
   FL_RETURN_IF_ERROR(CheckStatuses(top, "default_status", {r.default_status}, r.statuses));
   FL_ASSIGN_OR_RETURN(r.covered_statuses, top.Strings("covered_statuses"));
   FL_RETURN_IF_ERROR(CheckStatuses(top, "covered_statuses", r.covered_statuses, r.statuses));
+  FL_ASSIGN_OR_RETURN(auto unknowns, OptionalStrings(top, root, "unknowns"));
+  r.unknowns = unknowns.value_or(std::vector<std::string>{});
 
   std::set<std::string> names;
   FL_RETURN_IF_ERROR(core::ForEachTable(root, "param", file, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
     FL_RETURN_IF_ERROR(f.OnlyKeys({"name", "unit", "cite", "values", "cpi_indexed_from", "cpi_series",
-                                   "regulator_may_set_from", "regulator_note", "regulator_approval"}));
+                                   "regulator_may_set_from", "regulator_note", "regulator_approval", "secondary"}));
     Parameter p;
     FL_ASSIGN_OR_RETURN(p.name, f.String("name"));
     if (!names.insert(p.name).second) return f.Bad("name", fmt::format("parameter '{}' is defined twice", p.name));
@@ -176,6 +178,7 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
     FL_ASSIGN_OR_RETURN(p.regulator_may_set_from, f.OptionalDate("regulator_may_set_from"));
     FL_ASSIGN_OR_RETURN(p.regulator_note, f.StringOr("regulator_note", ""));
     FL_ASSIGN_OR_RETURN(p.regulator_approval, f.StringOr("regulator_approval", ""));
+    FL_ASSIGN_OR_RETURN(p.secondary, f.StringOr("secondary", ""));
     if (!p.regulator_approval.empty() && !p.regulator_may_set_from) {
       return f.Bad("regulator_approval", "goes with regulator_may_set_from");
     }
@@ -220,7 +223,8 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
   }));
 
   FL_RETURN_IF_ERROR(core::ForEachTable(root, "rule", file, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
-    FL_RETURN_IF_ERROR(f.OnlyKeys({"id", "status", "cite", "text", "when", "developer", "only_under", "ambiguity"}));
+    FL_RETURN_IF_ERROR(f.OnlyKeys({"id", "status", "cite", "text", "when", "developer", "only_under", "ambiguity",
+                                   "secondary"}));
     Rule rule;
     FL_ASSIGN_OR_RETURN(rule.id, f.String("id"));
     FL_ASSIGN_OR_RETURN(rule.status, f.String("status"));
@@ -239,6 +243,7 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
       }
     }
     FL_ASSIGN_OR_RETURN(rule.ambiguity, f.StringOr("ambiguity", ""));
+    FL_ASSIGN_OR_RETURN(rule.secondary, f.StringOr("secondary", ""));
     r.rules.push_back(std::move(rule));
     return core::Ok();
   }));
@@ -247,7 +252,7 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
   FL_RETURN_IF_ERROR(core::ForEachTable(root, "obligation", file, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
     FL_RETURN_IF_ERROR(f.OnlyKeys({"id", "cite", "text", "applies_to", "before", "within", "after", "annually_after",
                                    "every", "starting", "met_by", "from", "earlier", "earlier_due", "earlier_cite",
-                                   "when", "when_text", "source", "retention"}));
+                                   "when", "when_text", "source", "retention", "secondary", "exempt_by"}));
     Obligation o;
     FL_ASSIGN_OR_RETURN(o.id, f.String("id"));
     FL_ASSIGN_OR_RETURN(o.cite, f.String("cite"));
@@ -272,6 +277,8 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
       o.clock = Obligation::Clock::kWithin;
       if (*within == "without-undue-delay") {
         o.without_undue_delay = true;  // never overdue by a date flopline would have to invent
+      } else if (*within == "unknown") {
+        o.period_unknown = true;  // the text has a period, but no source read gives it
       } else {
         FL_RETURN_IF_ERROR(ParseDelay(*within, o, f, "within", /*allow_zero=*/true, /*months_only=*/false));
       }
@@ -322,13 +329,19 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
     FL_ASSIGN_OR_RETURN(o.when_text, f.StringOr("when_text", o.when));
     FL_ASSIGN_OR_RETURN(o.source, f.StringOr("source", ""));
     FL_ASSIGN_OR_RETURN(o.retention, f.StringOr("retention", ""));
+    FL_ASSIGN_OR_RETURN(o.secondary, f.StringOr("secondary", ""));
+    if (o.period_unknown && o.secondary.empty()) {
+      return f.Bad("within", "\"unknown\" says no source gives the period: name the source the duty was read from in `secondary`");
+    }
+    FL_ASSIGN_OR_RETURN(o.exempt_by, f.StringOr("exempt_by", ""));
+    if (!o.exempt_by.empty()) FL_RETURN_IF_ERROR(CheckEvent(f, "exempt_by", o.exempt_by));
     r.obligations.push_back(std::move(o));
     return core::Ok();
   }));
 
   FL_RETURN_IF_ERROR(core::ForEachTable(root, "penalty", file, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
     FL_RETURN_IF_ERROR(f.OnlyKeys({"applies_to", "cite", "currency", "from", "first", "subsequent", "condition",
-                                   "otherwise"}));
+                                   "otherwise", "secondary"}));
     Penalty p;
     FL_ASSIGN_OR_RETURN(p.applies_to, f.Strings("applies_to"));
     FL_RETURN_IF_ERROR(CheckStatuses(f, "applies_to", p.applies_to, r.statuses));
@@ -339,6 +352,7 @@ Result<Regime> FromToml(const toml::table& root, const std::string& file) {
     FL_ASSIGN_OR_RETURN(p.subsequent, f.String("subsequent"));
     FL_ASSIGN_OR_RETURN(p.condition, f.StringOr("condition", ""));
     FL_ASSIGN_OR_RETURN(p.otherwise, f.StringOr("otherwise", ""));
+    FL_ASSIGN_OR_RETURN(p.secondary, f.StringOr("secondary", ""));
     p.where = core::TomlLocation(*t.get("first"), file);
     r.penalties.push_back(std::move(p));
     return core::Ok();

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "flopline/core/toml_fields.h"
+#include "flopline/rules/determination_json.h"
 #include "flopline/rules/engine.h"
 #include "regime_fixture.h"
 
@@ -491,6 +492,205 @@ TEST_F(LawTest, CompareVersions_StatusDutiesAndPenaltyPerModel) {
   auto twice = CompareVersions(engine, inv, {core::Date::FromYmd(2026, 6, 1), {}, {}}, "ca-sb1047", "ca-sb1047");
   ASSERT_FALSE(twice);
   EXPECT_EQ(twice.error().field, "--compare");
+}
+
+// ---- The bill's versions (issue 11, "What to add" 2): SB 1047 as introduced (2024-02-07), as
+// passed by the Senate (amended 2024-05-16), as amended in the Assembly (2024-07-03), and as
+// enrolled (ca-sb1047). Each golden test names the clause whose versions differ. ----
+
+class VersionsTest : public LawTest {
+ protected:
+  static inline const std::vector<std::string> kIds = {"ca-sb1047@2024-02-07", "ca-sb1047@2024-05-16",
+                                                       "ca-sb1047@2024-07-03", "ca-sb1047"};
+  static std::vector<Regime> Files() {
+    std::vector<Regime> out;
+    for (const std::string& id : kIds) {
+      auto r = Regime::Load(Source("regimes/" + id + ".toml"));
+      EXPECT_TRUE(r) << r.error().ToString();
+      if (r) out.push_back(std::move(*r));
+    }
+    return out;
+  }
+  // Superseded versions are assessed only when named: these tests name all four.
+  static std::vector<ModelAnswer> AssessAll(const Inventory& inv, const std::string& as_of) {
+    Engine engine(Files(), {});
+    auto answers = engine.Assess(inv, {*core::Date::Parse(as_of), {}, kIds});
+    EXPECT_TRUE(answers) << answers.error().ToString();
+    return answers ? *answers : std::vector<ModelAnswer>{};
+  }
+};
+
+// §22602 "covered model": 10^26 operations alone (introduced, Senate) against 10^26 AND more than
+// $100M (from the June 5 amendments: regimes.md H6). A $90M run over the line was covered only in
+// the earlier texts.
+TEST_F(VersionsTest, Sb1047_22602_CostTestArrivedInTheAssembly) {
+  auto a = AssessAll(Models(Pretrain("m", 1.1e26, 9e7)), "2025-06-01");
+  EXPECT_EQ(Under(a, "m", "ca-sb1047@2024-02-07").status, "covered-model");
+  EXPECT_EQ(Under(a, "m", "ca-sb1047@2024-05-16").status, "covered-model");
+  EXPECT_EQ(Under(a, "m", "ca-sb1047@2024-07-03").status, "not-covered");
+  EXPECT_EQ(Under(a, "m", "ca-sb1047").status, "not-covered");
+  // Every earlier version says its rule was read from a secondary source, and what it cannot judge.
+  EXPECT_TRUE(Noted(Under(a, "m", "ca-sb1047@2024-05-16"), "was read from a secondary source"))
+      << testing::PrintToString(Under(a, "m", "ca-sb1047@2024-05-16").notes);
+  Engine engine(Files(), {});
+  auto context = engine.Context({core::Date::FromYmd(2025, 6, 1), {}, {"ca-sb1047@2024-02-07"}});
+  ASSERT_TRUE(context);
+  ASSERT_EQ(context->size(), 1u);
+  const auto& notes = context->front().notes;
+  EXPECT_TRUE(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
+    return n.find("not known for this version: the capability prong") != std::string::npos;
+  })) << testing::PrintToString(notes);
+  EXPECT_TRUE(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
+    return n.find("covered_flop: read from a secondary source") != std::string::npos;
+  })) << testing::PrintToString(notes);
+}
+
+// The Senate version's debated derivative line (regimes.md H8, a named reading): a modification
+// using less than 25% of the base's compute stays a derivative; one using more is judged on its own.
+TEST_F(VersionsTest, Sb1047Senate_DerivativeLineOf25PercentIsANamedReading) {
+  const std::string models = Pretrain("base", 1.2e26, 1.5e8) + Derived("big-ft", "base", "fine-tune", 5e25, 5e6, "Other") +
+                             Derived("small-ft", "base", "fine-tune", 1e25, 1e6, "Other");
+  auto a = AssessAll(Models(models), "2025-06-01");
+  const Determination& big = Under(a, "big-ft", "ca-sb1047@2024-05-16");
+  EXPECT_EQ(big.status, "depends-on-reading");
+  EXPECT_EQ(Reading(big, "A3-own-training, H8-any-modification"), "derivative-model");
+  // 5x10^25 is 42% of the base's 1.2x10^26: a model of its own, covered only if its compute counts
+  // the base's (A3), and then its fine-tuner is the developer.
+  EXPECT_EQ(Reading(big, "A3-own-training, H8-25-percent"), "not-covered");
+  EXPECT_EQ(Reading(big, "A3-lineage, H8-25-percent"), "covered-model");
+  for (const Outcome& o : big.outcomes) {
+    if (o.reading == "A3-lineage, H8-25-percent") {
+      EXPECT_EQ(o.developer, "Other");
+    }
+    if (o.reading == "A3-own-training, H8-any-modification") {
+      EXPECT_EQ(o.developer, "Dev");
+    }
+  }
+  // 1x10^25 is 8%: a derivative under either line.
+  EXPECT_EQ(Under(a, "small-ft", "ca-sb1047@2024-05-16").status, "derivative-model");
+  // The Assembly text of 2024-07-03: 3x10^25 or more makes a covered model, with no cost floor; the
+  // enrolled text's $10M floor ((e)(1)(A)(ii)) leaves a $5M fine-tune out as written.
+  EXPECT_EQ(Under(a, "big-ft", "ca-sb1047@2024-07-03").status, "covered-model");
+  EXPECT_EQ(Reading(Under(a, "big-ft", "ca-sb1047"), "A3-own-training, A2-literal"), "not-covered");
+}
+
+// §22603: the limited duty exemption (Senate) and the positive safety determination (introduced)
+// relieve a covered model of the pre-training duties; the enrolled text has no such exemption.
+TEST_F(VersionsTest, Sb1047_22603_LimitedDutyExemptionRelievesPreTrainingDuties) {
+  auto a = AssessAll(Models(Pretrain("m", 2e26, 2e8, "", "2025-03-01") +
+                            Events("m", {{"limited-duty-exemption", "2025-02-01T00:00:00Z"},
+                                         {"training-started", "2025-03-01T00:00:00Z"}})),
+                     "2025-06-01");
+  const ObligationState* senate = Duty(Under(a, "m", "ca-sb1047@2024-05-16"), "cybersecurity-before-training");
+  ASSERT_NE(senate, nullptr);
+  EXPECT_EQ(senate->state, "not-applicable");
+  EXPECT_NE(senate->detail.find("relieved of it by limited-duty-exemption"), std::string::npos) << senate->detail;
+  EXPECT_NE(senate->detail.find("read from a secondary source"), std::string::npos) << senate->detail;
+  EXPECT_EQ(Duty(Under(a, "m", "ca-sb1047@2024-05-16"), "covered-guidance-before-training")->state, "not-applicable");
+  EXPECT_EQ(Duty(Under(a, "m", "ca-sb1047"), "cybersecurity-before-training")->state, "overdue");
+  // The introduced text's exemption is a positive safety determination, not this event.
+  EXPECT_EQ(Duty(Under(a, "m", "ca-sb1047@2024-02-07"), "cybersecurity-before-training")->state, "overdue");
+  // An exemption after training began does not undo a duty that was due before it.
+  auto late = AssessAll(Models(Pretrain("m", 2e26, 2e8, "", "2025-03-01") +
+                               Events("m", {{"training-started", "2025-03-01T00:00:00Z"},
+                                            {"limited-duty-exemption", "2025-04-01T00:00:00Z"}})),
+                        "2025-06-01");
+  EXPECT_EQ(Duty(Under(late, "m", "ca-sb1047@2024-05-16"), "cybersecurity-before-training")->state, "overdue");
+}
+
+// Certification under penalty of perjury to the Frontier Model Division (Senate, Assembly): owed,
+// with no invented due date; the enrolled text has a statement of compliance instead (§22603(f)).
+// Audits: from 2028 in the Assembly text of July 3, from 2026 as enrolled (§22603(e)(1)).
+TEST_F(VersionsTest, Sb1047_22603_CertificationUnderPerjuryAndAuditStartDiffer) {
+  auto a = AssessAll(Models(Pretrain("m", 2e26, 2e8) + Events("m", {{"training-started", "2026-02-01T00:00:00Z"},
+                                                                   {"released", "2026-03-01T00:00:00Z"}})),
+                     "2027-06-01");
+  for (const char* id : {"ca-sb1047@2024-05-16", "ca-sb1047@2024-07-03"}) {
+    const ObligationState* cert = Duty(Under(a, "m", id), "certification-under-penalty-of-perjury");
+    ASSERT_NE(cert, nullptr) << id;
+    EXPECT_EQ(cert->state, "open") << id;
+    EXPECT_FALSE(cert->due.has_value()) << id;
+    EXPECT_NE(cert->detail.find("the period is not known"), std::string::npos) << cert->detail;
+  }
+  EXPECT_EQ(Duty(Under(a, "m", "ca-sb1047"), "certification-under-penalty-of-perjury"), nullptr);
+  EXPECT_EQ(Duty(Under(a, "m", "ca-sb1047"), "annual-third-party-audit")->state, "overdue");
+  const ObligationState* july = Duty(Under(a, "m", "ca-sb1047@2024-07-03"), "annual-third-party-audit");
+  ASSERT_NE(july, nullptr);
+  EXPECT_EQ(july->state, "open");
+  ASSERT_TRUE(july->due);
+  EXPECT_GE(july->due->ToString(), "2028-01-01");
+}
+
+// §22606: the enrolled text's penalty figure (10% / 30% of the covered model's compute cost) has no
+// counterpart in the earlier versions as read: no figure is shown, and the file says it is unknown.
+TEST_F(VersionsTest, Sb1047_22606_PenaltyFigureOnlyWhereTheTextWasRead) {
+  Inventory inv = Models(Pretrain("m", 2e26, 2e8));
+  auto a = AssessAll(inv, "2026-06-01");
+  ASSERT_TRUE(Under(a, "m", "ca-sb1047").penalty_first);
+  EXPECT_DOUBLE_EQ(*Under(a, "m", "ca-sb1047").penalty_first, 2e7);
+  for (const char* id : {"ca-sb1047@2024-02-07", "ca-sb1047@2024-05-16", "ca-sb1047@2024-07-03"}) {
+    EXPECT_FALSE(Under(a, "m", id).penalty_first.has_value()) << id;
+  }
+  Engine engine(Files(), {});
+  auto compared = CompareVersions(engine, inv, {core::Date::FromYmd(2026, 6, 1), {}, {}}, "ca-sb1047@2024-05-16", "ca-sb1047");
+  ASSERT_TRUE(compared) << compared.error().ToString();
+  const VersionRow& row = compared->rows.front();
+  EXPECT_TRUE(row.differs);
+  EXPECT_EQ(row.status[0], "covered-model");
+  EXPECT_EQ(row.status[1], "covered-model");
+  EXPECT_FALSE(row.penalty_first[0].has_value());
+  EXPECT_DOUBLE_EQ(*row.penalty_first[1], 2e7);
+  auto only = [&](int side, const std::string& id) {
+    return std::find(row.duties_only[side].begin(), row.duties_only[side].end(), id) != row.duties_only[side].end();
+  };
+  EXPECT_TRUE(only(0, "covered-guidance-before-training"));
+  EXPECT_TRUE(only(0, "certification-under-penalty-of-perjury"));
+  EXPECT_TRUE(only(1, "annual-third-party-audit"));
+  EXPECT_FALSE(only(0, "cybersecurity-before-training"));  // owed under both
+}
+
+// A superseded version is assessed only when named: the default run shows the law as enrolled.
+TEST_F(VersionsTest, SupersededVersionsAreAssessedOnlyWhenNamed) {
+  std::vector<Regime> all = Files();
+  Engine engine(all, {});
+  Inventory inv = Models(Pretrain("m", 2e26, 2e8));
+  auto plain = engine.Assess(inv, {core::Date::FromYmd(2026, 6, 1), {}, {}});
+  ASSERT_TRUE(plain);
+  ASSERT_EQ(plain->front().determinations.size(), 1u);
+  EXPECT_EQ(plain->front().determinations.front().regime, "ca-sb1047");
+  auto named = engine.Assess(inv, {core::Date::FromYmd(2026, 6, 1), {}, {"ca-sb1047@2024-07-03"}});
+  ASSERT_TRUE(named);
+  ASSERT_EQ(named->front().determinations.size(), 1u);
+  EXPECT_EQ(named->front().determinations.front().regime, "ca-sb1047@2024-07-03");
+}
+
+// Item 4: the penalty's condition and the other remedies are fields of both JSON shapes.
+TEST_F(LawTest, Sb1047_22606a1_PenaltyConditionInBothJsonShapes) {
+  auto a = Assess(Models(Pretrain("m", 2e26, 2e8)), "2026-06-01");
+  ModelAnswer only = a.front();
+  only.determinations.erase(std::remove_if(only.determinations.begin(), only.determinations.end(),
+                                           [](const Determination& d) { return d.regime != "ca-sb1047"; }),
+                            only.determinations.end());
+  ASSERT_EQ(only.determinations.size(), 1u);
+  nlohmann::json explained = ModelToJson(only)["determinations"][0];
+  EXPECT_NE(explained["penalty_condition"].get<std::string>().find("death or bodily harm"), std::string::npos);
+  EXPECT_NE(explained["penalty_otherwise"].get<std::string>().find("(a)(4)-(7)"), std::string::npos);
+  std::string summary;
+  AppendSummaryJson(summary, only);
+  nlohmann::json parsed = nlohmann::json::parse(summary)["determinations"][0];
+  EXPECT_EQ(parsed["penalty_condition"], explained["penalty_condition"]);
+  EXPECT_EQ(parsed["penalty_otherwise"], explained["penalty_otherwise"]);
+  // SB 53's penalty names no other remedies: null, in both shapes.
+  auto sb53 = Assess(Models(Pretrain("m", 2e26, 2e8)), "2026-06-01");
+  ModelAnswer other = sb53.front();
+  other.determinations.erase(std::remove_if(other.determinations.begin(), other.determinations.end(),
+                                            [](const Determination& d) { return d.regime != "ca-sb53"; }),
+                             other.determinations.end());
+  std::string other_summary;
+  AppendSummaryJson(other_summary, other);
+  EXPECT_TRUE(nlohmann::json::parse(other_summary)["determinations"][0]["penalty_otherwise"].is_null());
+  EXPECT_TRUE(ModelToJson(other)["determinations"][0]["penalty_otherwise"].is_null());
+  EXPECT_FALSE(nlohmann::json::parse(other_summary)["determinations"][0]["penalty_condition"].is_null());
 }
 
 // ---- The obligation language's new keys are checked at load, with the field ----

@@ -1,5 +1,8 @@
 #include "flopline/rules/regime.h"
 
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace flopline::rules {
@@ -26,14 +29,51 @@ when = "own_flop > param.line"
 )toml";
 
 TEST(RegimeTest, EveryShippedRegimeLoadsAndEveryRuleCitesItsClause) {
-  for (const char* id : {"ca-sb1047", "ca-sb53", "ny-raise", "eu-ai-act-gpai"}) {
-    auto r = Regime::Load(std::string(FLOPLINE_SOURCE_DIR) + "/regimes/" + id + ".toml");
-    ASSERT_TRUE(r) << r.error().ToString();
-    EXPECT_EQ(r->id, id);
-    for (const Rule& rule : r->rules) EXPECT_FALSE(rule.cite.empty()) << rule.id;
-    for (const Parameter& p : r->params) EXPECT_FALSE(p.cite.empty()) << p.name;
-    for (const Obligation& o : r->obligations) EXPECT_FALSE(o.cite.empty()) << o.id;
+  auto all = LoadRegimeDir(std::string(FLOPLINE_SOURCE_DIR) + "/regimes");
+  ASSERT_TRUE(all) << all.error().ToString();
+  std::vector<std::string> ids;
+  for (const Regime& r : *all) ids.push_back(r.id);
+  // The four regimes, and SB 1047's three earlier versions (one file per version, named by its id).
+  EXPECT_EQ(ids, (std::vector<std::string>{"ca-sb1047", "ca-sb1047@2024-02-07", "ca-sb1047@2024-05-16",
+                                           "ca-sb1047@2024-07-03", "ca-sb53", "eu-ai-act-gpai", "ny-raise"}));
+  for (const Regime& r : *all) {
+    for (const Rule& rule : r.rules) EXPECT_FALSE(rule.cite.empty()) << r.id << " " << rule.id;
+    for (const Parameter& p : r.params) EXPECT_FALSE(p.cite.empty()) << r.id << " " << p.name;
+    for (const Obligation& o : r.obligations) EXPECT_FALSE(o.cite.empty()) << r.id << " " << o.id;
+    if (!r.Superseded()) continue;
+    // The earlier versions were read from analyses and commentary, not the bill's text: every
+    // provision says where it was read, and each file says what no source gave.
+    EXPECT_EQ(r.id.substr(r.id.find('@') + 1), r.version.ToString()) << r.id;
+    EXPECT_FALSE(r.unknowns.empty()) << r.id;
+    for (const Rule& rule : r.rules) EXPECT_FALSE(rule.secondary.empty()) << r.id << " " << rule.id;
+    for (const Obligation& o : r.obligations) EXPECT_FALSE(o.secondary.empty()) << r.id << " " << o.id;
+    for (const Parameter& p : r.params) {
+      if (p.regulator_flag_of.empty()) {
+        EXPECT_FALSE(p.secondary.empty()) << r.id << " " << p.name;
+      }
+    }
   }
+}
+
+TEST(RegimeTest, SecondarySourcesUnknownPeriodsAndExemptionsAreChecked) {
+  std::string base = kMinimal;
+  std::string duty = "[[obligation]]\nid = \"d\"\ncite = \"§2\"\ntext = \"t\"\napplies_to = [\"covered\"]\n";
+  // A period no source gives must name the source the duty was read from.
+  auto unnamed = Regime::Parse(base + duty + "within = \"unknown\"\nafter = \"released\"\n", "x.toml");
+  ASSERT_FALSE(unnamed);
+  EXPECT_NE(unnamed.error().ToString().find("obligation[0].within"), std::string::npos) << unnamed.error().ToString();
+  auto named = Regime::Parse(base + duty + "within = \"unknown\"\nafter = \"released\"\nsecondary = \"an analysis\"\n"
+                             "exempt_by = \"limited-duty-exemption\"\n", "x.toml");
+  ASSERT_TRUE(named) << named.error().ToString();
+  EXPECT_TRUE(named->obligations[0].period_unknown);
+  EXPECT_EQ(named->obligations[0].exempt_by, "limited-duty-exemption");
+  auto bad_event = Regime::Parse(base + duty + "before = \"released\"\nexempt_by = \"no-such-event\"\n", "x.toml");
+  ASSERT_FALSE(bad_event);
+  EXPECT_NE(bad_event.error().ToString().find("exempt_by"), std::string::npos);
+  auto listed = Regime::Parse("unknowns = [\"the penalty\"]\n" + base, "x.toml");
+  ASSERT_TRUE(listed) << listed.error().ToString();
+  EXPECT_EQ(listed->unknowns, std::vector<std::string>{"the penalty"});
+  EXPECT_FALSE(listed->Superseded());
 }
 
 TEST(RegimeTest, ReadingsMultiplyIntoCombinations) {

@@ -45,7 +45,12 @@ inline const std::vector<std::string> kEventKinds = {
     "senior-personnel-designated", "safeguards-implemented", "attribution-implemented",
     "disclosure-statement-filed", "ownership-transferred", "disclosure-information-changed",
     "authorised-representative-appointed", "copyright-policy-adopted", "training-content-summary-published",
-    "downstream-information-prepared", "systemic-risk-assessed", "serious-incident-reported"};
+    "downstream-information-prepared", "systemic-risk-assessed", "serious-incident-reported",
+    // SB 1047's earlier versions (regimes/ca-sb1047@*.toml): the introduced text's positive safety
+    // determination and the Senate version's limited duty exemption, which relieved a covered model
+    // of the pre-training duties; "all covered guidance"; the certification of compliance.
+    "positive-safety-determination", "limited-duty-exemption", "covered-guidance-implemented",
+    "certification-filed"};
 
 // What a cost of training may consist of. Only "compute-market" (the stages' compute at cloud
 // market prices, what `cost_usd` facts hold) can count toward a cost test; a regime lists each
@@ -80,6 +85,7 @@ struct Parameter {
   // regulator may set: its value is 1 while a regulator's value of <name> is in force, else 0, so
   // a rule can follow the statute's change of test ("equal to or greater than" -> "exceeds").
   std::string regulator_flag_of;
+  std::string secondary;  // non-empty: read from a secondary source, named here (shown with the value)
 };
 
 struct Reading {
@@ -92,6 +98,8 @@ struct Rule {
   std::string developer = "self";          // whose duty: "self" or "base" (the base model's developer)
   std::vector<std::string> only_under;     // reading ids; empty = every reading
   std::string ambiguity;                   // flagged in the answer when this rule decides
+  std::string secondary;                   // non-empty: read from a secondary source (an analysis, not the
+                                           // bill's text), named here; shown when the rule decides
   std::string when;
   core::Location where;                    // of the `when` string
 };
@@ -114,6 +122,11 @@ struct Obligation {
   std::chrono::seconds delay{0};           // kWithin: hours, days, weeks
   int delay_months = 0;                    // kWithin: months; kEvery: the period
   bool without_undue_delay = false;        // kWithin with no fixed period in the text (EU Art. 55(1)(c))
+  bool period_unknown = false;             // kWithin whose period no source read gives (`within = "unknown"`):
+                                           // shown open, never overdue by an invented date
+  std::string exempt_by;                   // an event kind that relieves the model of this duty (SB 1047's
+                                           // earlier versions: a positive safety determination, a limited
+                                           // duty exemption); empty = none
   std::string met_by;                      // event kind that discharges it; empty = not trackable
   std::optional<core::Date> from;          // the duty exists from this date (default: the regime's in_force_from)
   Earlier earlier = Earlier::kExcused;
@@ -123,6 +136,7 @@ struct Obligation {
   std::string when_text;                   // the condition in words, shown when it does not hold
   core::Location where;                    // of `when`
   std::string source;                      // not law: e.g. "Code of Practice"; shown with the duty
+  std::string secondary;                   // non-empty: read from a secondary source, named here; shown
   std::string retention;                   // documents: how long to keep (shown, not computed)
 };
 
@@ -133,6 +147,7 @@ struct Penalty {
   std::string first, subsequent;           // number expressions, e.g. "0.10 * cost_usd"
   std::string condition;                   // which violations the figure is for ("causes death or ...")
   std::string otherwise;                   // the remedies for other violations
+  std::string secondary;                   // non-empty: read from a secondary source; shown
   core::Location where;
 };
 
@@ -163,6 +178,11 @@ class Regime {
   std::vector<Penalty> penalties;
   std::vector<Line> lines;
   std::vector<CostComponent> cost_components;  // empty: the regime has no cost test
+  // What no source read says for this version (a penalty amount, a deadline): shown with every
+  // answer, so a missing duty or figure is never read as "none".
+  std::vector<std::string> unknowns;
+  // A superseded version (an id with '@', e.g. ca-sb1047@2024-05-16) is assessed only when named.
+  bool Superseded() const { return id.find('@') != std::string::npos; }
 
   // One combination of readings: an index into `readings` per ambiguity group (empty if none).
   using Combination = std::vector<int>;
