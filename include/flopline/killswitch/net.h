@@ -41,6 +41,8 @@ class LineConn {
   bool overflowed() const { return overflowed_; }
   // The next complete line, without its newline.
   std::optional<std::string> NextLine();
+  // A complete line is already buffered (read with an earlier line): the socket will not say so.
+  bool HasLine() const { return in_.find('\n') != std::string::npos; }
   // Waits up to `timeout_ms` for the next complete line; nullopt on timeout, EOF or error.
   std::optional<std::string> ReadLine(std::int64_t timeout_ms);
   // Queues a line; Flush writes what the socket takes. False when the peer is gone.
