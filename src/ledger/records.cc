@@ -51,6 +51,24 @@ const std::vector<RecordKind>& Kinds() {
        Retention::kYearsFromRecord, 5, "SB 53 §22757.12(f)", {}, true},
       {"model-file", "SB 1047 §22602(e), (f)", "the model file whose facts `flopline assess` judged",
        Retention::kNone, 0, "", {}, false},
+      // Documents `flopline document` files (documents/*.toml) for which no kind above serves.
+      {"raise-frontier-framework", "NY GBL §1421(1)", "RAISE frontier AI framework, unredacted",
+       Retention::kYearsFromRecord, 5, "NY GBL §1421(5)(b)", {}, true},
+      {"critical-incident-report", "SB 53 §22757.13(c); NY GBL §1422(3)",
+       "critical safety incident report (to the Office of Emergency Services, or the NY office)",
+       Retention::kNone, 0, "", {}, true},
+      {"commission-notification", "EU AI Act Art. 52(1)",
+       "notification to the Commission that a general-purpose AI model meets the systemic-risk condition",
+       Retention::kNone, 0, "", {}, true},
+      // Art. 54(3): 10 years after the model is placed on the market; kept while it is available plus
+      // 10 years, which is never shorter.
+      {"technical-documentation", "EU AI Act Art. 53(1)(a), Annex XI",
+       "technical documentation of a general-purpose AI model", Retention::kAvailabilityPlusYears, 10,
+       "EU AI Act Art. 54(3)", {}, true},
+      // Who signed a filed document, and when (SB 1047 §22603(f)(1): the CTO or a more senior officer
+      // signs the statement; §22603(e)(4)(D): the lead auditor signs the audit report).
+      {"document-signature", "SB 1047 §22603(f)(1), (e)(4)(D)", "the signature of a filed document",
+       Retention::kNone, 0, "", {"document_index", "document_leaf_hash", "signer", "role", "signed_at"}, true},
       // The log's own records. A purge names the entry whose document and salts it deleted, so a
       // purge done by editing rows has no record and fails verify; the inventory record holds the
       // rows `flopline import` derived from its model files, from which verify recomputes the

@@ -1,0 +1,313 @@
+#include "flopline/documents/facts.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "flopline/core/format.h"
+#include "flopline/ledger/hash.h"
+#include "flopline/ledger/inventory.h"
+#include "flopline/ledger/records.h"
+
+namespace flopline::documents {
+namespace {
+
+using core::Result;
+using nlohmann::json;
+
+std::string FileName(std::uint64_t index) { return fmt::format("ledger entry {}", index); }
+
+// `raw`, when given, receives the document's bytes (empty when purged).
+Result<LoggedRecord> ProduceRecord(ledger::Log& log, std::uint64_t index, std::vector<std::string>& warnings,
+                                   std::string* raw = nullptr) {
+  FL_ASSIGN_OR_RETURN(ledger::ProducedRecord produced, log.Produce(index));
+  LoggedRecord r;
+  r.index = index;
+  r.leaf_hash = ledger::Base64(produced.entry.leaf_hash);
+  r.kind = produced.leaf.kind;
+  r.recorded_at = produced.leaf.recorded_at;
+  r.in_checkpoint = produced.checkpoint.has_value();
+  r.content_sha256 = ledger::Hex(produced.entry.content_hash);
+  if (!r.in_checkpoint) {
+    warnings.push_back(fmt::format("entry {} ({}) is not yet in a signed checkpoint: run `flopline ledger checkpoint`",
+                                   index, r.kind));
+  }
+  if (produced.document) {
+    r.size = produced.document->size();
+    json doc = json::parse(*produced.document, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_discarded() && doc.is_object()) r.fields = std::move(doc);
+    if (raw != nullptr) *raw = std::move(*produced.document);
+  }
+  return r;
+}
+
+// Whether a drill's scope (docs/killswitch.md "Scopes") reaches the model: `all`, the model itself,
+// or the lineage of the model or of one of its ancestors.
+bool ScopeReaches(const std::string& scope, const std::string& model, const rules::Inventory& inventory) {
+  if (scope == "all" || scope == "model:" + model) return true;
+  if (!scope.starts_with("lineage:")) return false;
+  std::string root = scope.substr(8);
+  for (int i = inventory.Find(model), hops = 0; i >= 0 && hops <= static_cast<int>(inventory.models.size()); ++hops) {
+    if (inventory.models[i].id == root) return true;
+    i = inventory.base_index.empty() ? -1 : inventory.base_index[i];
+  }
+  return false;
+}
+
+std::string FieldValue(const json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
+
+// Two significant figures, as GPAI Guidelines para 32 asks: "2.3 x 10^25 FLOP".
+std::string TwoSignificant(double flop) {
+  if (!(flop > 0) || !std::isfinite(flop)) return fmt::format("{} FLOP", flop);
+  int exponent = static_cast<int>(std::floor(std::log10(flop)));
+  double mantissa = flop / std::pow(10.0, exponent);
+  mantissa = std::round(mantissa * 10.0) / 10.0;
+  if (mantissa >= 10.0) {
+    mantissa /= 10.0;
+    ++exponent;
+  }
+  return fmt::format("{:.1f} x 10^{} FLOP", mantissa, exponent);
+}
+
+}  // namespace
+
+Result<Evidence> LoadEvidence(ledger::Log& log, ledger::Storage& storage, const std::string& model, core::Date as_of,
+                              const compute::AcceleratorTable& accelerators, const compute::PriceTable& prices) {
+  Evidence ev;
+  ev.model = model;
+  FL_ASSIGN_OR_RETURN(ev.log_size, storage.Size());
+  const core::Instant end = core::Instant::StartOf(as_of) + std::chrono::hours(24);
+  std::vector<std::uint64_t> imports, own, drills;
+  FL_RETURN_IF_ERROR(storage.ForEachEntry(0, ev.log_size, [&](const ledger::Entry& e) -> Result<void> {
+    Result<ledger::LeafInfo> leaf = ledger::ParseLeaf(e.leaf);
+    if (!leaf) return core::MakeError(core::Code::kDataLoss, fmt::format("entry {}: {}", e.index, leaf.error().message));
+    if (leaf->recorded_at >= end) return core::Ok();
+    if (leaf->kind == ledger::kInventoryKind) {
+      imports.push_back(e.index);
+    } else if (leaf->kind == "shutdown-drill") {
+      drills.push_back(e.index);
+    } else if (leaf->model == model && leaf->kind != ledger::kModelFileKind && leaf->kind != ledger::kPurgeKind) {
+      own.push_back(e.index);
+    }
+    return core::Ok();
+  }));
+
+  // The latest import that holds the model: its files were parsed together, lineage and all.
+  std::optional<std::uint64_t> import_index;
+  ledger::InventoryDocument inventory_doc;
+  for (auto it = imports.rbegin(); it != imports.rend() && !import_index; ++it) {
+    FL_ASSIGN_OR_RETURN(LoggedRecord r, ProduceRecord(log, *it, ev.warnings));
+    if (!r.fields) continue;  // purged (an inventory record never is) or not JSON
+    FL_ASSIGN_OR_RETURN(ledger::InventoryDocument doc, ledger::InventoryFromJson(r.fields->dump()));
+    bool holds = std::any_of(doc.rows.models.begin(), doc.rows.models.end(),
+                             [&](const ledger::InventoryRows::Model& m) { return m.id == model; });
+    if (holds) {
+      import_index = *it;
+      inventory_doc = std::move(doc);
+    }
+  }
+  if (!import_index) {
+    return core::NotFound(fmt::format("no model '{}' in the store's inventory (imported on or before {}): "
+                                      "record its model file with `flopline import`",
+                                      model, as_of.ToString()),
+                          "--model");
+  }
+  const std::size_t file_count = inventory_doc.file_sha256.size();
+  if (file_count > *import_index) {
+    return core::MakeError(core::Code::kDataLoss,
+                           fmt::format("entry {}: the import lists more model files than entries before it", *import_index));
+  }
+  std::vector<rules::ModelFile> files;
+  for (std::size_t i = 0; i < file_count; ++i) {
+    std::uint64_t index = *import_index - file_count + i;
+    std::string text;
+    FL_ASSIGN_OR_RETURN(LoggedRecord r, ProduceRecord(log, index, ev.warnings, &text));
+    if (r.kind != ledger::kModelFileKind || r.content_sha256 != inventory_doc.file_sha256[i]) {
+      return core::MakeError(core::Code::kDataLoss,
+                             fmt::format("entry {} is not the model file the import at entry {} lists", index, *import_index));
+    }
+    if (text.empty()) {
+      return core::MakeError(core::Code::kFailedPrecondition, fmt::format("the model file at entry {} was purged", index));
+    }
+    files.push_back({FileName(index), std::move(text)});
+    ev.files[FileName(index)] = std::move(r);
+  }
+  compute::ConfigLoader no_configs = [](const std::string& path) -> Result<compute::Architecture> {
+    return core::MakeError(core::Code::kFailedPrecondition,
+                           fmt::format("config '{}' is not held by the evidence log", path));
+  };
+  Result<rules::Inventory> inventory = rules::ParseInventory(files, accelerators, prices, no_configs);
+  if (!inventory) {
+    core::Error e = inventory.error();
+    e.code = core::Code::kFailedPrecondition;
+    e.message = "the logged model files cannot be read again: " + e.message;
+    return tl::unexpected(std::move(e));
+  }
+  ev.inventory = std::move(*inventory);
+
+  for (std::uint64_t index : own) {
+    FL_ASSIGN_OR_RETURN(LoggedRecord r, ProduceRecord(log, index, ev.warnings));
+    if (r.size > 0 || r.fields) ev.records.push_back(std::move(r));
+  }
+  for (std::uint64_t index : drills) {
+    FL_ASSIGN_OR_RETURN(LoggedRecord r, ProduceRecord(log, index, ev.warnings));
+    if (!r.fields) continue;
+    std::string scope = r.fields->value("scope", json()).is_string() ? r.fields->value("scope", "") : "";
+    if (!scope.empty() && ScopeReaches(scope, model, ev.inventory)) {
+      ev.drills.push_back(std::move(r));
+    } else {
+      // A drill of another scope says nothing about this model, and neither does its checkpoint.
+      std::erase_if(ev.warnings, [&](const std::string& w) { return w.starts_with(fmt::format("entry {} ", index)); });
+    }
+  }
+  return ev;
+}
+
+Result<FactSet> GatherFacts(const Evidence& ev, const rules::Engine& engine, const DocumentKind& kind,
+                            core::Date as_of) {
+  FactSet out;
+  int mi = ev.inventory.Find(ev.model);
+  if (mi < 0) return core::NotFound(fmt::format("no model '{}' in the logged model files", ev.model), "--model");
+  const rules::Model& m = ev.inventory.models[mi];
+  rules::AssessOptions options;
+  options.as_of = as_of;
+  options.regimes = {kind.regime};
+  FL_ASSIGN_OR_RETURN(std::vector<rules::ModelAnswer> answers, engine.Assess(ev.inventory, options));
+  auto answer = std::find_if(answers.begin(), answers.end(), [&](const rules::ModelAnswer& a) { return a.id == ev.model; });
+  if (answer == answers.end() || answer->determinations.empty()) {
+    return core::MakeError(core::Code::kInternal, fmt::format("the engine gave no answer for '{}'", ev.model));
+  }
+  const rules::Determination& d = answer->determinations.front();
+  for (const rules::Regime& r : engine.regimes()) {
+    if (r.id == kind.regime) out.regime_version = r.version.ToString();
+  }
+  out.status = d.status;
+  out.regime_title = d.title;
+  const core::Instant end = core::Instant::StartOf(as_of) + std::chrono::hours(24);
+
+  auto from_file = [&](const std::string& file, std::string field) {
+    Source s;
+    s.type = "record";
+    auto it = ev.files.find(file);
+    if (it != ev.files.end()) {
+      s.index = it->second.index;
+      s.leaf_hash = it->second.leaf_hash;
+      s.record_kind = it->second.kind;
+      s.recorded_at = it->second.recorded_at.ToString();
+    }
+    s.field = std::move(field);
+    return s;
+  };
+  auto determination = [&](const std::string& detail) {
+    Source s;
+    s.type = "determination";
+    s.text = fmt::format("{} ({} version {}), as of {}{}{}", d.title, d.regime, out.regime_version, as_of.ToString(),
+                         detail.empty() ? "" : ": ", detail);
+    return s;
+  };
+  auto add = [&](const std::string& fact, std::string label, std::string value, Source source, std::string stale = {}) {
+    out.facts[fact].push_back({fact, std::move(label), std::move(value), std::move(source), std::move(stale)});
+  };
+
+  // The model's identity and training, as its logged model file gives them.
+  const std::string mfile = m.where.file;
+  add("model.identity", "model", m.id, from_file(mfile, "model.id"));
+  add("model.identity", "developer", m.developer, from_file(mfile, "model.developer"));
+  add("model.identity", "foundation model", m.foundation_model ? "yes" : "no", from_file(mfile, "model.foundation_model"));
+  if (!m.base.empty()) {
+    add("model.identity", "base model", m.base, from_file(mfile, "model.base"));
+    add("model.identity", "derivation", m.derivation, from_file(mfile, "model.derivation"));
+  }
+  if (m.developer_revenue_usd) {
+    add("model.identity", "developer revenue (preceding calendar year)", core::Dollars(*m.developer_revenue_usd),
+        from_file(mfile, "model.developer_revenue_usd"));
+  }
+  std::optional<core::Date> latest_start;
+  for (std::size_t i = 0; i < m.training.size(); ++i) {
+    const rules::TrainingStage& s = m.training[i];
+    if (s.start <= as_of && (!latest_start || *latest_start < s.start)) latest_start = s.start;
+    std::string cost = s.cost_usd ? fmt::format("{} ({})", core::Dollars(*s.cost_usd), s.cost_source)
+                                  : fmt::format("unknown ({})", s.cost_source);
+    add("model.training", fmt::format("training stage {}: {}", i + 1, s.kind),
+        fmt::format("from {}: {} FLOP ({}); cost {}", s.start.ToString(), core::Sci3(s.flop), s.flop_method, cost),
+        from_file(s.where.file.empty() ? mfile : s.where.file, fmt::format("model.training[{}]", i)));
+  }
+
+  // What the engine computed along the lineage, and its determination.
+  add("compute.totals", "own training compute", core::Sci3(answer->own_flop) + " FLOP",
+      determination("the model's own training stages"));
+  add("compute.totals", "cumulative training compute (with its lineage)", core::Sci3(answer->cumulative_flop) + " FLOP",
+      determination("summed along the lineage"));
+  if (answer->own_cost_usd) {
+    add("compute.totals", "own training cost", core::Dollars(*answer->own_cost_usd),
+        determination("the model's own training stages"));
+  }
+  add("compute.cumulative_2sf", "cumulative training compute", TwoSignificant(answer->cumulative_flop),
+      determination("summed along the lineage, two significant figures"));
+  for (const rules::Outcome& o : d.outcomes) {
+    std::string label = d.outcomes.size() > 1 ? fmt::format("status under the reading {}", o.reading) : "status";
+    std::string value = o.rule.empty() ? fmt::format("{} (no rule applies: the default status)", o.status)
+                                       : fmt::format("{} ({}, rule {})", o.status, o.cite, o.rule);
+    add("determination.status", label, value, determination(o.rule.empty() ? "default status" : "rule " + o.rule));
+  }
+  for (const rules::ObligationState& o : d.obligations) {
+    std::string value = o.state;
+    if (o.due) value += ", due " + o.due->ToString();
+    if (!o.detail.empty()) value += "; " + o.detail;
+    std::string label = fmt::format("{} ({})", o.id, o.cite);
+    add("determination.obligations", label, value, determination("obligation " + o.id));
+    if (std::find(kind.discharges.begin(), kind.discharges.end(), o.id) != kind.discharges.end()) {
+      add("determination.discharged", label, value, determination("obligation " + o.id));
+    }
+  }
+
+  // Events, as the model files record them: the latest of each kind up to the date.
+  for (const rules::Event& e : ev.inventory.events) {
+    if (e.model != ev.model || e.at >= end) continue;
+    std::string fact = "event." + e.kind;
+    out.facts.erase(fact);
+    add(fact, e.kind, e.at.ToString(), from_file(e.where.file, "event.at"));
+  }
+
+  // Records: the latest of each kind, field by field, with staleness.
+  auto stale_of = [&](const LoggedRecord& r) -> std::string {
+    if (kind.fresh_for_days) {
+      auto age = std::chrono::duration_cast<std::chrono::hours>(end.time() - r.recorded_at.time()).count() / 24;
+      if (age > *kind.fresh_for_days) {
+        return fmt::format("recorded {}, more than {} days before {}", r.recorded_at.date().ToString(),
+                           *kind.fresh_for_days, as_of.ToString());
+      }
+    }
+    if (latest_start && r.recorded_at < core::Instant::StartOf(*latest_start)) {
+      return fmt::format("recorded {}, before the training stage that began {}: evidence about an earlier model",
+                         r.recorded_at.date().ToString(), latest_start->ToString());
+    }
+    return {};
+  };
+  auto add_record = [&](const std::string& fact, const LoggedRecord& r) {
+    out.facts.erase(fact);
+    Source s;
+    s.type = "record";
+    s.index = r.index;
+    s.leaf_hash = r.leaf_hash;
+    s.record_kind = r.kind;
+    s.recorded_at = r.recorded_at.ToString();
+    std::string stale = stale_of(r);
+    if (r.fields) {
+      for (const auto& [name, value] : r.fields->items()) {
+        Source field_source = s;
+        field_source.field = name;
+        add(fact, name, FieldValue(value), field_source, stale);
+      }
+    } else {
+      add(fact, "document", fmt::format("{} bytes, SHA-256 {}", r.size, r.content_sha256), s, stale);
+    }
+  };
+  for (const LoggedRecord& r : ev.records) add_record("record." + r.kind, r);
+  if (!ev.drills.empty()) add_record("drill.latest", ev.drills.back());
+  return out;
+}
+
+}  // namespace flopline::documents
