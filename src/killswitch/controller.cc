@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -76,7 +76,8 @@ struct Controller::Impl {
     std::string note;
     bool drill = false;
     std::vector<std::string> targeted;
-    std::map<std::string, json> acks;
+    std::set<std::string> target_set;  // the same ids, for lookups: fleets are large
+    std::map<std::string, json> acks;  // only targeted ids, so complete when sizes match
     std::int64_t start = 0, deadline = 0;  // monotonic ms
     int client = -1;
     std::int64_t last_confirm = 0;
@@ -91,6 +92,7 @@ struct Controller::Impl {
     std::uint64_t last_seq = 0;
     std::int64_t opened = 0;  // monotonic ms
     bool heard = false;       // has sent something (if only part of a line)
+    bool watch_out = false;   // registered for EPOLLOUT (output waiting)
   };
 
   ControllerOptions opt;
@@ -99,6 +101,13 @@ struct Controller::Impl {
   std::unique_ptr<Coordinator> coord;
   int listener = -1;
   int spare = -1;  // a descriptor held back to accept-and-close when the process runs out
+  // One epoll set over the listener, the coordinator's wake-up descriptor and every connection:
+  // a turn of the loop costs what is ready, not what is connected (10,000 agents and more).
+  int epoll = -1;
+  bool listener_watched = false, wake_watched = false;
+  // Kept as connections change, rather than counted on each new one.
+  std::size_t agent_conns = 0, unauthenticated = 0;
+  std::int64_t last_scan = 0;  // the last sweep for expired authentication bounds and leases
   std::size_t max_conns = 0;
   std::map<int, Conn> conns;
   std::map<int, std::string> agent_of;  // fd -> agent id
@@ -127,24 +136,41 @@ struct Controller::Impl {
     }
     max_conns = std::max(max_conns, kOperatorReserve + 1);
     spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    epoll = epoll_create1(EPOLL_CLOEXEC);
   }
   ~Impl() {
     for (auto& [fd, c] : conns) c.line->Close();
     if (spare >= 0) close(spare);
+    if (epoll >= 0) close(epoll);
   }
 
-  void SendPlain(int fd, const json& j) {
+  void Watch(int fd, bool out, int op) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | (out ? EPOLLOUT : 0u);
+    ev.data.fd = fd;
+    epoll_ctl(epoll, op, fd, &ev);
+  }
+  // Writes what the socket takes now; the rest when epoll says it is writable.
+  void FlushConn(int fd, Conn& c) {
+    c.line->Flush();
+    if (c.line->WantsWrite() != c.watch_out) {
+      c.watch_out = c.line->WantsWrite();
+      Watch(fd, c.watch_out, EPOLL_CTL_MOD);
+    }
+  }
+  void SendPlain(int fd, const json& j) { SendLine(fd, Dump(j)); }
+  void SendLine(int fd, const std::string& line) {
     auto it = conns.find(fd);
     if (it == conns.end()) return;
-    it->second.line->Queue(Dump(j));
-    it->second.line->Flush();
+    it->second.line->Queue(line);
+    FlushConn(fd, it->second);
   }
   // Sealed under the connection's session: only its authenticated peer can check it.
   void SendSealed(int fd, const json& j) {
     auto it = conns.find(fd);
     if (it == conns.end() || !it->second.from) return;
     it->second.line->Queue(Seal(it->second.session, Direction::kController, "controller", Dump(j)));
-    it->second.line->Flush();
+    FlushConn(fd, it->second);
   }
 
   bool LeaseValid(const Agent& a, std::int64_t now) const {
@@ -251,8 +277,7 @@ struct Controller::Impl {
       derived_of[again->first.fence] = order.fence;
       orders.push_back(again->second);
       for (Pending& p : pending) {
-        if (p.order.fence == order.fence &&
-            std::find(p.targeted.begin(), p.targeted.end(), a.id) == p.targeted.end()) {
+        if (p.order.fence == order.fence && p.target_set.insert(a.id).second) {
           p.targeted.push_back(a.id);
         }
       }
@@ -285,8 +310,7 @@ struct Controller::Impl {
     }
     std::uint64_t original = derived_of.contains(fence) ? derived_of[fence] : fence;
     for (Pending& p : pending) {
-      if ((p.order.fence == fence || p.order.fence == original) &&
-          std::find(p.targeted.begin(), p.targeted.end(), id) != p.targeted.end()) {
+      if ((p.order.fence == fence || p.order.fence == original) && p.target_set.contains(id)) {
         p.acks[id] = doc;
         p.last_confirm = now;
       }
@@ -360,6 +384,7 @@ struct Controller::Impl {
       if (id && model && lineage) consider(*id, *model, *lineage);
     }
     p.targeted.assign(targets.begin(), targets.end());
+    p.target_set = std::move(targets);
     auto issued =
         Issue(*scope, m.reason, wall + m.timeout_ms, {named.begin(), named.end()}, p.targeted);
     if (!issued) {
@@ -373,10 +398,11 @@ struct Controller::Impl {
     if (p.targeted.empty())
       Log(fmt::format("order {} reaches no agent; it stays in force until it expires",
                       p.order.fence));
-    json order = ToJson(ControllerMessage(OrderMsg{p.note}));
+    // One line for every target: serialised once.
+    std::string order = Dump(ToJson(ControllerMessage(OrderMsg{p.note})));
     for (const std::string& id : p.targeted) {
       auto a = agents.find(id);
-      if (a != agents.end() && a->second.fd >= 0) SendPlain(a->second.fd, order);
+      if (a != agents.end() && a->second.fd >= 0) SendLine(a->second.fd, order);
     }
     coord->PublishOrder(p.order.fence, p.note, p.targeted);
     in_force.emplace_back(p.order, p.note);
@@ -443,8 +469,7 @@ struct Controller::Impl {
 
   void Finish(std::int64_t now) {
     for (auto it = pending.begin(); it != pending.end();) {
-      bool all = std::all_of(it->targeted.begin(), it->targeted.end(),
-                             [&](const std::string& id) { return it->acks.contains(id); });
+      bool all = it->acks.size() == it->targeted.size();
       if (!all && now < it->deadline) {
         ++it;
         continue;
@@ -534,11 +559,13 @@ struct Controller::Impl {
     if (!c.from) {
       // Agents' connections, enrolled or not, may hold all but kOperatorReserve slots: the rest
       // is the operators' (and the unauthenticated connections', which make way for them).
-      if (agent_msg && AgentConnections() >= max_conns - kOperatorReserve) {
+      if (agent_msg && agent_conns >= max_conns - kOperatorReserve) {
         return Reject(fd, "no room for another agent (the rest is reserved for operators)");
       }
       c.from = env->from;
       c.session = session;
+      --unauthenticated;
+      if (agent_msg) ++agent_conns;
     }
     if (auto* e = std::get_if<EnrollMsg>(&*msg)) return OnEnroll(fd, *e, now);
     if (auto* r = std::get_if<RenewMsg>(&*msg)) {
@@ -584,20 +611,16 @@ struct Controller::Impl {
     }
     auto it = conns.find(fd);
     if (it == conns.end()) return;
+    const std::optional<std::string>& from = it->second.from;
+    if (!from) {
+      --unauthenticated;
+    } else if (from->starts_with("agent:")) {
+      --agent_conns;
+    }
     it->second.line->Flush();
+    epoll_ctl(epoll, EPOLL_CTL_DEL, fd, nullptr);
     it->second.line->Close();
     conns.erase(it);
-  }
-
-  std::size_t AgentConnections() const {
-    return static_cast<std::size_t>(std::count_if(conns.begin(), conns.end(), [](const auto& c) {
-      return c.second.from && c.second.from->starts_with("agent:");
-    }));
-  }
-
-  std::size_t Unauthenticated() const {
-    return static_cast<std::size_t>(
-        std::count_if(conns.begin(), conns.end(), [](const auto& c) { return !c.second.from; }));
   }
 
   // Closes an unauthenticated connection to make room: one chosen at random among those that
@@ -633,7 +656,7 @@ struct Controller::Impl {
       close(fd);
       return;
     }
-    if (Unauthenticated() >= opt.max_unauthenticated) {
+    if (unauthenticated >= opt.max_unauthenticated) {
       EvictUnauthenticated("too many unauthenticated connections");
     }
     Conn c;
@@ -643,6 +666,8 @@ struct Controller::Impl {
     c.opened = now;
     json hello = ToJson(ControllerMessage(HelloMsg{c.nonce}));
     conns[fd] = std::move(c);
+    ++unauthenticated;
+    Watch(fd, false, EPOLL_CTL_ADD);
     SendPlain(fd, hello);
   }
 
@@ -694,70 +719,91 @@ struct Controller::Impl {
     }
   }
 
-  void Step(int timeout_ms) {
-    std::vector<pollfd> fds;
-    if (listener >= 0) fds.push_back({listener, POLLIN, 0});
-    if (coord->WakeFd() >= 0) fds.push_back({coord->WakeFd(), POLLIN, 0});
-    for (const auto& [fd, c] : conns) {
-      fds.push_back({fd, static_cast<short>(POLLIN | (c.line->WantsWrite() ? POLLOUT : 0)), 0});
+  // One connection's turn: write what waits, read what came, act on every complete line.
+  void Serve(int fd, std::uint32_t events, std::int64_t now) {
+    auto it = conns.find(fd);
+    if (it == conns.end()) return;
+    LineConn& c = *it->second.line;
+    bool open = true;
+    if (events & EPOLLOUT) {
+      open = c.Flush();
+      if (open) FlushConn(fd, it->second);
     }
-    poll(fds.data(), fds.size(), timeout_ms);
-    std::int64_t now = MonotonicMs();
-    for (const pollfd& p : fds) {
-      if (p.revents == 0) continue;
-      if (p.fd == listener) {
-        Accept(now);
-        continue;
-      }
-      if (p.fd == coord->WakeFd()) continue;
-      auto it = conns.find(p.fd);
-      if (it == conns.end()) continue;
-      LineConn& c = *it->second.line;
-      bool open = true;
-      if (p.revents & POLLOUT) open = c.Flush();
-      // The peer's end (EOF) is acted on only after the lines it sent before it: an agent's last
-      // ack or exited often arrives together with its FIN.
-      bool ended = false;
-      if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-        it->second.heard = true;
-        ended = !c.ReadSome();
-      }
-      while (open) {
-        std::optional<std::string> line = c.NextLine();
-        if (!line) break;
-        try {
-          open = OnLine(p.fd, *line, now);
-        } catch (const std::exception& e) {  // a bug, not the peer's right to stop the controller
-          open = Reject(p.fd, std::string("internal error: ") + e.what());
-        }
-      }
-      if (c.overflowed()) {
-        open = Reject(p.fd, fmt::format("a line longer than {} bytes, or too much unread output",
-                                        kMaxLineBytes));
-      }
-      if (!open || ended) Drop(p.fd);
+    // The peer's end (EOF) is acted on only after the lines it sent before it: an agent's last
+    // ack or exited often arrives together with its FIN.
+    bool ended = false;
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+      it->second.heard = true;
+      ended = !c.ReadSome();
     }
+    while (open) {
+      std::optional<std::string> line = c.NextLine();
+      if (!line) break;
+      try {
+        open = OnLine(fd, *line, now);
+      } catch (const std::exception& e) {  // a bug, not the peer's right to stop the controller
+        open = Reject(fd, std::string("internal error: ") + e.what());
+      }
+    }
+    if (c.overflowed()) {
+      open = Reject(fd, fmt::format("a line longer than {} bytes, or too much unread output",
+                                    kMaxLineBytes));
+    }
+    if (!open || ended) Drop(fd);
+  }
+
+  // Closes connections past their authentication bound and notes lapsed leases: a sweep over
+  // every connection and agent, so at most every 20 ms, not on every turn.
+  void Sweep(std::int64_t now) {
+    if (now - last_scan < 20) return;
+    last_scan = now;
     for (auto it = conns.begin(); it != conns.end();) {
       int fd = it->first;
       const Conn& c = it->second;
       bool late = now - c.opened > opt.auth_timeout_ms;
       // Unauthenticated, or an agent's connection that has not enrolled, past the bound.
-      bool unauthenticated = !c.from && late;
+      bool unauthenticated_late = !c.from && late;
       bool unenrolled = late && c.from && c.from->starts_with("agent:") && !agent_of.contains(fd);
       ++it;
-      if (unauthenticated || unenrolled) {
+      if (unauthenticated_late || unenrolled) {
         Log(fmt::format("closed the connection from {}: not {} within {} ms", conns.at(fd).peer,
-                        unauthenticated ? "authenticated" : "enrolled", opt.auth_timeout_ms));
+                        unauthenticated_late ? "authenticated" : "enrolled",
+                        opt.auth_timeout_ms));
         Drop(fd);
       }
     }
-    PollCoordinator(now);
     for (auto& [id, a] : agents) {
       if (a.state == "live" && !LeaseValid(a, now)) {
         a.state = "lease-expired";
         Log(fmt::format("agent {}'s lease lapsed: it stops its workload itself (fail closed)", id));
       }
     }
+  }
+
+  void Step(int timeout_ms) {
+    if (listener >= 0 && !listener_watched) {
+      listener_watched = true;
+      Watch(listener, false, EPOLL_CTL_ADD);
+    }
+    if (coord->WakeFd() >= 0 && !wake_watched) {
+      wake_watched = true;
+      Watch(coord->WakeFd(), false, EPOLL_CTL_ADD);
+    }
+    epoll_event events[512];
+    int n = epoll_wait(epoll, events, 512, timeout_ms);
+    std::int64_t now = MonotonicMs();
+    bool accept = false;
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == listener) {
+        accept = true;  // after the others: a new connection may take a number closed just now
+      } else if (fd != coord->WakeFd()) {
+        Serve(fd, events[i].events, now);
+      }
+    }
+    if (accept) Accept(now);
+    Sweep(now);
+    PollCoordinator(now);
     Finish(now);
   }
 };
