@@ -16,6 +16,9 @@ packages=(
   libcurl4-openssl-dev              # the kill switch's etcd client (v3 JSON gateway)
   etcd-server etcd-client           # a real etcd for the kill switch's high-availability tests
   procps iproute2                   # pgrep/pkill and network namespaces in the kill switch's tests
+  libboost1.81-dev                  # `flopline serve`: Boost.Beast/Asio (header-only HTTP, TLS through OpenSSL)
+  curl openssl                      # the server's tests: TLS with a throwaway certificate
+  wrk                               # bench/serve_bench.sh: HTTP load on loopback
 )
 
 missing=()

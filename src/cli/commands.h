@@ -19,6 +19,9 @@ CommandRunner AddAssessCommand(CLI::App& app);
 CommandRunner AddLedgerCommand(CLI::App& app);
 CommandRunner AddImportCommand(CLI::App& app);
 CommandRunner AddKillswitchCommand(CLI::App& app);
+CommandRunner AddServeCommand(CLI::App& app);
+CommandRunner AddUserCommand(CLI::App& app);
+CommandRunner AddWorkspaceCommand(CLI::App& app);
 
 // The directory holding accelerators.toml and cloud-prices.toml: --data-dir, then $FLOPLINE_DATA_DIR,
 // then ../data and ../share/flopline/data beside the binary, then ./data.

@@ -79,6 +79,16 @@ const std::vector<RecordKind>& Kinds() {
       {"model-inventory", "SB 1047 §22602(e), (f)",
        "the inventory rows (models, lineage, runs, events) `flopline import` derived from model files",
        Retention::kNone, 0, "", {"models", "runs", "events", "files"}, false, true},
+      // The workspace's own records (src/workspace/): a user and their role (with argon2id hashes
+      // of their password and API token, so the whole document is withheld from public copies),
+      // and an action taken through the workspace (who did what, e.g. an auditor's read), so the
+      // workspace's history is itself in the log. Internal: `ledger append` cannot forge them.
+      {"workspace-user", "SB 1047 §22603(a)(3)(A) (who may act for the developer)",
+       "a workspace user, their role and credential hashes", Retention::kNone, 0, "", {"name", "role", "by"},
+       false, true},
+      {"workspace-action", "SB 1047 §22603(a)(3)(A) (who may act for the developer)",
+       "an action taken through the workspace: who, what, on what", Retention::kNone, 0, "",
+       {"actor", "action", "target"}, false, true},
   };
   return kinds;
 }

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `flopline serve` under wrk on loopback (docs/benchmarks.md): a model's determination (GET) and
+# recording an event (POST, a durable ledger append through the group committer), against the same
+# determination through one `flopline assess` process start, all in one run.
+# Usage: bench/serve_bench.sh [FLOPLINE_BINARY] [SECONDS] [CONNECTIONS]
+set -euo pipefail
+bin=${1:-build/flopline}
+secs=${2:-10}
+conns=${3:-64}
+src=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+server=""
+trap '[[ -n "$server" ]] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+S=sqlite:$work/bench.db
+
+"$bin" workspace import --store "$S" "$src"/examples/models/*.toml >/dev/null
+printf 'benchmark password 1\n' | "$bin" user add --store "$S" --name bench --role developer-admin >/dev/null
+token=$("$bin" user token --store "$S" --name bench)
+"$bin" serve --store "$S" --listen 127.0.0.1:0 --rate-limit 0 >"$work/serve.out" 2>"$work/serve.err" &
+server=$!
+for _ in $(seq 1 100); do
+  url=$(sed -n 's/^listening on \(http:\/\/[0-9.:]*\)$/\1/p' "$work/serve.out")
+  [[ -n "$url" ]] && break
+  sleep 0.1
+done
+[[ -n "$url" ]] || { cat "$work/serve.err"; exit 1; }
+det="$url/api/v1/models/acme-f1-chat/determination?as_of=2026-11-23"
+curl -sf -H "Authorization: Bearer $token" "$det" >/dev/null  # warm the cache
+
+echo "== GET determination: wrk -t2 -c$conns -d${secs}s --latency"
+wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Authorization: Bearer $token" "$det"
+echo
+echo "== POST event (durable append): wrk -t2 -c$conns -d${secs}s --latency -s bench/serve_post_event.lua"
+FLOPLINE_TOKEN=$token wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$src/bench/serve_post_event.lua" "$url"
+kill "$server"
+wait "$server" 2>/dev/null || true
+server=""
+"$bin" ledger verify --store "$S" >/dev/null && echo "ledger verify: ok after the load"
+echo
+echo "== the same determination through one process start: flopline assess (median of 9)"
+python3 - "$bin" "$src" <<'PY'
+import statistics, subprocess, sys, time
+bin, src = sys.argv[1], sys.argv[2]
+import glob
+files = sorted(glob.glob(src + "/examples/models/*.toml"))
+times = []
+for _ in range(9):
+    t = time.perf_counter()
+    subprocess.run([bin, "assess", *files, "--as-of", "2026-11-23", "--explain=acme-f1-chat", "--format", "json"],
+                   check=True, stdout=subprocess.DEVNULL)
+    times.append(time.perf_counter() - t)
+m = statistics.median(times)
+print(f"assess process: median {m * 1000:.1f} ms per determination ({1 / m:.1f} per second, one at a time)")
+PY

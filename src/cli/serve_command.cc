@@ -1,0 +1,235 @@
+// `flopline serve` and `flopline user add|token`: the workspace over HTTP, and its users.
+// Thin: flags -> workspace::Workspace (+ http::Server with server::ApiRoutes) -> text.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "key_file.h"
+#include "flopline/compute/accelerators.h"
+#include "flopline/compute/prices.h"
+#include "flopline/http/auth.h"
+#include "flopline/http/server.h"
+#include "flopline/server/api.h"
+#include "flopline/rules/inventory.h"
+#include "flopline/workspace/workspace.h"
+
+namespace flopline::cli {
+namespace {
+
+struct ServeFlags {
+  std::string store, listen = "127.0.0.1:8080", tls_cert, tls_key, key, origin = "flopline.local/workspace",
+                     regimes_dir, data_dir, name, role;
+  double rate_limit = 1000;
+  unsigned threads = 0;
+  bool print_openapi = false, print_routes = false;
+  std::vector<std::string> files;
+};
+
+// sqlite:PATH keeps its key beside the database; PostgreSQL has no file to sit beside.
+core::Result<std::string> KeyPathOf(const ServeFlags& f) {
+  if (!f.key.empty()) return f.key;
+  if (f.store.starts_with("sqlite:")) return f.store.substr(7) + ".key";
+  return core::InvalidArgument("give --key FILE: a PostgreSQL store keeps no key file of its own", "--key");
+}
+
+core::Result<std::unique_ptr<workspace::Workspace>> OpenWorkspace(const ServeFlags& f) {
+  FL_ASSIGN_OR_RETURN(std::string key_path, KeyPathOf(f));
+  FL_ASSIGN_OR_RETURN(ledger::Signer signer, LoadOrCreateSigner(key_path, f.origin));
+  workspace::Options options;
+  options.store = f.store;
+  options.regimes_dir = FindRegimesDir(f.regimes_dir);
+  options.data_dir = FindDataDir(f.data_dir);
+  options.origin = f.origin;
+  options.signer = std::move(signer);
+  return workspace::Workspace::Open(std::move(options));
+}
+
+void AddStoreFlags(CLI::App* app, ServeFlags& f) {
+  app->add_option("--store", f.store, "sqlite:PATH or postgres:CONNINFO (created on first use)")->required();
+  app->add_option("--key", f.key, "the log's signing key file (default for sqlite:PATH: PATH.key; created mode 0600)");
+  app->add_option("--origin", f.origin, "the log's name when this run creates it");
+  app->add_option("--regimes-dir", f.regimes_dir, "directory of regime files");
+  app->add_option("--data-dir", f.data_dir, "directory of accelerators.toml, cloud-prices.toml, cpi.toml");
+}
+
+int Serve(const ServeFlags& f) {
+  std::size_t colon = f.listen.rfind(':');
+  unsigned long port = 0;
+  if (colon == std::string::npos || colon + 1 == f.listen.size() ||
+      f.listen.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+      (port = std::stoul(f.listen.substr(colon + 1))) > 65535) {
+    return ReportError("serve", core::Error{core::Code::kInvalidArgument, "expected HOST:PORT, e.g. 127.0.0.1:8080",
+                                            {}, "--listen"}.ToString());
+  }
+  // Signals go to the one thread that waits for them, never to the server's threads.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto ws = OpenWorkspace(f);
+  if (!ws) return ReportError("serve", ws.error().ToString());
+  server::WorkspaceAuthenticator auth(**ws);
+  server::ApiOptions api;
+  api.tls = !f.tls_cert.empty();
+  http::Options options;
+  options.host = f.listen.substr(0, colon);
+  if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']') {
+    options.host = options.host.substr(1, options.host.size() - 2);
+  }
+  options.port = static_cast<std::uint16_t>(port);
+  options.tls_cert = f.tls_cert;
+  options.tls_key = f.tls_key;
+  options.rate_per_second = f.rate_limit;
+  options.rate_burst = f.rate_limit * 2;
+  options.threads = f.threads;
+  options.static_files = server::WebFiles();
+  http::Server server(options, server::ApiRoutes(ws->get(), &auth, api), auth);
+  if (auto r = server.Listen(); !r) return ReportError("serve", r.error().ToString());
+  std::string scheme = f.tls_cert.empty() ? "http" : "https";
+  std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+  std::cout << fmt::format("listening on {}://{}:{}", scheme, host, server.port()) << std::endl;
+  std::thread waiter([&server, signals]() {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    server.Stop();
+  });
+  server.Run();
+  // Stopped by a signal, or the io_context ran out of work: wake the waiter either way.
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  return 0;
+}
+
+int UserAdd(const ServeFlags& f) {
+  auto ws = OpenWorkspace(f);
+  if (!ws) return ReportError("user add", ws.error().ToString());
+  std::string password;
+  bool generated = false;
+  if (!isatty(STDIN_FILENO)) std::getline(std::cin, password);
+  if (password.empty()) {
+    password = http::RandomSecret();
+    generated = true;
+  } else if (password.size() < 12) {
+    return ReportError("user add", core::Error{core::Code::kInvalidArgument,
+                                               "a password is at least 12 characters", {}, "password"}.ToString());
+  }
+  auto hash = http::HashSecret(password);
+  if (!hash) return ReportError("user add", hash.error().ToString(), false);
+  workspace::User user{f.name, f.role, *hash, {}};
+  auto existing = (*ws)->FindUser(f.name);
+  if (!existing) return ReportError("user add", existing.error().ToString(), false);
+  if (*existing) user.token_hash = (*existing)->token_hash;
+  if (auto r = (*ws)->PutUser(user, "cli"); !r) return ReportError("user add", r.error().ToString());
+  std::cout << fmt::format("user '{}' ({}) recorded in the workspace log\n", f.name, f.role);
+  if (generated) std::cout << "password (shown once): " << password << "\n";
+  return 0;
+}
+
+int UserToken(const ServeFlags& f) {
+  auto ws = OpenWorkspace(f);
+  if (!ws) return ReportError("user token", ws.error().ToString());
+  auto existing = (*ws)->FindUser(f.name);
+  if (!existing) return ReportError("user token", existing.error().ToString(), false);
+  if (!*existing) {
+    return ReportError("user token", core::Error{core::Code::kNotFound,
+                                                 fmt::format("no user '{}': add one with `flopline user add`", f.name),
+                                                 {}, "--name"}.ToString());
+  }
+  std::string token = http::MakeToken(f.name);
+  auto hash = http::HashSecret(token);
+  if (!hash) return ReportError("user token", hash.error().ToString(), false);
+  workspace::User user = **existing;
+  user.token_hash = *hash;  // replaces the previous token: it stops working at once
+  if (auto r = (*ws)->PutUser(user, "cli"); !r) return ReportError("user token", r.error().ToString());
+  std::cout << token << "\n";
+  return 0;
+}
+
+int WorkspaceImport(const ServeFlags& f) {
+  std::string data = FindDataDir(f.data_dir);
+  auto accelerators = compute::AcceleratorTable::Load(data + "/accelerators.toml");
+  if (!accelerators) return ReportError("workspace import", accelerators.error().ToString());
+  auto prices = compute::PriceTable::Load(data + "/cloud-prices.toml");
+  if (!prices) return ReportError("workspace import", prices.error().ToString());
+  // The files are read and checked (configs resolved beside them) before the store is opened.
+  auto inventory = rules::LoadInventory(f.files, *accelerators, *prices);
+  if (!inventory) return ReportError("workspace import", inventory.error().ToString());
+  auto ws = OpenWorkspace(f);
+  if (!ws) return ReportError("workspace import", ws.error().ToString());
+  auto n = (*ws)->ImportInventory(*inventory, "cli");
+  if (!n) return ReportError("workspace import", n.error().ToString());
+  std::cout << fmt::format("recorded {} models and {} events in the workspace\n", *n, inventory->events.size());
+  return 0;
+}
+
+}  // namespace
+
+CommandRunner AddServeCommand(CLI::App& app) {
+  auto flags = std::make_shared<ServeFlags>();
+  ServeFlags& f = *flags;
+  CLI::App* serve = app.add_subcommand("serve", "serve the compliance workspace: the JSON API and the dashboard (docs/api.md)");
+  serve->add_option("--store", f.store, "sqlite:PATH or postgres:CONNINFO (created on first use)");
+  serve->add_option("--key", f.key, "the log's signing key file (default for sqlite:PATH: PATH.key; created mode 0600)");
+  serve->add_option("--origin", f.origin, "the log's name when this run creates it");
+  serve->add_option("--regimes-dir", f.regimes_dir, "directory of regime files");
+  serve->add_option("--data-dir", f.data_dir, "directory of accelerators.toml, cloud-prices.toml, cpi.toml");
+  serve->add_option("--listen", f.listen, "HOST:PORT (port 0: the OS picks; the bound address is printed)");
+  serve->add_option("--tls-cert", f.tls_cert, "PEM certificate chain: serve HTTPS");
+  serve->add_option("--tls-key", f.tls_key, "PEM private key of --tls-cert");
+  serve->add_option("--rate-limit", f.rate_limit, "requests per second per client address (0: no limit)")
+      ->check(CLI::Range(0.0, 1e9));
+  serve->add_option("--threads", f.threads, "I/O threads (default: one per core)");
+  serve->add_flag("--print-openapi", f.print_openapi, "print the OpenAPI document (api/openapi.json) and exit");
+  serve->add_flag("--print-routes", f.print_routes, "print the route table as markdown (docs/api.md) and exit");
+  return [flags]() {
+    const ServeFlags& given = *flags;
+    if (given.print_openapi || given.print_routes) {
+      std::vector<http::Route> routes = server::DocumentedRoutes();
+      std::cout << (given.print_openapi ? server::OpenApi(routes).dump(2) + "\n" : server::RoutesMarkdown(routes));
+      return 0;
+    }
+    if (given.store.empty()) {
+      return ReportError("serve", core::Error{core::Code::kInvalidArgument, "is required", {}, "--store"}.ToString());
+    }
+    return Serve(given);
+  };
+}
+
+CommandRunner AddUserCommand(CLI::App& app) {
+  auto flags = std::make_shared<ServeFlags>();
+  ServeFlags& f = *flags;
+  CLI::App* user = app.add_subcommand("user", "the workspace's users, roles and API tokens");
+  user->require_subcommand(1);
+  CLI::App* add = user->add_subcommand(
+      "add", "add a user (or change their role and password): the password from stdin, else generated and printed once");
+  AddStoreFlags(add, f);
+  add->add_option("--name", f.name, "the user's name")->required();
+  add->add_option("--role", f.role, "developer-admin | compliance-officer | engineer | auditor | board | regulator-readonly")
+      ->required();
+  CLI::App* token = user->add_subcommand("token", "issue a user's API token (printed once; replaces the previous one)");
+  AddStoreFlags(token, f);
+  token->add_option("--name", f.name, "the user's name")->required();
+  return [flags, add]() { return add->parsed() ? UserAdd(*flags) : UserToken(*flags); };
+}
+
+CommandRunner AddWorkspaceCommand(CLI::App& app) {
+  auto flags = std::make_shared<ServeFlags>();
+  ServeFlags& f = *flags;
+  CLI::App* ws = app.add_subcommand("workspace", "the compliance workspace's inventory");
+  ws->require_subcommand(1);
+  CLI::App* import = ws->add_subcommand(
+      "import", "create or change the models of model files in the workspace, and record their events");
+  AddStoreFlags(import, f);
+  import->add_option("files", f.files, "model files (docs/assess.md)")->required();
+  return [flags]() { return WorkspaceImport(*flags); };
+}
+
+}  // namespace flopline::cli

@@ -1,0 +1,566 @@
+// The Beast server (server.h): one io_context run by a thread per core; each connection reads a
+// request with bounded header and body, resolves the route, authenticates, checks the route's
+// roles, and answers, inline for reads or on the worker pool for blocking writes.
+#include "flopline/http/server.h"
+
+#include <openssl/sha.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace flopline::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using nlohmann::json;
+
+Response Json(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::make_shared<const std::string>(std::move(body));
+  return r;
+}
+
+Response Text(int status, std::shared_ptr<const std::string> body, std::string content_type) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.content_type = std::move(content_type);
+  return r;
+}
+
+Response Problem(int status, const std::string& title, const std::string& detail, const std::string& field,
+                 const std::string& instance) {
+  json doc = {{"type", "about:blank"}, {"title", title}, {"status", status}, {"detail", detail}, {"instance", instance}};
+  if (!field.empty()) doc["errors"] = json::array({{{"field", field}, {"message", detail}}});
+  Response r = Json(status, doc.dump(-1, ' ', false, json::error_handler_t::replace));
+  r.content_type = "application/problem+json";
+  return r;
+}
+
+namespace {
+
+std::string PercentDecode(std::string_view s, bool* ok) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
+          !std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+        *ok = false;
+        return out;
+      }
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else if (s[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string_view> Segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    out.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string Etag(const std::string& body) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest);
+  static const char* hex = "0123456789abcdef";
+  std::string out = "\"";
+  for (int i = 0; i < 16; ++i) {
+    out.push_back(hex[digest[i] >> 4]);
+    out.push_back(hex[digest[i] & 15]);
+  }
+  return out + "\"";
+}
+
+std::int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::optional<std::string> CookieValue(const std::string& header, std::string_view name) {
+  std::size_t pos = 0;
+  while (pos < header.size()) {
+    while (pos < header.size() && (header[pos] == ' ' || header[pos] == ';')) ++pos;
+    std::size_t end = header.find(';', pos);
+    if (end == std::string::npos) end = header.size();
+    std::string_view pair(header.data() + pos, end - pos);
+    if (pair.starts_with(name) && pair.size() > name.size() && pair[name.size()] == '=') {
+      return std::string(pair.substr(name.size() + 1));
+    }
+    pos = end + 1;
+  }
+  return std::nullopt;
+}
+
+bool Safe(const std::string& method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }
+
+}  // namespace
+
+struct Server::Impl {
+  Options options;
+  std::vector<Route> routes;
+  Authenticator& auth;
+  std::unique_ptr<SessionKeys> keys;
+  net::io_context io;
+  net::thread_pool workers;
+  std::optional<net::ssl::context> tls;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  std::unordered_map<std::string, const StaticFile*> statics;
+
+  struct Bucket {
+    double tokens = 0;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::mutex rate_mu;
+  std::unordered_map<std::string, Bucket> buckets;
+
+  Impl(Options o, std::vector<Route> r, Authenticator& a)
+      : options(std::move(o)), routes(std::move(r)), auth(a), workers(options.workers) {
+    for (const StaticFile& f : options.static_files) statics[f.path] = &f;
+  }
+
+  bool Allow(const std::string& client) {
+    if (options.rate_per_second <= 0) return true;
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(rate_mu);
+    if (buckets.size() > 100000) buckets.clear();  // bounded: a flood of addresses resets, never grows
+    auto [it, fresh] = buckets.try_emplace(client, Bucket{options.rate_burst, now});
+    Bucket& b = it->second;
+    double elapsed = std::chrono::duration<double>(now - b.at).count();
+    b.tokens = std::min(options.rate_burst, b.tokens + elapsed * options.rate_per_second);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  // The route for a method and path, with its parameters; `path_known` says whether any route has
+  // the path (405 rather than 404).
+  const Route* Match(const std::string& method, const std::string& path, std::map<std::string, std::string>& params,
+                     bool& path_known) {
+    std::vector<std::string_view> segs = Segments(path);
+    for (const Route& r : routes) {
+      std::vector<std::string_view> pat = Segments(r.pattern);
+      if (pat.size() != segs.size()) continue;
+      std::map<std::string, std::string> found;
+      bool ok = true;
+      for (std::size_t i = 0; i < pat.size() && ok; ++i) {
+        if (pat[i].size() > 2 && pat[i].front() == '{' && pat[i].back() == '}') {
+          if (segs[i].empty()) ok = false;
+          found[std::string(pat[i].substr(1, pat[i].size() - 2))] = std::string(segs[i]);
+        } else {
+          ok = pat[i] == segs[i];
+        }
+      }
+      if (!ok) continue;
+      path_known = true;
+      if (r.method == method || (method == "HEAD" && r.method == "GET")) {
+        params = std::move(found);
+        return &r;
+      }
+    }
+    return nullptr;
+  }
+
+  // Authenticates and authorises; a problem response when refused.
+  std::optional<Response> Admit(const Route& route, Request& req) {
+    std::string instance = req.path;
+    auto auth_header = req.headers.find("authorization");
+    if (auth_header != req.headers.end()) {
+      const std::string& value = auth_header->second;
+      if (!value.starts_with("Bearer ")) {
+        return Problem(401, "Unauthorized", "the Authorization header must be 'Bearer TOKEN'", "authorization", instance);
+      }
+      req.principal = auth.Token(value.substr(7));
+      if (!req.principal) return Problem(401, "Unauthorized", "the token is not valid", "authorization", instance);
+    } else if (auto cookie_header = req.headers.find("cookie"); cookie_header != req.headers.end()) {
+      if (auto cookie = CookieValue(cookie_header->second, kSessionCookie)) {
+        req.principal = keys->Open(*cookie, UnixNow());
+        if (!req.principal && !route.open) {
+          return Problem(401, "Unauthorized", "the session has expired or is not valid: log in again", "cookie",
+                         instance);
+        }
+        if (req.principal && !Safe(req.method)) {
+          auto token = req.headers.find(kCsrfHeader);
+          if (token == req.headers.end() || !keys->CheckCsrf(*cookie, token->second)) {
+            return Problem(403, "Forbidden", "a request with a session cookie must send its CSRF token in X-CSRF-Token",
+                           kCsrfHeader, instance);
+          }
+        }
+      }
+    }
+    if (route.open) return std::nullopt;
+    if (!req.principal) {
+      Response r = Problem(401, "Unauthorized", "log in (POST /api/v1/session) or send 'Authorization: Bearer TOKEN'",
+                           "authorization", instance);
+      r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return r;
+    }
+    for (const std::string& role : route.roles) {
+      if (role == req.principal->role) return std::nullopt;
+    }
+    return Problem(403, "Forbidden",
+                   fmt::format("the role '{}' may not {} {}", req.principal->role, route.method, route.pattern), "role",
+                   instance);
+  }
+
+  // Finishes a response: ETag and 304 for a successful GET.
+  void Finish(const Request& req, Response& res) {
+    if (res.status == 200 && (req.method == "GET" || req.method == "HEAD") && res.body) {
+      std::string tag = res.etag.empty() ? Etag(*res.body) : res.etag;
+      res.headers.emplace_back("ETag", tag);
+      auto inm = req.headers.find("if-none-match");
+      if (inm != req.headers.end() && (inm->second == tag || inm->second == "W/" + tag || inm->second == "*")) {
+        res.status = 304;
+        res.body.reset();
+      }
+    }
+  }
+};
+
+namespace {
+
+template <class Stream>
+class Connection : public std::enable_shared_from_this<Connection<Stream>> {
+ public:
+  Connection(Server::Impl& server, Stream stream, std::string client)
+      : server_(server), stream_(std::move(stream)), client_(std::move(client)) {}
+
+  void Start() {
+    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+      stream_.async_handshake(net::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (!ec) self->Read();
+                              });
+    } else {
+      Read();
+    }
+  }
+
+ private:
+  using Self = Connection<Stream>;
+
+  void Read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
+    parser_->body_limit(server_.options.max_body_bytes);
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(60));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout) return Close();
+    if (ec == bhttp::error::body_limit) {
+      keep_alive_ = false;
+      return Write(Problem(413, "Content Too Large",
+                           fmt::format("the body exceeds {} bytes", server_.options.max_body_bytes), "body", ""),
+                   "POST");
+    }
+    if (ec == bhttp::error::header_limit) {
+      keep_alive_ = false;
+      return Write(Problem(431, "Request Header Fields Too Large",
+                           fmt::format("the header exceeds {} bytes", server_.options.max_header_bytes), "headers", ""),
+                   "GET");
+    }
+    if (ec) {
+      if (ec.category() == beast::error_code(bhttp::error::bad_target).category()) {
+        keep_alive_ = false;
+        return Write(Problem(400, "Bad Request", "the request is not valid HTTP/1.1", "request", ""), "GET");
+      }
+      return Close();
+    }
+    bhttp::request<bhttp::string_body> raw = parser_->release();
+    keep_alive_ = raw.keep_alive();
+    auto req = std::make_shared<Request>();
+    req->method = std::string(raw.method_string());
+    req->target = std::string(raw.target());
+    req->client = client_;
+    req->body = std::move(raw.body());
+    for (const auto& field : raw) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req->headers[name] = std::string(field.value());
+    }
+    Dispatch(req);
+  }
+
+  void Dispatch(const std::shared_ptr<Request>& req) {
+    const std::string& method = req->method;
+    if (!server_.Allow(client_)) {
+      Response r = Problem(429, "Too Many Requests", "this client sent more requests than the server's rate limit",
+                           "rate", req->target);
+      r.headers.emplace_back("Retry-After", "1");
+      return Write(std::move(r), method);
+    }
+    std::string_view target = req->target;
+    std::size_t q = target.find('?');
+    bool ok = true;
+    req->path = PercentDecode(target.substr(0, q), &ok);
+    if (q != std::string_view::npos) {
+      std::string_view query = target.substr(q + 1);
+      while (!query.empty() && ok) {
+        std::size_t amp = query.find('&');
+        std::string_view pair = query.substr(0, amp);
+        std::size_t eq = pair.find('=');
+        std::string key = PercentDecode(pair.substr(0, eq), &ok);
+        std::string value = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1), &ok);
+        if (!key.empty()) req->query[key] = value;
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+      }
+    }
+    if (!ok || req->path.empty() || req->path[0] != '/') {
+      return Write(Problem(400, "Bad Request", "the target is not a valid path and query", "target", req->target), method);
+    }
+    if (method == "GET" || method == "HEAD") {
+      std::string file = req->path == "/" ? "/index.html" : req->path;
+      if (auto it = server_.statics.find(file); it != server_.statics.end() && !req->path.starts_with("/api/")) {
+        const StaticFile* f = it->second;
+        auto body = std::make_shared<const std::string>(reinterpret_cast<const char*>(f->data), f->size);
+        Response r = Text(200, body, f->content_type);
+        server_.Finish(*req, r);
+        return Write(std::move(r), method);
+      }
+    }
+    bool path_known = false;
+    const Route* route = server_.Match(method, req->path, req->params, path_known);
+    if (!route) {
+      if (path_known) {
+        return Write(Problem(405, "Method Not Allowed", fmt::format("{} is not allowed on {}", method, req->path),
+                             "method", req->path),
+                     method);
+      }
+      return Write(Problem(404, "Not Found", fmt::format("no resource at {}", req->path), "path", req->path), method);
+    }
+    if (auto refused = server_.Admit(*route, *req)) return Write(std::move(*refused), method);
+    if (route->poll) return StartStream(*route, req);
+    if (!route->blocking) {
+      Response r = Run(*route, *req);
+      return Write(std::move(r), method);
+    }
+    net::post(server_.workers, [self = this->shared_from_this(), route, req]() {
+      Response r = self->Run(*route, *req);
+      net::post(self->stream_.get_executor(),
+                [self, r = std::move(r), method = req->method]() mutable { self->Write(std::move(r), method); });
+    });
+  }
+
+  Response Run(const Route& route, Request& req) {
+    Response r;
+    try {
+      r = route.handler(req);
+    } catch (const std::exception& e) {
+      r = Problem(500, "Internal Server Error", "the server failed to answer: see its log", "", req.path);
+    }
+    server_.Finish(req, r);
+    return r;
+  }
+
+  void Write(Response r, const std::string& method) {
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    res->version(11);
+    res->result(static_cast<bhttp::status>(r.status));
+    res->set(bhttp::field::server, "flopline");
+    res->set(bhttp::field::content_type, r.content_type);
+    res->set(bhttp::field::cache_control, "no-cache");
+    res->set("X-Content-Type-Options", "nosniff");
+    for (const auto& [name, value] : r.headers) res->insert(name, value);
+    if (r.body && method != "HEAD") res->body() = *r.body;
+    res->keep_alive(keep_alive_);
+    res->prepare_payload();
+    if (method == "HEAD" && r.body) res->content_length(r.body->size());
+    bhttp::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+      if (ec || !self->keep_alive_) return self->Close();
+      self->Read();
+    });
+  }
+
+  // A server-sent event stream: the header, then an event whenever `poll` has one, and a comment
+  // every 15 s so that proxies keep the connection.
+  void StartStream(const Route& route, const std::shared_ptr<Request>& req) {
+    route_ = &route;
+    if (auto it = req->headers.find("last-event-id"); it != req->headers.end()) {
+      last_event_ = std::strtoull(it->second.c_str(), nullptr, 10);
+    }
+    beast::get_lowest_layer(stream_).expires_never();
+    auto head = std::make_shared<std::string>(
+        "HTTP/1.1 200 OK\r\nServer: flopline\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+        "X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n: stream opened\n\n");
+    net::async_write(stream_, net::buffer(*head), [self = this->shared_from_this(), head](beast::error_code ec, std::size_t) {
+      if (ec) return self->Close();
+      self->timer_.emplace(self->stream_.get_executor());
+      self->Poll();
+    });
+  }
+
+  void Poll() {
+    net::post(server_.workers, [self = this->shared_from_this()]() {
+      std::optional<Route::Event> event;
+      try {
+        event = self->route_->poll(self->last_event_);
+      } catch (const std::exception&) {
+        event.reset();
+      }
+      net::post(self->stream_.get_executor(), [self, event = std::move(event)]() {
+        auto text = std::make_shared<std::string>();
+        if (event) {
+          self->last_event_ = event->id;
+          *text = fmt::format("id: {}\nevent: {}\ndata: {}\n\n", event->id, event->name, event->data);
+        } else if (++self->idle_ticks_ * self->route_->period_ms >= 15000) {
+          self->idle_ticks_ = 0;
+          *text = ": keep-alive\n\n";
+        }
+        auto next = [self](beast::error_code ec) {
+          if (ec) return self->Close();
+          self->timer_->expires_after(std::chrono::milliseconds(self->route_->period_ms));
+          self->timer_->async_wait([self](beast::error_code wait_ec) {
+            if (!wait_ec) self->Poll();
+          });
+        };
+        if (text->empty()) return next({});
+        net::async_write(self->stream_, net::buffer(*text),
+                         [next, text](beast::error_code ec, std::size_t) { next(ec); });
+      });
+    });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+      });
+    } else {
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+  }
+
+  Server::Impl& server_;
+  Stream stream_;
+  std::string client_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bool keep_alive_ = true;
+  const Route* route_ = nullptr;
+  std::uint64_t last_event_ = 0;
+  int idle_ticks_ = 0;
+  std::optional<net::steady_timer> timer_;
+};
+
+void Accept(Server::Impl& impl);
+
+}  // namespace
+
+Server::Server(Options options, std::vector<Route> routes, Authenticator& auth)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(routes), auth)) {
+  impl_->keys = std::make_unique<SessionKeys>(auth.SessionSecret());
+}
+
+Server::~Server() {
+  Stop();
+  for (std::thread& t : impl_->threads) {
+    if (t.joinable()) t.join();
+  }
+  impl_->workers.join();
+}
+
+core::Result<void> Server::Listen() {
+  Impl& s = *impl_;
+  if (s.options.tls_cert.empty() != s.options.tls_key.empty()) {
+    return core::InvalidArgument("give both --tls-cert and --tls-key, or neither", "--tls-key");
+  }
+  if (!s.options.tls_cert.empty()) {
+    s.tls.emplace(net::ssl::context::tls_server);
+    s.tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                       net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    s.tls->use_certificate_chain_file(s.options.tls_cert, ec);
+    if (ec) return core::InvalidArgument(fmt::format("cannot use {}: {}", s.options.tls_cert, ec.message()), "--tls-cert");
+    s.tls->use_private_key_file(s.options.tls_key, net::ssl::context::pem, ec);
+    if (ec) return core::InvalidArgument(fmt::format("cannot use {}: {}", s.options.tls_key, ec.message()), "--tls-key");
+  }
+  beast::error_code ec;
+  auto address = net::ip::make_address(s.options.host, ec);
+  if (ec) return core::InvalidArgument(fmt::format("'{}' is not an IP address", s.options.host), "--listen");
+  tcp::endpoint endpoint(address, s.options.port);
+  s.acceptor.emplace(s.io);
+  s.acceptor->open(endpoint.protocol(), ec);
+  if (!ec) s.acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) s.acceptor->bind(endpoint, ec);
+  if (!ec) s.acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return core::InvalidArgument(fmt::format("cannot listen on {}:{}: {}", s.options.host, s.options.port, ec.message()),
+                                 "--listen");
+  }
+  Accept(s);
+  return core::Ok();
+}
+
+std::uint16_t Server::port() const { return impl_->acceptor ? impl_->acceptor->local_endpoint().port() : 0; }
+
+const std::vector<Route>& Server::routes() const { return impl_->routes; }
+
+void Server::Run() {
+  unsigned n = impl_->options.threads ? impl_->options.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 1; i < n; ++i) impl_->threads.emplace_back([this] { impl_->io.run(); });
+  impl_->io.run();
+  for (std::thread& t : impl_->threads) {
+    if (t.joinable()) t.join();
+  }
+}
+
+void Server::Stop() { impl_->io.stop(); }
+
+namespace {
+
+void Accept(Server::Impl& impl) {
+  impl.acceptor->async_accept(net::make_strand(impl.io), [&impl](beast::error_code ec, tcp::socket socket) {
+    if (!ec) {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      auto remote = socket.remote_endpoint(ignored);
+      std::string client = ignored ? "unknown" : remote.address().to_string();
+      if (impl.tls) {
+        std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(
+            impl, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *impl.tls), client)
+            ->Start();
+      } else {
+        std::make_shared<Connection<beast::tcp_stream>>(impl, beast::tcp_stream(std::move(socket)), client)->Start();
+      }
+    }
+    if (impl.acceptor->is_open()) Accept(impl);
+  });
+}
+
+}  // namespace
+
+}  // namespace flopline::http

@@ -1,0 +1,484 @@
+// The workspace API: the route table and its thin handlers (api.h).
+#include "flopline/server/api.h"
+
+#include <openssl/sha.h>
+
+#include <atomic>
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "flopline/http/auth.h"
+
+namespace flopline::server {
+
+using nlohmann::json;
+
+namespace {
+
+// Who may change the inventory (models, training stages) and record events: the engineers who
+// train, and those who own compliance.
+const std::vector<std::string> kRecorders = {"developer-admin", "compliance-officer", "engineer"};
+// Who may file evidence: the recorders, and the board (it signs statements of compliance).
+const std::vector<std::string> kFilers = {"developer-admin", "compliance-officer", "engineer", "board"};
+// Who may sign a checkpoint of the log.
+const std::vector<std::string> kOfficers = {"developer-admin", "compliance-officer"};
+// At most this many argon2id checks at once (each takes 64 MiB): the others are told to retry.
+constexpr int kMaxConcurrentLogins = 4;
+
+const char* TitleOf(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 409: return "Conflict";
+    case 415: return "Unsupported Media Type";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+  }
+}
+
+int StatusOf(core::Code code) {
+  switch (code) {
+    case core::Code::kInvalidArgument: return 400;
+    case core::Code::kNotFound: return 404;
+    case core::Code::kAlreadyExists:
+    case core::Code::kFailedPrecondition:
+    case core::Code::kAborted: return 409;
+    case core::Code::kUnavailable: return 503;
+    case core::Code::kDataLoss:
+    case core::Code::kInternal: return 500;
+  }
+  return 500;
+}
+
+http::Response Fail(const core::Error& e, const http::Request& req) {
+  int status = StatusOf(e.code);
+  return http::Problem(status, TitleOf(status), e.message, e.field, req.path);
+}
+
+http::Response Bad(const std::string& field, const std::string& detail, const http::Request& req) {
+  return http::Problem(400, "Bad Request", detail, field, req.path);
+}
+
+// The body as a JSON value, or a problem naming "body".
+core::Result<json> Body(const http::Request& req) {
+  auto type = req.headers.find("content-type");
+  if (type != req.headers.end() && type->second.find("application/json") == std::string::npos) {
+    return core::InvalidArgument("the body must be application/json", "content-type");
+  }
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return core::InvalidArgument("is not valid JSON", "body");
+  return body;
+}
+
+http::Response Ok(int status, const json& j) {
+  return http::Json(status, j.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+core::Date Today() {
+  return core::Instant(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())).date();
+}
+
+core::Result<core::Date> AsOf(const http::Request& req) {
+  auto it = req.query.find("as_of");
+  if (it == req.query.end() || it->second.empty()) return Today();
+  auto d = core::Date::Parse(it->second);
+  if (!d) return core::InvalidArgument(d.error().message, "as_of");
+  return *d;
+}
+
+core::Result<std::size_t> Limit(const http::Request& req) {
+  auto it = req.query.find("limit");
+  if (it == req.query.end()) return std::size_t{100};
+  const std::string& s = it->second;
+  if (s.empty() || s.size() > 4 || s.find_first_not_of("0123456789") != std::string::npos) {
+    return core::InvalidArgument("must be a whole number from 1 to 1000", "limit");
+  }
+  std::size_t n = std::stoul(s);
+  if (n < 1 || n > 1000) return core::InvalidArgument("must be a whole number from 1 to 1000", "limit");
+  return n;
+}
+
+core::Result<std::uint64_t> Index(const std::string& s, const std::string& field) {
+  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos) {
+    return core::InvalidArgument("must be a whole number", field);
+  }
+  return std::stoull(s);
+}
+
+std::string Query(const http::Request& req, const std::string& key) {
+  auto it = req.query.find(key);
+  return it == req.query.end() ? std::string() : it->second;
+}
+
+// Only these query parameters: an unknown one is a mistake worth naming.
+std::optional<http::Response> OnlyQuery(const http::Request& req, std::initializer_list<const char*> keys) {
+  for (const auto& [key, value] : req.query) {
+    if (std::none_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; })) {
+      return Bad(key, "is not a known query parameter", req);
+    }
+  }
+  return std::nullopt;
+}
+
+json PageJson(const workspace::Page& page) {
+  return {{"items", page.items}, {"next_cursor", page.next_cursor ? json(*page.next_cursor) : json(nullptr)}};
+}
+
+std::string Actor(const http::Request& req) { return req.principal ? req.principal->name : ""; }
+
+std::string Sha256Hex(const std::string& text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  std::string out;
+  for (unsigned char c : digest) out += fmt::format("{:02x}", c);
+  return out;
+}
+
+struct Api {
+  workspace::Workspace* ws;
+  WorkspaceAuthenticator* auth;
+  ApiOptions options;
+  http::SessionKeys keys;
+  std::atomic<int> logins{0};
+  std::string started = http::RandomSecret().substr(0, 8);  // this process's law
+
+  Api(workspace::Workspace* w, WorkspaceAuthenticator* a, ApiOptions o)
+      : ws(w), auth(a), options(o), keys(a ? a->SessionSecret() : std::string()) {}
+
+  // An auditor's every read is logged (issue 13: "read-only, every read logged").
+  std::optional<http::Response> LogRead(const http::Request& req) {
+    if (!req.principal || req.principal->role != "auditor") return std::nullopt;
+    if (auto r = ws->RecordAction(req.principal->name, "read", req.target); !r) return Fail(r.error(), req);
+    return std::nullopt;
+  }
+
+  http::Response Login(http::Request& req) {
+    auto body = Body(req);
+    if (!body) return Fail(body.error(), req);
+    if (!body->is_object()) return Bad("body", "expected a JSON object {\"name\", \"password\"}", req);
+    for (const auto& [key, value] : body->items()) {
+      if (key != "name" && key != "password") return Bad(key, "is not a known field", req);
+    }
+    for (const char* key : {"name", "password"}) {
+      if (!body->contains(key) || !(*body)[key].is_string()) return Bad(key, "is required: a string", req);
+    }
+    if (logins.fetch_add(1) >= kMaxConcurrentLogins) {
+      logins.fetch_sub(1);
+      http::Response r = http::Problem(503, "Service Unavailable", "too many logins at once: retry", "", req.path);
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
+    }
+    std::optional<http::Principal> who = auth->Password((*body)["name"], (*body)["password"]);
+    logins.fetch_sub(1);
+    if (!who) return http::Problem(401, "Unauthorized", "the name or the password is wrong", "password", req.path);
+    if (auto r = ws->RecordAction(who->name, "login", "session"); !r) return Fail(r.error(), req);
+    auto now = std::chrono::system_clock::now();
+    std::int64_t expires =
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() + options.session_seconds;
+    std::string cookie = keys.Issue(*who, expires);
+    std::string csrf = keys.Csrf(cookie);
+    std::string secure = options.tls ? "; Secure" : "";
+    http::Response r = Ok(201, {{"name", who->name}, {"role", who->role}, {"csrf_token", csrf}});
+    r.headers.emplace_back("Set-Cookie", fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+                                                     http::kSessionCookie, cookie, options.session_seconds, secure));
+    r.headers.emplace_back("Set-Cookie", fmt::format("flopline_csrf={}; Path=/; SameSite=Strict; Max-Age={}{}", csrf,
+                                                     options.session_seconds, secure));
+    return r;
+  }
+
+  http::Response Logout(http::Request& req) {
+    http::Response r = Ok(200, {{"logged_out", true}});
+    r.headers.emplace_back("Set-Cookie", fmt::format("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+                                                     http::kSessionCookie));
+    r.headers.emplace_back("Set-Cookie", "flopline_csrf=; Path=/; SameSite=Strict; Max-Age=0");
+    if (auto rec = ws->RecordAction(Actor(req), "logout", "session"); !rec) return Fail(rec.error(), req);
+    return r;
+  }
+
+  http::Response ListModels(http::Request& req) {
+    if (auto bad = OnlyQuery(req, {"regime", "status", "search", "as_of", "limit", "cursor"})) return *bad;
+    workspace::ModelQuery q;
+    auto as_of = AsOf(req);
+    if (!as_of) return Fail(as_of.error(), req);
+    auto limit = Limit(req);
+    if (!limit) return Fail(limit.error(), req);
+    q.as_of = *as_of;
+    q.limit = *limit;
+    q.regime = Query(req, "regime");
+    q.status = Query(req, "status");
+    q.search = Query(req, "search");
+    q.cursor = Query(req, "cursor");
+    auto page = ws->ListModels(q);
+    if (!page) return Fail(page.error(), req);
+    return Ok(200, PageJson(*page));
+  }
+
+  http::Response GetModel(http::Request& req) {
+    if (auto bad = OnlyQuery(req, {})) return *bad;
+    auto model = ws->GetModel(req.params["id"]);
+    if (!model) return Fail(model.error(), req);
+    return Ok(200, *model);
+  }
+
+  http::Response CreateModel(http::Request& req) {
+    auto body = Body(req);
+    if (!body) return Fail(body.error(), req);
+    auto model = ws->CreateModel(*body, Actor(req));
+    if (!model) return Fail(model.error(), req);
+    http::Response r = Ok(201, *model);
+    r.headers.emplace_back("Location", "/api/v1/models/" + (*model)["id"].get<std::string>());
+    return r;
+  }
+
+  http::Response ChangeModel(http::Request& req) {
+    auto body = Body(req);
+    if (!body) return Fail(body.error(), req);
+    auto model = ws->ChangeModel(req.params["id"], *body, Actor(req));
+    if (!model) return Fail(model.error(), req);
+    return Ok(200, *model);
+  }
+
+  http::Response Determination(http::Request& req) {
+    if (auto bad = OnlyQuery(req, {"as_of"})) return *bad;
+    auto as_of = AsOf(req);
+    if (!as_of) return Fail(as_of.error(), req);
+    auto judged = ws->Determination(req.params["id"], *as_of);
+    if (!judged) return Fail(judged.error(), req);
+    http::Response r = http::Text(200, judged->json, "application/json");
+    // The answer is a function of the log (its generation), the law this process loaded (its
+    // start) and the URL: together they name its version without hashing it.
+    r.etag = fmt::format("\"{}-{}\"", started, judged->generation);
+    return r;
+  }
+
+  http::Response Obligations(http::Request& req) {
+    if (auto bad = OnlyQuery(req, {"as_of"})) return *bad;
+    auto as_of = AsOf(req);
+    if (!as_of) return Fail(as_of.error(), req);
+    auto out = ws->Obligations(*as_of);
+    if (!out) return Fail(out.error(), req);
+    return Ok(200, *out);
+  }
+
+  http::Response RecordEvent(http::Request& req) {
+    auto body = Body(req);
+    if (!body) return Fail(body.error(), req);
+    auto event = ws->RecordEvent(*body, Actor(req));
+    if (!event) return Fail(event.error(), req);
+    return Ok(201, *event);
+  }
+
+  http::Response ListEvents(http::Request& req) {
+    if (auto bad = OnlyQuery(req, {"model", "limit", "cursor"})) return *bad;
+    auto limit = Limit(req);
+    if (!limit) return Fail(limit.error(), req);
+    std::uint64_t cursor = 0;
+    if (std::string c = Query(req, "cursor"); !c.empty()) {
+      auto n = Index(c, "cursor");
+      if (!n) return Fail(n.error(), req);
+      cursor = *n;
+    }
+    auto page = ws->ListEvents(Query(req, "model"), *limit, cursor);
+    if (!page) return Fail(page.error(), req);
+    return Ok(200, PageJson(*page));
+  }
+
+  http::Response AppendEvidence(http::Request& req) {
+    auto body = Body(req);
+    if (!body) return Fail(body.error(), req);
+    auto out = ws->AppendEvidence(*body, Actor(req));
+    if (!out) return Fail(out.error(), req);
+    return Ok(201, *out);
+  }
+
+  http::Response ListEvidence(http::Request& req) {
+    if (auto bad = OnlyQuery(req, {"kind", "model", "limit", "cursor"})) return *bad;
+    workspace::EvidenceQuery q;
+    auto limit = Limit(req);
+    if (!limit) return Fail(limit.error(), req);
+    q.limit = *limit;
+    q.kind = Query(req, "kind");
+    q.model = Query(req, "model");
+    if (std::string c = Query(req, "cursor"); !c.empty()) {
+      auto n = Index(c, "cursor");
+      if (!n) return Fail(n.error(), req);
+      q.cursor = *n;
+    }
+    auto page = ws->ListEvidence(q);
+    if (!page) return Fail(page.error(), req);
+    return Ok(200, PageJson(*page));
+  }
+
+  http::Response Proof(http::Request& req) {
+    if (auto bad = OnlyQuery(req, {"tree_size"})) return *bad;
+    auto index = Index(req.params["index"], "index");
+    if (!index) return Fail(index.error(), req);
+    std::optional<std::uint64_t> size;
+    if (std::string t = Query(req, "tree_size"); !t.empty()) {
+      auto n = Index(t, "tree_size");
+      if (!n) return Fail(n.error(), req);
+      size = *n;
+    }
+    auto out = ws->Proof(*index, size);
+    if (!out) {
+      core::Error e = out.error();
+      if (e.field == "tree-size") e.field = "tree_size";
+      return Fail(e, req);
+    }
+    return Ok(200, *out);
+  }
+
+  http::Response Checkpoint(http::Request& req) {
+    auto out = ws->LatestCheckpoint();
+    if (!out) return Fail(out.error(), req);
+    return Ok(200, *out);
+  }
+
+  http::Response SignCheckpoint(http::Request& req) {
+    if (!req.body.empty()) {
+      auto body = Body(req);
+      if (!body) return Fail(body.error(), req);
+      if (!body->is_object() || !body->empty()) return Bad("body", "expected no body, or {}", req);
+    }
+    auto out = ws->SignCheckpoint(Actor(req));
+    if (!out) return Fail(out.error(), req);
+    return Ok(201, *out);
+  }
+
+  http::Response KillswitchOrders(http::Request& req) {
+    if (auto bad = OnlyQuery(req, {})) return *bad;
+    auto out = ws->KillswitchOrders();
+    if (!out) return Fail(out.error(), req);
+    return Ok(200, *out);
+  }
+
+  // Pushed to dashboards: the workspace's generation, and how many obligations are overdue and
+  // which is due next, whenever the log grows (a write here, or on another replica).
+  std::optional<http::Route::Event> Poll(std::uint64_t last) {
+    auto gen = ws->Generation();
+    if (!gen || *gen == last) return std::nullopt;
+    json data = {{"generation", *gen}};
+    if (auto obligations = ws->Obligations(Today())) {
+      int overdue = 0;
+      json next = nullptr;
+      for (const json& o : (*obligations)["obligations"]) {
+        if (o["overdue"].get<bool>()) {
+          ++overdue;
+        } else if (next.is_null() && o["state"] == "open" && !o["due"].is_null()) {
+          next = o;
+        }
+      }
+      data["overdue"] = overdue;
+      data["next_deadline"] = next;
+    }
+    return http::Route::Event{*gen, "change", data.dump()};
+  }
+};
+
+}  // namespace
+
+std::optional<http::Principal> WorkspaceAuthenticator::Token(const std::string& token) {
+  std::optional<std::string> name = http::TokenUser(token);
+  if (!name) return std::nullopt;
+  auto user = ws_.FindUser(*name);
+  if (!user || !*user || (*user)->token_hash.empty()) return std::nullopt;
+  std::string key = Sha256Hex(token);
+  {
+    std::lock_guard lock(mu_);
+    auto it = verified_.find(key);
+    if (it != verified_.end() && it->second.name == *name && it->second.token_hash == (*user)->token_hash) {
+      return http::Principal{(*user)->name, (*user)->role};
+    }
+  }
+  if (!http::VerifySecret((*user)->token_hash, token)) return std::nullopt;
+  std::lock_guard lock(mu_);
+  if (verified_.size() > 10000) verified_.clear();
+  verified_[key] = {*name, (*user)->token_hash};
+  return http::Principal{(*user)->name, (*user)->role};
+}
+
+std::optional<http::Principal> WorkspaceAuthenticator::Password(const std::string& name, const std::string& password) {
+  auto user = ws_.FindUser(name);
+  if (!user || !*user || !http::VerifySecret((*user)->password_hash, password)) return std::nullopt;
+  return http::Principal{(*user)->name, (*user)->role};
+}
+
+std::string WorkspaceAuthenticator::SessionSecret() { return ws_.signer().SignerKey(); }
+
+std::vector<http::Route> DocumentedRoutes() { return ApiRoutes(nullptr, nullptr, {}); }
+
+std::vector<http::Route> ApiRoutes(workspace::Workspace* ws, WorkspaceAuthenticator* auth, const ApiOptions& options) {
+  auto api = std::make_shared<Api>(ws, auth, options);
+  const std::vector<std::string>& everyone = workspace::kRoles;
+  // A read: the auditor's is logged first.
+  auto read = [api](http::Response (Api::*f)(http::Request&)) {
+    return [api, f](http::Request& req) {
+      if (auto refused = api->LogRead(req)) return *refused;
+      return ((*api).*f)(req);
+    };
+  };
+  auto write = [api](http::Response (Api::*f)(http::Request&)) {
+    return [api, f](http::Request& req) { return ((*api).*f)(req); };
+  };
+  std::vector<http::Route> routes = {
+      {"GET", "/healthz", {}, true, false, "liveness: 200 {\"ok\": true}",
+       [](http::Request&) { return Ok(200, {{"ok", true}}); }, {}, 1000},
+      {"GET", "/api/v1/openapi.json", {}, true, false, "this API's OpenAPI 3.1 document", {}, {}, 1000},
+      {"POST", "/api/v1/session", {}, true, true,
+       "log in: {name, password} -> an HttpOnly SameSite=Strict session cookie and its CSRF token", write(&Api::Login),
+       {}, 1000},
+      {"DELETE", "/api/v1/session", everyone, false, true, "log out: the session cookies are cleared",
+       write(&Api::Logout), {}, 1000},
+      {"GET", "/api/v1/me", everyone, false, false, "who the caller is: {name, role}",
+       [](http::Request& req) { return Ok(200, {{"name", req.principal->name}, {"role", req.principal->role}}); }, {},
+       1000},
+      {"GET", "/api/v1/models", everyone, false, false,
+       "the inventory, with each model's status per regime; filters regime, status (a status or 'covered'), search; "
+       "as_of; paginated (limit, cursor)",
+       read(&Api::ListModels), {}, 1000},
+      {"POST", "/api/v1/models", kRecorders, false, true, "add a model (the fields of a [[model]] table)",
+       write(&Api::CreateModel), {}, 1000},
+      {"GET", "/api/v1/models/{id}", everyone, false, false, "one model, with its events", read(&Api::GetModel), {},
+       1000},
+      {"PUT", "/api/v1/models/{id}", kRecorders, false, true, "change a model (the whole model; its events are kept)",
+       write(&Api::ChangeModel), {}, 1000},
+      {"GET", "/api/v1/models/{id}/determination", everyone, false, false,
+       "the model judged under every regime as of a date (as_of): status, basis, clause trace, readings, margins, "
+       "obligations, penalties (the explained JSON of `flopline assess`)",
+       read(&Api::Determination), {}, 1000},
+      {"GET", "/api/v1/obligations", everyone, false, false, "every obligation's clock as of a date, overdue first",
+       read(&Api::Obligations), {}, 1000},
+      {"POST", "/api/v1/events", kRecorders, false, true,
+       "record an event (training-started, released, incident-discovered, compute-estimated, ...): {model, kind, at}",
+       write(&Api::RecordEvent), {}, 1000},
+      {"GET", "/api/v1/events", everyone, false, false, "events in time order; filter model; paginated",
+       read(&Api::ListEvents), {}, 1000},
+      {"GET", "/api/v1/events/stream", everyone, false, false,
+       "server-sent events: 'change' {generation, overdue, next_deadline} whenever the workspace changes", {},
+       [api](std::uint64_t last) { return api->Poll(last); }, 1000},
+      {"POST", "/api/v1/evidence", kFilers, false, true,
+       "append an evidence record {kind, model?, document, redactions?} to the log", write(&Api::AppendEvidence), {},
+       1000},
+      {"GET", "/api/v1/evidence", everyone, false, false, "evidence records; filters kind, model; paginated",
+       read(&Api::ListEvidence), {}, 1000},
+      {"GET", "/api/v1/evidence/{index}/proof", everyone, false, false,
+       "an RFC 9162 inclusion proof of a record (tree_size: default the current size)", read(&Api::Proof), {}, 1000},
+      {"GET", "/api/v1/checkpoint", everyone, false, false, "the latest signed checkpoint and the verifier key",
+       read(&Api::Checkpoint), {}, 1000},
+      {"POST", "/api/v1/checkpoint", kOfficers, false, true, "verify the log and sign a checkpoint of it",
+       write(&Api::SignCheckpoint), {}, 1000},
+      {"GET", "/api/v1/killswitch/orders", everyone, false, false, "the shutdown orders and drills recorded",
+       read(&Api::KillswitchOrders), {}, 1000},
+  };
+  // The OpenAPI document is built from the table itself, once.
+  auto document = std::make_shared<const std::string>(OpenApi(routes).dump(2) + "\n");
+  for (http::Route& r : routes) {
+    if (r.pattern == "/api/v1/openapi.json") {
+      r.handler = [document](http::Request&) { return http::Text(200, document, "application/json"); };
+    }
+  }
+  return routes;
+}
+
+}  // namespace flopline::server

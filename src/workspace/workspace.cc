@@ -1,0 +1,752 @@
+// The workspace: the log replayed into models, events, users and an evidence index, and every
+// change written back to the log (workspace.h).
+#include "flopline/workspace/workspace.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "flopline/compute/accelerators.h"
+#include "flopline/compute/prices.h"
+#include "flopline/ledger/inventory.h"
+#include "flopline/ledger/log.h"
+#include "flopline/ledger/records.h"
+#include "flopline/rules/determination_json.h"
+#include "flopline/rules/engine.h"
+#include "flopline/rules/regime.h"
+#include "flopline/store/open.h"
+#include "model_json.h"
+
+namespace flopline::workspace {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kUserKind = "workspace-user";
+constexpr std::string_view kActionKind = "workspace-action";
+constexpr std::size_t kMaxPage = 1000;
+constexpr std::size_t kMaxChangeBatch = 512;
+
+core::Instant Now() {
+  return core::Instant(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+}
+
+// A model's change, as a queued write: the model as it will be (create, change) or an event.
+struct Change {
+  std::string action;                  // create-model | change-model | record-event
+  std::optional<rules::Model> model;   // create-model, change-model
+  std::optional<rules::Event> event;   // record-event
+  std::string actor;
+  std::promise<core::Result<json>> done;
+};
+
+struct ModelState {
+  rules::Model model;
+  std::vector<rules::Event> events;  // in log order
+};
+
+}  // namespace
+
+struct Workspace::State {
+  Options options;
+  std::unique_ptr<ledger::Storage> storage;
+  std::unique_ptr<ledger::Log> log;
+  std::unique_ptr<rules::Engine> engine;
+
+  std::mutex mu;  // guards everything below
+  std::uint64_t replayed = 0;             // entries [0, replayed) are applied
+  std::map<std::string, ModelState> models;
+  std::map<std::string, User> users;
+  std::vector<EvidenceEntry> evidence;     // non-internal records, in log order
+  std::map<std::string, json> pending_files;  // a model id -> its workspace document, until the import
+  // Derived from `models`, rebuilt when the log grows.
+  std::shared_ptr<const rules::Inventory> inventory;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<const std::string>> determinations;
+  std::map<std::string, std::shared_ptr<const std::vector<rules::ModelAnswer>>> summaries;  // by as_of
+
+  // The group committer of model changes.
+  std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::deque<Change> queue;
+  bool stopping = false;
+  std::thread writer;
+
+  // Reads the entries appended since the last replay. Caller holds `mu`.
+  core::Result<void> Refresh() {
+    FL_ASSIGN_OR_RETURN(std::uint64_t size, storage->Size());
+    if (size == replayed) return core::Ok();
+    FL_RETURN_IF_ERROR(storage->ForEachEntry(replayed, size, [&](const ledger::Entry& e) -> core::Result<void> {
+      return Apply(e);
+    }));
+    replayed = size;
+    inventory.reset();
+    determinations.clear();
+    summaries.clear();
+    return core::Ok();
+  }
+
+  core::Result<std::optional<json>> Document(const ledger::Entry& e) {
+    FL_ASSIGN_OR_RETURN(std::optional<std::string> doc, storage->GetDocument(e.content_hash));
+    if (!doc) return std::optional<json>();
+    json j = json::parse(*doc, nullptr, false);
+    if (j.is_discarded()) return std::optional<json>();
+    return std::optional<json>(std::move(j));
+  }
+
+  core::Result<void> Apply(const ledger::Entry& e) {
+    if (e.kind == ledger::kModelFileKind) {
+      FL_ASSIGN_OR_RETURN(std::optional<json> doc, Document(e));
+      // A workspace change carries the whole model; a model file of `flopline import` (TOML) does
+      // not parse as JSON, and its models come from the rows of the inventory record after it.
+      if (doc && doc->is_object() && doc->contains("flopline_workspace") && doc->contains("model")) {
+        const json& m = (*doc)["model"];
+        if (m.is_object() && m.contains("id") && m["id"].is_string()) pending_files[m["id"].get<std::string>()] = m;
+      }
+      return core::Ok();
+    }
+    if (e.kind == ledger::kInventoryKind) {
+      FL_ASSIGN_OR_RETURN(std::optional<std::string> text, storage->GetDocument(e.content_hash));
+      if (text) {
+        auto doc = ledger::InventoryFromJson(*text);
+        if (!doc) return tl::unexpected(doc.error());
+        ApplyRows(doc->rows);
+      }
+      pending_files.clear();
+      return core::Ok();
+    }
+    if (e.kind == kUserKind) {
+      FL_ASSIGN_OR_RETURN(std::optional<json> doc, Document(e));
+      if (doc && doc->is_object() && (*doc)["name"].is_string() && (*doc)["role"].is_string()) {
+        User u;
+        u.name = (*doc)["name"];
+        u.role = (*doc)["role"];
+        if (doc->contains("password_hash") && (*doc)["password_hash"].is_string()) u.password_hash = (*doc)["password_hash"];
+        if (doc->contains("token_hash") && (*doc)["token_hash"].is_string()) u.token_hash = (*doc)["token_hash"];
+        users[u.name] = u;
+      }
+      return core::Ok();
+    }
+    if (e.kind == ledger::kPurgeKind) {
+      auto info = ledger::ParseLeaf(e.leaf);
+      if (info && info->purges) {
+        for (EvidenceEntry& ev : evidence) {
+          if (ev.index == info->purges->index) ev.purged = true;
+        }
+      }
+      return core::Ok();
+    }
+    if (e.kind == kActionKind) return core::Ok();
+    evidence.push_back({e.index, e.kind, e.model, e.recorded_at, ledger::Base64(e.leaf_hash), e.purged_at.has_value()});
+    return core::Ok();
+  }
+
+  // The rows of one import: models upserted by id (the whole model from its workspace document when
+  // the import carried one), their runs and events replaced (the backends' upsert rules).
+  void ApplyRows(const ledger::InventoryRows& rows) {
+    for (const ledger::InventoryRows::Model& r : rows.models) {
+      ModelState& state = models[r.id];
+      rules::Model m;
+      bool full = false;
+      if (auto it = pending_files.find(r.id); it != pending_files.end()) {
+        if (auto parsed = ModelFromJson(it->second)) {
+          m = std::move(*parsed);
+          full = true;
+        }
+      }
+      if (!full) {
+        m.id = r.id;
+        m.developer = r.developer;
+        m.base = r.base;
+        m.derivation = r.derivation.empty() ? "pretrain" : r.derivation;
+        m.foundation_model = r.foundation_model;
+        m.developer_revenue_usd = r.developer_revenue_usd;
+        for (const ledger::InventoryRows::Run& run : rows.runs) {
+          if (run.model != r.id) continue;
+          rules::TrainingStage s;
+          s.kind = run.kind;
+          if (auto d = core::Date::Parse(run.start)) s.start = *d;
+          s.flop = s.flop_low = s.flop_high = run.flop;
+          s.flop_method = run.flop_method;
+          s.cost_usd = run.cost_usd;
+          s.cost_source = run.cost_usd ? "recorded" : "not recorded";
+          m.training.push_back(std::move(s));
+        }
+      }
+      state.model = std::move(m);
+      state.events.clear();
+      for (const ledger::InventoryRows::Event& ev : rows.events) {
+        if (ev.model != r.id) continue;
+        auto at = core::Instant::Parse(ev.at);
+        if (at) state.events.push_back({ev.model, ev.kind, *at, {}});
+      }
+    }
+  }
+
+  // The whole inventory, lineage linked. Caller holds `mu`.
+  core::Result<std::shared_ptr<const rules::Inventory>> Inventory() {
+    if (inventory) return inventory;
+    auto inv = std::make_shared<rules::Inventory>();
+    for (const auto& [id, state] : models) {
+      inv->models.push_back(state.model);
+      for (const rules::Event& e : state.events) inv->events.push_back(e);
+    }
+    std::sort(inv->events.begin(), inv->events.end(), [](const rules::Event& a, const rules::Event& b) { return a.at < b.at; });
+    FL_RETURN_IF_ERROR(rules::LinkLineage(*inv));
+    inventory = inv;
+    return inventory;
+  }
+
+  // One model and its ancestors (what its determination depends on), lineage linked.
+  core::Result<rules::Inventory> Lineage(const std::string& id) {
+    rules::Inventory inv;
+    std::string at = id;
+    std::vector<std::string> chain;
+    while (!at.empty() && chain.size() <= models.size()) {
+      auto it = models.find(at);
+      if (it == models.end()) break;
+      chain.push_back(at);
+      inv.models.push_back(it->second.model);
+      for (const rules::Event& e : it->second.events) inv.events.push_back(e);
+      at = it->second.model.base;
+    }
+    std::reverse(inv.models.begin(), inv.models.end());
+    std::sort(inv.events.begin(), inv.events.end(), [](const rules::Event& a, const rules::Event& b) { return a.at < b.at; });
+    FL_RETURN_IF_ERROR(rules::LinkLineage(inv));
+    return inv;
+  }
+
+  core::Result<std::shared_ptr<const std::vector<rules::ModelAnswer>>> Summaries(core::Date as_of) {
+    std::string key = as_of.ToString();
+    if (auto it = summaries.find(key); it != summaries.end()) return it->second;
+    FL_ASSIGN_OR_RETURN(std::shared_ptr<const rules::Inventory> inv, Inventory());
+    rules::AssessOptions assess;
+    assess.as_of = as_of;
+    auto answers = std::make_shared<std::vector<rules::ModelAnswer>>();
+    FL_RETURN_IF_ERROR(engine->AssessEach(*inv, assess, {}, [&](std::size_t, const rules::ModelAnswer& a) {
+      answers->push_back(a);
+      return true;
+    }));
+    summaries[key] = answers;
+    return std::shared_ptr<const std::vector<rules::ModelAnswer>>(answers);
+  }
+
+  // Checks a change against the models as they will be, and applies it to `next`.
+  core::Result<json> Check(Change& c, std::map<std::string, ModelState>& next) {
+    if (c.event) {
+      auto it = next.find(c.event->model);
+      if (it == next.end()) return core::NotFound(fmt::format("no model '{}'", c.event->model), "model");
+      if (c.event->at > Now() + ledger::kClockSkew) {
+        return core::InvalidArgument("lies in the future: an event records what has happened", "at");
+      }
+      it->second.events.push_back(*c.event);
+      return EventToJson(*c.event);
+    }
+    const rules::Model& m = *c.model;
+    bool exists = next.contains(m.id);
+    if (c.action == "create-model" && exists) {
+      return core::MakeError(core::Code::kAlreadyExists, fmt::format("a model '{}' exists already", m.id), "id");
+    }
+    if (c.action == "change-model" && !exists) return core::NotFound(fmt::format("no model '{}'", m.id), "id");
+    if (!m.base.empty() && !next.contains(m.base)) {
+      return core::InvalidArgument(fmt::format("names no model in the workspace: '{}'", m.base), "base");
+    }
+    // A cycle in the lineage (a base that descends from this model) is refused.
+    for (std::string at = m.base; !at.empty();) {
+      if (at == m.id) return core::InvalidArgument("makes the lineage a cycle", "base");
+      auto it = next.find(at);
+      if (it == next.end()) break;
+      at = it->second.model.base;
+    }
+    next[m.id].model = m;
+    return ModelToJson(m);
+  }
+
+  // The group committer: every change waiting is checked against the models as the log now has
+  // them and written as one import (one transaction, one fsync).
+  void Run() {
+    for (;;) {
+      std::vector<Change> batch;
+      {
+        std::unique_lock lock(queue_mu);
+        queue_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) return;
+        while (!queue.empty() && batch.size() < kMaxChangeBatch) {
+          batch.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
+      }
+      Commit(batch);
+    }
+  }
+
+  void Commit(std::vector<Change>& batch) {
+    std::lock_guard lock(mu);
+    if (auto r = Refresh(); !r) {
+      for (Change& c : batch) c.done.set_value(tl::unexpected(r.error()));
+      return;
+    }
+    std::map<std::string, ModelState> next = models;
+    std::vector<std::optional<json>> results(batch.size());
+    std::vector<std::string> files;
+    std::set<std::string> touched;
+    core::Instant now = Now();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      Change& c = batch[i];
+      core::Result<json> r = Check(c, next);
+      if (!r) {
+        c.done.set_value(tl::unexpected(r.error()));
+        continue;
+      }
+      results[i] = *r;
+      const std::string& id = c.event ? c.event->model : c.model->id;
+      touched.insert(id);
+      json doc = {{"flopline_workspace", 1}, {"by", c.actor}, {"action", c.action}, {"at", now.ToString()},
+                  {"model", ModelToJson(next[id].model)}};
+      if (c.event) doc["event"] = EventToJson(*c.event);
+      files.push_back(doc.dump());
+    }
+    if (files.empty()) return;
+    ledger::InventoryRows rows;
+    for (const std::string& id : touched) {
+      const ModelState& s = next[id];
+      rows.models.push_back({s.model.id, s.model.developer, s.model.base, s.model.derivation, s.model.foundation_model,
+                             s.model.developer_revenue_usd});
+      for (const rules::TrainingStage& st : s.model.training) {
+        rows.runs.push_back({id, st.kind, st.start.ToString(), st.flop_method, st.flop, st.cost_usd});
+      }
+      for (const rules::Event& e : s.events) rows.events.push_back({id, e.kind, e.at.ToString()});
+    }
+    auto appended = log->Import({files, rows, now});
+    core::Result<void> refreshed = appended ? Refresh() : core::Result<void>(tl::unexpected(appended.error()));
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (!results[i]) continue;
+      if (refreshed) {
+        batch[i].done.set_value(*results[i]);
+      } else {
+        batch[i].done.set_value(tl::unexpected(refreshed.error()));
+      }
+    }
+  }
+
+  core::Result<json> Submit(Change change) {
+    std::future<core::Result<json>> result = change.done.get_future();
+    {
+      std::lock_guard lock(queue_mu);
+      queue.push_back(std::move(change));
+    }
+    queue_cv.notify_one();
+    return result.get();
+  }
+
+  // Appends records written by the workspace itself (user, action) with any others, in one
+  // transaction. Caller does not hold `mu`.
+  core::Result<std::vector<ledger::Appended>> AppendRecords(const std::vector<ledger::RecordInput>& records) {
+    std::vector<ledger::SealedRecord> sealed;
+    for (const ledger::RecordInput& r : records) {
+      bool internal = r.kind == kUserKind || r.kind == kActionKind;
+      FL_ASSIGN_OR_RETURN(ledger::SealedRecord s, internal ? ledger::SealInternal(r) : ledger::Seal(r));
+      sealed.push_back(std::move(s));
+    }
+    return log->AppendSealed(records, sealed);
+  }
+};
+
+Workspace::Workspace(std::unique_ptr<State> state) : s_(std::move(state)) {
+  s_->writer = std::thread([this] { s_->Run(); });
+}
+
+Workspace::~Workspace() {
+  {
+    std::lock_guard lock(s_->queue_mu);
+    s_->stopping = true;
+  }
+  s_->queue_cv.notify_all();
+  s_->writer.join();
+}
+
+core::Result<std::unique_ptr<Workspace>> Workspace::Open(Options options) {
+  auto s = std::make_unique<State>();
+  FL_ASSIGN_OR_RETURN(std::vector<rules::Regime> regimes, rules::LoadRegimeDir(options.regimes_dir));
+  FL_ASSIGN_OR_RETURN(std::vector<rules::CpiSeries> cpi, rules::LoadCpi(options.data_dir + "/cpi.toml"));
+  s->engine = std::make_unique<rules::Engine>(std::move(regimes), std::move(cpi));
+  FL_ASSIGN_OR_RETURN(s->storage, store::Open(options.store));
+  s->log = std::make_unique<ledger::Log>(*s->storage);
+  FL_ASSIGN_OR_RETURN(std::optional<std::string> origin, s->storage->GetMeta(ledger::kMetaOrigin));
+  if (!origin) {
+    // First use: an empty workspace, its log initialised under this key. A concurrent first start
+    // of another replica writes the same values (InitMeta refuses only a different one).
+    FL_RETURN_IF_ERROR(ledger::Log::Init(*s->storage, options.origin, options.signer));
+  } else {
+    FL_ASSIGN_OR_RETURN(std::optional<std::string> key, s->storage->GetMeta(ledger::kMetaVerifierKey));
+    if (!key || *key != options.signer.VerifierKey()) {
+      return core::MakeError(core::Code::kFailedPrecondition,
+                             "the signing key is not this store's log key (compare `flopline ledger key`)", "--key");
+    }
+  }
+  FL_RETURN_IF_ERROR(s->log->PinKey(options.signer.VerifierKey()));
+  s->options = std::move(options);
+  {
+    std::lock_guard lock(s->mu);
+    FL_RETURN_IF_ERROR(s->Refresh());
+  }
+  return std::unique_ptr<Workspace>(new Workspace(std::move(s)));
+}
+
+const ledger::Signer& Workspace::signer() const { return s_->options.signer; }
+
+core::Result<std::uint64_t> Workspace::Generation() {
+  std::lock_guard lock(s_->mu);
+  FL_RETURN_IF_ERROR(s_->Refresh());
+  return s_->replayed;
+}
+
+core::Result<Page> Workspace::ListModels(const ModelQuery& q) {
+  std::lock_guard lock(s_->mu);
+  FL_RETURN_IF_ERROR(s_->Refresh());
+  std::size_t limit = std::clamp<std::size_t>(q.limit, 1, kMaxPage);
+  std::shared_ptr<const std::vector<rules::ModelAnswer>> answers;
+  std::map<std::string, const rules::ModelAnswer*> by_id;
+  FL_ASSIGN_OR_RETURN(std::shared_ptr<const rules::Inventory> inv, s_->Inventory());
+  FL_ASSIGN_OR_RETURN(answers, s_->Summaries(q.as_of));
+  for (std::size_t i = 0; i < answers->size(); ++i) by_id[(*answers)[i].id] = &(*answers)[i];
+  if (!q.regime.empty()) {
+    bool known = std::any_of(s_->engine->regimes().begin(), s_->engine->regimes().end(),
+                             [&](const rules::Regime& r) { return r.id == q.regime; });
+    if (!known) return core::InvalidArgument(fmt::format("no regime '{}'", q.regime), "regime");
+  }
+  Page page;
+  for (auto it = s_->models.upper_bound(q.cursor); it != s_->models.end(); ++it) {
+    const rules::Model& m = it->second.model;
+    if (!q.search.empty() && m.id.find(q.search) == std::string::npos &&
+        m.developer.find(q.search) == std::string::npos) {
+      continue;
+    }
+    json statuses = json::object();
+    bool keep = q.regime.empty() && q.status.empty();
+    const rules::ModelAnswer* a = by_id.count(m.id) ? by_id[m.id] : nullptr;
+    if (a) {
+      for (const rules::Determination& d : a->determinations) {
+        statuses[d.regime] = {{"status", d.status},
+                              {"covered", d.covered ? json(*d.covered) : json(nullptr)}};
+        bool regime_ok = q.regime.empty() || d.regime == q.regime;
+        bool status_ok = q.status.empty() || d.status == q.status || (q.status == "covered" && d.covered == true);
+        if (!keep && regime_ok && status_ok) keep = true;
+      }
+    }
+    if (!keep) continue;
+    if (page.items.size() == limit) {
+      page.next_cursor = page.items.back()["id"].get<std::string>();
+      break;
+    }
+    json item = ModelToJson(m);
+    item["cumulative_flop"] = a ? json(a->cumulative_flop) : json(nullptr);
+    item["determinations"] = statuses;
+    page.items.push_back(std::move(item));
+  }
+  return page;
+}
+
+core::Result<json> Workspace::GetModel(const std::string& id) {
+  std::lock_guard lock(s_->mu);
+  FL_RETURN_IF_ERROR(s_->Refresh());
+  auto it = s_->models.find(id);
+  if (it == s_->models.end()) return core::NotFound(fmt::format("no model '{}'", id), "id");
+  json out = ModelToJson(it->second.model);
+  json events = json::array();
+  for (const rules::Event& e : it->second.events) events.push_back(EventToJson(e));
+  out["events"] = events;
+  return out;
+}
+
+core::Result<json> Workspace::CreateModel(const json& body, const std::string& actor) {
+  FL_ASSIGN_OR_RETURN(rules::Model m, ModelFromJson(body));
+  Change c;
+  c.action = "create-model";
+  c.model = std::move(m);
+  c.actor = actor;
+  return s_->Submit(std::move(c));
+}
+
+core::Result<json> Workspace::ChangeModel(const std::string& id, const json& body, const std::string& actor) {
+  FL_ASSIGN_OR_RETURN(rules::Model m, ModelFromJson(body));
+  if (m.id != id) return core::InvalidArgument(fmt::format("'{}' is not the model of this path ('{}')", m.id, id), "id");
+  Change c;
+  c.action = "change-model";
+  c.model = std::move(m);
+  c.actor = actor;
+  return s_->Submit(std::move(c));
+}
+
+core::Result<std::size_t> Workspace::ImportInventory(const rules::Inventory& inventory, const std::string& actor) {
+  std::vector<std::future<core::Result<json>>> results;
+  {
+    std::lock_guard lock(s_->mu);
+    FL_RETURN_IF_ERROR(s_->Refresh());
+    std::lock_guard queue_lock(s_->queue_mu);
+    for (int i : inventory.order) {
+      const rules::Model& m = inventory.models[static_cast<std::size_t>(i)];
+      Change c;
+      c.action = s_->models.contains(m.id) ? "change-model" : "create-model";
+      c.model = m;
+      c.actor = actor;
+      results.push_back(c.done.get_future());
+      s_->queue.push_back(std::move(c));
+    }
+    for (const rules::Event& e : inventory.events) {
+      Change c;
+      c.action = "record-event";
+      c.event = e;
+      c.actor = actor;
+      results.push_back(c.done.get_future());
+      s_->queue.push_back(std::move(c));
+    }
+  }
+  s_->queue_cv.notify_one();
+  std::optional<core::Error> first;
+  for (auto& r : results) {
+    core::Result<json> done = r.get();
+    if (!done && !first) first = done.error();
+  }
+  if (first) return tl::unexpected(*first);
+  return inventory.models.size();
+}
+
+core::Result<json> Workspace::RecordEvent(const json& body, const std::string& actor) {
+  FL_ASSIGN_OR_RETURN(rules::Event e, EventFromJson(body));
+  Change c;
+  c.action = "record-event";
+  c.event = std::move(e);
+  c.actor = actor;
+  return s_->Submit(std::move(c));
+}
+
+core::Result<Page> Workspace::ListEvents(const std::string& model, std::size_t limit, std::size_t cursor) {
+  std::lock_guard lock(s_->mu);
+  FL_RETURN_IF_ERROR(s_->Refresh());
+  limit = std::clamp<std::size_t>(limit, 1, kMaxPage);
+  std::vector<rules::Event> all;
+  for (const auto& [id, state] : s_->models) {
+    if (!model.empty() && id != model) continue;
+    all.insert(all.end(), state.events.begin(), state.events.end());
+  }
+  if (!model.empty() && !s_->models.contains(model)) return core::NotFound(fmt::format("no model '{}'", model), "model");
+  std::stable_sort(all.begin(), all.end(), [](const rules::Event& a, const rules::Event& b) { return a.at < b.at; });
+  Page page;
+  for (std::size_t i = cursor; i < all.size(); ++i) {
+    if (page.items.size() == limit) {
+      page.next_cursor = std::to_string(i);
+      break;
+    }
+    page.items.push_back(EventToJson(all[i]));
+  }
+  return page;
+}
+
+core::Result<Workspace::Judged> Workspace::Determination(const std::string& id, core::Date as_of) {
+  std::lock_guard lock(s_->mu);
+  FL_RETURN_IF_ERROR(s_->Refresh());
+  auto key = std::make_pair(id, as_of.ToString());
+  if (auto it = s_->determinations.find(key); it != s_->determinations.end()) return Judged{it->second, s_->replayed};
+  if (!s_->models.contains(id)) return core::NotFound(fmt::format("no model '{}'", id), "id");
+  FL_ASSIGN_OR_RETURN(rules::Inventory inv, s_->Lineage(id));
+  rules::AssessOptions options;
+  options.as_of = as_of;
+  FL_ASSIGN_OR_RETURN(std::vector<rules::ModelAnswer> answers, s_->engine->Assess(inv, options));
+  FL_ASSIGN_OR_RETURN(std::vector<rules::RegimeContext> contexts, s_->engine->Context(options));
+  for (const rules::ModelAnswer& a : answers) {
+    if (a.id != id) continue;
+    json out = {{"as_of", as_of.ToString()}, {"model", rules::ModelToJson(a)}, {"regimes", rules::RegimesToJson(contexts)}};
+    auto text = std::make_shared<const std::string>(out.dump());
+    s_->determinations[key] = text;
+    return Judged{text, s_->replayed};
+  }
+  return core::MakeError(core::Code::kInternal, "the engine returned no answer for the model");
+}
+
+core::Result<json> Workspace::Obligations(core::Date as_of) {
+  std::lock_guard lock(s_->mu);
+  FL_RETURN_IF_ERROR(s_->Refresh());
+  FL_ASSIGN_OR_RETURN(std::shared_ptr<const std::vector<rules::ModelAnswer>> answers, s_->Summaries(as_of));
+  json out = json::array();
+  for (const rules::ModelAnswer& a : *answers) {
+    for (const rules::Determination& d : a.determinations) {
+      for (const rules::ObligationState& o : d.obligations) {
+        if (o.state == "not-triggered") continue;
+        out.push_back({{"model", a.id},
+                       {"regime", d.regime},
+                       {"id", o.id},
+                       {"cite", o.cite},
+                       {"text", o.text},
+                       {"due", o.due ? json(o.due->ToString()) : json(nullptr)},
+                       {"state", o.state},
+                       {"overdue", o.state == "overdue"},
+                       {"detail", o.detail}});
+      }
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const json& a, const json& b) {
+    // Overdue first, then by due time (none last).
+    if (a["overdue"] != b["overdue"]) return a["overdue"].get<bool>();
+    if (a["due"].is_null() != b["due"].is_null()) return b["due"].is_null();
+    return !a["due"].is_null() && a["due"].get<std::string>() < b["due"].get<std::string>();
+  });
+  return json{{"as_of", as_of.ToString()}, {"obligations", out}};
+}
+
+core::Result<json> Workspace::AppendEvidence(const json& body, const std::string& actor) {
+  if (!body.is_object()) return core::InvalidArgument("expected a JSON object", "body");
+  for (const auto& [key, value] : body.items()) {
+    if (key != "kind" && key != "model" && key != "document" && key != "redactions") {
+      return core::InvalidArgument("is not a known field", key);
+    }
+  }
+  ledger::RecordInput record;
+  if (!body.contains("kind") || !body["kind"].is_string()) return core::InvalidArgument("is required: a string", "kind");
+  record.kind = body["kind"];
+  if (record.kind == kUserKind || record.kind == kActionKind) {
+    return core::InvalidArgument("is written by the workspace itself", "kind");
+  }
+  if (body.contains("model")) {
+    if (!body["model"].is_string()) return core::InvalidArgument("expected a string", "model");
+    record.model = body["model"];
+  }
+  if (!body.contains("document")) return core::InvalidArgument("is required: a JSON object or a string", "document");
+  const json& doc = body["document"];
+  if (doc.is_object()) {
+    record.document = doc.dump();
+  } else if (doc.is_string()) {
+    record.document = doc.get<std::string>();
+  } else {
+    return core::InvalidArgument("expected a JSON object or a string", "document");
+  }
+  if (body.contains("redactions")) {
+    if (!body["redactions"].is_object()) return core::InvalidArgument("expected an object {field: ground}", "redactions");
+    for (const auto& [field, ground] : body["redactions"].items()) {
+      if (!ground.is_string()) return core::InvalidArgument("expected a string (a ground)", "redactions." + field);
+      record.redactions[field] = ground.get<std::string>();
+    }
+  }
+  if (!record.model.empty()) {
+    std::lock_guard lock(s_->mu);
+    FL_RETURN_IF_ERROR(s_->Refresh());
+    if (!s_->models.contains(record.model)) {
+      return core::NotFound(fmt::format("no model '{}' in the workspace", record.model), "model");
+    }
+  }
+  record.recorded_at = Now();
+  ledger::RecordInput action{std::string(kActionKind), record.model,
+                             json{{"actor", actor}, {"action", "append-evidence"}, {"target", record.kind}}.dump(),
+                             record.recorded_at, {}};
+  auto appended = s_->AppendRecords({record, action});
+  if (!appended) {
+    core::Error e = appended.error();
+    if (e.field == "recorded-at") e.field = "recorded_at";
+    if (e.field.empty()) e.field = "document";
+    return tl::unexpected(e);
+  }
+  const ledger::Appended& a = appended->front();
+  return json{{"index", a.index}, {"kind", record.kind}, {"model", record.model},
+              {"recorded_at", record.recorded_at.ToString()}, {"leaf_hash", ledger::Base64(a.leaf_hash)},
+              {"notices", a.notices}};
+}
+
+core::Result<Page> Workspace::ListEvidence(const EvidenceQuery& q) {
+  std::lock_guard lock(s_->mu);
+  FL_RETURN_IF_ERROR(s_->Refresh());
+  std::size_t limit = std::clamp<std::size_t>(q.limit, 1, kMaxPage);
+  Page page;
+  for (const EvidenceEntry& e : s_->evidence) {
+    if (q.cursor && e.index <= *q.cursor) continue;
+    if (!q.kind.empty() && e.kind != q.kind) continue;
+    if (!q.model.empty() && e.model != q.model) continue;
+    if (page.items.size() == limit) {
+      page.next_cursor = std::to_string(page.items.back()["index"].get<std::uint64_t>());
+      break;
+    }
+    page.items.push_back({{"index", e.index}, {"kind", e.kind}, {"model", e.model}, {"recorded_at", e.recorded_at},
+                          {"leaf_hash", e.leaf_hash}, {"purged", e.purged}});
+  }
+  return page;
+}
+
+core::Result<json> Workspace::Proof(std::uint64_t index, std::optional<std::uint64_t> tree_size) {
+  FL_ASSIGN_OR_RETURN(ledger::InclusionResult p, s_->log->Prove(index, tree_size));
+  json hashes = json::array();
+  for (const ledger::Hash& h : p.hashes) hashes.push_back(ledger::Base64(h));
+  return json{{"index", p.index}, {"tree_size", p.tree_size}, {"leaf", ledger::Base64(p.leaf)},
+              {"leaf_hash", ledger::Base64(ledger::LeafHash(p.leaf))}, {"hashes", hashes},
+              {"root", ledger::Base64(p.root)}};
+}
+
+core::Result<json> Workspace::LatestCheckpoint() {
+  FL_ASSIGN_OR_RETURN(std::vector<ledger::StoredCheckpoint> all, s_->storage->Checkpoints());
+  FL_ASSIGN_OR_RETURN(std::optional<std::string> key, s_->storage->GetMeta(ledger::kMetaVerifierKey));
+  if (all.empty()) return core::NotFound("no checkpoint has been signed", "checkpoint");
+  return json{{"size", all.back().size}, {"note", all.back().note}, {"verifier_key", key.value_or("")}};
+}
+
+core::Result<json> Workspace::SignCheckpoint(const std::string& actor) {
+  FL_RETURN_IF_ERROR(RecordAction(actor, "sign-checkpoint", "log"));
+  FL_ASSIGN_OR_RETURN(std::string note, s_->log->Checkpoint(s_->options.signer));
+  FL_ASSIGN_OR_RETURN(std::vector<ledger::StoredCheckpoint> all, s_->storage->Checkpoints());
+  return json{{"size", all.empty() ? 0 : all.back().size}, {"note", note}, {"verifier_key", s_->options.signer.VerifierKey()}};
+}
+
+core::Result<json> Workspace::KillswitchOrders() {
+  std::lock_guard lock(s_->mu);
+  FL_RETURN_IF_ERROR(s_->Refresh());
+  json out = json::array();
+  for (auto it = s_->evidence.rbegin(); it != s_->evidence.rend(); ++it) {
+    if (it->kind != "shutdown-order" && it->kind != "shutdown-drill") continue;
+    out.push_back({{"index", it->index}, {"kind", it->kind}, {"model", it->model}, {"recorded_at", it->recorded_at},
+                   {"leaf_hash", it->leaf_hash}});
+  }
+  return json{{"orders", out}};
+}
+
+core::Result<void> Workspace::RecordAction(const std::string& actor, const std::string& action,
+                                           const std::string& target) {
+  ledger::RecordInput r{std::string(kActionKind), "",
+                        json{{"actor", actor}, {"action", action}, {"target", target}}.dump(), Now(), {}};
+  FL_RETURN_IF_ERROR(s_->AppendRecords({r}));
+  return core::Ok();
+}
+
+core::Result<void> Workspace::PutUser(const User& user, const std::string& by) {
+  if (user.name.empty() || user.name.size() > 64 ||
+      user.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_@") !=
+          std::string::npos) {
+    return core::InvalidArgument("a user name is 1-64 letters, digits, '-', '_' or '@'", "name");
+  }
+  if (std::find(kRoles.begin(), kRoles.end(), user.role) == kRoles.end()) {
+    std::string list;
+    for (const std::string& r : kRoles) list += (list.empty() ? "" : ", ") + r;
+    return core::InvalidArgument(fmt::format("'{}' is not one of: {}", user.role, list), "role");
+  }
+  json doc = {{"name", user.name}, {"role", user.role}, {"by", by}};
+  if (!user.password_hash.empty()) doc["password_hash"] = user.password_hash;
+  if (!user.token_hash.empty()) doc["token_hash"] = user.token_hash;
+  // The hashes are withheld from every public copy (the whole document).
+  ledger::RecordInput r{std::string(kUserKind), "", doc.dump(), Now(), {{"*", "cybersecurity"}}};
+  FL_RETURN_IF_ERROR(s_->AppendRecords({r}));
+  return core::Ok();
+}
+
+core::Result<std::optional<User>> Workspace::FindUser(const std::string& name) {
+  std::lock_guard lock(s_->mu);
+  FL_RETURN_IF_ERROR(s_->Refresh());
+  auto it = s_->users.find(name);
+  if (it == s_->users.end()) return std::optional<User>();
+  return std::optional<User>(it->second);
+}
+
+}  // namespace flopline::workspace
