@@ -5,6 +5,7 @@
 
 #include <openssl/sha.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -461,7 +462,20 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       });
     } else {
       stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      Drain();
     }
+  }
+
+  // A lingering close: what the client is still sending (the rest of a body refused as too large)
+  // is read and dropped, bounded in time and bytes, so that it reads the answer instead of a reset.
+  void Drain() {
+    if (drained_ >= (8u << 20)) return;
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    stream_.async_read_some(net::buffer(drain_buffer_),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (!ec) self->Drain();
+                            });
   }
 
   Server::Impl& server_;
@@ -474,6 +488,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   std::uint64_t last_event_ = 0;
   int idle_ticks_ = 0;
   std::optional<net::steady_timer> timer_;
+  std::array<char, 16384> drain_buffer_{};
+  std::size_t drained_ = 0;
 };
 
 void Accept(Server::Impl& impl);
