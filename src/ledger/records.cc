@@ -69,6 +69,18 @@ const std::vector<RecordKind>& Kinds() {
       // signs the statement; §22603(e)(4)(D): the lead auditor signs the audit report).
       {"document-signature", "SB 1047 §22603(f)(1), (e)(4)(D)", "the signature of a filed document",
        Retention::kNone, 0, "", {"document_index", "document_leaf_hash", "signer", "role", "signed_at"}, true},
+      // The compute meter's records (src/meter/, docs/meter.md): a line projected to be met (the EU
+      // threshold "becomes known that it will be met", Art. 52(1)) or crossed, and the meter's
+      // state for a restart. Internal: only the meter writes them, `ledger append` cannot forge them.
+      {"threshold-projected", "EU AI Act Art. 52(1); SB 1047 §22603(a)",
+       "the compute meter's alert that a run approaches or will meet a compute line", Retention::kNone, 0, "",
+       {"run", "regime", "line", "threshold_flop", "flop", "at"}, true, true},
+      {"threshold-crossed", "EU AI Act Art. 52(1); SB 1047 §22602(e)",
+       "the compute meter's record that a run crossed a compute line", Retention::kNone, 0, "",
+       {"run", "regime", "line", "threshold_flop", "flop", "at"}, true, true},
+      {"meter-state", "SB 1047 §22602(e) (compute used in training)",
+       "the compute meter's counted steps and fired alerts for a run, read back after a restart",
+       Retention::kNone, 0, "", {"run", "flop", "steps", "fired"}, true, true},
       // The log's own records. A purge names the entry whose document and salts it deleted, so a
       // purge done by editing rows has no record and fails verify; the inventory record holds the
       // rows `flopline import` derived from its model files, from which verify recomputes the
