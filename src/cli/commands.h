@@ -19,6 +19,7 @@ CommandRunner AddAssessCommand(CLI::App& app);
 CommandRunner AddLedgerCommand(CLI::App& app);
 CommandRunner AddImportCommand(CLI::App& app);
 CommandRunner AddKillswitchCommand(CLI::App& app);
+CommandRunner AddMeterCommand(CLI::App& app);
 CommandRunner AddServeCommand(CLI::App& app);
 CommandRunner AddUserCommand(CLI::App& app);
 CommandRunner AddWorkspaceCommand(CLI::App& app);

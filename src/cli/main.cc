@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   flopline::cli::CommandRunner run_ledger = flopline::cli::AddLedgerCommand(app);
   flopline::cli::CommandRunner run_import = flopline::cli::AddImportCommand(app);
   flopline::cli::CommandRunner run_killswitch = flopline::cli::AddKillswitchCommand(app);
+  flopline::cli::CommandRunner run_meter = flopline::cli::AddMeterCommand(app);
   flopline::cli::CommandRunner run_serve = flopline::cli::AddServeCommand(app);
   flopline::cli::CommandRunner run_user = flopline::cli::AddUserCommand(app);
   flopline::cli::CommandRunner run_workspace = flopline::cli::AddWorkspaceCommand(app);
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("ledger")) return run_ledger();
   if (app.got_subcommand("import")) return run_import();
   if (app.got_subcommand("killswitch")) return run_killswitch();
+  if (app.got_subcommand("meter")) return run_meter();
   if (app.got_subcommand("serve")) return run_serve();
   if (app.got_subcommand("user")) return run_user();
   if (app.got_subcommand("workspace")) return run_workspace();

@@ -1,0 +1,84 @@
+// File: flopline/meter/session.h
+//
+// One metering session: step-event lines in, counted compute, lines, alerts and a report out. It
+// joins the parser (step_event.h), the accounting (meter.h), the law (lines.h) and the alerts
+// (alerts.h); where alerts go (stdout, a webhook, the ledger) is the caller's `on_alert`.
+//
+//   Session s(std::move(runs), policy);
+//   s.on_alert = [](const Alert& a) { ... };
+//   s.on_bad_line = [](const core::Error& e) { ... };
+//   s.Feed(line, "steps.jsonl", 17);
+//   nlohmann::json report = s.Report();
+//
+// The lines of a run are found by the engine when its first step is counted (the run's start), and
+// found again when the event date changes (parameters and duty states are dated). Bad lines are
+// counted, handed to `on_bad_line` with their file, line and field, and change nothing.
+//
+// Thread safety: a Session is used by one thread at a time.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "flopline/meter/alerts.h"
+#include "flopline/meter/lines.h"
+#include "flopline/meter/meter.h"
+#include "flopline/meter/step_event.h"
+
+namespace flopline::meter {
+
+struct SessionRun {
+  RunSpec spec;
+  std::optional<LineContext> law;  // none: accounting only (no model files given)
+};
+
+class Session {
+ public:
+  Session(AlertPolicy policy, double rate_window_seconds = 3600);
+
+  core::Result<int> AddRun(SessionRun run);
+
+  // One line (without its newline). See StepParser::Parse for the padding the first form needs.
+  void Feed(const char* line, std::size_t size, std::size_t capacity, const std::string& file, int line_number);
+  void Feed(std::string_view line, const std::string& file, int line_number);
+
+  std::function<void(const Alert&)> on_alert;
+  std::function<void(const core::Error&)> on_bad_line;
+  // An error from the engine (a run's model not in the model files): reported once per run.
+  std::function<void(const core::Error&)> on_law_error;
+
+  Meter& meter() { return meter_; }
+  Alerter& alerter() { return alerter_; }
+  const LineWatch* lines(int run) const;
+  std::uint64_t lines_read() const { return lines_read_; }
+  std::uint64_t bad_lines() const { return bad_lines_; }
+  std::uint64_t counted() const { return counted_; }
+  std::uint64_t repeated() const { return repeated_; }
+
+  // Finds the lines of every run with counted steps again, as of its latest event (the report's
+  // figures are then current).
+  void Refresh();
+  // Per run: compute, tokens, steps, rate, each line with its projection, status per regime as if
+  // training stopped now (docs/meter.md "Report").
+  nlohmann::json Report();
+
+ private:
+  void Rebuild(int run, double now);
+
+  Meter meter_;
+  Alerter alerter_;
+  StepParser parser_;
+  simdjson::padded_string copy_;
+  std::vector<std::optional<LineContext>> law_;
+  std::vector<std::unique_ptr<LineWatch>> watch_;
+  std::vector<long long> watch_day_;  // the event day each watch was built for
+  std::vector<bool> law_failed_;
+  std::uint64_t lines_read_ = 0, bad_lines_ = 0, counted_ = 0, repeated_ = 0;
+};
+
+}  // namespace flopline::meter

@@ -1,0 +1,184 @@
+// The lines bearing on a metered run, read from the rules engine's own determinations (lines.h).
+#include "flopline/meter/lines.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include <fmt/format.h>
+
+namespace flopline::meter {
+namespace {
+
+// The amount by which the run's FLOP is moved to measure each line's slope: large enough that the
+// difference is far above rounding at 1e27, and exact in a double.
+constexpr double kProbeFlop = 1e24;
+
+bool Close(double a, double b) { return std::fabs(a - b) <= 1e-9 * std::max({1.0, std::fabs(a), std::fabs(b)}); }
+
+struct Seen {
+  std::string regime, reading, fact, op, param;
+  double value = 0, threshold = 0;
+};
+
+// Every comparison of a compute fact with a line parameter in the answer, per regime and reading.
+std::vector<Seen> Comparisons(const rules::ModelAnswer& answer, const std::vector<rules::Regime>& regimes) {
+  std::vector<Seen> out;
+  for (const rules::Determination& d : answer.determinations) {
+    auto r = std::find_if(regimes.begin(), regimes.end(), [&](const rules::Regime& x) { return x.id == d.regime; });
+    if (r == regimes.end()) continue;
+    for (const rules::Outcome& o : d.outcomes) {
+      for (const rules::Margin& m : o.margins) {
+        for (const rules::Line& line : r->lines) {
+          if (m.right != "param." + line.flop_param && m.right != line.flop_param) continue;
+          bool dup = std::any_of(out.begin(), out.end(), [&](const Seen& s) {
+            return s.regime == d.regime && s.reading == o.reading && s.fact == m.left && s.param == line.flop_param;
+          });
+          if (!dup) out.push_back({d.regime, o.reading, m.left, m.op, line.flop_param, m.value, m.threshold});
+        }
+      }
+    }
+  }
+  return out;
+}
+
+const rules::Determination* Find(const rules::ModelAnswer& answer, const std::string& regime) {
+  for (const rules::Determination& d : answer.determinations) {
+    if (d.regime == regime) return &d;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool WatchedLine::DutiesUnmet() const {
+  return std::any_of(duties.begin(), duties.end(), [](const Duty& d) { return d.Unmet(); });
+}
+
+core::Result<rules::ModelAnswer> LineWatch::AssessAt(double run_flop, core::Instant now) const {
+  const rules::Inventory& full = context_.inventory;
+  int m = full.Find(context_.model);
+  if (m < 0) {
+    return core::NotFound(fmt::format("run '{}' trains model '{}', which the model files do not name", context_.run,
+                                      context_.model),
+                          "--run");
+  }
+  // The model and its lineage only: the rest of the inventory cannot change its answer.
+  rules::Inventory inv;
+  std::vector<int> chain;
+  for (int i = m; i >= 0; i = full.base_index[static_cast<std::size_t>(i)]) chain.push_back(i);
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) inv.models.push_back(full.models[static_cast<std::size_t>(*it)]);
+  bool started = false;
+  for (const rules::Event& e : full.events) {
+    bool in_chain = std::any_of(inv.models.begin(), inv.models.end(), [&](const rules::Model& x) { return x.id == e.model; });
+    if (!in_chain) continue;
+    inv.events.push_back(e);
+    if (e.model == context_.model && e.kind == "training-started") started = true;
+  }
+  rules::Model& model = inv.models.back();
+  rules::TrainingStage stage;
+  stage.kind = context_.stage_kind;
+  stage.start = start_.date();
+  stage.flop = stage.flop_low = stage.flop_high = run_flop;
+  stage.flop_method = "metered";
+  if (context_.usd_per_flop) {
+    stage.cost_usd = run_flop * *context_.usd_per_flop;
+    stage.cost_source = "cloud-price-table";
+  } else {
+    stage.cost_source = "unknown: no price per FLOP for the run";
+  }
+  stage.where = core::Location{"meter:" + context_.run, 0, 0};
+  model.training.push_back(stage);
+  if (!started) inv.events.push_back({context_.model, "training-started", start_, core::Location{"meter:" + context_.run, 0, 0}});
+  FL_RETURN_IF_ERROR(rules::LinkLineage(inv));
+  rules::AssessOptions options;
+  options.as_of = now.date();
+  options.overrides = context_.overrides;
+  options.regimes = context_.regimes;
+  FL_ASSIGN_OR_RETURN(auto answers, context_.engine->Assess(inv, options));
+  for (rules::ModelAnswer& a : answers) {
+    if (a.id == context_.model) return std::move(a);
+  }
+  return core::MakeError(core::Code::kInternal, "the engine gave no answer for the run's model");
+}
+
+core::Result<LineWatch> LineWatch::Build(LineContext context, double run_flop, core::Instant start,
+                                         core::Instant now) {
+  LineWatch w;
+  w.context_ = std::move(context);
+  w.start_ = start;
+  FL_ASSIGN_OR_RETURN(rules::ModelAnswer a0, w.AssessAt(run_flop, now));
+  FL_ASSIGN_OR_RETURN(rules::ModelAnswer a1, w.AssessAt(run_flop + kProbeFlop, now));
+  const std::vector<rules::Regime>& regimes = w.context_.engine->regimes();
+  std::vector<Seen> s0 = Comparisons(a0, regimes), s1 = Comparisons(a1, regimes);
+  for (const Seen& s : s0) {
+    auto other = std::find_if(s1.begin(), s1.end(), [&](const Seen& x) {
+      return x.regime == s.regime && x.reading == s.reading && x.fact == s.fact && x.param == s.param;
+    });
+    double slope = other == s1.end() ? 0 : (other->value - s.value) / kProbeFlop;
+    if (std::fabs(slope) < 1e-6) slope = 0;
+    double offset = s.value - slope * run_flop;
+    auto same = std::find_if(w.lines_.begin(), w.lines_.end(), [&](const WatchedLine& l) {
+      return l.regime == s.regime && l.param == s.param && l.fact == s.fact && Close(l.threshold, s.threshold) &&
+             Close(l.offset, offset) && Close(l.slope, slope);
+    });
+    if (same != w.lines_.end()) {
+      same->readings.push_back(s.reading);
+      continue;
+    }
+    WatchedLine line;
+    line.regime = s.regime;
+    line.param = s.param;
+    line.fact = s.fact;
+    line.op = s.op;
+    line.readings = {s.reading};
+    line.threshold = s.threshold;
+    line.offset = offset;
+    line.slope = slope;
+    for (const rules::Regime& r : regimes) {
+      if (r.id != s.regime) continue;
+      for (const rules::Line& l : r.lines) {
+        if (l.flop_param == s.param) line.name = l.name;
+      }
+      int p = r.ParamIndex(s.param);
+      if (p >= 0) line.cite = r.params[static_cast<std::size_t>(p)].cite;
+    }
+    w.lines_.push_back(std::move(line));
+  }
+  // What holds just past each line the run can cross (and has not crossed yet, or has: the duties
+  // are the same): status and duties from the engine, as of now.
+  for (WatchedLine& line : w.lines_) {
+    auto at = line.RunFlopAtLine();
+    if (!at) continue;
+    double past = std::max(0.0, *at) * (1 + 1e-9) + 1;
+    FL_ASSIGN_OR_RETURN(rules::ModelAnswer a, w.AssessAt(past, now));
+    const rules::Determination* d = Find(a, line.regime);
+    if (!d) continue;
+    line.status_at_line = d->status;
+    const rules::Regime* regime = nullptr;
+    for (const rules::Regime& r : regimes) {
+      if (r.id == line.regime) regime = &r;
+    }
+    for (const rules::ObligationState& o : d->obligations) {
+      if (o.state == "not-triggered") continue;
+      bool before = false;
+      if (regime) {
+        for (const rules::Obligation& ob : regime->obligations) {
+          if (ob.id == o.id) before = ob.clock == rules::Obligation::Clock::kBefore;
+        }
+      }
+      if (!before && !o.due) continue;
+      line.duties.push_back({o.id, o.cite, o.text, o.state, o.due, before});
+    }
+  }
+  return w;
+}
+
+core::Result<std::vector<RegimeStatus>> LineWatch::StatusNow(double run_flop, core::Instant now) const {
+  FL_ASSIGN_OR_RETURN(rules::ModelAnswer a, AssessAt(run_flop, now));
+  std::vector<RegimeStatus> out;
+  for (const rules::Determination& d : a.determinations) out.push_back({d.regime, d.status, d.covered, d.basis});
+  return out;
+}
+
+}  // namespace flopline::meter

@@ -1,0 +1,139 @@
+// One metering session (session.h).
+#include "flopline/meter/session.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace flopline::meter {
+
+using nlohmann::json;
+
+namespace {
+
+core::Instant AtSecond(double seconds) {
+  return core::Instant(std::chrono::sys_seconds(std::chrono::seconds(static_cast<long long>(std::floor(seconds)))));
+}
+
+long long Day(double seconds) { return static_cast<long long>(std::floor(seconds / 86400)); }
+
+}  // namespace
+
+Session::Session(AlertPolicy policy, double rate_window_seconds)
+    : meter_(rate_window_seconds), alerter_(std::move(policy)) {}
+
+core::Result<int> Session::AddRun(SessionRun run) {
+  FL_ASSIGN_OR_RETURN(int i, meter_.AddRun(std::move(run.spec)));
+  law_.push_back(std::move(run.law));
+  watch_.emplace_back();
+  watch_day_.push_back(0);
+  law_failed_.push_back(false);
+  return i;
+}
+
+const LineWatch* Session::lines(int run) const { return watch_[static_cast<std::size_t>(run)].get(); }
+
+void Session::Rebuild(int run, double now) {
+  auto r = static_cast<std::size_t>(run);
+  if (!law_[r] || law_failed_[r]) return;
+  const RunState& state = meter_.run(run);
+  auto built = LineWatch::Build(*law_[r], state.flop.value(), AtSecond(state.first_time), AtSecond(now));
+  if (!built) {
+    law_failed_[r] = true;
+    if (on_law_error) on_law_error(built.error());
+    return;
+  }
+  watch_[r] = std::make_unique<LineWatch>(std::move(*built));
+  watch_day_[r] = Day(now);
+  alerter_.LinesChanged();
+}
+
+void Session::Feed(std::string_view line, const std::string& file, int line_number) {
+  copy_ = simdjson::padded_string(line);
+  Feed(copy_.data(), copy_.size(), copy_.size() + simdjson::SIMDJSON_PADDING, file, line_number);
+}
+
+void Session::Feed(const char* line, std::size_t size, std::size_t capacity, const std::string& file,
+                   int line_number) {
+  ++lines_read_;
+  auto event = parser_.Parse(line, size, capacity, file, line_number);
+  if (!event) {
+    ++bad_lines_;
+    if (on_bad_line) on_bad_line(event.error());
+    return;
+  }
+  int run = -1;
+  auto outcome = meter_.Ingest(*event, core::Location{file, line_number, 0}, &run);
+  if (!outcome) {
+    ++bad_lines_;
+    if (on_bad_line) on_bad_line(outcome.error());
+    return;
+  }
+  if (*outcome == IngestOutcome::kRepeated) {
+    ++repeated_;
+    return;
+  }
+  ++counted_;
+  auto r = static_cast<std::size_t>(run);
+  if (law_[r] && !law_failed_[r] && (!watch_[r] || watch_day_[r] != Day(event->time))) Rebuild(run, event->time);
+  if (!watch_[r]) return;
+  std::vector<Alert> alerts = alerter_.Check(meter_.run(run), meter_.RateOf(run), watch_[r]->lines(), event->time);
+  if (on_alert) {
+    for (const Alert& a : alerts) on_alert(a);
+  }
+}
+
+void Session::Refresh() {
+  for (int i = 0; i < meter_.runs(); ++i) {
+    if (meter_.run(i).steps_counted > 0) Rebuild(i, meter_.run(i).last_time);
+  }
+}
+
+json Session::Report() {
+  json runs = json::array();
+  for (int i = 0; i < meter_.runs(); ++i) {
+    const RunState& r = meter_.run(i);
+    Rate rate = meter_.RateOf(i);
+    json run = {{"run", r.spec.id},
+                {"model", r.spec.model},
+                {"flop", r.flop.value()},
+                {"tokens", r.tokens.value()},
+                {"steps_counted", r.steps_counted},
+                {"steps_repeated", r.steps_repeated},
+                {"repeated_flop", r.repeated_flop.value()},
+                {"flop_from_config", r.flop_from_config},
+                {"first_event", r.steps_counted ? json(InstantText(r.first_time)) : json(nullptr)},
+                {"last_event", r.steps_counted ? json(InstantText(r.last_time)) : json(nullptr)},
+                {"world_size", r.world_size ? json(*r.world_size) : json(nullptr)},
+                {"precision", r.precision},
+                {"rate",
+                 {{"flop_per_second", rate.point},
+                  {"low", rate.low},
+                  {"high", rate.high},
+                  {"window_seconds", rate.seconds}}}};
+    json line_list = json::array();
+    json status = json::array();
+    if (const LineWatch* w = lines(i)) {
+      for (const WatchedLine& l : w->lines()) line_list.push_back(LineToJson(l, Project(l, r.flop.value(), rate), r.last_time));
+      auto now = w->StatusNow(r.flop.value(), AtSecond(r.last_time));
+      if (now) {
+        for (const RegimeStatus& s : *now) {
+          status.push_back({{"regime", s.regime},
+                            {"status", s.status},
+                            {"covered", s.covered ? json(*s.covered) : json(nullptr)},
+                            {"basis", s.basis}});
+        }
+      }
+    }
+    run["lines"] = line_list;
+    run["status_if_stopped_now"] = status;
+    runs.push_back(std::move(run));
+  }
+  return {{"runs", runs},
+          {"lines_read", lines_read_},
+          {"bad_lines", bad_lines_},
+          {"steps_counted", counted_},
+          {"steps_repeated", repeated_}};
+}
+
+}  // namespace flopline::meter

@@ -1,0 +1,487 @@
+// The meter: step-event parsing, counting each step once, the estimator's whole-run figure, the
+// engine's lines, alerts once per fraction, and the state a restart resumes from.
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "flopline/compute/estimate.h"
+#include "flopline/compute/hf_config.h"
+#include "flopline/ledger/log.h"
+#include "flopline/meter/alerts.h"
+#include "flopline/meter/lines.h"
+#include "flopline/meter/meter.h"
+#include "flopline/meter/session.h"
+#include "flopline/meter/simulate.h"
+#include "flopline/meter/state.h"
+#include "flopline/meter/step_event.h"
+#include "flopline/rules/engine.h"
+#include "flopline/store/open.h"
+
+namespace flopline::meter {
+namespace {
+
+std::string Source(const std::string& rel) { return std::string(FLOPLINE_SOURCE_DIR) + "/" + rel; }
+
+core::Result<StepEvent> ParseOne(StepParser& p, const std::string& line) { return p.Parse(line, "steps.jsonl", 7); }
+
+TEST(StepParserTest, ReadsEveryField) {
+  StepParser p;
+  auto e = ParseOne(p, R"({"run":"r1","seq":3,"time":1767225600.5,"step":12,"tokens":4096,"flop":1.5e15,)"
+                       R"("world_size":8,"precision":"bf16","v":1})");
+  ASSERT_TRUE(e) << e.error().ToString();
+  EXPECT_EQ(e->run, "r1");
+  EXPECT_EQ(*e->seq, 3u);
+  EXPECT_DOUBLE_EQ(e->time, 1767225600.5);
+  EXPECT_EQ(e->step, 12);
+  EXPECT_DOUBLE_EQ(e->tokens, 4096);
+  EXPECT_DOUBLE_EQ(*e->flop, 1.5e15);
+  EXPECT_EQ(*e->world_size, 8);
+  EXPECT_EQ(e->precision, "bf16");
+}
+
+TEST(StepParserTest, TimeMayBeAnIsoInstant) {
+  StepParser p;
+  auto e = ParseOne(p, R"({"run":"r1","time":"2026-01-01T00:00:10Z","step":1,"tokens":1})");
+  ASSERT_TRUE(e) << e.error().ToString();
+  EXPECT_DOUBLE_EQ(e->time, 1767225610);
+}
+
+TEST(StepParserTest, BadLinesNameTheLineAndTheField) {
+  StepParser p;
+  struct Case {
+    std::string line, field, message;
+  };
+  std::vector<Case> cases = {
+      {R"({"run":"r1","time":1,"step":1,"tokens":-5})", "tokens", "negative"},
+      {R"({"run":"r1","time":1,"step":1})", "tokens", "required"},
+      {R"({"run":"r1","time":1,"step":1.5,"tokens":1})", "step", "whole number"},
+      {R"({"run":"r1","time":1,"step":1,"tokens":"12"})", "tokens", "expected a number"},
+      {R"({"run":"r1","time":1,"step":1,"tokens":1,"tokenz":1})", "tokenz", "unknown key"},
+      {R"({"run":"r1","time":1,"step":1,"tokens":1,"tokens":2})", "tokens", "twice"},
+      {R"({"run":"r1","time":1,"step":1,"tokens":1} {"run":"r1","time":2,"step":2,"tokens":1})", "", "JSON"},
+      {R"({"run":"r1","time":1,"step":1,"tokens":1)", "", "JSON"},
+      {R"([1,2])", "", "expected a JSON object"},
+      {R"({"run":"","time":1,"step":1,"tokens":1})", "run", "empty"},
+      {R"({"run":"r1","time":"yesterday","step":1,"tokens":1})", "time", ""},
+      {R"({"run":"r1","time":1e15,"step":1,"tokens":1})", "time", "more than"},
+      {R"({"run":"r1","time":1,"step":1,"tokens":1,"v":2})", "v", "version"},
+  };
+  for (const Case& c : cases) {
+    auto e = ParseOne(p, c.line);
+    ASSERT_FALSE(e) << c.line;
+    EXPECT_EQ(e.error().field, c.field) << c.line;
+    EXPECT_NE(e.error().message.find(c.message), std::string::npos) << c.line << ": " << e.error().message;
+    ASSERT_TRUE(e.error().where);
+    EXPECT_EQ(e.error().where->file, "steps.jsonl");
+    EXPECT_EQ(e.error().where->line, 7);
+  }
+}
+
+StepEvent Event(const char* run, std::int64_t step, double time, double tokens, std::optional<double> flop = 1e18) {
+  StepEvent e;
+  e.run = run;
+  e.step = step;
+  e.time = time;
+  e.tokens = tokens;
+  e.flop = flop;
+  return e;
+}
+
+TEST(MeterTest, RepeatedAndOutOfOrderStepsCountOnce) {
+  Meter m;
+  ASSERT_TRUE(m.AddRun({"r1", "m", std::nullopt}));
+  core::Location at{"steps.jsonl", 1, 0};
+  EXPECT_EQ(*m.Ingest(Event("r1", 1, 100, 10), at), IngestOutcome::kCounted);
+  EXPECT_EQ(*m.Ingest(Event("r1", 3, 300, 10), at), IngestOutcome::kCounted);
+  EXPECT_EQ(*m.Ingest(Event("r1", 2, 200, 10), at), IngestOutcome::kCounted);   // late, first time
+  EXPECT_EQ(*m.Ingest(Event("r1", 2, 400, 10), at), IngestOutcome::kRepeated);  // a reload repeats it
+  EXPECT_EQ(*m.Ingest(Event("r1", 3, 410, 10), at), IngestOutcome::kRepeated);
+  EXPECT_EQ(*m.Ingest(Event("r1", 4, 420, 10), at), IngestOutcome::kCounted);
+  const RunState& r = m.run(0);
+  EXPECT_DOUBLE_EQ(r.flop.value(), 4e18);
+  EXPECT_DOUBLE_EQ(r.tokens.value(), 40);
+  EXPECT_EQ(r.steps_counted, 4u);
+  EXPECT_EQ(r.steps_repeated, 2u);
+  EXPECT_DOUBLE_EQ(r.repeated_flop.value(), 2e18);
+}
+
+TEST(MeterTest, BadEventsChangeNothing) {
+  Meter m;
+  ASSERT_TRUE(m.AddRun({"r1", "m", std::nullopt}));
+  core::Location at{"steps.jsonl", 9, 0};
+  ASSERT_TRUE(m.Ingest(Event("r1", 5, 500, 10), at));
+  auto unknown = m.Ingest(Event("r2", 6, 600, 10), at);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().field, "run");
+  EXPECT_EQ(unknown.error().where->line, 9);
+  auto backwards = m.Ingest(Event("r1", 6, 400, 10), at);  // a later step stamped earlier
+  ASSERT_FALSE(backwards);
+  EXPECT_EQ(backwards.error().field, "time");
+  auto no_flop = m.Ingest(Event("r1", 7, 700, 10, std::nullopt), at);  // no flop, no config
+  ASSERT_FALSE(no_flop);
+  EXPECT_EQ(no_flop.error().field, "flop");
+  EXPECT_EQ(m.run(0).steps_counted, 1u);
+  EXPECT_DOUBLE_EQ(m.run(0).flop.value(), 1e18);
+  EXPECT_FALSE(m.run(0).steps.Contains(6));
+}
+
+TEST(MeterTest, SeqGoingForwardWhileTimeGoesBackIsBad) {
+  Meter m;
+  ASSERT_TRUE(m.AddRun({"r1", "m", std::nullopt}));
+  core::Location at{"s", 1, 0};
+  StepEvent a = Event("r1", 10, 1000, 1);
+  a.seq = 5;
+  ASSERT_TRUE(m.Ingest(a, at));
+  StepEvent b = Event("r1", 3, 900, 1);  // an out-of-order step is fine, but not with a later seq
+  b.seq = 6;
+  EXPECT_FALSE(m.Ingest(b, at));
+}
+
+// The issue's first test: the meter's cumulative count equals compute's whole-run figure for the
+// same tokens, through a run with restarts whose reloads repeat steps.
+TEST(MeterTest, CumulativeEqualsTheEstimatorsWholeRunFigure) {
+  auto arch = compute::LoadHfConfig(Source("examples/configs/llama-3.1-8b-instruct.json"));
+  ASSERT_TRUE(arch) << arch.error().ToString();
+  compute::EstimateRequest one;
+  one.architecture = *arch;
+  one.tokens = 1;
+  auto per_token = compute::EstimateTraining(one, compute::AcceleratorTable(), compute::PriceTable());
+  ASSERT_TRUE(per_token) << per_token.error().ToString();
+
+  Session session(AlertPolicy{});
+  ASSERT_TRUE(session.AddRun({{"sim", "m", per_token->architecture->flop_per_token_training}, std::nullopt}));
+  SimulationSpec spec;
+  spec.steps = 5000;
+  spec.tokens_per_step = 1024.0 * 8192;
+  spec.every = 3;
+  spec.restarts = {{1200, 900, 600}, {4000, 3999, 60}};
+  int n = 0;
+  ASSERT_TRUE(Simulate(spec, [&](std::string_view line) { session.Feed(line, "sim.jsonl", ++n); }));
+  EXPECT_EQ(session.bad_lines(), 0u);
+  EXPECT_GT(session.repeated(), 0u);
+  const RunState& r = session.meter().run(0);
+  double tokens = spec.tokens_per_step * static_cast<double>(spec.steps);
+  EXPECT_DOUBLE_EQ(r.tokens.value(), tokens);
+
+  compute::EstimateRequest whole = one;
+  whole.tokens = tokens;
+  auto e = compute::EstimateTraining(whole, compute::AcceleratorTable(), compute::PriceTable());
+  ASSERT_TRUE(e);
+  EXPECT_NEAR(r.flop.value() / e->training_flop.point, 1.0, 1e-12) << r.flop.value() << " vs " << e->training_flop.point;
+  EXPECT_EQ(r.flop_from_config, r.steps_counted);
+}
+
+TEST(MeterTest, RateAndItsRange) {
+  Meter m(1000);
+  ASSERT_TRUE(m.AddRun({"r1", "m", std::nullopt}));
+  core::Location at{"s", 1, 0};
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(m.Ingest(Event("r1", i, 10.0 * i + 1, 1, i < 50 ? 1e18 : 2e18), at));
+  Rate rate = m.RateOf(0);
+  EXPECT_GT(rate.high, rate.low);
+  EXPECT_NEAR(rate.low, 1e17, 1e15);
+  EXPECT_NEAR(rate.high, 2e17, 1e15);
+  EXPECT_GE(rate.point, rate.low);
+  EXPECT_LE(rate.point, rate.high);
+}
+
+WatchedLine Line(double threshold, double offset = 0) {
+  WatchedLine l;
+  l.regime = "test";
+  l.name = "a line";
+  l.param = "flop_line";
+  l.fact = "compute";
+  l.readings = {"as written"};
+  l.threshold = threshold;
+  l.offset = offset;
+  l.slope = 1;
+  return l;
+}
+
+TEST(AlerterTest, EachFractionFiresOnce) {
+  Meter m;
+  ASSERT_TRUE(m.AddRun({"r1", "m", std::nullopt}));
+  std::vector<WatchedLine> lines = {Line(100e18)};
+  Alerter alerter(AlertPolicy{});
+  core::Location at{"s", 1, 0};
+  std::vector<std::string> kinds;
+  std::vector<double> levels;
+  for (int i = 1; i <= 120; ++i) {
+    ASSERT_TRUE(m.Ingest(Event("r1", i, 10.0 * i, 1), at));
+    for (const Alert& a : alerter.Check(m.run(0), m.RateOf(0), lines, 10.0 * i)) {
+      kinds.push_back(a.kind);
+      levels.push_back(a.level);
+      if (a.level == 0.5) {
+        EXPECT_DOUBLE_EQ(a.projection.value, 50e18);
+        ASSERT_TRUE(a.projection.eta);
+        EXPECT_NEAR(*a.projection.eta, 500, 1);  // 50 steps of 1e18 at one step per 10 s
+      }
+    }
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"fraction", "fraction", "fraction", "crossed"}));
+  EXPECT_EQ(levels, (std::vector<double>{0.5, 0.8, 0.95, 1.0}));
+  // Restored keys do not fire again (a restart).
+  Alerter again(AlertPolicy{});
+  again.Restore(std::vector<std::string>(alerter.fired().begin(), alerter.fired().end()));
+  EXPECT_TRUE(again.Check(m.run(0), m.RateOf(0), lines, 1300).empty());
+}
+
+TEST(AlerterTest, WillBeMetWithinFiresOnceAheadOfTheLine) {
+  Meter m;
+  ASSERT_TRUE(m.AddRun({"r1", "m", std::nullopt}));
+  std::vector<WatchedLine> lines = {Line(100e18)};
+  AlertPolicy policy;
+  policy.fractions = {};
+  policy.within = std::chrono::seconds(200);  // 20 steps ahead
+  Alerter alerter(policy);
+  core::Location at{"s", 1, 0};
+  std::vector<std::pair<std::string, int>> fired;
+  for (int i = 1; i <= 100; ++i) {
+    ASSERT_TRUE(m.Ingest(Event("r1", i, 10.0 * i, 1), at));
+    for (const Alert& a : alerter.Check(m.run(0), m.RateOf(0), lines, 10.0 * i)) fired.emplace_back(a.kind, i);
+  }
+  ASSERT_EQ(fired.size(), 2u);
+  EXPECT_EQ(fired[0].first, "within");
+  EXPECT_EQ(fired[0].second, 80);
+  EXPECT_EQ(fired[1].first, "crossed");
+  EXPECT_EQ(fired[1].second, 100);
+}
+
+TEST(AlertParsingTest, FractionsAndDurations) {
+  EXPECT_EQ(*ParseFractions("0.8,50%,0.95", "--alert-at"), (std::vector<double>{0.5, 0.8, 0.95}));
+  EXPECT_FALSE(ParseFractions("1.2", "--alert-at"));
+  EXPECT_FALSE(ParseFractions("0.5,", "--alert-at"));
+  EXPECT_EQ(*ParseDuration("14d", "--alert-within"), std::chrono::seconds(14 * 86400));
+  EXPECT_EQ(*ParseDuration("36h", "--alert-within"), std::chrono::seconds(36 * 3600));
+  EXPECT_FALSE(ParseDuration("14", "--alert-within"));
+  EXPECT_FALSE(ParseDuration("-1d", "--alert-within"));
+}
+
+// The engine's lines for a model files' lineage.
+class LinesTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::vector<rules::Regime> regimes;
+    for (const char* id : {"ca-sb1047", "ca-sb53", "ny-raise", "eu-ai-act-gpai"}) {
+      auto r = rules::Regime::Load(Source(std::string("regimes/") + id + ".toml"));
+      ASSERT_TRUE(r) << r.error().ToString();
+      regimes.push_back(std::move(*r));
+    }
+    engine_ = new rules::Engine(std::move(regimes), {});
+  }
+  static void TearDownTestSuite() {
+    delete engine_;
+    engine_ = nullptr;
+  }
+  static rules::Inventory Models(const std::string& text) {
+    auto inv = rules::ParseInventory({{"models.toml", text}}, compute::AcceleratorTable(), compute::PriceTable());
+    EXPECT_TRUE(inv) << inv.error().ToString();
+    return inv ? *inv : rules::Inventory{};
+  }
+  static LineContext Context(const std::string& models, const std::string& model) {
+    LineContext c;
+    c.engine = engine_;
+    c.inventory = Models(models);
+    c.model = model;
+    c.run = "r1";
+    c.usd_per_flop = 1e-18;  // $100M at 1e26 FLOP
+    return c;
+  }
+  static const WatchedLine* Find(const LineWatch& w, const std::string& regime, const std::string& param,
+                                 const std::string& reading = "") {
+    for (const WatchedLine& l : w.lines()) {
+      bool has = reading.empty() || std::find(l.readings.begin(), l.readings.end(), reading) != l.readings.end();
+      if (l.regime == regime && l.param == param && has) return &l;
+    }
+    return nullptr;
+  }
+  static inline rules::Engine* engine_ = nullptr;
+};
+
+constexpr char kFrontier[] = R"(
+[[model]]
+id = "acme-f2"
+developer = "Acme AI"
+developer_revenue_usd = 2.0e9
+foundation_model = true
+derivation = "pretrain"
+
+[[event]]
+model = "acme-f2"
+kind = "cybersecurity-attested"
+at = 2026-01-15T12:00:00Z
+)";
+
+TEST_F(LinesTest, ThePretrainingRunsLinesComeFromTheRegimes) {
+  auto now = *core::Instant::Parse("2026-02-01T00:00:00Z");
+  auto w = LineWatch::Build(Context(kFrontier, "acme-f2"), 1e24, now, now);
+  ASSERT_TRUE(w) << w.error().ToString();
+  const WatchedLine* sb1047 = Find(*w, "ca-sb1047", "covered_flop");
+  ASSERT_NE(sb1047, nullptr);
+  EXPECT_DOUBLE_EQ(sb1047->threshold, 1e26);
+  EXPECT_NEAR(sb1047->slope, 1.0, 1e-9);
+  EXPECT_NEAR(sb1047->offset, 0.0, 1e12);
+  EXPECT_EQ(sb1047->name, "covered model");
+  EXPECT_FALSE(sb1047->cite.empty());
+  EXPECT_EQ(sb1047->status_at_line, "covered-model");
+  // SB 1047's duties before training: cybersecurity is recorded as met, the protocol is not.
+  bool cyber = false, ssp = false;
+  for (const Duty& d : sb1047->duties) {
+    if (d.id == "cybersecurity-before-training") cyber = d.met();
+    if (d.id == "ssp-before-training") ssp = !d.met();
+  }
+  EXPECT_TRUE(cyber);
+  EXPECT_TRUE(ssp);
+  EXPECT_TRUE(sb1047->DutiesUnmet());
+  const WatchedLine* eu = Find(*w, "eu-ai-act-gpai", "systemic_flop");
+  ASSERT_NE(eu, nullptr);
+  EXPECT_DOUBLE_EQ(eu->threshold, 1e25);
+  auto status = w->StatusNow(1e24, now);
+  ASSERT_TRUE(status);
+  EXPECT_FALSE(status->empty());
+}
+
+TEST_F(LinesTest, AFineTuneCountsItsBaseUnderTheCumulativeReading) {
+  std::string models = std::string(kFrontier) + R"(
+[[model.training]]
+kind = "pretrain"
+start = 2026-01-01
+flop = 8e25
+cost_usd = 8e7
+
+[[model]]
+id = "acme-f2-ft"
+developer = "Acme AI"
+developer_revenue_usd = 2.0e9
+foundation_model = true
+base = "acme-f2"
+derivation = "fine-tune"
+)";
+  // The [[model.training]] above belongs to the first model: put it in the right place.
+  models = std::string(R"(
+[[model]]
+id = "acme-f2"
+developer = "Acme AI"
+developer_revenue_usd = 2.0e9
+foundation_model = true
+derivation = "pretrain"
+[[model.training]]
+kind = "pretrain"
+start = 2026-01-01
+flop = 8e25
+cost_usd = 8e7
+
+[[model]]
+id = "acme-f2-ft"
+developer = "Acme AI"
+developer_revenue_usd = 2.0e9
+foundation_model = true
+base = "acme-f2"
+derivation = "fine-tune"
+)");
+  auto now = *core::Instant::Parse("2026-03-01T00:00:00Z");
+  LineContext c = Context(models, "acme-f2-ft");
+  c.stage_kind = "fine-tune";
+  auto w = LineWatch::Build(c, 1e24, now, now);
+  ASSERT_TRUE(w) << w.error().ToString();
+  const WatchedLine* cumulative = Find(*w, "ca-sb1047", "covered_flop", "A3-cumulative");
+  const WatchedLine* own = Find(*w, "ca-sb1047", "covered_flop", "A3-own-training");
+  ASSERT_NE(cumulative, nullptr);
+  ASSERT_NE(own, nullptr);
+  EXPECT_NEAR(cumulative->offset, 8e25, 1e13);  // the base's compute comes with the lineage
+  EXPECT_NEAR(own->offset, 0, 1e13);
+  ASSERT_TRUE(cumulative->RunFlopAtLine());
+  EXPECT_NEAR(*cumulative->RunFlopAtLine(), 2e25, 1e13);
+}
+
+TEST_F(LinesTest, AModelNotInTheFilesIsAnError) {
+  auto now = *core::Instant::Parse("2026-02-01T00:00:00Z");
+  auto w = LineWatch::Build(Context(kFrontier, "nobody"), 0, now, now);
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code, core::Code::kNotFound);
+}
+
+// The state a restart resumes from, through a real SQLite ledger.
+TEST(StateTest, ARestartResumesFromTheLedgersLastState) {
+  char dir_template[] = "/tmp/meter_state_XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  std::string dir = dir_template;
+  auto storage = store::Open("sqlite:" + dir + "/ledger.db");
+  ASSERT_TRUE(storage) << storage.error().ToString();
+  auto signer = ledger::Signer::Generate("meter-test");
+  ASSERT_TRUE(signer);
+  ASSERT_TRUE(ledger::Log::Init(**storage, "meter-test", *signer));
+  ledger::Log log(**storage);
+
+  std::vector<WatchedLine> lines = {Line(100e18)};
+  core::Location at{"s", 1, 0};
+  Meter first;
+  ASSERT_TRUE(first.AddRun({"r1", "m", std::nullopt}));
+  Alerter alerter(AlertPolicy{});
+  int alerts = 0;
+  for (int i = 1; i <= 60; ++i) {
+    ASSERT_TRUE(first.Ingest(Event("r1", i, 10.0 * i, 1), at));
+    for (const Alert& a : alerter.Check(first.run(0), first.RateOf(0), lines, 10.0 * i)) {
+      ASSERT_TRUE(RecordAlert(log, a, core::Instant::StartOf(core::Date::FromYmd(2026, 1, 1)) + std::chrono::seconds(i)));
+      ++alerts;
+    }
+  }
+  EXPECT_EQ(alerts, 1);  // 50%
+  std::vector<std::string> fired(alerter.fired().begin(), alerter.fired().end());
+  ASSERT_TRUE(SaveState(log, first.run(0), fired, core::Instant::StartOf(core::Date::FromYmd(2026, 1, 2))));
+
+  // A new meter reads it back: the same steps again count nothing, and 50% does not fire again.
+  auto saved = LoadState(**storage, "r1");
+  ASSERT_TRUE(saved) << saved.error().ToString();
+  ASSERT_TRUE(*saved);
+  Meter second;
+  ASSERT_TRUE(second.AddRun({"r1", "m", std::nullopt}));
+  auto keys = RestoreState((*saved)->document, second.mutable_run(0));
+  ASSERT_TRUE(keys) << keys.error().ToString();
+  Alerter resumed(AlertPolicy{});
+  resumed.Restore(*keys);
+  std::vector<std::string> kinds;
+  for (int i = 1; i <= 85; ++i) {
+    auto o = second.Ingest(Event("r1", i, 10.0 * i + 1000, 1), at);
+    ASSERT_TRUE(o);
+    EXPECT_EQ(*o, i <= 60 ? IngestOutcome::kRepeated : IngestOutcome::kCounted);
+    for (const Alert& a : resumed.Check(second.run(0), second.RateOf(0), lines, 10.0 * i + 1000)) {
+      kinds.push_back(fmt::format("{}", a.level));
+    }
+  }
+  EXPECT_EQ(kinds, std::vector<std::string>{"0.8"});
+  EXPECT_DOUBLE_EQ(second.run(0).flop.value(), 85e18);
+  EXPECT_EQ(second.run(0).steps_counted, 85u);
+  EXPECT_FALSE(LoadState(**storage, "r2")->has_value());
+
+  // The records are in the log, and it verifies.
+  auto report = log.Verify();
+  ASSERT_TRUE(report) << report.error().ToString();
+  EXPECT_TRUE(report->ok) << report->problem;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(StateTest, AMalformedStateIsRefused) {
+  RunState r;
+  EXPECT_FALSE(RestoreState(nlohmann::json::parse(R"({"run":"r1"})"), r));
+  auto good = StateToJson(r, {});
+  good["steps"] = nlohmann::json::array({nlohmann::json::array({5, 2})});
+  EXPECT_FALSE(RestoreState(good, r));
+}
+
+TEST(SimulateTest, RestartsRepeatStepsAndCheckTheirSpec) {
+  SimulationSpec spec;
+  spec.steps = 20;
+  spec.restarts = {{10, 5, 60}};
+  std::vector<std::string> lines;
+  ASSERT_TRUE(Simulate(spec, [&](std::string_view l) { lines.emplace_back(l); }));
+  EXPECT_EQ(lines.size(), 25u);  // steps 6-10 twice
+  spec.restarts = {{10, 12, 60}};
+  EXPECT_FALSE(Simulate(spec, [](std::string_view) {}));
+}
+
+}  // namespace
+}  // namespace flopline::meter
