@@ -12,25 +12,22 @@ build: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
-# The main job on the bundled examples: judge the example models under every regime (the summary
-# table, then one model's clause-by-clause trace, for the reading-dependent case), record them
-# and an example statement of compliance in a fresh evidence log (build/example-evidence.db),
-# sign a checkpoint and verify it, then estimate the example training runs.
+# The product on the bundled examples: the short assessment table of the example models, then a
+# fresh demo workspace (build/demo-workspace.db) holding them, an example statement of compliance
+# and a signed checkpoint, served with its dashboard on 127.0.0.1:$(PORT) until Ctrl-C.
+PORT ?= 8080
+DEMO := sqlite:build/demo-workspace.db
 run: build
-	@build/flopline assess examples/models/*.toml --as-of 2026-11-23 --explain=acme-f1-chat
+	@build/flopline assess examples/models/*.toml --as-of 2026-11-23
 	@echo
-	@rm -f build/example-evidence.db*
-	@build/flopline ledger init --store sqlite:build/example-evidence.db --origin example.com/flopline-demo
-	@build/flopline import examples/models/*.toml --store sqlite:build/example-evidence.db
-	@build/flopline ledger append --store sqlite:build/example-evidence.db --kind statement-of-compliance \
-	  --file examples/evidence/statement-of-compliance.json --model acme-f1 --redact board_minutes=confidential-information
-	@build/flopline ledger checkpoint --store sqlite:build/example-evidence.db
-	@build/flopline ledger verify --store sqlite:build/example-evidence.db
-	@echo
-	@build/flopline flops --runs examples/runs.toml
-	@echo
-	@build/flopline flops --config examples/configs/llama-2-7b-chat.json --tokens 2e12 \
-	  --accelerator A100-SXM4-80GB --count 1 --hours 184320 --start 2023-01-01
+	@rm -f build/demo-workspace.db build/demo-workspace.db-* build/demo-workspace.db.key
+	@build/flopline workspace import --store $(DEMO) --origin example.com/flopline-demo examples/models/*.toml
+	@build/flopline ledger append --store $(DEMO) --kind statement-of-compliance \
+	  --file examples/evidence/statement-of-compliance.json --model acme-f1 --redact board_minutes=confidential-information >/dev/null
+	@build/flopline ledger checkpoint --store $(DEMO) >/dev/null
+	@printf 'flopline-demo-password\n' | build/flopline user add --store $(DEMO) --name demo --role developer-admin >/dev/null
+	@echo "demo login: demo / flopline-demo-password (developer-admin); Ctrl-C stops the server"
+	@exec build/flopline serve --store $(DEMO) --listen 127.0.0.1:$(PORT)
 
 # Every test, under AddressSanitizer + UBSan, then a short libFuzzer run of every parser.
 test: deps
