@@ -1,6 +1,7 @@
 #include "flopline/rules/engine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -10,6 +11,7 @@
 
 #include "flopline/core/format.h"
 #include "flopline/core/toml_fields.h"
+#include "flopline/rules/determination_json.h"
 
 namespace flopline::rules {
 namespace {
@@ -298,10 +300,12 @@ core::Instant Due(const Obligation& o, core::Instant trigger) {
 // The obligations of a model with `status` under combination c, given its facts (for conditions)
 // and events. A duty never reaches back before its `from` date: a trigger before it gives no duty,
 // unless the regime gives a transitional rule (Obligation::Earlier), which is then cited.
-std::vector<ObligationState> Obligations(const Regime& r, std::size_t combination, const std::string& status,
-                                         const std::vector<const Event*>& events, const FactValues& facts,
-                                         const std::vector<double>& params, core::Date as_of) {
-  std::vector<ObligationState> out;
+// `with_text` false: states and due times only (ids, cites and details left empty, `index` set), for
+// a summary that shows one deadline of a million models. `out` is cleared first.
+void Obligations(const Regime& r, std::size_t combination, const std::string& status,
+                 const std::vector<const Event*>& events, const FactValues& facts, const std::vector<double>& params,
+                 core::Date as_of, bool with_text, std::vector<ObligationState>& out) {
+  out.clear();
   const core::Instant now = core::Instant::StartOf(as_of) + std::chrono::hours(24);  // through the end of as_of
   auto of_kinds = [&](const std::vector<std::string>& kinds) {
     std::vector<core::Instant> at;
@@ -314,7 +318,14 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
   for (std::size_t oi = 0; oi < r.obligations.size(); ++oi) {
     const Obligation& o = r.obligations[oi];
     if (std::find(o.applies_to.begin(), o.applies_to.end(), status) == o.applies_to.end()) continue;
-    ObligationState base{o.id, o.cite, o.text, o.retention, std::nullopt, "", ""};
+    ObligationState base;
+    base.index = static_cast<int>(oi);
+    if (with_text) {
+      base.id = o.id;
+      base.cite = o.cite;
+      base.text = o.text;
+      base.retention = o.retention;
+    }
     // A duty that is not law (e.g. a Code of Practice timeline) says so in every state.
     std::string prefix = o.source.empty() ? "" : fmt::format("[{}, not law] ", o.source);
     // A duty read from an analysis rather than the bill's text says so in every state.
@@ -323,7 +334,8 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
       Truth holds = condition->Evaluate(facts, params);
       if (holds == Truth::kFalse) {
         base.state = "not-applicable";
-        base.detail = prefix + "does not apply: only " + o.when_text;
+        base.detail = !with_text ? std::string()
+            : prefix + "does not apply: only " + o.when_text;
         out.push_back(std::move(base));
         continue;
       }
@@ -338,7 +350,8 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
       if (!exempt.empty() && exempt.front() < now &&
           (o.clock != Obligation::Clock::kBefore || triggers.empty() || exempt.front() <= triggers.front())) {
         base.state = "not-applicable";
-        base.detail = prefix + fmt::format("relieved of it by {} at {}", o.exempt_by, exempt.front().ToString());
+        base.detail = !with_text ? std::string()
+            : prefix + fmt::format("relieved of it by {} at {}", o.exempt_by, exempt.front().ToString());
         out.push_back(std::move(base));
         continue;
       }
@@ -347,20 +360,22 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
     const bool self_renewing = std::find(o.triggers.begin(), o.triggers.end(), o.met_by) != o.triggers.end();
     const std::optional<core::Instant> from = o.from ? std::optional<core::Instant>(core::Instant::StartOf(*o.from))
                                                      : std::nullopt;
-    const std::string transitional = o.earlier_cite.empty() ? "" : fmt::format(" (transitional: {})", o.earlier_cite);
+    const std::string transitional = !with_text || o.earlier_cite.empty() ? "" : fmt::format(" (transitional: {})", o.earlier_cite);
     auto track = [&](ObligationState s, core::Instant due, std::optional<core::Instant> done) {
       s.due = due;
       if (o.met_by.empty()) {
         // A prohibition or a continuing duty (SB 1047 §22603(c)): no event discharges it.
         s.state = "standing";
-        s.detail = prefix + fmt::format("binds from {}; no event discharges it", due.ToString());
+        s.detail = !with_text ? std::string()
+            : prefix + fmt::format("binds from {}; no event discharges it", due.ToString());
         out.push_back(std::move(s));
         return;
       }
       if (o.without_undue_delay || o.period_unknown) {
         s.due.reset();
         s.state = done ? "met" : "open";
-        s.detail = prefix + (done                   ? fmt::format("{} at {}", o.met_by, done->ToString())
+        s.detail = !with_text ? std::string()
+            : prefix + (done                   ? fmt::format("{} at {}", o.met_by, done->ToString())
                              : o.without_undue_delay ? "without undue delay (the text sets no fixed period)"
                                                      : "the period is not known: no source read gives it");
         out.push_back(std::move(s));
@@ -368,18 +383,23 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
       }
       if (done && *done <= due) {
         s.state = "met";
-        s.detail = fmt::format("{} at {}", o.met_by, done->ToString());
+        s.detail = !with_text ? std::string()
+            : fmt::format("{} at {}", o.met_by, done->ToString());
       } else if (done) {
         s.state = "met-late";
-        s.detail = fmt::format("{} at {}, after the due time", o.met_by, done->ToString());
+        s.detail = !with_text ? std::string()
+            : fmt::format("{} at {}, after the due time", o.met_by, done->ToString());
       } else if (now > due) {
         s.state = "overdue";
-        s.detail = o.met_by.empty() ? "no event records it" : fmt::format("no {} event by the due time", o.met_by);
+        s.detail = !with_text ? std::string()
+            : o.met_by.empty() ? "no event records it" : fmt::format("no {} event by the due time", o.met_by);
       } else {
         s.state = "open";
-        s.detail = o.met_by.empty() ? "" : fmt::format("record a {} event when done", o.met_by);
+        s.detail = !with_text ? std::string()
+            : o.met_by.empty() ? "" : fmt::format("record a {} event when done", o.met_by);
       }
-      s.detail = prefix + s.detail;
+      s.detail = !with_text ? std::string()
+          : prefix + s.detail;
       out.push_back(std::move(s));
     };
     // When a trigger at `t` before the duty's start is due under the transitional rule, or nullopt
@@ -395,17 +415,20 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
     };
     auto excused = [&](ObligationState s, core::Instant t) {
       s.state = "not-applicable";
-      s.detail = prefix + fmt::format("{} at {}, before this duty began on {}: the law does not reach back", o.trigger,
+      s.detail = !with_text ? std::string()
+          : prefix + fmt::format("{} at {}, before this duty began on {}: the law does not reach back", o.trigger,
                                       t.ToString(), o.from->ToString());
       out.push_back(std::move(s));
     };
     if (o.clock == Obligation::Clock::kBefore) {
       if (triggers.empty()) {
         base.state = "open";
-        base.detail = prefix + fmt::format("due before the first {} event (none yet)", o.trigger);
+        base.detail = !with_text ? std::string()
+            : prefix + fmt::format("due before the first {} event (none yet)", o.trigger);
         if (!met.empty()) {
           base.state = "met";
-          base.detail = prefix + fmt::format("{} at {}", o.met_by, met.front().ToString());
+          base.detail = !with_text ? std::string()
+              : prefix + fmt::format("{} at {}", o.met_by, met.front().ToString());
         }
         out.push_back(base);
         continue;
@@ -415,7 +438,7 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
       if (from && triggers.front() < *from) {
         if (auto due = earlier_due()) {
           track(base, *due, done);
-          out.back().detail += fmt::format("; {} at {} was before {}{}", o.trigger, triggers.front().ToString(),
+          if (with_text) out.back().detail += fmt::format("; {} at {} was before {}{}", o.trigger, triggers.front().ToString(),
                                            o.from->ToString(), transitional);
         } else {
           excused(base, triggers.front());
@@ -428,7 +451,8 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
     if (o.clock == Obligation::Clock::kWithin) {
       if (triggers.empty()) {
         base.state = "not-triggered";
-        base.detail = prefix + fmt::format("starts at a {} event", o.trigger);
+        base.detail = !with_text ? std::string()
+            : prefix + fmt::format("starts at a {} event", o.trigger);
         out.push_back(base);
         continue;
       }
@@ -455,7 +479,8 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
         if (next_met < met.size()) done = met[next_met++];
         ObligationState s = base;
         track(s, due, done);
-        out.back().detail = fmt::format("{}after {} at {}{}; {}", prefix, o.trigger, t.ToString(), note,
+        out.back().detail = !with_text ? std::string()
+            : fmt::format("{}after {} at {}{}; {}", prefix, o.trigger, t.ToString(), note,
                                         out.back().detail.substr(prefix.size()));
       }
       continue;
@@ -464,7 +489,8 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
     // trigger of its own; never from before the duty's start.
     if (!o.triggers.empty() && triggers.empty()) {
       base.state = "not-triggered";
-      base.detail = prefix + fmt::format("every {} months from the first {} event", o.delay_months, o.trigger);
+      base.detail = !with_text ? std::string()
+          : prefix + fmt::format("every {} months from the first {} event", o.delay_months, o.trigger);
       out.push_back(base);
       continue;
     }
@@ -488,19 +514,22 @@ std::vector<ObligationState> Obligations(const Regime& r, std::size_t combinatio
     s.due = due;
     if (missed_previous) {
       s.state = "overdue";
-      s.detail = fmt::format("the period ending {} has no {} event; next due {}", previous.ToString(), o.met_by,
+      s.detail = !with_text ? std::string()
+          : fmt::format("the period ending {} has no {} event; next due {}", previous.ToString(), o.met_by,
                              due.ToString());
     } else if (auto done = met_between(due.PlusMonths(-period), due); done && !o.met_by.empty()) {
       s.state = "met";
-      s.detail = fmt::format("{} at {} for the period ending {}", o.met_by, done->ToString(), due.ToString());
+      s.detail = !with_text ? std::string()
+          : fmt::format("{} at {} for the period ending {}", o.met_by, done->ToString(), due.ToString());
     } else {
       s.state = "open";
-      s.detail = fmt::format("every {} months from {}", period, anchor.ToString());
+      s.detail = !with_text ? std::string()
+          : fmt::format("every {} months from {}", period, anchor.ToString());
     }
-    s.detail = prefix + s.detail;
+    s.detail = !with_text ? std::string()
+        : prefix + s.detail;
     out.push_back(std::move(s));
   }
-  return out;
 }
 
 // What the model file says the model cost beyond its stages' compute, and whether this regime's
@@ -623,6 +652,8 @@ struct RegimeRun {
   std::vector<int> ranks;
   std::vector<FactSlots> slots;
   std::vector<std::vector<int>> status;  // [combination][model], -1 unknown
+  std::vector<std::vector<int>> rule;    // [combination][model]: the deciding rule, -1 none
+  std::vector<std::string> reading_names;  // [combination]
   // [combination][model]: the cost of the covered model a penalty is measured on (SB 1047
   // §22606(a)(1) "the covered model"): the model's own `cost_usd` under the reading when it has
   // the regime's first covered status, else its base's; nullopt when unknown or none.
@@ -653,7 +684,10 @@ RegimeRun Prepare(const Regime& r, const AssessOptions& options, const std::vect
   }
   for (const std::string& u : r.unknowns) run.context.notes.push_back("not known for this version: " + u);
   run.ranks = StatusRanks(r);
-  for (std::size_t c = 0; c < r.combinations().size(); ++c) run.slots.emplace_back(r.schema(c));
+  for (std::size_t c = 0; c < r.combinations().size(); ++c) {
+    run.slots.emplace_back(r.schema(c));
+    run.reading_names.push_back(r.CombinationName(c));
+  }
   return run;
 }
 
@@ -664,6 +698,7 @@ void JudgeLineage(RegimeRun& run, const Inventory& inv, const std::vector<ModelF
   const int none = static_cast<int>(r.statuses.size());
   const std::size_t combos = r.combinations().size();
   run.status.assign(combos, std::vector<int>(inv.models.size(), -1));
+  run.rule.assign(combos, std::vector<int>(inv.models.size(), -1));
   run.covered_model_cost.assign(combos, std::vector<std::optional<double>>(inv.models.size()));
   const int first_covered = static_cast<int>(
       std::find(r.statuses.begin(), r.statuses.end(), r.covered_statuses.front()) - r.statuses.begin());
@@ -676,7 +711,9 @@ void JudgeLineage(RegimeRun& run, const Inventory& inv, const std::vector<ModelF
       const int base = inv.base_index[mi];
       FillFor(r, r.schema(c), run.slots[c], inv.models[mi], facts[mi],
               base >= 0 ? status[static_cast<std::size_t>(base)] : none, values);
-      status[mi] = Decide(r, c, values, run.params, run.ranks).status;
+      const Evaluated e = Decide(r, c, values, run.params, run.ranks);
+      status[mi] = e.status;
+      run.rule[c][mi] = e.rule;
       if (status[mi] == first_covered && cost_alias >= 0 && values.known[static_cast<std::size_t>(cost_alias)]) {
         run.covered_model_cost[c][mi] = values.numbers[static_cast<std::size_t>(cost_alias)];
       } else if (status[mi] != first_covered && base >= 0) {
@@ -686,11 +723,52 @@ void JudgeLineage(RegimeRun& run, const Inventory& inv, const std::vector<ModelF
   }
 }
 
-// One model under one regime, its base's statuses already known. `explain` builds every step of
-// every reading; otherwise only what the summary shows.
-Determination Determine(const RegimeRun& run, const Inventory& inv, std::size_t mi, const ModelFacts& fact,
-                        const std::vector<const Event*>& events, const AssessOptions& options, bool explain,
-                        FactValues& values) {
+// What a determination carries: every step of every reading (explained), what the summary shows
+// with every obligation and its details (summary), or only what the summary table and JSON print,
+// the obligations reduced to the next deadline (brief).
+enum class Detail { kExplained, kSummary, kBrief };
+
+// A thread's working storage, reused model after model.
+struct Scratch {
+  FactValues values;
+  std::vector<NumericComparison> numeric;
+  std::vector<ObligationState> obligations;
+};
+
+// Every field emptied for Determine to fill again; the storage of what it assigns in place (status,
+// outcomes, basis, margins) is kept, so a summary reused chunk after chunk allocates little.
+void Reset(Determination& d) {
+  d.title.clear();
+  d.note.clear();
+  d.covered.reset();
+  d.params.clear();
+  d.obligations.clear();
+  d.penalty_first.reset();
+  d.penalty_subsequent.reset();
+  d.penalty_currency.clear();
+  d.penalty_cite.clear();
+  d.penalty_condition.clear();
+  d.penalty_otherwise.clear();
+  d.notes.clear();
+}
+
+// The brief form of the obligations: the next deadline alone (NextDeadline's choice), with its id and
+// cite, or none.
+void KeepNextDeadline(const Regime& r, const std::vector<ObligationState>& all, std::vector<ObligationState>& out) {
+  const ObligationState* next = NextDeadline(all);
+  if (!next) return;
+  ObligationState& kept = out.emplace_back(*next);
+  const Obligation& o = r.obligations[static_cast<std::size_t>(next->index)];
+  kept.id = o.id;
+  kept.cite = o.cite;
+}
+
+// One model under one regime, its base's statuses already known, into `d` (see Detail).
+void Determine(const RegimeRun& run, const Inventory& inv, std::size_t mi, const ModelFacts& fact,
+               const std::vector<const Event*>& events, const AssessOptions& options, Detail detail,
+               Scratch& scratch, Determination& d) {
+  const bool explain = detail == Detail::kExplained;
+  FactValues& values = scratch.values;
   const Regime& r = *run.regime;
   const Model& m = inv.models[mi];
   const int base = inv.base_index[mi];
@@ -698,7 +776,7 @@ Determination Determine(const RegimeRun& run, const Inventory& inv, std::size_t 
   const std::size_t combos = r.combinations().size();
   const std::vector<double>& params = run.params;
   auto base_status = [&](std::size_t c) { return base >= 0 ? run.status[c][static_cast<std::size_t>(base)] : none; };
-  Determination d;
+  Reset(d);
   d.explained = explain;
   d.regime = r.id;
   d.in_force = run.context.in_force;
@@ -708,14 +786,51 @@ Determination Determine(const RegimeRun& run, const Inventory& inv, std::size_t 
     d.params = run.context.params;
     d.notes = run.context.notes;
   }
+  d.outcomes.resize(combos);
+  std::size_t basis_size = 0;
   for (std::size_t c = 0; c < combos; ++c) {
-    FillFor(r, r.schema(c), run.slots[c], m, fact, base_status(c), values);
-    Evaluated e = Decide(r, c, values, params, run.ranks);
+    // A summary's other readings were decided by the lineage pass; the first is evaluated again
+    // for its margins.
+    Evaluated e;
+    if (explain || c == 0) {
+      FillFor(r, r.schema(c), run.slots[c], m, fact, base_status(c), values);
+      e = Decide(r, c, values, params, run.ranks);
+    } else {
+      e.status = run.status[c][mi];
+      e.rule = run.rule[c][mi];
+    }
 
-    Outcome o;
-    o.reading = r.CombinationName(c);
-    o.status = e.status >= 0 ? r.statuses[static_cast<std::size_t>(e.status)] : "unknown";
+    Outcome& o = d.outcomes[c];  // assigned in place (see Reset)
+    o.explanation.clear();
+    o.rule.clear();
+    o.cite.clear();
+    o.reading = run.reading_names[c];
+    o.status = e.status >= 0 ? std::string_view(r.statuses[static_cast<std::size_t>(e.status)])
+                             : std::string_view("unknown");
     o.developer = m.developer;
+    if (!explain) {
+      // The first reading's margins, from the rules that give them, without a text trace.
+      std::size_t kept = 0;
+      for (std::size_t ri = 0; ri < r.rules.size() && c == 0; ++ri) {
+        const auto& expr = r.compiled_rules(c)[ri];
+        if (!expr || !(static_cast<int>(ri) == e.rule || e.rule < 0)) continue;
+        expr->Evaluate(values, params, scratch.numeric);
+        for (const NumericComparison& cmp : scratch.numeric) {
+          Margin& mg = kept < o.margins.size() ? o.margins[kept] : o.margins.emplace_back();
+          ++kept;
+          mg.left = expr->LeftText(cmp);
+          mg.op = expr->OpText(cmp);
+          mg.right = expr->RightText(cmp);
+          mg.value = cmp.left_value;
+          mg.threshold = cmp.right_value;
+          mg.holds = TruthName(cmp.holds);
+          mg.text = cmp.holds == Truth::kUnknown ? "unknown" : MarginText(cmp.left_value, cmp.right_value);
+        }
+      }
+      o.margins.resize(kept);
+    } else {
+      o.margins.clear();
+    }
     if (explain) {
       for (int reading : r.combinations()[c]) {
         const Reading& rd = r.readings[static_cast<std::size_t>(reading)];
@@ -725,7 +840,7 @@ Determination Determine(const RegimeRun& run, const Inventory& inv, std::size_t 
     // Explain every rule that was considered, and why it did or did not apply. A summary needs
     // only the first reading's margins, and only from the rules that give them.
     const bool margins_only = !explain;
-    for (std::size_t ri = 0; ri < r.rules.size() && (explain || c == 0); ++ri) {
+    for (std::size_t ri = 0; ri < r.rules.size() && explain; ++ri) {
       const auto& expr = r.compiled_rules(c)[ri];
       if (!expr) continue;
       const bool gives_margins = static_cast<int>(ri) == e.rule || e.rule < 0;
@@ -783,21 +898,26 @@ Determination Determine(const RegimeRun& run, const Inventory& inv, std::size_t 
     } else if (explain) {
       o.explanation.push_back({fmt::format("Status: {} (no rule applies: the regime's default)", o.status), ""});
     }
-    d.outcomes.push_back(std::move(o));
   }
 
   // Summarise across readings.
   bool agree = std::all_of(d.outcomes.begin(), d.outcomes.end(),
                            [&](const Outcome& o) { return o.status == d.outcomes.front().status; });
-  d.status = agree ? d.outcomes.front().status : "depends-on-reading";
+  d.status = agree ? std::string_view(d.outcomes.front().status) : std::string_view("depends-on-reading");
   bool all_covered = true, none_covered = true, any_unknown = false;
   for (const Outcome& o : d.outcomes) {
     any_unknown = any_unknown || o.status == "unknown";
     bool cov = r.IsCovered(o.status);
     all_covered = all_covered && cov;
     none_covered = none_covered && !cov && o.status != "unknown";
-    if (!o.cite.empty() && std::find(d.basis.begin(), d.basis.end(), o.cite) == d.basis.end()) d.basis.push_back(o.cite);
+    const auto basis_end = d.basis.begin() + static_cast<std::ptrdiff_t>(basis_size);
+    if (!o.cite.empty() && std::find(d.basis.begin(), basis_end, o.cite) == basis_end) {
+      if (basis_size < d.basis.size()) d.basis[basis_size] = o.cite;
+      else d.basis.push_back(o.cite);
+      ++basis_size;
+    }
   }
+  d.basis.resize(basis_size);
   if (!any_unknown && all_covered) d.covered = true;
   if (none_covered) d.covered = false;
   if (!agree) {
@@ -815,7 +935,12 @@ Determination Determine(const RegimeRun& run, const Inventory& inv, std::size_t 
   if (covered_outcome != d.outcomes.end()) {
     std::size_t c = static_cast<std::size_t>(covered_outcome - d.outcomes.begin());
     FillFor(r, r.schema(c), run.slots[c], m, fact, base_status(c), values);
-    d.obligations = Obligations(r, c, covered_outcome->status, events, values, params, options.as_of);
+    if (detail == Detail::kBrief) {
+      Obligations(r, c, covered_outcome->status, events, values, params, options.as_of, false, scratch.obligations);
+      KeepNextDeadline(r, scratch.obligations, d.obligations);
+    } else {
+      Obligations(r, c, covered_outcome->status, events, values, params, options.as_of, true, d.obligations);
+    }
     if (!agree) d.notes.push_back(fmt::format("obligations and penalties shown for the reading {} ({})",
                                               covered_outcome->reading, covered_outcome->status));
     {
@@ -852,7 +977,6 @@ Determination Determine(const RegimeRun& run, const Inventory& inv, std::size_t 
     }
   }
   if (auto costs = CostComponentNote(r, m, fact)) d.notes.push_back(std::move(*costs));
-  return d;
 }
 
 }  // namespace
@@ -870,6 +994,19 @@ Result<void> Engine::AssessEach(const Inventory& inv, const AssessOptions& optio
                                 const std::function<bool(std::size_t)>& explain,
                                 const std::function<bool(std::size_t, const ModelAnswer&)>& sink,
                                 unsigned threads) const {
+  return AssessChunks(inv, options, explain, [&](std::size_t first, std::span<const ModelAnswer> answers) {
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+      if (!sink(first + i, answers[i])) return false;
+    }
+    return true;
+  }, threads, Summaries::kFull);
+}
+
+Result<void> Engine::AssessChunks(const Inventory& inv, const AssessOptions& options,
+                                  const std::function<bool(std::size_t)>& explain,
+                                  const std::function<bool(std::size_t, std::span<const ModelAnswer>)>& chunk,
+                                  unsigned threads, Summaries summaries) const {
+  const Detail summary_detail = summaries == Summaries::kBrief ? Detail::kBrief : Detail::kSummary;
   FL_RETURN_IF_ERROR(CheckOptions(regimes_, options));
   const std::vector<ModelFacts> facts = ComputeFacts(inv);
   // Events grouped by model once: an inventory of a million models must not scan them per model.
@@ -883,7 +1020,17 @@ Result<void> Engine::AssessEach(const Inventory& inv, const AssessOptions& optio
   for (const Regime& r : regimes_) {
     if (Selected(r, options)) runs.push_back(Prepare(r, options, cpi_));
   }
-  for (RegimeRun& run : runs) JudgeLineage(run, inv, facts);
+  // The lineage pass, each regime on its own (they share nothing), on up to `threads` threads.
+  {
+    std::atomic<std::size_t> next{0};
+    auto lineage = [&] {
+      for (std::size_t k = next++; k < runs.size(); k = next++) JudgeLineage(runs[k], inv, facts);
+    };
+    std::vector<std::thread> workers;
+    for (unsigned t = 1; t < std::min<std::size_t>(std::max(1u, threads), runs.size()); ++t) workers.emplace_back(lineage);
+    lineage();
+    for (std::thread& w : workers) w.join();
+  }
 
   // Determinations in chunks: bounded memory whatever the inventory's size, and each chunk split
   // across the threads (the runs, facts and events are only read, so they are shared).
@@ -893,7 +1040,7 @@ Result<void> Engine::AssessEach(const Inventory& inv, const AssessOptions& optio
   threads = std::max(1u, threads);
   std::vector<ModelAnswer> answers;
   auto judge = [&](std::size_t begin, std::size_t end, std::size_t chunk_start) {
-    FactValues values;
+    Scratch scratch;
     for (std::size_t mi = begin; mi < end; ++mi) {
       const ModelFacts& f = facts[mi];
       ModelAnswer& a = answers[mi - chunk_start];
@@ -905,11 +1052,11 @@ Result<void> Engine::AssessEach(const Inventory& inv, const AssessOptions& optio
       a.cumulative_flop = f.cumulative_flop;
       a.own_cost_usd = f.own_cost;
       a.cumulative_cost_usd = f.cumulative_cost;
-      a.determinations.clear();
-      const bool full = explain && explain(mi);
-      a.determinations.reserve(runs.size());
-      for (const RegimeRun& run : runs) {
-        a.determinations.push_back(Determine(run, inv, mi, f, events[mi], options, full, values));
+      const Detail detail = explain && explain(mi) ? Detail::kExplained : summary_detail;
+      if (detail == Detail::kExplained) a.determinations.clear();  // built afresh; summaries reuse theirs
+      a.determinations.resize(runs.size());
+      for (std::size_t k = 0; k < runs.size(); ++k) {
+        Determine(runs[k], inv, mi, f, events[mi], options, detail, scratch, a.determinations[k]);
       }
     }
   };
@@ -928,9 +1075,7 @@ Result<void> Engine::AssessEach(const Inventory& inv, const AssessOptions& optio
       judge(start, start + n / use, start);
       for (std::thread& w : workers) w.join();
     }
-    for (std::size_t mi = start; mi < end; ++mi) {
-      if (!sink(mi, answers[mi - start])) return core::Ok();
-    }
+    if (!chunk(start, std::span<const ModelAnswer>(answers.data(), n))) return core::Ok();
   }
   return core::Ok();
 }

@@ -442,7 +442,9 @@ int Expr::StringValue(int i, const FactValues& facts) const {
 }
 
 Truth Expr::Bool(int i, const FactValues& facts, const std::vector<double>& params,
-                 std::vector<Comparison>* trace) const {
+                 std::vector<Comparison>* trace, std::vector<NumericComparison>* numeric) const {
+  // Either trace sees every comparison: no short cuts while one is kept.
+  const bool tracing = trace || numeric;
   const Node& n = nodes_[static_cast<std::size_t>(i)];
   auto from = [](bool b) { return b ? Truth::kTrue : Truth::kFalse; };
   switch (n.op) {
@@ -462,20 +464,20 @@ Truth Expr::Bool(int i, const FactValues& facts, const std::vector<double>& para
       return t;
     }
     case Op::kNot: {
-      Truth t = Bool(n.a, facts, params, trace);
+      Truth t = Bool(n.a, facts, params, trace, numeric);
       return t == Truth::kUnknown ? t : from(t == Truth::kFalse);
     }
     case Op::kAnd: {
-      Truth a = Bool(n.a, facts, params, trace);
-      if (a == Truth::kFalse && !trace) return a;
-      Truth b = Bool(n.b, facts, params, trace);
+      Truth a = Bool(n.a, facts, params, trace, numeric);
+      if (a == Truth::kFalse && !tracing) return a;
+      Truth b = Bool(n.b, facts, params, trace, numeric);
       if (a == Truth::kFalse || b == Truth::kFalse) return Truth::kFalse;
       return a == Truth::kTrue && b == Truth::kTrue ? Truth::kTrue : Truth::kUnknown;
     }
     case Op::kOr: {
-      Truth a = Bool(n.a, facts, params, trace);
-      if (a == Truth::kTrue && !trace) return a;
-      Truth b = Bool(n.b, facts, params, trace);
+      Truth a = Bool(n.a, facts, params, trace, numeric);
+      if (a == Truth::kTrue && !tracing) return a;
+      Truth b = Bool(n.b, facts, params, trace, numeric);
       if (a == Truth::kTrue || b == Truth::kTrue) return Truth::kTrue;
       return a == Truth::kFalse && b == Truth::kFalse ? Truth::kFalse : Truth::kUnknown;
     }
@@ -489,9 +491,11 @@ Truth Expr::Bool(int i, const FactValues& facts, const std::vector<double>& para
     int a = StringValue(n.a, facts), b = StringValue(n.b, facts);
     c.numeric = false;
     result = (a < 0 || b < 0) ? Truth::kUnknown : from((a == b) == (n.op == Op::kEq));
-    const Node& fact = l.op == Op::kFact ? l : nodes_[static_cast<std::size_t>(n.b)];
-    int value = fact.op == Op::kFact ? StringValue(fact.op == l.op ? n.a : n.b, facts) : -1;
-    c.actual = value >= 0 && fact.op == Op::kFact ? "\"" + ValueName(fact.index, value) + "\"" : "unknown";
+    if (trace) {  // text only when it will be read: this runs for every model under every rule
+      const Node& fact = l.op == Op::kFact ? l : nodes_[static_cast<std::size_t>(n.b)];
+      int value = fact.op == Op::kFact ? StringValue(fact.op == l.op ? n.a : n.b, facts) : -1;
+      c.actual = value >= 0 && fact.op == Op::kFact ? "\"" + ValueName(fact.index, value) + "\"" : "unknown";
+    }
   } else if (l.type == Type::kBool) {
     Truth a = Bool(n.a, facts, params, nullptr), b = Bool(n.b, facts, params, nullptr);
     result = (a == Truth::kUnknown || b == Truth::kUnknown) ? Truth::kUnknown : from((a == b) == (n.op == Op::kEq));
@@ -511,16 +515,12 @@ Truth Expr::Bool(int i, const FactValues& facts, const std::vector<double>& para
       default: holds = a != b; break;
     }
     result = known ? from(holds) : Truth::kUnknown;
+    if (numeric) numeric->push_back(NumericComparison{i, a, b, result});
   }
   if (trace) {
-    const Node& r = nodes_[static_cast<std::size_t>(n.b)];
-    auto span = [&](const Node& x) {
-      return text_.substr(static_cast<std::size_t>(x.begin), static_cast<std::size_t>(x.end - x.begin));
-    };
-    static const char* kNames[] = {"<", "<=", ">", ">=", "==", "!="};
-    c.left = span(l);
-    c.right = span(r);
-    c.op = kNames[static_cast<int>(n.op) - static_cast<int>(Op::kLt)];
+    c.left = Span(n.a);
+    c.right = Span(n.b);
+    c.op = OpName(n.op);
     c.holds = result;
     trace->push_back(std::move(c));
   }
@@ -531,6 +531,32 @@ Truth Expr::Evaluate(const FactValues& facts, const std::vector<double>& params,
                      std::vector<Comparison>* trace) const {
   return Bool(root_, facts, params, trace);
 }
+
+Truth Expr::Evaluate(const FactValues& facts, const std::vector<double>& params,
+                     std::vector<NumericComparison>& numeric) const {
+  numeric.clear();
+  return Bool(root_, facts, params, nullptr, &numeric);
+}
+
+std::string_view Expr::OpName(Op op) {
+  static constexpr std::string_view kNames[] = {"<", "<=", ">", ">=", "==", "!="};
+  return kNames[static_cast<int>(op) - static_cast<int>(Op::kLt)];
+}
+
+std::string_view Expr::Span(int node) const {
+  const Node& x = nodes_[static_cast<std::size_t>(node)];
+  return std::string_view(text_).substr(static_cast<std::size_t>(x.begin), static_cast<std::size_t>(x.end - x.begin));
+}
+
+std::string_view Expr::LeftText(const NumericComparison& c) const {
+  return Span(nodes_[static_cast<std::size_t>(c.node)].a);
+}
+
+std::string_view Expr::RightText(const NumericComparison& c) const {
+  return Span(nodes_[static_cast<std::size_t>(c.node)].b);
+}
+
+std::string_view Expr::OpText(const NumericComparison& c) const { return OpName(nodes_[static_cast<std::size_t>(c.node)].op); }
 
 const std::string& Expr::ValueName(int fact, int value) const {
   static const std::string kUnknown = "?";

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -197,8 +198,9 @@ Result<TrainingStage> SlowStage(object obj, const Line& at, const std::string& p
   return stage;
 }
 
-Result<void> ReadModel(object obj, const Line& at, Inventory& out, const compute::AcceleratorTable& accelerators,
-                       const compute::PriceTable& prices, const compute::ConfigLoader& load) {
+// One model line; its id is checked against the others by the caller.
+Result<Model> ReadModel(object obj, const Line& at, const compute::AcceleratorTable& accelerators,
+                        const compute::PriceTable& prices, const compute::ConfigLoader& load) {
   const std::string prefix = "model";
   FL_RETURN_IF_ERROR(OnlyKeys(obj, {"id", "developer", "developer_revenue_usd", "foundation_model", "base",
                                     "derivation", "training", "open_source", "eu_established",
@@ -290,14 +292,10 @@ Result<void> ReadModel(object obj, const Line& at, Inventory& out, const compute
       }
     }
   }
-  if (!out.index.emplace(m.id, static_cast<int>(out.models.size())).second) {
-    return Bad(at, "model.id", fmt::format("'{}' is already defined", m.id));
-  }
-  out.models.push_back(std::move(m));
-  return core::Ok();
+  return m;
 }
 
-Result<void> ReadEvent(object obj, const Line& at, Inventory& out) {
+Result<void> ReadEvent(object obj, const Line& at, std::vector<Event>& out) {
   const std::string prefix = "event";
   FL_RETURN_IF_ERROR(OnlyKeys(obj, {"model", "kind", "at"}, at, prefix));
   Event e;
@@ -311,8 +309,83 @@ Result<void> ReadEvent(object obj, const Line& at, Inventory& out) {
   auto instant = core::Instant::Parse(*when);
   if (!instant) return Bad(at, "event.at", instant.error().message);
   e.at = *instant;
-  out.events.push_back(std::move(e));
+  out.push_back(std::move(e));
   return core::Ok();
+}
+
+// The lines of one piece of a file, parsed on their own: the models and events read (lines
+// numbered from 1 within the piece; LinesFrom renumbers them), and the first error, which ends it.
+struct Piece {
+  std::vector<Model> models;
+  std::vector<Event> events;
+  std::optional<core::Error> error;
+  int lines = 0;
+  bool any = false;
+};
+
+void ParsePiece(const std::string& path, const char* data, std::size_t size, const compute::AcceleratorTable& accelerators,
+                const compute::PriceTable& prices, const compute::ConfigLoader& load, Piece& out) {
+  simdjson::dom::parser parser;
+  std::size_t pos = 0;
+  int& number = out.lines;
+  auto fail = [&](Result<void> r) {
+    if (!r) out.error = std::move(r.error());
+    return !r;
+  };
+  while (pos < size) {
+    ++number;
+    const char* newline = static_cast<const char*>(std::memchr(data + pos, '\n', size - pos));
+    const std::size_t end = newline ? static_cast<std::size_t>(newline - data) : size;
+    const std::size_t length = end - pos;
+    const Line at{path, number};
+    std::string_view line(data + pos, length);
+    const std::size_t first = pos;
+    pos = end + 1;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;  // blank lines are allowed
+    // The bytes after each line (the rest of the file, then the padded_string's padding) are
+    // readable, so simdjson needs no copy of the line.
+    element doc;
+    if (auto error = parser.parse(reinterpret_cast<const std::uint8_t*>(data + first), length, false).get(doc)) {
+      fail(Bad(at, "", fmt::format("malformed JSON: {}", simdjson::error_message(error))));
+      return;
+    }
+    object obj;
+    if (doc.get_object().get(obj) || obj.size() != 1) {
+      fail(Bad(at, "", "expected one object per line: {\"model\": {...}} or {\"event\": {...}}"));
+      return;
+    }
+    auto [key, value] = *obj.begin();
+    object inner;
+    if (key != "model" && key != "event") {
+      fail(Bad(at, std::string(key), "unknown key; a line holds {\"model\": {...}} or {\"event\": {...}}"));
+      return;
+    }
+    if (value.get_object().get(inner)) {
+      fail(Bad(at, std::string(key), fmt::format("expected an object, got a {}", TypeName(value.type()))));
+      return;
+    }
+    if (key == "model") {
+      auto model = ReadModel(inner, at, accelerators, prices, load);
+      if (!model) {
+        out.error = std::move(model.error());
+        return;
+      }
+      out.models.push_back(std::move(*model));
+    } else if (fail(ReadEvent(inner, at, out.events))) {
+      return;
+    }
+    out.any = true;
+  }
+}
+
+// Adds `lines` to every line number a piece holds: its place in the whole file.
+void LinesFrom(Piece& piece, int lines) {
+  for (Model& m : piece.models) {
+    m.where.line += lines;
+    for (TrainingStage& s : m.training) s.where.line += lines;
+  }
+  for (Event& e : piece.events) e.where.line += lines;
+  if (piece.error && piece.error->where) piece.error->where->line += lines;
 }
 
 }  // namespace
@@ -331,46 +404,53 @@ Result<simdjson::padded_string> ReadPadded(const std::string& path) {
 Result<void> ParseJsonlModels(const std::string& path, const simdjson::padded_string& text, Inventory& out,
                               const compute::AcceleratorTable& accelerators, const compute::PriceTable& prices,
                               const compute::ConfigLoader& load) {
-  simdjson::dom::parser parser;
+  // A large file is cut at line ends into one piece per core, parsed at once; the pieces are then
+  // joined in order, ids checked and lines renumbered, so that the answer, and the first error
+  // (by line), are those of reading it from the top.
   const char* data = text.data();
   const std::size_t size = text.size();
-  std::size_t pos = 0;
-  int number = 0;
+  constexpr std::size_t kPieceBytes = 4u << 20;
+  const std::size_t pieces = std::max<std::size_t>(
+      1, std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()), size / kPieceBytes));
+  std::vector<std::size_t> cut{0};
+  for (std::size_t i = 1; i < pieces; ++i) {
+    const std::size_t from = std::max(cut.back(), size * i / pieces);
+    const void* newline = std::memchr(data + from, '\n', size - from);
+    cut.push_back(newline ? static_cast<std::size_t>(static_cast<const char*>(newline) - data) + 1 : size);
+  }
+  cut.push_back(size);
+  std::vector<Piece> parsed(pieces);
+  {
+    std::vector<std::thread> workers;
+    for (std::size_t i = 1; i < pieces; ++i) {
+      workers.emplace_back([&, i] {
+        ParsePiece(path, data + cut[i], cut[i + 1] - cut[i], accelerators, prices, load, parsed[i]);
+      });
+    }
+    ParsePiece(path, data, cut[1], accelerators, prices, load, parsed[0]);
+    for (std::thread& w : workers) w.join();
+  }
+  int lines = 0;
   bool any = false;
-  while (pos < size) {
-    ++number;
-    const char* newline = static_cast<const char*>(std::memchr(data + pos, '\n', size - pos));
-    const std::size_t end = newline ? static_cast<std::size_t>(newline - data) : size;
-    const std::size_t length = end - pos;
-    const Line at{path, number};
-    std::string_view line(data + pos, length);
-    const std::size_t first = pos;
-    pos = end + 1;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;  // blank lines are allowed
-    // The bytes after each line (the rest of the file, then the padded_string's padding) are
-    // readable, so simdjson needs no copy of the line.
-    element doc;
-    if (auto error = parser.parse(reinterpret_cast<const std::uint8_t*>(data + first), length, false).get(doc)) {
-      return Bad(at, "", fmt::format("malformed JSON: {}", simdjson::error_message(error)));
+  std::size_t total = out.models.size();
+  for (const Piece& piece : parsed) total += piece.models.size();
+  out.models.reserve(total);
+  out.index.reserve(total);
+  for (Piece& piece : parsed) {
+    LinesFrom(piece, lines);
+    lines += piece.lines;
+    any = any || piece.any;
+    for (Model& m : piece.models) {
+      if (!out.index.emplace(m.id, static_cast<int>(out.models.size())).second) {
+        return Bad(Line{path, m.where.line}, "model.id", fmt::format("'{}' is already defined", m.id));
+      }
+      out.models.push_back(std::move(m));
     }
-    object obj;
-    if (doc.get_object().get(obj) || obj.size() != 1) {
-      return Bad(at, "", "expected one object per line: {\"model\": {...}} or {\"event\": {...}}");
-    }
-    auto [key, value] = *obj.begin();
-    object inner;
-    if (key != "model" && key != "event") {
-      return Bad(at, std::string(key), "unknown key; a line holds {\"model\": {...}} or {\"event\": {...}}");
-    }
-    if (value.get_object().get(inner)) {
-      return Bad(at, std::string(key), fmt::format("expected an object, got a {}", TypeName(value.type())));
-    }
-    if (key == "model") {
-      FL_RETURN_IF_ERROR(ReadModel(inner, at, out, accelerators, prices, load));
-    } else {
-      FL_RETURN_IF_ERROR(ReadEvent(inner, at, out));
-    }
-    any = true;
+    piece.models = {};
+    out.events.insert(out.events.end(), std::make_move_iterator(piece.events.begin()),
+                      std::make_move_iterator(piece.events.end()));
+    piece.events = {};
+    if (piece.error) return tl::unexpected(std::move(*piece.error));
   }
   if (!any) return core::InvalidArgument("the file holds no model or event lines", "", core::Location{path, 1, 1});
   return core::Ok();

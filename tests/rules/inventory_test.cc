@@ -284,5 +284,64 @@ TEST(InventoryJsonlTest, FindUsesTheIndexAndStaysRightWhenTheInventoryChanges) {
   EXPECT_EQ(inv->Find("c"), 2);  // stale index: a scan, not a wrong answer
 }
 
+// A file of more than a few megabytes is parsed in pieces, one per core: the models, events and
+// lines must be those of reading it from the top, and so must the first error.
+TEST(InventoryJsonlTest, ALargeFileReadInPiecesIsTheSameAsFromTheTop) {
+  const int n = 60000;  // about 9 MB: several pieces on any machine with more than one core
+  std::string text;
+  for (int i = 0; i < n; ++i) {
+    text += "{\"model\": {\"id\": \"m" + std::to_string(i) + "\", \"developer\": \"D" + std::to_string(i % 7) +
+            "\", \"developer_revenue_usd\": 1.0e8, \"foundation_model\": true" +
+            (i % 10 ? ", \"base\": \"m" + std::to_string(i - 1) + "\", \"derivation\": \"fine-tune\"" : std::string()) +
+            ", \"training\": [{\"kind\": \"pretrain\", \"start\": \"2026-01-01\", \"flop\": 1.5e24, "
+            "\"cost_usd\": 4000000.0}]}}\n";
+    if (i % 1000 == 0) text += "\n";  // blank lines count as lines
+    if (i % 3 == 0) {
+      text += "{\"event\": {\"model\": \"m" + std::to_string(i) + "\", \"kind\": \"released\", \"at\": \"2026-06-01\"}}\n";
+    }
+  }
+  ASSERT_GT(text.size(), 8u << 20);
+  auto inv = ParseFiles({{"big.jsonl", text}});
+  ASSERT_TRUE(inv) << inv.error().ToString();
+  ASSERT_EQ(inv->models.size(), static_cast<std::size_t>(n));
+  ASSERT_EQ(inv->events.size(), static_cast<std::size_t>((n + 2) / 3));
+  // Every model and event where it is, with its line.
+  int line = 0;
+  std::size_t event = 0;
+  for (int i = 0; i < n; ++i) {
+    const auto& m = inv->models[static_cast<std::size_t>(i)];
+    ++line;
+    ASSERT_EQ(m.id, "m" + std::to_string(i));
+    ASSERT_EQ(m.where.line, line) << m.id;
+    ASSERT_EQ(m.training.at(0).where.line, line) << m.id;
+    ASSERT_EQ(inv->Find(m.id), i);
+    ASSERT_EQ(inv->base_index[static_cast<std::size_t>(i)], i % 10 ? i - 1 : -1);
+    if (i % 1000 == 0) ++line;
+    if (i % 3 == 0) {
+      ++line;
+      ASSERT_EQ(inv->events[event].model, m.id);
+      ASSERT_EQ(inv->events[event].where.line, line);
+      ++event;
+    }
+  }
+  // An error near the end is reported at its line; a duplicate id before it comes first.
+  std::string bad = text + "{\"model\": {\"id\": \"late\", \"developer\": 5}}\n";
+  auto late = ParseFiles({{"big.jsonl", bad}});
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().field, "model.developer");
+  EXPECT_EQ(late.error().where->line, line + 1) << late.error().ToString();
+  std::string dup = text + "{\"model\": {\"id\": \"m5\", \"developer\": \"D\"}}\n" +
+                    "{\"model\": {\"id\": \"late\", \"developer\": 5}}\n";
+  auto twice = ParseFiles({{"big.jsonl", dup}});
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().field, "model.id");
+  EXPECT_EQ(twice.error().where->line, line + 1) << twice.error().ToString();
+  // An error in the first piece wins over one in the last.
+  std::string early = "{\"model\": {\"id\": 7, \"developer\": \"D\"}}\n" + bad;
+  auto first = ParseFiles({{"big.jsonl", early}});
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().where->line, 1) << first.error().ToString();
+}
+
 }  // namespace
 }  // namespace flopline::rules

@@ -39,6 +39,7 @@ std::string KeyMargin(const Determination& d);
 // The most pressing obligation: the earliest overdue one, else the earliest open one with a due
 // time; nullptr when none.
 const ObligationState* NextDeadline(const Determination& d);
+const ObligationState* NextDeadline(std::span<const ObligationState> obligations);
 
 // `s` as a JSON string literal (quoted, escaped) appended to `out`.
 void AppendJsonString(std::string& out, std::string_view s);

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,7 @@ struct ObligationState {
   std::optional<core::Instant> due;
   std::string state;   // met | open | overdue | met-late | not-triggered
   std::string detail;
+  int index = -1;      // of the obligation in its regime (Regime::obligations)
 };
 
 // A determination is explained (Assess, or AssessEach for a model `explain` selects) or a summary.
@@ -138,6 +140,21 @@ class Engine {
                                 const std::function<bool(std::size_t)>& explain,
                                 const std::function<bool(std::size_t, const ModelAnswer&)>& sink,
                                 unsigned threads = 1) const;
+
+  // What AssessChunks's summaries (the models `explain` does not select) carry: kFull, everything a
+  // summary Determination has (AssessEach's); kBrief, only what the summary table and JSON print:
+  // the obligations reduced to the next deadline (NextDeadline gives the same one), with no details,
+  // so that a million models cost almost no strings. Statuses, readings, basis, margins, penalty
+  // and notes are the same in both.
+  enum class Summaries { kFull, kBrief };
+
+  // AssessEach a chunk at a time: `chunk(first, answers)` gets consecutive models (answers[i] is
+  // model first + i), in order, valid until it returns; for callers that print a chunk on several
+  // threads. Stops early, without error, when `chunk` returns false.
+  core::Result<void> AssessChunks(const Inventory& inventory, const AssessOptions& options,
+                                  const std::function<bool(std::size_t)>& explain,
+                                  const std::function<bool(std::size_t, std::span<const ModelAnswer>)>& chunk,
+                                  unsigned threads, Summaries summaries) const;
 
   // The regime-wide values and notes of the regimes `options` selects, in order.
   core::Result<std::vector<RegimeContext>> Context(const AssessOptions& options) const;

@@ -87,6 +87,14 @@ struct Comparison {
   std::string actual;           // for those: the fact's value as text ("distillation", "false")
 };
 
+// A numeric comparison of a trace without its text: the comparison's node (Expr::LeftText and
+// RightText give its sides as written) and the values compared.
+struct NumericComparison {
+  int node = -1;
+  double left_value = 0, right_value = 0;
+  Truth holds = Truth::kUnknown;
+};
+
 class Expr {
  public:
   // Parses and type-checks `text` against the facts and the parameter names. Errors are
@@ -105,6 +113,15 @@ class Expr {
   // `params` holds the parameters' values in the order of the names given to Compile.
   Truth Evaluate(const FactValues& facts, const std::vector<double>& params,
                  std::vector<Comparison>* trace = nullptr) const;
+  // The same, with the numeric comparisons of the trace (the same ones, in the same order) as
+  // values and positions only: no text is built, so a summary of a million models allocates
+  // nothing here. `numeric` is cleared first.
+  Truth Evaluate(const FactValues& facts, const std::vector<double>& params,
+                 std::vector<NumericComparison>& numeric) const;
+  // The sides of a numeric comparison as written, views into text().
+  std::string_view LeftText(const NumericComparison& c) const;
+  std::string_view RightText(const NumericComparison& c) const;
+  std::string_view OpText(const NumericComparison& c) const;  // "<", ">=", ...
 
   const std::string& text() const { return text_; }
   // The facts and parameters the expression reads, for documentation and traces.
@@ -127,7 +144,9 @@ class Expr {
 
   double Number(int node, const FactValues& facts, const std::vector<double>& params, bool& known) const;
   Truth Bool(int node, const FactValues& facts, const std::vector<double>& params,
-             std::vector<Comparison>* trace) const;
+             std::vector<Comparison>* trace, std::vector<NumericComparison>* numeric = nullptr) const;
+  std::string_view Span(int node) const;
+  static std::string_view OpName(Op op);  // a comparison's operator as written
   int StringValue(int node, const FactValues& facts) const;  // -1 when unknown
 
   const std::string& ValueName(int fact, int value) const;
