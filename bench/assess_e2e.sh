@@ -2,9 +2,10 @@
 # End-to-end benchmark of `flopline assess`: the real command, from process start to exit, on files
 # on disk, timed and measured by /usr/bin/time (wall seconds, peak resident memory), with the floor
 # measured in the same run: bench/assess_floor reads and parses the same file and does nothing else.
-# Each case runs RUNS times (default 5); the median is reported. CASES=REGEX runs only the cases
-# whose names match. Output goes to /dev/null (its size
-# is reported once per case).
+# Each case runs RUNS times (default 5); the median is reported, with the CPU seconds (user + system,
+# all threads) of the median run: on a loaded shared machine the wall time says more about the
+# load than about the program. CASES=REGEX runs only the cases whose names match. Output goes to a
+# file in WORK_DIR (its size is reported once per case).
 #
 #   bench/assess_e2e.sh BUILD_DIR [WORK_DIR]     e.g. bench/assess_e2e.sh build-rel /tmp/assess-bench
 #
@@ -27,24 +28,27 @@ case_() {
   local name=$1
   if [[ -n ${CASES:-} && ! $name =~ $CASES ]]; then return; fi
   shift
-  local times=() mems=() bytes
+  local times=() mems=() cpus=() bytes
   for ((i = 0; i < runs; i++)); do
-    /usr/bin/time -f "%e %M" -o "$work/time" "$@" >"$work/out" 2>"$work/err" || [[ $? -eq 1 ]]
-    read -r t m < <(tail -n 1 "$work/time")  # time writes "Command exited with ..." first on exit 1
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" >"$work/out" 2>"$work/err" || [[ $? -eq 1 ]]
+    read -r t m u s < <(tail -n 1 "$work/time")  # time writes "Command exited with ..." first on exit 1
     times+=("$t")
     mems+=("$m")
+    cpus+=("$t $(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')")
   done
   bytes=$(stat -c %s "$work/out")
   local t m
   t=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
   m=$(printf '%s\n' "${mems[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
-  printf '| %s | %s s | %d MB | %s bytes | %s |\n' "$name" "$t" "$((m / 1024))" "$bytes" "${times[*]}"
+  local cpu
+  cpu=$(printf '%s\n' "${cpus[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p" | cut -d' ' -f2)
+  printf '| %s | %s s | %s s | %d MB | %s bytes | %s |\n' "$name" "$t" "$cpu" "$((m / 1024))" "$bytes" "${times[*]}"
 }
 
 data=$root/data
 a=(--as-of 2026-11-23 --regimes-dir "$root/regimes" --data-dir "$data")
-echo "| case | median wall | median peak RSS | output | all runs (s) |"
-echo "|---|---:|---:|---:|---|"
+echo "| case | median wall | its CPU (user + sys) | median peak RSS | output | all runs (s) |"
+echo "|---|---:|---:|---:|---:|---|"
 case_ "floor: parse 1M JSONL" "$floor" "$data" "$work/inv-1m.jsonl"
 case_ "1M JSONL, 4 regimes, summary table" "$bin" assess "$work/inv-1m.jsonl" "${a[@]}"
 case_ "1M JSONL, 4 regimes, summary JSON" "$bin" assess "$work/inv-1m.jsonl" "${a[@]}" --format json

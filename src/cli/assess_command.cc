@@ -10,7 +10,9 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <numeric>
 #include <set>
+#include <span>
 #include <thread>
 
 #include <fmt/format.h>
@@ -81,78 +83,142 @@ class Out {
   std::string buffer_;
 };
 
-// The summary table's cells for one model under one regime.
+// The summary cells of one model under one regime.
 struct Row {
-  std::string model, regime, status, covered, basis, margin, deadline, penalty;
+  std::string status, covered, basis, margin, deadline, penalty;
 };
 
-Row MakeRow(const rules::ModelAnswer& a, const rules::Determination& d) {
-  Row row{a.id, d.regime, d.status, Covered(d.covered), "-", rules::KeyMargin(d), "-", "-"};
-  if (!d.basis.empty()) row.basis = core::Join(d.basis, "; ");
+void MakeRow(const rules::Determination& d, Row& row) {
+  row.status = d.status;
+  row.covered = Covered(d.covered);
+  row.basis = d.basis.empty() ? "-" : core::Join(d.basis, "; ");
+  row.margin = rules::KeyMargin(d);
   if (row.margin.empty()) row.margin = "-";
+  row.deadline = "-";
   if (const rules::ObligationState* o = rules::NextDeadline(d)) {
     row.deadline = fmt::format("{} {}{}", o->due->ToString(), o->id, o->state == "overdue" ? " (overdue)" : "");
   }
+  row.penalty = "-";
   if (d.penalty_first) {
     row.penalty = Amount(d.penalty_first, d.penalty_currency) + " / " + Amount(d.penalty_subsequent, d.penalty_currency);
   }
-  return row;
 }
 
-// Column widths are set by the rows of the first chunk of models (all of them for any inventory a
-// person reads whole); a later, longer cell widens its own line only, never the ones printed.
+// `text`, its first line starting at column `first_col`, wrapped at spaces so that no line passes
+// `width` (a word longer than a line is not cut), the others starting at column `indent`.
+void AppendWrapped(std::string& b, std::string_view text, std::size_t first_col, std::size_t indent,
+                   std::size_t width) {
+  bool first = true;
+  while (!text.empty()) {
+    const std::size_t col = first ? first_col : indent;
+    const std::size_t room = width > col + 20 ? width - col : 20;
+    if (!first) b.append(indent, ' ');
+    first = false;
+    std::size_t take = text.size();
+    if (take > room) {
+      take = text.rfind(' ', room);
+      if (take == std::string_view::npos || take == 0) take = std::min(text.find(' '), text.size());
+    }
+    b.append(text.substr(0, take));
+    b += '\n';
+    text.remove_prefix(take);
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  }
+}
+
+// The summary table. Text: one line per model and regime with the short cells aligned (model,
+// regime, status, covered, max penalty), then the long ones in full, each on a line of its own and
+// wrapped to kWidth (basis, margin, next deadline; "-" is left out), so the table fits a laptop's
+// terminal (110 columns) whatever the clauses. Markdown: one table row each (a renderer wraps). The widths come
+// from the regimes and the model ids, known before the first row, so any chunk of rows can be
+// printed on its own, on any thread.
 class Table {
  public:
-  explicit Table(bool markdown) : markdown_(markdown) {}
+  static constexpr std::size_t kWidth = 110;        // no line is wider, but a row with a very long id
+  static constexpr std::size_t kMaxModelWidth = 24;  // a longer id pushes its own line only
+  static constexpr std::size_t kLabel = 4 + 15;      // "    next deadline  "
 
-  void Add(Out& out, Row row) {
-    if (fixed_) {
-      Print(out, row);
+  Table(bool markdown, const rules::Inventory& inventory, const std::vector<const rules::Regime*>& regimes)
+      : markdown_(markdown) {
+    width_[0] = 5;
+    for (const rules::Model& m : inventory.models) width_[0] = std::max(width_[0], std::min(m.id.size(), kMaxModelWidth));
+    width_[1] = 6;
+    width_[2] = std::string_view("depends-on-reading").size();
+    for (const rules::Regime* r : regimes) {
+      width_[1] = std::max(width_[1], r->id.size());
+      for (const std::string& status : r->statuses) width_[2] = std::max(width_[2], status.size());
+    }
+  }
+
+  void Header(std::string& b) const {
+    if (markdown_) {
+      b += "| model | regime | status | covered | basis | margin | next deadline | max penalty (first / later) |\n"
+           "|---|---|---|---|---|---|---|---|\n";
       return;
     }
-    pending_.push_back(std::move(row));
-    if (pending_.size() >= kWidthRows) Fix(out);
+    fmt::format_to(std::back_inserter(b), "{:<{}}  {:<{}}  {:<{}}  covered  max penalty 1st / later\n", "model",
+                   width_[0], "regime", width_[1], "status", width_[2]);
   }
-  void Finish(Out& out) {
-    if (!fixed_) Fix(out);
+
+  void Add(std::string& b, const rules::ModelAnswer& a, const rules::Determination& d, Row& row) const {
+    MakeRow(d, row);
+    if (markdown_) {
+      fmt::format_to(std::back_inserter(b), "| {} | {} | {} | {} | {} | {} | {} | {} |\n", a.id, d.regime, row.status,
+                     row.covered, row.basis, row.margin, row.deadline, row.penalty);
+      return;
+    }
+    fmt::format_to(std::back_inserter(b), "{:<{}}  {:<{}}  {:<{}}  {:<7}  {}\n", a.id, width_[0], d.regime, width_[1],
+                   row.status, width_[2], row.covered, row.penalty);
+    const std::pair<const char*, const std::string*> lines[] = {
+        {"basis", &row.basis}, {"margin", &row.margin}, {"next deadline", &row.deadline}};
+    for (const auto& [label, text] : lines) {
+      if (*text == "-") continue;
+      fmt::format_to(std::back_inserter(b), "    {:<15}", label);
+      AppendWrapped(b, *text, kLabel, kLabel, kWidth);
+    }
   }
 
  private:
-  static constexpr std::size_t kWidthRows = 32768;
-
-  void Fix(Out& out) {
-    Row header{"model", "regime", "status", "covered", "basis", "margin", "next deadline", "max penalty (first / later)"};
-    auto widen = [&](const Row& r) {
-      const std::string* cells[] = {&r.model, &r.regime, &r.status, &r.covered, &r.basis, &r.margin, &r.deadline};
-      for (std::size_t i = 0; i < 7; ++i) width_[i] = std::max(width_[i], cells[i]->size());
-    };
-    widen(header);
-    for (const Row& r : pending_) widen(r);
-    fixed_ = true;
-    Print(out, header);
-    if (markdown_) out.buffer() += "|---|---|---|---|---|---|---|---|\n";
-    for (const Row& r : pending_) Print(out, r);
-    pending_.clear();
-    pending_.shrink_to_fit();
-  }
-
-  void Print(Out& out, const Row& r) {
-    std::string& b = out.buffer();
-    if (markdown_) {
-      fmt::format_to(std::back_inserter(b), "| {} | {} | {} | {} | {} | {} | {} | {} |\n", r.model, r.regime, r.status,
-                     r.covered, r.basis, r.margin, r.deadline, r.penalty);
-    } else {
-      fmt::format_to(std::back_inserter(b), "{:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<{}}  {}\n", r.model,
-                     width_[0], r.regime, width_[1], r.status, width_[2], r.covered, width_[3], r.basis, width_[4],
-                     r.margin, width_[5], r.deadline, width_[6], r.penalty);
-    }
-    out.MaybeFlush();
-  }
-
   bool markdown_;
-  bool fixed_ = false;
-  std::size_t width_[7] = {};
-  std::vector<Row> pending_;
+  std::size_t width_[3] = {};
+};
+
+// Prints each chunk of answers on every core: the chunk is cut into one run of models per thread,
+// each printed into its own buffer, and the buffers are written in order.
+class ChunkPrinter {
+ public:
+  explicit ChunkPrinter(unsigned threads) : buffers_(std::max(1u, threads)) {}
+
+  // `print(buffer, part, index, answer)` for every answer, `part` being the thread's (0 to threads -
+  // 1, for its scratch); false from `print` stops (what came before it, in order, is written).
+  template <typename Fn>
+  bool Print(std::size_t first, std::span<const rules::ModelAnswer> answers, Fn print) {
+    const std::size_t n = answers.size();
+    const std::size_t parts = std::min<std::size_t>(buffers_.size(), std::max<std::size_t>(1, n / 64));
+    std::vector<std::size_t> stop(parts, n);
+    auto run = [&](std::size_t part) {
+      std::string& b = buffers_[part];
+      b.clear();
+      for (std::size_t i = n * part / parts; i < n * (part + 1) / parts; ++i) {
+        if (!print(b, part, first + i, answers[i])) {
+          stop[part] = i;
+          return;
+        }
+      }
+    };
+    std::vector<std::thread> workers;
+    for (std::size_t part = 1; part < parts; ++part) workers.emplace_back(run, part);
+    run(0);
+    for (std::thread& w : workers) w.join();
+    for (std::size_t part = 0; part < parts; ++part) {
+      std::fwrite(buffers_[part].data(), 1, buffers_[part].size(), stdout);
+      if (stop[part] != n) return false;
+    }
+    return true;
+  }
+
+ private:
+  std::vector<std::string> buffers_;
 };
 
 // Every rule of every reading, obligations, penalty and notes: what --explain adds per model.
@@ -362,12 +428,27 @@ int Run(const AssessFlags& f) {
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   bool any_covered = false;
   Out out;
+  // Judged in chunks on every core, and printed the same way. Summaries are brief (the obligations
+  // reduced to the next deadline): that is all a summary prints.
+  ChunkPrinter printer(threads);
+  std::vector<char> covered_seen(threads, 0);          // per printing thread, read once at the end
+  std::vector<std::size_t> with_notes(threads, 0);
+  auto covered = [&] { return std::find(covered_seen.begin(), covered_seen.end(), 1) != covered_seen.end(); };
+  auto each_chunk = [&](const std::function<bool(std::size_t)>& explain,
+                        const std::function<bool(std::string&, std::size_t, std::size_t, const rules::ModelAnswer&)>& print) {
+    return engine.AssessChunks(*inventory, options, explain,
+                               [&](std::size_t first, std::span<const rules::ModelAnswer> answers) {
+                                 out.Flush();
+                                 return printer.Print(first, answers, print);
+                               },
+                               threads, rules::Engine::Summaries::kBrief);
+  };
 
   if (f.quiet) {
-    auto done = engine.AssessEach(*inventory, options, {}, [&](std::size_t, const rules::ModelAnswer& a) {
-      any_covered = any_covered || AnyCovered(a, shown);
+    auto done = engine.AssessChunks(*inventory, options, {}, [&](std::size_t, std::span<const rules::ModelAnswer> answers) {
+      for (const rules::ModelAnswer& a : answers) any_covered = any_covered || AnyCovered(a, shown);
       return !(any_covered && f.fail_if_covered);  // the answer is known: stop judging
-    }, threads);
+    }, threads, rules::Engine::Summaries::kBrief);
     if (!done) return ReportError("assess", done.error().ToString());
     return f.fail_if_covered && any_covered ? 1 : 0;
   }
@@ -386,26 +467,25 @@ int Run(const AssessFlags& f) {
     b += ",\"regimes\":";
     b += head_regimes.dump();
     b += ",\"models\":[\n";
-    bool first = true;
-    auto done = engine.AssessEach(*inventory, options, explained, [&](std::size_t, const rules::ModelAnswer& a) {
-      any_covered = any_covered || AnyCovered(a, shown);
-      if (!first) b += ",\n";
-      first = false;
+    std::function<bool(std::size_t)> explain;  // none: large chunks
+    if (explain_any) explain = explained;
+    auto done = each_chunk(explain, [&](std::string& into, std::size_t part, std::size_t i, const rules::ModelAnswer& a) {
+      if (!covered_seen[part] && AnyCovered(a, shown)) covered_seen[part] = 1;
+      if (i > 0) into += ",\n";
       if (a.determinations.empty() || !a.determinations.front().explained) {
-        rules::AppendSummaryJson(b, a);
+        rules::AppendSummaryJson(into, a);
       } else {
-        b += rules::ModelToJson(a).dump();
+        into += rules::ModelToJson(a).dump();
       }
-      out.MaybeFlush();
       return true;
-    }, threads);
+    });
     if (!done) {
       out.buffer().clear();
       return ReportError("assess", done.error().ToString());
     }
     b += "\n]}\n";
     out.Flush();
-    return f.fail_if_covered && any_covered ? 1 : 0;
+    return f.fail_if_covered && covered() ? 1 : 0;
   }
 
   const bool markdown = f.format == "markdown";
@@ -414,30 +494,41 @@ int Run(const AssessFlags& f) {
                 : fmt::format("flopline assess, as of {}: {} models under {} regimes\n", options.as_of.ToString(),
                               inventory->models.size(), contexts->size());
   // The notes that hold for every model, stated once.
+  auto note = [&](const std::string& text) {
+    if (markdown) {
+      b += "> " + text + "\n";
+    } else {
+      AppendWrapped(b, text, 0, 2, Table::kWidth);  // continued two columns in
+    }
+  };
   for (const auto& c : *contexts) {
-    if (!c.note.empty()) b += (markdown ? "> " : "") + c.note + "\n";
-    for (const auto& n : c.notes) b += fmt::format("{}{}: {}\n", markdown ? "> " : "", c.id, n);
+    if (!c.note.empty()) note(c.note);
+    for (const auto& n : c.notes) note(c.id + ": " + n);
   }
   b += "\n";
-  Table table(markdown);
-  std::size_t with_notes = 0;
-  auto done = engine.AssessEach(*inventory, options, {}, [&](std::size_t, const rules::ModelAnswer& a) {
-    any_covered = any_covered || AnyCovered(a, shown);
+  const Table table(markdown, *inventory, shown);
+  table.Header(b);
+  std::vector<Row> rows(threads);  // one per printing thread, reused row after row
+  auto done = each_chunk({}, [&](std::string& into, std::size_t part, std::size_t, const rules::ModelAnswer& a) {
+    if (!covered_seen[part] && AnyCovered(a, shown)) covered_seen[part] = 1;
     for (const auto& d : a.determinations) {
-      if (!d.notes.empty()) ++with_notes;
-      table.Add(out, MakeRow(a, d));
+      if (!d.notes.empty()) ++with_notes[part];
+      table.Add(into, a, d, rows[part]);
     }
     return true;
-  }, threads);
+  });
   if (!done) {
     out.buffer().clear();
     return ReportError("assess", done.error().ToString());
   }
-  table.Finish(out);
-  if (with_notes > 0 && !explain_any) {
-    b += fmt::format("\n{} of these answers carry notes of their own (ambiguities, unpriced stages, effective dates): "
-                     "--explain MODEL shows them with every rule considered.\n",
-                     with_notes);
+  any_covered = covered();
+  const std::size_t noted = std::accumulate(with_notes.begin(), with_notes.end(), std::size_t{0});
+  if (noted > 0 && !explain_any) {
+    b += "\n";
+    AppendWrapped(b, fmt::format("{} of these answers carry notes of their own (ambiguities, unpriced stages, "
+                                 "effective dates): --explain=MODEL shows them with every rule considered.",
+                                 noted),
+                  0, 0, Table::kWidth);
   }
   if (explain_any) {
     // A second pass, so that the table comes first and no explanation is held while it prints.
