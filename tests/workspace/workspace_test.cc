@@ -66,7 +66,9 @@ class WorkspaceTest : public ::testing::Test {
 };
 
 TEST_F(WorkspaceTest, FirstOpenCreatesAnEmptyVerifiableLog) {
-  auto page = ws_->ListModels({.as_of = core::Date::FromYmd(2026, 11, 23)});
+  ModelQuery query;
+  query.as_of = core::Date::FromYmd(2026, 11, 23);
+  auto page = ws_->ListModels(query);
   ASSERT_TRUE(page);
   EXPECT_TRUE(page->items.empty());
   EXPECT_TRUE(ws_->LatestCheckpoint());
@@ -95,7 +97,9 @@ TEST_F(WorkspaceTest, ModelsEventsAndEvidenceAreLoggedAndReplayed) {
   EXPECT_EQ((*model)["eu_established"], false);
   ASSERT_EQ((*model)["events"].size(), 1u);  // the change kept the event
   EXPECT_EQ((*model)["events"][0]["kind"], "incident-discovered");
-  auto evidence = other->ListEvidence({.kind = "ssp"});
+  EvidenceQuery ssp;
+  ssp.kind = "ssp";
+  auto evidence = other->ListEvidence(ssp);
   ASSERT_TRUE(evidence);
   ASSERT_EQ(evidence->items.size(), 1u);
   EXPECT_EQ(evidence->items[0]["index"], (*filed)["index"]);
@@ -103,7 +107,7 @@ TEST_F(WorkspaceTest, ModelsEventsAndEvidenceAreLoggedAndReplayed) {
   // The chat model is judged with its base's compute: the determination names both.
   auto det = other->Determination("acme-f1-chat", core::Date::FromYmd(2026, 11, 23));
   ASSERT_TRUE(det) << det.error().ToString();
-  json d = json::parse(**det);
+  json d = json::parse(*det->json);
   EXPECT_EQ(d["model"]["id"], "acme-f1-chat");
   EXPECT_GT(d["model"]["cumulative_flop"].get<double>(), 1.2e26);
   EXPECT_FALSE(d["model"]["determinations"].empty());
