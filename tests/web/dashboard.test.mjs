@@ -98,7 +98,10 @@ test('log in and see what is due first, then the example inventory', async () =>
   await page.waitForURL(/status=covered/);
   await page.getByLabel('Regime').selectOption('ca-sb1047');
   await page.waitForURL(/regime=ca-sb1047/);
-  await page.waitForFunction(() => [...document.querySelectorAll('table.inventory tbody th a')].every((a) => a.textContent.includes('acme')));
+  await page.waitForFunction(() => {
+    const ids = [...document.querySelectorAll('table.inventory tbody th a')].map((a) => a.textContent);
+    return ids.length > 0 && ids.every((id) => id.includes('acme'));
+  });
   const filtered = await table.locator('tbody th a').allInnerTexts();
   assert.ok(filtered.length >= 1 && filtered.every((id) => id.includes('acme')), `only acme models: ${filtered}`);
   const url = page.url();

@@ -84,6 +84,18 @@ export async function newPage(browser, options = {}) {
     ...options,
   });
   const page = await context.newPage();
+  // FLOPLINE_WEB_DEV_DIR=web: the page's files from that folder instead of the binary's embedded
+  // copy (to try a change to web/ without rebuilding; the API still comes from the server).
+  const dev = process.env.FLOPLINE_WEB_DEV_DIR;
+  if (dev) {
+    await page.route((url) => !url.pathname.startsWith('/api/'), async (route) => {
+      const url = new URL(route.request().url());
+      const file = path.join(dev, url.pathname === '/' ? 'index.html' : url.pathname);
+      if (!fs.existsSync(file)) return route.continue();
+      const type = { '.html': 'text/html', '.css': 'text/css', '.js': 'text/javascript', '.mjs': 'text/javascript' }[path.extname(file)];
+      return route.fulfill({ body: fs.readFileSync(file), contentType: type ?? 'application/octet-stream' });
+    });
+  }
   const errors = [];
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
   page.on('console', (m) => {

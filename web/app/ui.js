@@ -135,12 +135,15 @@ const OBLIGATION_WORDS = {
 };
 export const obligationWord = (state) => OBLIGATION_WORDS[state] ?? state;
 
-// An obligation's state by the reader's clock. The server judges as of a date, through its end (a
-// duty due at 18:00 today is already "overdue" to it); here a duty is overdue once its due time has
-// passed, and one that falls due while the page is open turns overdue without a reload.
+// An obligation's state by the reader's clock. The server judges as of a date, through its end: to
+// it a duty due at 18:00 today is already "overdue"; here it is open until 18:00, and a duty that
+// falls due while the page is open turns overdue without a reload. A recurring duty whose earlier
+// period was missed stays overdue though its next due time is ahead (the server says which period).
 export function liveState(state, due, now) {
   const t = Date.parse(due ?? '');
-  if ((state === 'overdue' || state === 'open') && Number.isFinite(t)) return t < now ? 'overdue' : 'open';
+  if (!Number.isFinite(t)) return state;
+  if (state === 'open') return t < now ? 'overdue' : 'open';
+  if (state === 'overdue' && t >= now && t - now < 24 * 3600 * 1000) return 'open';
   return state;
 }
 
@@ -160,6 +163,9 @@ export function Countdown({ due, now, state }) {
   if (state === 'met' || state === 'met-late') return html`<span class="muted">was ${c.text.replace(/^overdue by/, 'due')}${c.overdue ? ' ago' : ''}</span>`;
   if (c.overdue) {
     return html`<strong class="countdown overdue"><span aria-hidden="true">⚠ </span>${c.text}</strong>`;
+  }
+  if (state === 'overdue') {
+    return html`<strong class="countdown overdue"><span aria-hidden="true">⚠ </span>a period was missed; next ${c.text}</strong>`;
   }
   const soon = Date.parse(due) - now < 72 * 3600 * 1000;
   return html`<span class=${`countdown${soon ? ' soon' : ''}`}>${soon ? html`<span aria-hidden="true">◔ </span>` : ''}${c.text}</span>`;

@@ -158,7 +158,7 @@ export function EvidencePage({ params }) {
     ${data && !items.length ? html`<${Empty} title=${filtered ? 'No record matches' : 'No evidence yet'}>
       ${filtered ? html`<p>No record matches these filters. <a href="#/evidence">See every record</a>.</p>`
         : html`<p>Append the documents the law asks you to keep (a safety and security protocol, test results, an incident report)${can(me, FILERS) ? html`: <a href="#/evidence/new">Append evidence</a>` : ''}, or from a shell:</p>
-          <pre><code>flopline ledger append --store sqlite:WORKSPACE.db --kind test-results --model MODEL FILE.json</code></pre>`}
+          <pre><code>flopline ledger append --store sqlite:WORKSPACE.db --kind test-results --model MODEL --file FILE.json</code></pre>`}
     <//>` : ''}
     ${items.length ? html`<table class="data evidence">
       <caption class="visually-hidden">Evidence records</caption>

@@ -116,7 +116,7 @@ function EventFormBody({ params, fixedKind, title, intro }) {
     <${PageTitle} title=${title} />
     ${intro}
     <${ReadOnlyNotice} me=${me} roles=${RECORDERS} what="record events" />
-    <${ErrorSummary} errors=${errors} labels=${LABELS} />
+    <${ErrorSummary} errors=${errors} labels=${{ ...LABELS, kind: 'What happened', at: fixedKind ? 'When it was discovered' : 'When it happened' }} />
     <form onSubmit=${submit} novalidate>
       <${Field} name="model" label="Model" hint="The model's id in the inventory, for example acme-f1." errors=${errors}>
         ${(f) => html`<${ModelInput} f=${f} value=${model} onInput=${setModel} />`}
@@ -237,7 +237,7 @@ export function EvidenceForm({ params }) {
     <${PageTitle} title="Append evidence" />
     <p class="lead">The document goes into the workspace's store; the log keeps a salted commitment to it, so its proof can be checked later without showing it. Fields you withhold are left out of public copies, on the ground you give.</p>
     <${ReadOnlyNotice} me=${me} roles=${FILERS} what="file evidence" />
-    <${ErrorSummary} errors=${errors} labels=${LABELS} />
+    <${ErrorSummary} errors=${errors} labels=${{ ...LABELS, kind: 'Kind of record' }} />
     <form onSubmit=${submit} novalidate>
       <${Field} name="kind" label="Kind of record" errors=${errors}>
         ${(f) => html`<select id=${f.id} value=${kind} aria-invalid=${f.invalid} aria-describedby=${f.describedBy} onChange=${(e) => chooseKind(e.target.value)}>

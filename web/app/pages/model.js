@@ -9,7 +9,7 @@ import { flop, money } from '../format.js';
 import { html } from '../html.js';
 import {
   Countdown, Loading, PageTitle, Problem, RECORDERS, Status, Time, can, href, isCurrentRegime, liveState, obligationWord,
-  regimeShort, useNow, useSession,
+  regimeShort, statusWord, useNow, useSession,
 } from '../ui.js';
 
 const FLOP_UNITS = new Set(['FLOP', 'operations']);
@@ -19,6 +19,14 @@ function Steps({ steps }) {
   return html`<ol class="trace">${steps.map((s) => html`<li>${s.text}${s.cite ? html` <cite>${s.cite}</cite>` : ''}</li>`)}</ol>`;
 }
 
+const sideName = (name) => String(name).replace(/^param\./, '');
+
+function Holds({ holds }) {
+  if (holds === true || holds === 'true') return html`<span class="yes"><span aria-hidden="true">✔ </span>Met</span>`;
+  if (holds === false || holds === 'false') return html`<span class="no"><span aria-hidden="true">✘ </span>Not met</span>`;
+  return html`<span class="status-depends"><span aria-hidden="true">? </span>Not known</span>`;
+}
+
 function Margins({ margins, caption }) {
   if (!margins?.length) return null;
   return html`<table class="data margins">
@@ -26,58 +34,79 @@ function Margins({ margins, caption }) {
     <thead><tr><th scope="col">Line</th><th scope="col" class="num">This model</th><th scope="col" class="num">The line</th>
       <th scope="col">Met?</th><th scope="col">Margin</th></tr></thead>
     <tbody>${margins.map((m) => html`<tr>
-      <td><code>${m.left} ${m.op} ${m.right}</code></td>
-      <td class="num">${number(m.value, m.left)}</td>
-      <td class="num">${number(m.threshold, m.right)}</td>
-      <td>${m.holds ? html`<span class="yes"><span aria-hidden="true">✔ </span>Met</span>` : html`<span class="no"><span aria-hidden="true">✘ </span>Not met</span>`}</td>
+      <td><code>${sideName(m.left)} ${m.op} ${sideName(m.right)}</code></td>
+      <td class="num">${number(m.value, m.left, m.right)}</td>
+      <td class="num">${number(m.threshold, m.right, m.left)}</td>
+      <td><${Holds} holds=${m.holds} /></td>
       <td>${m.margin}</td>
     </tr>`)}</tbody>
   </table>`;
 }
 
-// A quantity written in its unit, guessed from the names of the two sides of a line.
-function number(v, name = '') {
+// A quantity written in its unit, told by the names of the two sides of its line.
+function number(v, name = '', other = '') {
   if (typeof v !== 'number') return String(v ?? '—');
-  if (/usd|cost|revenue/i.test(name)) return money(v);
-  if (/eur|turnover/i.test(name)) return money(v, 'EUR');
-  if (/flop/i.test(name)) return flop(v);
+  const names = `${name} ${other}`;
+  if (/usd|cost|revenue/i.test(names)) return money(v);
+  if (/eur|turnover/i.test(names)) return money(v, 'EUR');
+  if (/flop|compute/i.test(names)) return flop(v);
   return Math.abs(v) >= 1e4 ? v.toExponential(2) : String(Number(v.toPrecision(4)));
 }
 
+// One reading of the statute: its answer, and its lines and trace one click away.
+function Reading({ r }) {
+  return html`<section class="reading" aria-label=${`Reading ${r.reading}`}>
+    <h5>${r.reading}</h5>
+    <p><${Status} status=${r.status} /></p>
+    ${r.developer ? html`<p class="sub">Developer of record: ${r.developer}</p>` : ''}
+    ${r.rule ? html`<p class="sub">Rule <code>${r.rule}</code>${r.cite ? html` · <cite>${r.cite}</cite>` : ''}</p>` : ''}
+    ${r.margins?.length ? html`<ul class="plain lines">${r.margins.map((m) => html`<li><code>${sideName(m.left)} ${m.op} ${sideName(m.right)}</code>:
+      ${number(m.value, m.left, m.right)} against ${number(m.threshold, m.right, m.left)}, ${m.margin} <${Holds} holds=${m.holds} /></li>`)}</ul>` : ''}
+    <details><summary>Its clause trace (${r.explanation?.length ?? 0} steps)</summary><${Steps} steps=${r.explanation} /></details>
+  </section>`;
+}
+
+// Each reading side by side: open when they disagree (the answer depends on the reading), one
+// click away when they agree.
 function Readings({ readings }) {
   if (!readings || readings.length < 2) return null;
+  const agree = readings.every((r) => r.status === readings[0].status);
+  const cards = html`<div class="side-by-side">${readings.map((r) => html`<${Reading} r=${r} />`)}</div>`;
+  if (agree) {
+    return html`<details class="readings"><summary>All ${readings.length} readings of the statute agree: ${statusWord(readings[0].status)}. Compare them side by side</summary>${cards}</details>`;
+  }
   return html`<div class="readings">
-    <h4>Each reading of the statute</h4>
-    <div class="side-by-side">
-      ${readings.map((r) => html`<section class="reading" aria-label=${`Reading: ${r.reading}`}>
-        <h5>${r.reading}</h5>
-        <p><${Status} status=${r.status} /></p>
-        ${r.rule ? html`<p class="sub">Rule <code>${r.rule}</code>${r.cite ? html` · <cite>${r.cite}</cite>` : ''}</p>` : ''}
-        ${r.developer ? html`<p class="sub">Developer of record: ${r.developer}</p>` : ''}
-        <${Steps} steps=${r.explanation} />
-        <${Margins} margins=${r.margins} caption="Margins under this reading" />
-      </section>`)}
-    </div>
+    <h4>The answer depends on the reading: each reading side by side</h4>
+    ${cards}
   </div>`;
 }
 
-export function Obligations({ obligations, now, showModel = false }) {
-  const shown = (obligations ?? []).filter((o) => o.status !== 'not-triggered' && o.state !== 'not-triggered');
-  if (!shown.length) return html`<p class="muted">No obligation has started: their clocks start with the events that trigger them (training started, released, an incident discovered).</p>`;
+function ObligationTable({ rows, now, caption }) {
   return html`<table class="data obligations">
-    <caption class="visually-hidden">Obligations and their clocks</caption>
-    <thead><tr>${showModel ? html`<th scope="col">Model</th>` : ''}<th scope="col">Duty</th><th scope="col">State</th><th scope="col">Due</th><th scope="col">Clock</th></tr></thead>
-    <tbody>${shown.map((o) => {
-      const state = liveState(o.status ?? o.state, o.due, now);
-      return html`<tr class=${state === 'overdue' ? 'row-overdue' : ''}>
-        ${showModel ? html`<td>${o.model}</td>` : ''}
-        <td>${o.text}<div class="sub"><cite>${o.cite}</cite>${o.detail ? ` — ${o.detail}` : ''}</div></td>
-        <td>${obligationWord(state)}</td>
-        <td><${Time} iso=${o.due} /></td>
-        <td><${Countdown} due=${o.due} now=${now} state=${state} /></td>
-      </tr>`;
-    })}</tbody>
+    <caption class="visually-hidden">${caption}</caption>
+    <thead><tr><th scope="col">Duty</th><th scope="col">State</th><th scope="col">Due</th><th scope="col">Clock</th></tr></thead>
+    <tbody>${rows.map(({ o, state }) => html`<tr class=${state === 'overdue' ? 'row-overdue' : ''}>
+      <td>${o.text}<div class="sub"><cite>${o.cite}</cite>${o.detail ? ` — ${o.detail}` : ''}</div></td>
+      <td>${obligationWord(state)}</td>
+      <td><${Time} iso=${o.due} /></td>
+      <td><${Countdown} due=${o.due} now=${now} state=${state} /></td>
+    </tr>`)}</tbody>
   </table>`;
+}
+
+// A regime's obligations: what is open or overdue first; met, standing and not-applicable duties
+// one click away; those whose triggering event has not happened are left out.
+export function Obligations({ obligations, now }) {
+  const rows = (obligations ?? []).map((o) => ({ o, state: liveState(o.status ?? o.state, o.due, now) }))
+    .filter(({ state }) => state !== 'not-triggered');
+  const active = rows.filter(({ state }) => state === 'open' || state === 'overdue')
+    .sort((a, b) => (a.state === b.state ? String(a.o.due ?? '~').localeCompare(String(b.o.due ?? '~')) : a.state === 'overdue' ? -1 : 1));
+  const rest = rows.filter(({ state }) => state !== 'open' && state !== 'overdue');
+  if (!rows.length) return html`<p class="muted">No obligation has started: their clocks start with the events that trigger them (training started, released, an incident discovered).</p>`;
+  return html`${active.length ? html`<${ObligationTable} rows=${active} now=${now} caption="Open and overdue obligations" />`
+      : html`<p>Nothing open or overdue.</p>`}
+    ${rest.length ? html`<details><summary>Met, standing and not applicable (${rest.length})</summary>
+      <${ObligationTable} rows=${rest} now=${now} caption="Met, standing and not applicable obligations" /></details>` : ''}`;
 }
 
 function Determination({ d, regime, now }) {
@@ -199,6 +228,8 @@ function LineageGraph({ model, lineage }) {
   </figure>`;
 }
 
+const range = ([, low, high]) => (low === high ? 'no range given: exact as recorded' : `range ${flop(low)} – ${flop(high)}`);
+
 // Compute: each stage of the model and its ancestors with its range; the model's own training and
 // its total along the lineage; a chart of the running total against every compute line.
 function Compute({ model, lineage, det }) {
@@ -214,9 +245,9 @@ function Compute({ model, lineage, det }) {
   return html`<div class="compute">
     <dl class="figures">
       <div><dt>Its own training</dt><dd>${flop(det?.model?.training_flop ?? own[0])}</dd>
-        <dd class="sub">range ${flop(own[1])} – ${flop(own[2])}</dd></div>
+        <dd class="sub">${range(own)}</dd></div>
       <div><dt>Along its lineage</dt><dd>${flop(det?.model?.cumulative_flop ?? total[0])}</dd>
-        <dd class="sub">range ${flop(total[1])} – ${flop(total[2])}${lineage ? '' : ' (ancestors loading)'}</dd></div>
+        <dd class="sub">${range(total)}${lineage ? '' : ' (ancestors loading)'}</dd></div>
       <div><dt>Cost, own / along lineage</dt><dd>${money(det?.model?.cost_usd)} / ${money(det?.model?.cumulative_cost_usd)}</dd></div>
     </dl>
     ${stages.length ? html`<table class="data stages">
@@ -269,10 +300,12 @@ function ComputeChart({ stages, lines, asOf }) {
       mid.push(acc[0]);
       lo.push(acc[1]);
       hi.push(acc[2]);
-      const unique = [...new Map(lines.map((l) => [l.value, l])).values()].slice(0, 6);
+      // Lines at the same figure are one line, named for every regime that draws it.
+      const byValue = new Map();
+      for (const l of lines) byValue.set(l.value, [...(byValue.get(l.value) ?? []), `${regimeShort(l.regime)} ${l.name}`]);
+      const unique = [...byValue].sort((a, b) => b[0] - a[0]).slice(0, 6).map(([value, names]) => ({ value, label: names.join(', ') }));
       const all = [...mid, ...lo, ...hi, ...unique.map((l) => l.value)].filter((v) => v > 0);
-      const yMin = 10 ** (Math.floor(Math.log10(Math.min(...all))) - 1);
-      const yMax = 10 ** Math.ceil(Math.log10(Math.max(...all)) + 0.3);
+      const [yMin, yMax] = uPlot.rangeLog(Math.min(...all) / 3, Math.max(...all) * 3, 10, true);
       const palette = ['#b10e1e', '#4c2c92', '#00703c', '#7a4100', '#1d4ed8', '#4b5563'];
       const data = [xs, mid, lo, hi, ...unique.map((l) => xs.map(() => l.value))];
       const width = Math.min(ref.current.clientWidth || 720, 1000);
@@ -282,13 +315,22 @@ function ComputeChart({ stages, lines, asOf }) {
         height: 280,
         title: 'Compute along the lineage against each line',
         scales: { y: { distr: 3, range: () => [yMin, yMax] } },
-        axes: [{}, { values: (u, vals) => vals.map((v) => (v === null ? '' : flop(v).replace(' FLOP', ''))), size: 64 }],
+        axes: [{}, {
+          // One label per power of ten.
+          splits: () => {
+            const out = [];
+            for (let e = Math.round(Math.log10(yMin)); 10 ** e <= yMax * 1.0001; e++) out.push(10 ** e);
+            return out;
+          },
+          values: (u, vals) => vals.map((v) => (v === null ? '' : `1e${Math.round(Math.log10(v))}`)),
+          size: 56,
+        }],
         series: [
           {},
           { label: 'Compute', stroke: '#0b0c0c', width: 2.5, paths: step, value: (u, v) => flop(v) },
           { label: 'Low', stroke: '#4b5563', dash: [3, 3], paths: step, value: (u, v) => flop(v) },
           { label: 'High', stroke: '#4b5563', dash: [3, 3], paths: step, value: (u, v) => flop(v) },
-          ...unique.map((l, i) => ({ label: `${regimeShort(l.regime)}: ${l.name}`, stroke: palette[i], width: 1.5, dash: [10, 5], value: (u, v) => flop(v) })),
+          ...unique.map((l, i) => ({ label: l.label, stroke: palette[i], width: 1.5, dash: [10, 5], points: { show: false }, value: (u, v) => flop(v) })),
         ],
         bands: [{ series: [3, 2], fill: 'rgba(75,85,99,0.12)' }],
       }, data, ref.current);
