@@ -167,7 +167,9 @@ core::Result<LineWatch> LineWatch::Build(LineContext context, double run_flop, c
           if (ob.id == o.id) before = ob.clock == rules::Obligation::Clock::kBefore;
         }
       }
-      if (!before && !o.due) continue;
+      // Owed by the time of the line only once its trigger has happened (a due time is set): a duty
+      // due before release is not a duty before the compute line.
+      if (!o.due) continue;
       line.duties.push_back({o.id, o.cite, o.text, o.state, o.due, before});
     }
   }

@@ -40,8 +40,9 @@ struct LineContext {
   std::vector<rules::Override> overrides;
 };
 
-// A duty the regime owes once the line is crossed, due before it (a "before training" duty, or one
-// whose due time is already set).
+// A duty the regime owes once the line is crossed whose trigger has happened, so it has a due time
+// (a "before training" duty once training started; the EU's notification once the line is met or
+// known to be). A duty due before a later event (release) is not listed.
 struct Duty {
   std::string id, cite, text;
   // met | met-late | open | overdue | standing (no event discharges it: a continuing duty)
