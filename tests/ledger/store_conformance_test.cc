@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backends.h"
+#include "writer_process.h"
 #include "flopline/ledger/log.h"
 #include "flopline/store/open.h"
 
@@ -559,87 +560,28 @@ TEST_P(StoreTest, AnAuditorVerifiesAnExportOffline) {
 
 // --- processes -------------------------------------------------------------------------------
 
-struct Writer {
-  pid_t pid;
-  int out;
-};
-
-Writer Spawn(const std::string& store, int count, int threads) {
-  int fds[2];
-  EXPECT_EQ(pipe(fds), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    std::string path = testing::LedgerWriterPath();
-    std::string c = std::to_string(count), t = std::to_string(threads);
-    execl(path.c_str(), path.c_str(), store.c_str(), c.c_str(), t.c_str(), nullptr);
-    _exit(127);
-  }
-  close(fds[1]);
-  return {pid, fds[0]};
-}
-
-// Reads every acknowledged "INDEX HASH" line the writer printed before it ended.
-std::map<uint64_t, std::string> Acks(const Writer& w, int* status) {
-  std::string text;
-  char buf[65536];
-  for (ssize_t n; (n = read(w.out, buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
-  close(w.out);
-  waitpid(w.pid, status, 0);
-  std::map<uint64_t, std::string> acks;
-  std::istringstream in(text);
-  uint64_t index;
-  std::string hash;
-  while (in >> index >> hash) {
-    if (hash.size() == 64) acks[index] = hash;  // a line cut by the kill was never acknowledged
-  }
-  return acks;
-}
-
-// Reads whole "INDEX HASH" lines from the writer until `count` acknowledgements have arrived (or
-// the writer ended); a partial line is kept for the next read.
-void ReadAcks(int fd, size_t count, std::string& pending, std::map<uint64_t, std::string>& acks) {
-  char buf[4096];
-  while (acks.size() < count) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n <= 0) return;
-    pending.append(buf, static_cast<size_t>(n));
-    for (size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
-      std::istringstream line(pending.substr(0, nl));
-      pending.erase(0, nl + 1);
-      uint64_t index;
-      std::string hash;
-      if (line >> index >> hash && hash.size() == 64) acks[index] = hash;
-    }
-  }
-}
-
 // Issue 10 item 16: the kill point is counted in acknowledgements, not in wall time, so the test
 // checks durability however loaded the machine is, and a slow writer only makes it slower.
 TEST_P(StoreTest, SigkillAtRandomPointsLosesNothingAcknowledged) {
   std::mt19937 random(20261123);
   for (int round = 0; round < 12; ++round) {
     size_t kill_after = 1 + random() % 120;
-    Writer w = Spawn(spec_, 0, 4);
-    std::string pending;
-    std::map<uint64_t, std::string> acks;
-    ReadAcks(w.out, kill_after, pending, acks);
-    kill(w.pid, SIGKILL);
-    // Whatever the writer printed before it died was acknowledged too: read it to the end.
-    ReadAcks(w.out, SIZE_MAX, pending, acks);
-    close(w.out);
-    int status = 0;
-    waitpid(w.pid, &status, 0);
-    ASSERT_GE(acks.size(), kill_after) << "round " << round << ": the writer ended before acknowledging "
-                                       << kill_after << " appends";
+    std::vector<testing::WriterProcess> w{testing::SpawnWriter(spec_, 0, 4)};
+    testing::Acks acks;
+    ASSERT_TRUE(testing::ReadAcks(w, kill_after, acks, std::chrono::steady_clock::now() + std::chrono::minutes(5)));
+    kill(w[0].pid, SIGKILL);
+    // Whatever the writer printed before it died was acknowledged too: Reap reads it to the end.
+    int status = testing::Reap(w[0], acks);
+    ASSERT_GE(acks.by_index.size(), kill_after) << "round " << round << ": the writer ended before acknowledging "
+                                                << kill_after << " appends: " << w[0].errors;
     ASSERT_TRUE(WIFSIGNALED(status)) << "round " << round << ": the writer ended by itself";
+    ASSERT_TRUE(acks.conflicts.empty()) << acks.conflicts.front();
     auto storage = Open();
-    for (const auto& [index, hash] : acks) {
+    for (const auto& [index, ack] : acks.by_index) {
       auto e = storage->GetEntry(index);
       ASSERT_TRUE(e) << "round " << round << ": acknowledged entry " << index << " is gone";
-      ASSERT_EQ(Hex(e->leaf_hash), hash) << "round " << round << ", entry " << index;
+      ASSERT_EQ(Hex(e->leaf_hash), ack.leaf_hash) << "round " << round << ", entry " << index;
+      ASSERT_EQ(Hex(e->content_hash), ack.document_sha256) << "round " << round << ", entry " << index;
     }
     Log log(*storage);
     auto report = log.Verify();
@@ -648,15 +590,15 @@ TEST_P(StoreTest, SigkillAtRandomPointsLosesNothingAcknowledged) {
 }
 
 TEST_P(StoreTest, WriterProcessesAppendToOneLog) {
-  std::vector<Writer> writers;
-  for (int p = 0; p < 4; ++p) writers.push_back(Spawn(spec_, 60, 2));
+  std::vector<testing::WriterProcess> writers;
+  for (int p = 0; p < 4; ++p) writers.push_back(testing::SpawnWriter(spec_, 60, 2));
   std::set<uint64_t> indices;
-  for (const Writer& w : writers) {
-    int status = 0;
-    auto acks = Acks(w, &status);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    ASSERT_EQ(acks.size(), 120u);
-    for (const auto& [index, hash] : acks) EXPECT_TRUE(indices.insert(index).second) << "index " << index << " twice";
+  for (testing::WriterProcess& w : writers) {
+    testing::Acks acks;
+    int status = testing::Reap(w, acks);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << w.errors;
+    ASSERT_EQ(acks.by_index.size(), 120u);
+    for (const auto& [index, ack] : acks.by_index) EXPECT_TRUE(indices.insert(index).second) << "index " << index << " twice";
   }
   EXPECT_EQ(*storage_->Size(), 480u);
   EXPECT_EQ(*indices.rbegin(), 479u);
