@@ -3,7 +3,7 @@
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build run test fuzz-smoke bench clean
+.PHONY: deps build run test fuzz-smoke bench soak clean
 
 deps:
 	@scripts/install-deps.sh
@@ -40,6 +40,12 @@ fuzz-smoke:
 	@cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz -j $(JOBS)
 	@scripts/fuzz-smoke.sh build-fuzz
+
+# The long soaks, outside `make test` (which runs a short version of each): the ledger's 1,000
+# SIGKILL rounds per backend, PostgreSQL server kills, a full disk and a read-only file system
+# (scripts/soak-ledger.sh, docs/reliability.md). Optimised build: rounds, not instrumentation.
+soak: build
+	@scripts/soak-ledger.sh build
 
 bench: build
 	@build/bench/compute_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
