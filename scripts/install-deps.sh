@@ -19,6 +19,8 @@ packages=(
   libboost1.81-dev                  # `flopline serve`: Boost.Beast/Asio (header-only HTTP, TLS through OpenSSL)
   curl openssl                      # the server's tests: TLS with a throwaway certificate
   wrk                               # bench/serve_bench.sh: HTTP load on loopback
+  chromium fonts-dejavu-core        # `flopline document`: PDFs printed from the canonical HTML
+  poppler-utils                     # the document tests read the PDFs back (pdftotext, pdftoppm)
 )
 
 missing=()

@@ -23,6 +23,7 @@ CommandRunner AddMeterCommand(CLI::App& app);
 CommandRunner AddServeCommand(CLI::App& app);
 CommandRunner AddUserCommand(CLI::App& app);
 CommandRunner AddWorkspaceCommand(CLI::App& app);
+CommandRunner AddDocumentCommand(CLI::App& app);
 
 // The directory holding accelerators.toml and cloud-prices.toml: --data-dir, then $FLOPLINE_DATA_DIR,
 // then ../data and ../share/flopline/data beside the binary, then ./data.
@@ -30,6 +31,9 @@ std::string FindDataDir(const std::string& flag_value);
 // The directory of regime files: --regimes-dir, then $FLOPLINE_REGIMES_DIR, then ../regimes and
 // ../share/flopline/regimes beside the binary, then ./regimes.
 std::string FindRegimesDir(const std::string& flag_value);
+// The directory of document kinds: --documents-dir, then $FLOPLINE_DOCUMENTS_DIR, then ../documents
+// and ../share/flopline/documents beside the binary, then ./documents.
+std::string FindDocumentsDir(const std::string& flag_value);
 
 // Prints "flopline: MESSAGE" on stderr and returns the exit code for its kind of error.
 int ReportError(const std::string& command, const std::string& message, bool bad_input = true);

@@ -34,6 +34,10 @@ std::string FindRegimesDir(const std::string& flag_value) {
   return FindDir(flag_value, "FLOPLINE_REGIMES_DIR", "regimes", "ca-sb1047.toml");
 }
 
+std::string FindDocumentsDir(const std::string& flag_value) {
+  return FindDir(flag_value, "FLOPLINE_DOCUMENTS_DIR", "documents", "ca-sb1047.toml");
+}
+
 int ReportError(const std::string& command, const std::string& message, bool bad_input) {
   std::cerr << "flopline " << command << ": " << message << "\n";
   return bad_input ? 2 : 1;

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   flopline::cli::CommandRunner run_serve = flopline::cli::AddServeCommand(app);
   flopline::cli::CommandRunner run_user = flopline::cli::AddUserCommand(app);
   flopline::cli::CommandRunner run_workspace = flopline::cli::AddWorkspaceCommand(app);
+  flopline::cli::CommandRunner run_document = flopline::cli::AddDocumentCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -42,5 +43,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("serve")) return run_serve();
   if (app.got_subcommand("user")) return run_user();
   if (app.got_subcommand("workspace")) return run_workspace();
+  if (app.got_subcommand("document")) return run_document();
   return 2;
 }

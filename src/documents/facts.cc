@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "flopline/core/format.h"
+#include "flopline/core/toml_fields.h"
 #include "flopline/ledger/hash.h"
 #include "flopline/ledger/inventory.h"
 #include "flopline/ledger/records.h"
@@ -71,6 +73,86 @@ std::string TwoSignificant(double flop) {
   return fmt::format("{:.1f} x 10^{} FLOP", mantissa, exponent);
 }
 
+// The models a model file defines (with their bases) and the models its events name; nullopt when
+// it cannot be read here (ParseInventory reports why).
+struct FileModels {
+  std::set<std::string> defines, needs;
+};
+std::optional<FileModels> ModelsOf(const rules::ModelFile& file) {
+  FileModels out;
+  auto note = [&](const json& m, bool is_event) {
+    if (!m.is_object()) return;
+    if (is_event) {
+      if (m.contains("model") && m["model"].is_string()) out.needs.insert(m["model"].get<std::string>());
+      return;
+    }
+    if (m.contains("id") && m["id"].is_string()) out.defines.insert(m["id"].get<std::string>());
+    if (m.contains("base") && m["base"].is_string() && !m["base"].get<std::string>().empty()) {
+      out.needs.insert(m["base"].get<std::string>());
+    }
+  };
+  if (file.path.ends_with(".jsonl")) {
+    std::size_t pos = 0;
+    while (pos < file.text.size()) {
+      std::size_t nl = file.text.find('\n', pos);
+      json line = json::parse(file.text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos), nullptr, false);
+      if (line.is_object()) {
+        if (line.contains("model")) note(line["model"], false);
+        if (line.contains("event")) note(line["event"], true);
+      }
+      if (nl == std::string::npos) break;
+      pos = nl + 1;
+    }
+    return out;
+  }
+  Result<toml::table> table = core::ParseToml(file.text, file.path);
+  if (!table) return std::nullopt;
+  auto each = [&](const char* key, bool is_event) {
+    if (const toml::array* list = (*table)[key].as_array()) {
+      for (const toml::node& n : *list) {
+        const toml::table* t = n.as_table();
+        if (t == nullptr) continue;
+        json m = json::object();
+        for (const char* field : {"id", "base", "model"}) {
+          if (const auto* v = t->get_as<std::string>(field)) m[field] = v->get();
+        }
+        note(m, is_event);
+      }
+    }
+  };
+  each("model", false);
+  each("event", true);
+  return out;
+}
+
+// The files of one import that the model needs: those defining it, its ancestors, and whatever
+// they in turn need (bases, models their events name). A file of the import the model does not
+// need (another lab's, or one whose stages read a config file the log does not hold) is left out.
+std::vector<rules::ModelFile> FilesFor(const std::string& model, std::vector<rules::ModelFile> files) {
+  std::vector<std::optional<FileModels>> models;
+  for (const rules::ModelFile& f : files) models.push_back(ModelsOf(f));
+  if (std::any_of(models.begin(), models.end(), [](const auto& m) { return !m.has_value(); })) return files;
+  std::set<std::string> needed = {model};
+  std::vector<bool> chosen(files.size(), false);
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      if (chosen[i]) continue;
+      bool wanted = std::any_of(models[i]->defines.begin(), models[i]->defines.end(),
+                                [&](const std::string& id) { return needed.contains(id); });
+      if (!wanted) continue;
+      chosen[i] = grew = true;
+      needed.insert(models[i]->defines.begin(), models[i]->defines.end());
+      needed.insert(models[i]->needs.begin(), models[i]->needs.end());
+    }
+  }
+  std::vector<rules::ModelFile> out;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (chosen[i]) out.push_back(std::move(files[i]));
+  }
+  return out.empty() ? files : out;
+}
+
 }  // namespace
 
 Result<Evidence> LoadEvidence(ledger::Log& log, ledger::Storage& storage, const std::string& model, core::Date as_of,
@@ -131,9 +213,12 @@ Result<Evidence> LoadEvidence(ledger::Log& log, ledger::Storage& storage, const 
     if (text.empty()) {
       return core::MakeError(core::Code::kFailedPrecondition, fmt::format("the model file at entry {} was purged", index));
     }
-    files.push_back({FileName(index), std::move(text)});
-    ev.files[FileName(index)] = std::move(r);
+    // The import read JSON Lines by the file's name, which the log does not keep: its first byte tells.
+    std::string name = FileName(index) + (text.starts_with("{") ? ".jsonl" : "");
+    files.push_back({name, std::move(text)});
+    ev.files[name] = r;
   }
+  files = FilesFor(model, std::move(files));
   compute::ConfigLoader no_configs = [](const std::string& path) -> Result<compute::Architecture> {
     return core::MakeError(core::Code::kFailedPrecondition,
                            fmt::format("config '{}' is not held by the evidence log", path));
