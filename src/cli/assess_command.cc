@@ -290,6 +290,21 @@ int PrintComparison(const rules::Engine& engine, const rules::Inventory& invento
   }
   auto cmp = rules::CompareVersions(engine, inventory, options, compare.substr(0, comma), compare.substr(comma + 1));
   if (!cmp) return ReportError("assess", cmp.error().ToString());
+  // Each side's regime-wide notes (a superseded version's sources and what no source gives), so a
+  // missing duty or penalty is read with its reason.
+  rules::AssessOptions both = options;
+  both.regimes = {cmp->regime[0], cmp->regime[1]};
+  auto contexts = engine.Context(both);
+  if (!contexts) return ReportError("assess", contexts.error().ToString());
+  auto notes_of = [&](const std::string& id) {
+    std::vector<std::string> out;
+    for (const auto& c : *contexts) {
+      if (c.id != id) continue;
+      if (!c.note.empty()) out.push_back(c.note);
+      out.insert(out.end(), c.notes.begin(), c.notes.end());
+    }
+    return out;
+  };
   auto penalty = [](const rules::VersionRow& r, int side) { return Amount(r.penalty_first[side], r.penalty_currency[side]); };
   std::size_t differing = 0;
   for (const auto& r : cmp->rows) differing += r.differs ? 1 : 0;
@@ -311,6 +326,7 @@ int PrintComparison(const rules::Engine& engine, const rules::Inventory& invento
     }
     nlohmann::json doc = {{"as_of", options.as_of.ToString()},
                           {"compare", {cmp->regime[0], cmp->regime[1]}},
+                          {"notes", {{cmp->regime[0], notes_of(cmp->regime[0])}, {cmp->regime[1], notes_of(cmp->regime[1])}}},
                           {"models_that_differ", differing},
                           {"models", std::move(rows)}};
     std::printf("%s\n", doc.dump(2).c_str());
@@ -352,6 +368,12 @@ int PrintComparison(const rules::Engine& engine, const rules::Inventory& invento
       std::printf("%s%s, only under %s: %s\n", markdown ? "- " : "  ", r.model.c_str(), cmp->regime[side].c_str(),
                   core::Join(r.duties_only[side], ", ").c_str());
     }
+  }
+  for (int side = 0; side < 2; ++side) {
+    std::vector<std::string> notes = notes_of(cmp->regime[side]);
+    if (notes.empty()) continue;
+    std::printf("\n%snotes on %s:\n", markdown ? "## " : "", cmp->regime[side].c_str());
+    for (const auto& n : notes) std::printf("%s%s\n", markdown ? "- " : "  ", n.c_str());
   }
   return 0;
 }

@@ -231,6 +231,43 @@ PY
 expect_ok compare-table assess "$ex"/*.toml --as-of 2026-11-23 --compare ca-sb1047,ca-sb53
 check compare-table-row grep -Eq '^acme-f1 \*  +covered-model +large-frontier-developer +yes / yes' "$tmp/out"
 check compare-table-duties grep -q 'acme-f1, only under ca-sb1047: cybersecurity-before-training' "$tmp/out"
+# SB 1047's versions: the Senate's (amended 2024-05-16) against the enrolled text, on the examples.
+expect_ok compare-versions-json assess "$ex"/*.toml --as-of 2025-06-01 --compare ca-sb1047@2024-05-16,ca-sb1047 --format json
+check compare-versions-contract python3 - "$tmp/out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+m = {r["model"]: r["versions"] for r in d["models"]}
+# 10^26 alone (Senate) against 10^26 and more than $100M (enrolled): the $90M midlab-f1.
+assert [v["status"] for v in m["midlab-f1"]] == ["covered-model", "not-covered"], m["midlab-f1"]
+# The debated 25% derivative line is a reading: a 5x10^25 fine-tune of acme-f1 depends on it.
+assert m["bigco-f1-tuned"][0]["status"] == "depends-on-reading", m["bigco-f1-tuned"]
+acme = m["acme-f1"]
+assert "covered-guidance-before-training" in acme[0]["duties_only_here"], acme[0]
+assert "certification-under-penalty-of-perjury" in acme[0]["duties_only_here"], acme[0]
+assert acme[0]["max_penalty_first"] is None and acme[1]["max_penalty_first"] == 15e6, acme
+notes = d["notes"]["ca-sb1047@2024-05-16"]
+assert any(n.startswith("not known for this version: the penalty amounts") for n in notes), notes
+assert any("read from a secondary source" in n for n in notes), notes
+PY
+expect_ok compare-versions-table assess "$ex"/*.toml --as-of 2025-06-01 --compare ca-sb1047@2024-02-07,ca-sb1047@2024-07-03
+check compare-versions-row grep -Eq '^midlab-f1 \*  +covered-model +not-covered +yes / no' "$tmp/out"
+check compare-versions-notes grep -q '^notes on ca-sb1047@2024-02-07:' "$tmp/out"
+# A superseded version is assessed only when named.
+expect_ok default-omits-versions assess "$ex/frontier-lab.toml" --as-of 2025-06-01 --format json
+check default-omits-versions-ids python3 - "$tmp/out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+ids = [r["id"] for r in d["regimes"]]
+assert ids == ["ca-sb1047", "ca-sb53", "eu-ai-act-gpai", "ny-raise"], ids
+for m in d["models"]:
+    det = {x["regime"]: x for x in m["determinations"]}
+    assert set(det) == set(ids), det.keys()
+    # Item 4: the penalty's condition is a field of the summary shape too.
+    assert "penalty_condition" in det["ca-sb1047"] and "penalty_otherwise" in det["ca-sb1047"]
+PY
+expect_ok named-version assess "$ex/frontier-lab.toml" --as-of 2025-06-01 --regime ca-sb1047@2024-05-16 --explain=acme-f1
+check named-version-secondary grep -q 'read from a secondary source' "$tmp/out"
+check named-version-unknowns grep -q 'not known for this version: ' "$tmp/out"
 expect_error compare-one-id 2 "field '--compare': expected two regime ids" -- assess "$ex/startup.toml" --compare ca-sb1047
 expect_error compare-same-id 2 "." -- assess "$ex/startup.toml" --compare ca-sb1047,ca-sb1047
 
