@@ -49,6 +49,22 @@ struct Change {
   std::promise<core::Result<json>> done;
 };
 
+Change ModelChange(std::string action, rules::Model model, const std::string& actor) {
+  Change c;
+  c.action = std::move(action);
+  c.model = std::move(model);
+  c.actor = actor;
+  return c;
+}
+
+Change EventChange(rules::Event event, const std::string& actor) {
+  Change c;
+  c.action = "record-event";
+  c.event = std::move(event);
+  c.actor = actor;
+  return c;
+}
+
 struct ModelState {
   rules::Model model;
   std::vector<rules::Event> events;  // in log order
@@ -469,21 +485,13 @@ core::Result<json> Workspace::GetModel(const std::string& id) {
 
 core::Result<json> Workspace::CreateModel(const json& body, const std::string& actor) {
   FL_ASSIGN_OR_RETURN(rules::Model m, ModelFromJson(body));
-  Change c;
-  c.action = "create-model";
-  c.model = std::move(m);
-  c.actor = actor;
-  return s_->Submit(std::move(c));
+  return s_->Submit(ModelChange("create-model", std::move(m), actor));
 }
 
 core::Result<json> Workspace::ChangeModel(const std::string& id, const json& body, const std::string& actor) {
   FL_ASSIGN_OR_RETURN(rules::Model m, ModelFromJson(body));
   if (m.id != id) return core::InvalidArgument(fmt::format("'{}' is not the model of this path ('{}')", m.id, id), "id");
-  Change c;
-  c.action = "change-model";
-  c.model = std::move(m);
-  c.actor = actor;
-  return s_->Submit(std::move(c));
+  return s_->Submit(ModelChange("change-model", std::move(m), actor));
 }
 
 core::Result<std::size_t> Workspace::ImportInventory(const rules::Inventory& inventory, const std::string& actor) {
@@ -494,18 +502,12 @@ core::Result<std::size_t> Workspace::ImportInventory(const rules::Inventory& inv
     std::lock_guard queue_lock(s_->queue_mu);
     for (int i : inventory.order) {
       const rules::Model& m = inventory.models[static_cast<std::size_t>(i)];
-      Change c;
-      c.action = s_->models.contains(m.id) ? "change-model" : "create-model";
-      c.model = m;
-      c.actor = actor;
+      Change c = ModelChange(s_->models.contains(m.id) ? "change-model" : "create-model", m, actor);
       results.push_back(c.done.get_future());
       s_->queue.push_back(std::move(c));
     }
     for (const rules::Event& e : inventory.events) {
-      Change c;
-      c.action = "record-event";
-      c.event = e;
-      c.actor = actor;
+      Change c = EventChange(e, actor);
       results.push_back(c.done.get_future());
       s_->queue.push_back(std::move(c));
     }
@@ -522,11 +524,7 @@ core::Result<std::size_t> Workspace::ImportInventory(const rules::Inventory& inv
 
 core::Result<json> Workspace::RecordEvent(const json& body, const std::string& actor) {
   FL_ASSIGN_OR_RETURN(rules::Event e, EventFromJson(body));
-  Change c;
-  c.action = "record-event";
-  c.event = std::move(e);
-  c.actor = actor;
-  return s_->Submit(std::move(c));
+  return s_->Submit(EventChange(std::move(e), actor));
 }
 
 core::Result<Page> Workspace::ListEvents(const std::string& model, std::size_t limit, std::size_t cursor) {

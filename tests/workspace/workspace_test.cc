@@ -36,14 +36,18 @@ class WorkspaceTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  std::unique_ptr<Workspace> OpenOne() {
+  Options Opening() const {
     Options o;
     o.store = "sqlite:" + dir_ + "/ws.db";
     o.regimes_dir = std::string(FLOPLINE_SOURCE_DIR) + "/regimes";
     o.data_dir = std::string(FLOPLINE_SOURCE_DIR) + "/data";
     o.origin = "test.example/ws";
     o.signer = signer_;
-    auto ws = Workspace::Open(std::move(o));
+    return o;
+  }
+
+  std::unique_ptr<Workspace> OpenOne() {
+    auto ws = Workspace::Open(Opening());
     EXPECT_TRUE(ws) << (ws ? "" : ws.error().ToString());
     return ws ? std::move(*ws) : nullptr;
   }
@@ -199,13 +203,7 @@ TEST_F(WorkspaceTest, AnotherKeyIsRefused) {
   auto other_key = ledger::Signer::Generate("test.example/ws");
   ASSERT_TRUE(other_key);
   signer_ = *other_key;
-  Options o;
-  o.store = "sqlite:" + dir_ + "/ws.db";
-  o.regimes_dir = std::string(FLOPLINE_SOURCE_DIR) + "/regimes";
-  o.data_dir = std::string(FLOPLINE_SOURCE_DIR) + "/data";
-  o.origin = "test.example/ws";
-  o.signer = signer_;
-  auto ws = Workspace::Open(std::move(o));
+  auto ws = Workspace::Open(Opening());
   ASSERT_FALSE(ws);
   EXPECT_EQ(ws.error().field, "--key");
 }
