@@ -23,10 +23,9 @@ packages=(
   poppler-utils                     # the document tests read the PDFs back (pdftotext, pdftoppm)
 )
 
-# The dashboard's browser tests (tests/web): Debian's chromium driven by playwright-core under node,
+# The dashboard's browser tests (tests/web): chromium (above) driven by playwright-core under node,
 # their packages installed by npm from a lock. The machine image brings Node 20 with its own npm
 # (NodeSource); Debian's nodejs and npm are added only where there is no npm.
-packages+=(chromium)
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
