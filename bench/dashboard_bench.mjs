@@ -27,7 +27,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flopline-dash-bench-'));
 const inventory = path.join(tmp, `inventory-${models}.toml`);
 execFileSync('python3', [path.join(source, 'bench/assess_inventory.py'), '--models', String(models), '--format', 'toml', '--out', inventory]);
-const ws = await startWorkspace({ binary, source, models: [inventory], users: [USERS.officer] });
+const ws = await startWorkspace({ binary, source, models: [inventory], users: [USERS.officer], evidence: [] });
 const browser = await launchBrowser();
 
 async function firstRender() {

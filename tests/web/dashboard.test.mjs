@@ -135,6 +135,7 @@ test('a covered model: the answer per regime, its clause trace, readings side by
   // Compute: its own and along the lineage, with a range, against the lines.
   assert.match(await page.locator('.compute .figures').innerText(), /Its own training\s+1\.2e26 FLOP/);
   await page.locator('.compute .uplot').waitFor();
+  await page.evaluate(() => window.scrollTo(0, 0));
   await checkPage(page, 'model');
 
   // A derivative whose status depends on the reading shows each reading side by side.
@@ -142,6 +143,8 @@ test('a covered model: the answer per regime, its clause trace, readings side by
   await page.getByRole('heading', { name: 'acme-f1-chat', level: 1 }).waitFor();
   await page.locator('section.regime').first().waitFor();
   assert.ok(await page.locator('.side-by-side .reading').count() >= 2, 'readings side by side');
+  await page.locator('div.readings').first().scrollIntoViewIfNeeded();
+  await page.evaluate(() => document.querySelector('div.readings')?.closest('section.regime')?.scrollIntoView());
   await checkPage(page, 'model-derivative');
 });
 
@@ -249,7 +252,7 @@ test('an auditor reads everything and is refused when writing; nothing is stored
   await auditor.getByRole('button', { name: 'Record the incident and start its clocks' }).click();
   const summary = auditor.locator('.error-summary');
   await summary.waitFor();
-  assert.match(await summary.innerText(), /Your role: your role \(auditor\) can read the workspace but not record events/);
+  assert.match(await summary.innerText(), /Your role \(auditor\) can read the workspace but not record events/);
   await checkPage(auditor, 'auditor-refused');
 
   await auditor.goto(`${ws.base}/#/evidence/new`);

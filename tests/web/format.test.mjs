@@ -39,6 +39,8 @@ test('figures carry their units', () => {
   assert.equal(format.flop(1.2e26), '1.2e26 FLOP');
   assert.equal(format.flop(1e26), '1e26 FLOP');
   assert.equal(format.flop(3e25), '3e25 FLOP');
+  assert.equal(format.flop(1.25e26), '1.25e26 FLOP');
+  assert.equal(format.flop(8.6e22), '8.6e22 FLOP');
   assert.equal(format.flop(null), '—');
   assert.equal(format.money(1.5e8), '$150M');
   assert.equal(format.money(2e9), '$2B');

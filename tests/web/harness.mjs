@@ -23,8 +23,23 @@ export function exampleModels(source) {
   return fs.readdirSync(dir).filter((f) => f.endsWith('.toml')).sort().map((f) => path.join(dir, f));
 }
 
-// Starts a workspace: {base, dir, store, stop()}. `models`: model files to import.
-export async function startWorkspace({ binary, source, models = exampleModels(source), users = Object.values(USERS) }) {
+// The example evidence (examples/evidence/): kind, file, and the model each is about.
+export function exampleEvidence(source) {
+  const file = (name) => path.join(source, 'examples', 'evidence', `${name}.json`);
+  return [
+    { kind: 'capability-assessment', file: file('capability-assessment'), model: 'acme-f1' },
+    { kind: 'test-results', file: file('test-results'), model: 'acme-f1' },
+    { kind: 'incident-report', file: file('incident-report'), model: 'acme-f1' },
+    { kind: 'statement-of-compliance', file: file('statement-of-compliance'), model: 'acme-f1' },
+    { kind: 'shutdown-drill', file: file('shutdown-drill') },
+  ];
+}
+
+// Starts a workspace: {base, dir, store, stop()}. `models`: model files to import; `evidence`:
+// records appended with `flopline ledger append`.
+export async function startWorkspace({
+  binary, source, models = exampleModels(source), users = Object.values(USERS), evidence = exampleEvidence(source),
+}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flopline-web-'));
   const store = `sqlite:${path.join(dir, 'workspace.db')}`;
   const law = ['--regimes-dir', path.join(source, 'regimes'), '--data-dir', path.join(source, 'data')];
@@ -32,6 +47,9 @@ export async function startWorkspace({ binary, source, models = exampleModels(so
   // The first command creates the store and its log (the key beside it); the users come first.
   for (const u of users) run(['user', 'add', '--store', store, '--name', u.name, '--role', u.role, ...law], `${u.password}\n`);
   if (models.length) run(['import', '--store', store, '--data-dir', path.join(source, 'data'), ...models]);
+  for (const e of evidence) {
+    run(['ledger', 'append', '--store', store, '--kind', e.kind, '--file', e.file, ...(e.model ? ['--model', e.model] : [])]);
+  }
 
   const server = spawn(binary, ['serve', '--store', store, '--listen', '127.0.0.1:0', ...law], {
     cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,12 +1,12 @@
 // Numbers, dates and clocks as the dashboard writes them (../shared/design/UX.md: units always,
 // dates in the reader's time zone with UTC beside, countdowns that say "due in 41 h").
 
-// 1.2e26 FLOP: two significant digits, the exponent written out.
+// 1.2e26 FLOP, 1.25e26 FLOP: up to three significant digits, the exponent written out.
 export function flop(x) {
   if (x === null || x === undefined || !Number.isFinite(x)) return '—';
   if (x === 0) return '0 FLOP';
-  const [mantissa, exponent] = x.toExponential(1).split('e');
-  return `${mantissa.replace(/\.0$/, '')}e${Number(exponent)} FLOP`;
+  const [mantissa, exponent] = x.toExponential(2).split('e');
+  return `${mantissa.replace(/\.?0+$/, '')}e${Number(exponent)} FLOP`;
 }
 
 // $150M, $2.5B, $40K: money in its currency, short.

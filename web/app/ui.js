@@ -187,8 +187,9 @@ export function ErrorSummary({ errors, labels = {} }) {
       ${errors.map((e) => {
         const id = fieldId(e.field);
         const label = labels[e.field] ?? labels[topField(e.field)];
-        const text = `${label ? `${label}: ` : e.field ? `${e.field}: ` : ''}${e.message}`;
-        return html`<li>${label || document.getElementById(id)
+        // A label of '' says the message names its subject itself.
+        const text = `${label ? `${label}: ` : e.field && label !== '' ? `${e.field}: ` : ''}${e.message}`;
+        return html`<li>${label || (e.field && document.getElementById(id))
           ? html`<a href=${`#${id}`} onClick=${(ev) => focusField(ev, id)}>${text}</a>`
           : text}</li>`;
       })}

@@ -12,21 +12,23 @@ import {
 } from '../ui.js';
 
 const LABELS = {
-  model: 'Model', kind: 'Kind', at: 'When', document: 'Document', redactions: 'Redactions', role: 'Your role', body: 'Form',
+  model: 'Model', kind: 'Kind', at: 'When', document: 'Document', redactions: 'Redactions', role: '', body: 'Form',
 };
 const GROUNDS = ['public-safety', 'trade-secret', 'confidential-information', 'cybersecurity', 'national-security', 'legal-compliance'];
 
 // The server's refusal of a role, said as what to do.
 function explain(e, me, what) {
   if (e.status === 403) {
-    return [{ field: 'role', message: `your role (${me.role}) can read the workspace but not ${what}: ask a compliance officer, an engineer or an administrator` }];
+    return [{ field: 'role', message: `Your role (${me.role}) can read the workspace but not ${what}: ask a compliance officer, an engineer or an administrator` }];
   }
   return e.errors;
 }
 
 function ReadOnlyNotice({ me, roles, what }) {
   if (can(me, roles)) return null;
-  return html`<div class="panel panel-info" role="note"><p>Your role (${me.role}) can read the workspace but not ${what}. The server will refuse the form; ask a ${roles.slice(0, -1).join(', ')} or ${roles.at(-1)}.</p></div>`;
+  const words = { 'developer-admin': 'an administrator', 'compliance-officer': 'a compliance officer', engineer: 'an engineer', board: 'a board member' };
+  const who = roles.map((r) => words[r] ?? r);
+  return html`<div class="panel panel-info" role="note"><p>Your role (${me.role}) can read the workspace but not ${what}. The server will refuse the form; ask ${who.slice(0, -1).join(', ')} or ${who.at(-1)}.</p></div>`;
 }
 
 // The model ids to suggest (the first 1,000; any id may be typed).
@@ -99,8 +101,7 @@ function EventFormBody({ params, fixedKind, title, intro }) {
     return html`<section>
       <${PageTitle} title=${fixedKind ? 'Incident recorded' : 'Event recorded'} />
       <div class="panel panel-success" role="status">
-        <p><strong>${eventLabel(done.event.kind)}</strong> recorded for <a href=${href(`/models/${encodeURIComponent(done.event.model)}`)}>${done.event.model}</a>
-          at <${Time} iso=${done.event.at} />. It is an entry in the workspace's log.</p>
+        <p><strong>${eventLabel(done.event.kind)}</strong> recorded for <a href=${href(`/models/${encodeURIComponent(done.event.model)}`)}>${done.event.model}</a> at <${Time} iso=${done.event.at} />. It is an entry in the workspace's log.</p>
       </div>
       <h2>The clocks it started</h2>
       <${Clocks} clocks=${done.clocks} />
