@@ -451,5 +451,68 @@ TEST_F(EngineTest, SummaryAgreesWithTheExplainedAnswerOnEveryStatus) {
   }
 }
 
+// The brief summaries `flopline assess` prints (AssessChunks, Summaries::kBrief: storage reused
+// chunk after chunk, obligations reduced to the next deadline) say what the full ones say.
+TEST_F(EngineTest, BriefSummariesAgreeWithFullOnes) {
+  std::string text = Pretrain("base", 2e26, 2e8) + Derived("ft", "base", "fine-tune", 2.9e25, 1.1e7) +
+                     Pretrain("small", 1e24, 1e6) +
+                     "[[event]]\nmodel = \"base\"\nkind = \"incident-discovered\"\nat = 2026-06-01T00:00:00Z\n"
+                     "[[event]]\nmodel = \"ft\"\nkind = \"released\"\nat = 2026-03-01T00:00:00Z\n";
+  // Enough models for several chunks on two threads, so that answers are reused.
+  for (int i = 0; i < 10000; ++i) {
+    text += Derived("d" + std::to_string(i), i % 50 ? "d" + std::to_string(i - 1) : (i % 100 ? "small" : "ft"),
+                    i % 3 ? "fine-tune" : "copy", i % 3 ? 1e22 * (i % 97) : 0, 1e4 * (i % 89 + 1), i % 2 ? "Dev" : "X");
+  }
+  Inventory inv = Models(text);
+  Engine engine(*regimes_, {});
+  AssessOptions options{core::Date::FromYmd(2026, 11, 23), {}, {}};
+  std::vector<ModelAnswer> full;
+  ASSERT_TRUE(engine.AssessEach(inv, options, {}, [&](std::size_t, const ModelAnswer& a) {
+    full.push_back(a);
+    return true;
+  }, 2));
+  std::size_t seen = 0, deadlines = 0;
+  auto done = engine.AssessChunks(inv, options, {}, [&](std::size_t first, std::span<const ModelAnswer> chunk) -> bool {
+    EXPECT_EQ(first, seen);
+    for (const ModelAnswer& b : chunk) {
+      const ModelAnswer& f = full[seen++];
+      EXPECT_EQ(b.id, f.id);
+      for (std::size_t r = 0; r < b.determinations.size(); ++r) {
+        const Determination& x = b.determinations[r];
+        const Determination& y = f.determinations[r];
+        SCOPED_TRACE(b.id + " under " + x.regime);
+        EXPECT_EQ(x.status, y.status);
+        EXPECT_EQ(x.covered, y.covered);
+        EXPECT_EQ(x.basis, y.basis);
+        EXPECT_EQ(KeyMargin(x), KeyMargin(y));
+        EXPECT_EQ(x.notes, y.notes);
+        EXPECT_EQ(x.penalty_first, y.penalty_first);
+        EXPECT_EQ(x.penalty_cite, y.penalty_cite);
+        EXPECT_EQ(x.outcomes.size(), y.outcomes.size());
+        for (std::size_t o = 0; o < std::min(x.outcomes.size(), y.outcomes.size()); ++o) {
+          EXPECT_EQ(x.outcomes[o].status, y.outcomes[o].status);
+          EXPECT_EQ(x.outcomes[o].rule, y.outcomes[o].rule);
+          EXPECT_EQ(x.outcomes[o].developer, y.outcomes[o].developer);
+        }
+        const ObligationState* nx = NextDeadline(x);
+        const ObligationState* ny = NextDeadline(y);
+        EXPECT_EQ(nx == nullptr, ny == nullptr);
+        if (nx && ny) {
+          ++deadlines;
+          EXPECT_EQ(nx->id, ny->id);
+          EXPECT_EQ(nx->cite, ny->cite);
+          EXPECT_EQ(nx->due, ny->due);
+          EXPECT_EQ(nx->state, ny->state);
+          EXPECT_LE(x.obligations.size(), 1u);  // brief: the next deadline alone
+        }
+      }
+    }
+    return true;
+  }, 2, Engine::Summaries::kBrief);
+  ASSERT_TRUE(done) << done.error().ToString();
+  EXPECT_EQ(seen, full.size());
+  EXPECT_GT(deadlines, 0u);
+}
+
 }  // namespace
 }  // namespace flopline::rules
