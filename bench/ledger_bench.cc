@@ -2,8 +2,9 @@
 //
 //   BM_Sha256Leaf / BM_Sha256Node   SHA-256 of a 400-byte leaf and of a 65-byte node: the limit.
 //   BM_Seal                         one record sealed: JSON, salts, per-field commitments.
-//   BM_DurableAppends/sqlite|postgres   records/s appended by 32 threads through the group
-//                                   committer, each acknowledged only after its commit (WAL fsync).
+//   BM_DurableAppends/sqlite|postgres/N/W   records/s appended by 32 threads through the group
+//                                   committer, each acknowledged only after its commit (WAL fsync);
+//                                   each thread keeps W appends in flight, then waits for them all.
 //                                   Goals: >= 20,000/s SQLite, >= 5,000/s PostgreSQL.
 //   BM_NaiveInserts/sqlite|postgres     the naive baseline under the same fsync policy: the same
 //                                   sealed rows, one INSERT and one commit per record, no log.
@@ -120,6 +121,8 @@ void BM_DurableAppends(benchmark::State& state, const std::string& backend) {
   }
   constexpr int kThreads = 32;
   const int per_thread = static_cast<int>(state.range(0)) / kThreads;
+  // Appends each thread keeps in flight before it waits for them all (the second argument).
+  const auto window_size = static_cast<size_t>(state.range(1));
   std::int64_t appended = 0;
   for (auto _ : state) {
     state.PauseTiming();
@@ -135,7 +138,7 @@ void BM_DurableAppends(benchmark::State& state, const std::string& backend) {
           std::vector<std::future<core::Result<Appended>>> window;
           for (int i = 0; i < per_thread; ++i) {
             window.push_back(committer.Submit(TestRecord(t * per_thread + i)));
-            if (window.size() == 16) {
+            if (window.size() == window_size) {
               for (auto& f : window) {
                 if (!f.get()) std::abort();
               }
@@ -151,8 +154,10 @@ void BM_DurableAppends(benchmark::State& state, const std::string& backend) {
   }
   state.SetItemsProcessed(appended);
 }
-BENCHMARK_CAPTURE(BM_DurableAppends, sqlite, std::string("sqlite"))->Arg(64000)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_DurableAppends, postgres, std::string("postgres"))->Arg(32000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_DurableAppends, sqlite, std::string("sqlite"))
+    ->Args({64000, 16})->Args({64000, 128})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_DurableAppends, postgres, std::string("postgres"))
+    ->Args({32000, 16})->Args({32000, 128})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The rows a ledger append writes, sealed before the clock starts, for the baselines: they measure
 // the database under the same durability, without the ledger's work.
