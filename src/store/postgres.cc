@@ -25,9 +25,19 @@ using ledger::NodeId;
 
 constexpr std::int64_t kLogLockKey = 0x466c6f704c6f67;  // "FlopLog": the log's writer lock
 
+// libpq's messages may span lines (a DETAIL or a hint such as "Is the server running on that
+// host ...?" on a line of its own): an error is one line, so the lines are joined.
 tl::unexpected<core::Error> DbError(std::string_view what, const std::exception& e) {
-  std::string message = e.what();
-  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  std::string message;
+  for (char c : std::string_view(e.what())) {
+    bool space = c == '\n' || c == '\t' || c == '\r' || c == ' ';
+    if (!space) {
+      message += c;
+    } else if (!message.empty() && message.back() != ' ') {
+      message += ' ';
+    }
+  }
+  while (!message.empty() && message.back() == ' ') message.pop_back();
   return core::MakeError(core::Code::kUnavailable, fmt::format("postgres: {}: {}", what, message));
 }
 

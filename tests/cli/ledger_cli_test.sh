@@ -333,4 +333,8 @@ if [[ -n "$pg" ]]; then
   expect_error pg-verify-tampered 1 "FAILED at index 0" -- ledger verify --store "$P" --key "$tmp/pg-vkey"
 fi
 
+# Issue 16 soak finding: libpq's "Connection refused" message spans two lines (a hint on the second),
+# and was printed as it came. A server that is not there is one line, like every error.
+expect_error pg-unreachable-one-line 2 "postgres: cannot connect: .*Connection refused" -- ledger verify --store "postgres:host=127.0.0.1 port=1 user=postgres connect_timeout=5"
+
 finish
