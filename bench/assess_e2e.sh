@@ -54,6 +54,9 @@ case_ "1M JSONL, 4 regimes, summary table" "$bin" assess "$work/inv-1m.jsonl" "$
 case_ "1M JSONL, 4 regimes, summary JSON" "$bin" assess "$work/inv-1m.jsonl" "${a[@]}" --format json
 case_ "1M JSONL, 4 regimes, --quiet --fail-if-covered" "$bin" assess "$work/inv-1m.jsonl" "${a[@]}" --quiet --fail-if-covered
 case_ "floor: parse 100k JSONL" "$floor" "$data" "$work/inv-100k.jsonl"
+case_ "100k JSONL, 4 regimes, summary table" "$bin" assess "$work/inv-100k.jsonl" "${a[@]}"
+case_ "100k JSONL, 4 regimes, summary JSON" "$bin" assess "$work/inv-100k.jsonl" "${a[@]}" --format json
+case_ "100k JSONL, 4 regimes, --quiet" "$bin" assess "$work/inv-100k.jsonl" "${a[@]}" --quiet
 case_ "100k JSONL, --explain, JSON" "$bin" assess "$work/inv-100k.jsonl" "${a[@]}" --format json --explain
 case_ "floor: parse 10k TOML" "$floor" "$data" "$work/inv-10k.toml"
 case_ "10k TOML, 4 regimes, summary table" "$bin" assess "$work/inv-10k.toml" "${a[@]}"
