@@ -80,19 +80,23 @@ void BM_Seal(benchmark::State& state) {
 }
 BENCHMARK(BM_Seal);
 
+// A new, empty database NAME on $FLOPLINE_PG_CONNINFO's server; its connection string.
+std::string FreshPostgresDatabase(const std::string& name) {
+  std::string conninfo = std::getenv("FLOPLINE_PG_CONNINFO");
+  pqxx::connection admin(conninfo);
+  pqxx::nontransaction tx(admin);
+  tx.exec0("DROP DATABASE IF EXISTS " + name);
+  tx.exec0("CREATE DATABASE " + name);
+  return fmt::format("{} dbname={}", conninfo, name);
+}
+
 std::unique_ptr<Storage> FreshStore(const std::string& backend) {
   static int n = 0;
   std::string spec;
   if (backend == "sqlite") {
     spec = fmt::format("sqlite:{}/append-{}.db", BenchDir(), n++);
   } else {
-    std::string conninfo = std::getenv("FLOPLINE_PG_CONNINFO");
-    std::string name = fmt::format("flopline_bench_{}_{}", getpid(), n++);
-    pqxx::connection admin(conninfo);
-    pqxx::nontransaction tx(admin);
-    tx.exec0("DROP DATABASE IF EXISTS " + name);
-    tx.exec0("CREATE DATABASE " + name);
-    spec = fmt::format("postgres:{} dbname={}", conninfo, name);
+    spec = "postgres:" + FreshPostgresDatabase(fmt::format("flopline_bench_{}_{}", getpid(), n++));
   }
   auto storage = store::Open(spec);
   if (!storage) throw std::runtime_error(storage.error().ToString());
@@ -226,15 +230,7 @@ void SqlitePlain(benchmark::State& state, const std::vector<PlainRow>& rows, int
 // The same on PostgreSQL: one multi-row INSERT per table per transaction, as the store does.
 void PostgresPlain(benchmark::State& state, const std::vector<PlainRow>& rows, int batch) {
   static int n = 0;
-  std::string conninfo = std::getenv("FLOPLINE_PG_CONNINFO");
-  std::string name = fmt::format("flopline_plain_{}_{}", getpid(), n++);
-  {
-    pqxx::connection admin(conninfo);
-    pqxx::nontransaction tx(admin);
-    tx.exec0("DROP DATABASE IF EXISTS " + name);
-    tx.exec0("CREATE DATABASE " + name);
-  }
-  pqxx::connection conn(conninfo + " dbname=" + name);
+  pqxx::connection conn(FreshPostgresDatabase(fmt::format("flopline_plain_{}_{}", getpid(), n++)));
   {
     pqxx::work tx(conn);
     tx.exec(fmt::format(kPlainSchema, "BYTEA"));
