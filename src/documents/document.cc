@@ -385,10 +385,13 @@ std::string RenderHtml(const json& fields, const std::map<std::string, std::stri
           const json& list = Get(fields, "redactions");
           if (list.is_array()) {
             for (const json& r : list) {
-              if (Str(r, "element") == id) why = fmt::format(" {} ({})", Esc(Str(r, "why")), Esc(Str(r, "clause")));
+              if (Str(r, "element") == id) {
+                why = Str(r, "why").empty() ? fmt::format(" ({})", Esc(Str(r, "clause")))
+                                            : fmt::format(": {} ({})", Esc(Str(r, "why")), Esc(Str(r, "clause")));
+              }
             }
           }
-          out += fmt::format("<p class=\"redacted\">Withheld from this public copy on the ground: {}.{}</p>\n",
+          out += fmt::format("<p class=\"redacted\">Withheld from this public copy on the ground {}{}.</p>\n",
                              Esc(red->second), why);
         } else {
           out += "<p class=\"missing\">This element is absent from this copy.</p>\n";
