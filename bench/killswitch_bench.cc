@@ -152,7 +152,13 @@ std::vector<pid_t> StartAgents(const std::string& bin, std::uint16_t port, int n
                             CredentialFile(dir, id), "--", "sleep", "100000"},
                            dir + "/agents.log"));
   }
-  while (Live(port) < static_cast<size_t>(n)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (std::int64_t deadline = MonotonicMs() + 120'000; Live(port) < static_cast<size_t>(n);) {
+    if (MonotonicMs() > deadline) {
+      std::fprintf(stderr, "bench: the agents did not enrol within 2 minutes; see %s\n", dir.c_str());
+      std::exit(1);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   return agents;
 }
 
@@ -283,7 +289,8 @@ int main(int argc, char** argv) {
   std::vector<int> rounds = Ints(argc > 3 ? argv[3] : "20,10,5");
   std::string dir = (std::filesystem::temp_directory_path() / fmt::format("flopline-ks-bench-{}", getpid())).string();
   std::filesystem::create_directories(dir);
-  std::uint16_t port = static_cast<std::uint16_t>(30000 + getpid() % 10000);
+  // Below the ephemeral range (32768-60999), where a fleet's client connections would collide.
+  std::uint16_t port = static_cast<std::uint16_t>(23000 + (getpid() % 240) * 4);
   std::uint16_t etcd_port = static_cast<std::uint16_t>(port + 1), peer = static_cast<std::uint16_t>(port + 2);
   std::string endpoint = fmt::format("http://127.0.0.1:{}", etcd_port);
   std::vector<pid_t> servers = {

@@ -344,6 +344,53 @@ expect_ok drain killswitch shutdown --controller 127.0.0.1:$P6 --scope agent:gri
 check drained python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["drained_agents"]==["grid"] and d["stopped"]==1 and d["elapsed_ms"]>=400, d' "$tmp/out"
 check drain-logged grep -q "draining gracefully (exempt workload)" "$tmp/agent-grid.log"
 
+# --- issue 16 item 2: containment. The workload runs in a cgroup of its own, so a double-forked
+# setsid process dies with it, even when the agent itself is SIGKILLed. Where cgroups are
+# unavailable (here hidden by a tmpfs in a private mount namespace) the agent says so in one
+# warning line and falls back to the process group, whose descendant walk still stops the escapee
+# on an order.
+PC=$((base + 20))
+start_controller $PC --lease-ttl 5
+escape() {  # FILE: a subshell starts a setsid sleep and exits (a double fork); its pid goes to FILE
+  echo "(setsid sh -c 'echo \$\$ >$1.tmp && mv $1.tmp $1; exec sleep ${tag}98' &); exec sleep ${tag}98"
+}
+pid_alive() { [[ -e /proc/$1 ]] && ! grep -qE '^[0-9]+ \(.*\) [ZX]' "/proc/$1/stat" 2>/dev/null; }
+cg2=$(awk '/ - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
+own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+if [[ -n $cg2 && -w $cg2${own%/}/cgroup.procs ]]; then
+  "$bin" killswitch agent --controller 127.0.0.1:$PC --id contained --model m-cg --containment cgroup \
+    --credential "$(cred contained)" -- sh -c "$(escape "$tmp/escaped-cg")" 2>>"$tmp/agent-contained.log" &
+  contained=$!; pids+=("$contained")
+  check cgroup-escapee-started wait_until 10000 test -s "$tmp/escaped-cg"
+  escaped=$(cat "$tmp/escaped-cg" 2>/dev/null)
+  check cgroup-logged grep -q "in cgroup .*/flopline-ks-" "$tmp/agent-contained.log"
+  check cgroup-escapee-left-the-group bash -c "[[ \$(ps -o pgid= -p $escaped) -ne \$(ps -o pgid= -p $contained) ]]"
+  kill -9 "$contained"
+  check cgroup-agent-death-kills-escapee wait_until 10000 bash -c "$(declare -f pid_alive); ! pid_alive $escaped"
+  check cgroup-removed wait_until 10000 bash -c "! ls -d '$cg2${own%/}'/flopline-ks-$contained-* 2>/dev/null"
+else
+  echo "SKIP cgroup containment: no writable cgroup v2 hierarchy here (the fallback is still tested)"
+fi
+if [[ $(id -u) -eq 0 && -n $cg2 ]] && unshare -m true 2>/dev/null; then
+  unshare -m --propagation private sh -c 'mount -t tmpfs none "$0" && exec "$@"' "$cg2" \
+    "$bin" killswitch agent --controller 127.0.0.1:$PC --id uncontained --model m-pg \
+    --credential "$(cred uncontained)" -- sh -c "$(escape "$tmp/escaped-pg")" 2>>"$tmp/agent-uncontained.log" &
+  pids+=($!)
+  check fallback-escapee-started wait_until 10000 test -s "$tmp/escaped-pg"
+  escaped=$(cat "$tmp/escaped-pg" 2>/dev/null)
+  check fallback-warned grep -q "WARNING: cgroup v2 containment unavailable (.*): the workload is contained by its process group only" "$tmp/agent-uncontained.log"
+  check fallback-warned-once test "$(grep -c WARNING "$tmp/agent-uncontained.log")" -eq 1
+  check fallback-no-cgroup bash -c "! grep -q 'in cgroup' '$tmp/agent-uncontained.log'"
+  expect_ok fallback-shutdown killswitch shutdown --controller 127.0.0.1:$PC --scope agent:uncontained --reason r --format json "${op[@]}"
+  check fallback-confirmed python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["stopped"]==1, d' "$tmp/out"
+  check fallback-escapee-gone-when-confirmed bash -c "$(declare -f pid_alive); ! pid_alive $escaped"
+else
+  echo "SKIP containment fallback: needs root and unshare -m"
+fi
+expect_error containment-bad-value 2 "containment" -- killswitch agent --controller 127.0.0.1:$PC --id x --model m \
+  --containment sometimes --credential "$(cred x)" -- true
+kill $ctl; wait $ctl 2>/dev/null
+
 # --- review finding 6: replies that grow with the fleet; a shutdown is never sent twice -----------
 PF=$((base + 18)); PM=$((base + 19))
 start_controller $PF --lease-ttl 30
