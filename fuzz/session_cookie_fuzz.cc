@@ -1,9 +1,11 @@
 // The HTTP server's credential parsers on arbitrary bytes: a session cookie (forged, truncated,
 // expired) must never open unless it is one the keys issued, and a bearer token's user name is
 // taken only from the "flt_NAME.SECRET" form.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "flopline/http/auth.h"
