@@ -106,7 +106,9 @@ core::Result<StepEvent> StepParser::Parse(const char* line, std::size_t size, st
   }
   StepEvent e;
   unsigned seen = 0;
-  for (auto [key, value] : root.get_object().value_unsafe()) {
+  // A named object: iterating a temporary one trips GCC 12's -Wdangling-pointer at -O2.
+  simdjson::dom::object object = root.get_object().value_unsafe();
+  for (auto [key, value] : object) {
     unsigned bit = 0;
     if (key == "run") {
       bit = kRun;
