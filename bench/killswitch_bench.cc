@@ -41,28 +41,14 @@
 #include "flopline/killswitch/messages.h"
 #include "flopline/killswitch/net.h"
 #include "flopline/killswitch/protocol.h"
+#include "killswitch_bench_util.h"
 
 namespace {
 
 using namespace flopline::killswitch;
 using nlohmann::json;
-
-pid_t Spawn(const std::vector<std::string>& argv, const std::string& log = "/dev/null") {
-  pid_t pid = fork();
-  if (pid == 0) {
-    FILE* f = std::fopen(log.c_str(), "a");
-    if (f != nullptr) {
-      dup2(fileno(f), 2);
-      dup2(fileno(f), 1);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  return pid;
-}
+using flopline::bench::Percentile;
+using flopline::bench::Spawn;
 
 // The controller's master secret, from its key file once the controller has written it.
 std::optional<Secret> g_master;
@@ -124,12 +110,6 @@ size_t Live(std::uint16_t port) {
     for (const json& a : s["agents"]) n += a.value("state", "") == "live" && a.value("connected", false);
   }
   return n;
-}
-
-double Percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(std::min<double>(static_cast<double>(v.size() - 1), p * static_cast<double>(v.size() - 1) + 0.5));
-  return v[i];
 }
 
 void Reap(std::vector<pid_t>& pids) {

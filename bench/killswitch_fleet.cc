@@ -60,6 +60,7 @@
 #include "flopline/killswitch/net.h"
 #include "flopline/killswitch/protocol.h"
 #include "flopline/ledger/note.h"
+#include "killswitch_bench_util.h"
 
 namespace {
 
@@ -67,6 +68,8 @@ using namespace flopline::killswitch;
 using flopline::ledger::Signer;
 using flopline::ledger::Verifier;
 using nlohmann::json;
+using flopline::bench::Percentile;
+using flopline::bench::Spawn;
 
 [[noreturn]] void Die(const std::string& why) {
   std::fprintf(stderr, "killswitch_fleet: %s\n", why.c_str());
@@ -482,23 +485,6 @@ class Fleet {
 
 // ---- processes and /proc -------------------------------------------------------------------
 
-pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    FILE* f = std::fopen(log.c_str(), "a");
-    if (f != nullptr) {
-      dup2(fileno(f), 2);
-      dup2(fileno(f), 1);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 // utime + stime of `pid`, in milliseconds.
 double CpuMs(pid_t pid) {
   std::ifstream in(fmt::format("/proc/{}/stat", pid));
@@ -548,13 +534,6 @@ json Ask(const Endpoint& controller, const Credential& op, ClientMessage request
 }
 
 // ---- statistics ------------------------------------------------------------------------------
-
-double Percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(std::min<double>(static_cast<double>(v.size() - 1),
-                                                  p * static_cast<double>(v.size() - 1) + 0.5));
-  return v[i];
-}
 
 struct Series {
   std::string path;
