@@ -107,17 +107,35 @@ core::Result<LineWatch> LineWatch::Build(LineContext context, double run_flop, c
   LineWatch w;
   w.context_ = std::move(context);
   w.start_ = start;
-  FL_ASSIGN_OR_RETURN(rules::ModelAnswer a0, w.AssessAt(run_flop, now));
-  FL_ASSIGN_OR_RETURN(rules::ModelAnswer a1, w.AssessAt(run_flop + kProbeFlop, now));
+  // The engine gives the margins of the rule that decided (or of every rule when none did), so the
+  // lines are read at the run's FLOP and at none (where, for a model of its own, no rule applies):
+  // each probe twice, the second time kProbeFlop further, for the slope.
   const std::vector<rules::Regime>& regimes = w.context_.engine->regimes();
-  std::vector<Seen> s0 = Comparisons(a0, regimes), s1 = Comparisons(a1, regimes);
-  for (const Seen& s : s0) {
-    auto other = std::find_if(s1.begin(), s1.end(), [&](const Seen& x) {
-      return x.regime == s.regime && x.reading == s.reading && x.fact == s.fact && x.param == s.param;
-    });
-    double slope = other == s1.end() ? 0 : (other->value - s.value) / kProbeFlop;
-    if (std::fabs(slope) < 1e-6) slope = 0;
-    double offset = s.value - slope * run_flop;
+  struct Probed {
+    Seen seen;
+    double slope = 0, offset = 0;
+  };
+  std::vector<Probed> probed;
+  for (double probe : run_flop > 0 ? std::vector<double>{run_flop, 0.0} : std::vector<double>{0.0}) {
+    FL_ASSIGN_OR_RETURN(rules::ModelAnswer a0, w.AssessAt(probe, now));
+    FL_ASSIGN_OR_RETURN(rules::ModelAnswer a1, w.AssessAt(probe + kProbeFlop, now));
+    std::vector<Seen> s0 = Comparisons(a0, regimes), s1 = Comparisons(a1, regimes);
+    for (const Seen& s : s0) {
+      bool known = std::any_of(probed.begin(), probed.end(), [&](const Probed& p) {
+        return p.seen.regime == s.regime && p.seen.reading == s.reading && p.seen.fact == s.fact && p.seen.param == s.param;
+      });
+      if (known) continue;
+      auto other = std::find_if(s1.begin(), s1.end(), [&](const Seen& x) {
+        return x.regime == s.regime && x.reading == s.reading && x.fact == s.fact && x.param == s.param;
+      });
+      double slope = other == s1.end() ? 0 : (other->value - s.value) / kProbeFlop;
+      if (std::fabs(slope) < 1e-6) slope = 0;
+      probed.push_back({s, slope, s.value - slope * probe});
+    }
+  }
+  for (const Probed& found : probed) {
+    const Seen& s = found.seen;
+    double slope = found.slope, offset = found.offset;
     auto same = std::find_if(w.lines_.begin(), w.lines_.end(), [&](const WatchedLine& l) {
       return l.regime == s.regime && l.param == s.param && l.fact == s.fact && Close(l.threshold, s.threshold) &&
              Close(l.offset, offset) && Close(l.slope, slope);
