@@ -782,11 +782,12 @@ int main(int argc, char** argv) {
     }
   }
   int most = *std::max_element(sizes.begin(), sizes.end());
-  // Descriptors: this process holds one per agent, and the controller (our child, inheriting the
-  // limit) as many again. Root may raise the hard limit up to fs.nr_open.
+  // Descriptors: this process holds two per agent in the floor rounds (the agent's end and the bare
+  // server's), and the controller (our child, inheriting the limit) one per agent. Root may raise
+  // the hard limit up to fs.nr_open.
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
-  rlim_t want = static_cast<rlim_t>(most) + 1024;
+  rlim_t want = 2 * static_cast<rlim_t>(most) + 1024;
   if (lim.rlim_cur < want) {
     lim.rlim_cur = want;
     if (lim.rlim_max < want) lim.rlim_max = want;
