@@ -46,6 +46,7 @@ fuzz-smoke:
 # (scripts/soak-ledger.sh, docs/reliability.md). Optimised build: rounds, not instrumentation.
 soak: build
 	@scripts/soak-ledger.sh build
+	@bash tests/cli/killswitch_chaos_test.sh build/flopline 4
 
 bench: build
 	@build/bench/compute_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
@@ -55,7 +56,7 @@ bench: build
 	  build/bench/ledger_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true; \
 	  status=$$?; scripts/pg-test-server.sh stop build/pg-bench; exit $$status
 	@build/bench/killswitch_bench build/flopline 10,100,1000 20,10,3
-	@build/tests/killswitch_fleet build/flopline --agents 1000,10000 --rounds 5 --etcd
+	@build/tests/killswitch_fleet build/flopline --agents 1000,9000 --rounds 5 --etcd
 
 clean:
 	rm -rf build build-asan build-debug build-fuzz
