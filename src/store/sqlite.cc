@@ -26,16 +26,9 @@ using core::Result;
 using ledger::Hash;
 using ledger::NodeId;
 
-// SQLite's message for a failed write is generic ("disk I/O error"): the operating system's reason
-// ("Read-only file system", when a disk error turned the mount read-only) is added when there is one.
 tl::unexpected<core::Error> DbError(sqlite3* db, std::string_view what) {
-  std::string message = db ? sqlite3_errmsg(db) : "no connection";
-  int code = db ? sqlite3_errcode(db) & 0xff : SQLITE_OK;
-  int os_error = db ? sqlite3_system_errno(db) : 0;
-  if (os_error != 0 && (code == SQLITE_IOERR || code == SQLITE_READONLY || code == SQLITE_CANTOPEN)) {
-    message += fmt::format(" ({})", std::strerror(os_error));
-  }
-  return core::MakeError(core::Code::kUnavailable, fmt::format("sqlite: {}: {}", what, message));
+  return core::MakeError(core::Code::kUnavailable,
+                         fmt::format("sqlite: {}: {}", what, db ? sqlite3_errmsg(db) : "no connection"));
 }
 
 // A prepared statement; reset on every use.
