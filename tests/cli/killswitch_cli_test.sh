@@ -325,9 +325,13 @@ check crowded-gone gone crowded
 kill $idlers
 
 # --- issue 10 item 4: an endless line is cut off at 64 KiB, the controller stays small --------------
+# The bound is on what the flood adds (its 300 MiB must not be held), measured from the controller's
+# own size before it: that base is mostly the sanitizer's (about 280 MB under ASan at this commit, 165 MB
+# a day before; 15 MB in the release build) and grows with the binary, not with what peers send.
+rss_before=$(awk '/VmRSS/ {print $2}' /proc/$c8/status)
 check flood-closed bash -c "$relay flood $P8 300 | grep -q closed"
 check flood-logged grep -q "a line longer than 65536 bytes" "$tmp/controller-$P8.log"
-check flood-rss-small bash -c "(( \$(awk '/VmRSS/ {print \$2}' /proc/$c8/status) < 200000 ))"
+check flood-rss-small bash -c "(( \$(awk '/VmRSS/ {print \$2}' /proc/$c8/status) - $rss_before < 50000 ))"
 expect_ok flood-then-status killswitch status --controller 127.0.0.1:$P8 "${op[@]}"
 kill $c8
 
