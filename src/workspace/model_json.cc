@@ -17,12 +17,18 @@ using nlohmann::json;
 constexpr std::size_t kMaxStages = 1000;
 constexpr std::size_t kMaxText = 256;
 
+}  // namespace
+
+std::string FieldName(const std::string& key) { return key.empty() ? std::string("\"\"") : key; }
+
+namespace {
+
 core::Result<void> OnlyKeys(const json& j, const std::string& path, std::initializer_list<const char*> keys) {
   if (!j.is_object()) return core::InvalidArgument("expected a JSON object", path.empty() ? "body" : path);
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& key = it.key();  // not a structured binding: clang 14 cannot capture one
     if (std::none_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; })) {
-      return core::InvalidArgument("is not a known field", path.empty() ? key : path + "." + key);
+      return core::InvalidArgument("is not a known field", path.empty() ? FieldName(key) : path + "." + FieldName(key));
     }
   }
   return core::Ok();

@@ -18,6 +18,10 @@
 
 namespace flopline::workspace {
 
+// A JSON key as a refusal names it: the key itself, or `""` for the empty key (a refusal always names
+// its field, and an empty name would name none).
+std::string FieldName(const std::string& key);
+
 core::Result<rules::Model> ModelFromJson(const nlohmann::json& j);
 nlohmann::json ModelToJson(const rules::Model& m);
 core::Result<rules::Event> EventFromJson(const nlohmann::json& j);

@@ -604,7 +604,7 @@ core::Result<json> Workspace::AppendEvidence(const json& body, const std::string
   if (!body.is_object()) return core::InvalidArgument("expected a JSON object", "body");
   for (const auto& [key, value] : body.items()) {
     if (key != "kind" && key != "model" && key != "document" && key != "redactions") {
-      return core::InvalidArgument("is not a known field", key);
+      return core::InvalidArgument("is not a known field", FieldName(key));
     }
   }
   ledger::RecordInput record;

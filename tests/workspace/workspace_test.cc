@@ -144,11 +144,14 @@ TEST_F(WorkspaceTest, RefusalsNameTheFieldAndChangeNothing) {
   bad_stage["training"][0]["flop"] = "a lot";
   json unknown = Frontier("y");
   unknown["weights"] = "open";
+  json empty_key = Frontier("e");
+  empty_key[""] = 1e9;  // found by workspace_model_fuzz: the refusal named the field ""
   json no_base = Frontier("z");
   no_base["base"] = "ghost";
   no_base["derivation"] = "fine-tune";
   for (const Case& c : std::vector<Case>{{bad_stage, "training[0].flop"},
                                          {unknown, "weights"},
+                                         {empty_key, "\"\""},
                                          {no_base, "base"},
                                          {Frontier("acme-f1"), "id"},
                                          {json::array(), "body"}}) {
@@ -156,6 +159,12 @@ TEST_F(WorkspaceTest, RefusalsNameTheFieldAndChangeNothing) {
     ASSERT_FALSE(r) << c.body.dump();
     EXPECT_EQ(r.error().field, c.field) << r.error().ToString();
   }
+  auto blank = NormaliseModelText(R"({"":1e9})");
+  ASSERT_FALSE(blank);
+  EXPECT_EQ(blank.error().field, "\"\"");
+  auto evidence = ws_->AppendEvidence({{"", 1}}, "alice");
+  ASSERT_FALSE(evidence);
+  EXPECT_EQ(evidence.error().field, "\"\"");
   auto e = ws_->RecordEvent({{"model", "acme-f1"}, {"kind", "teleported"}, {"at", "2026-01-01T00:00:00Z"}}, "bob");
   ASSERT_FALSE(e);
   EXPECT_EQ(e.error().field, "kind");
