@@ -98,7 +98,9 @@ class SoakPostgres {
   }
   const std::string& conninfo() {
     if (conninfo_.empty()) {
-      Command c = Shell(fmt::format("bash {} start {} {}", Quote(FLOPLINE_PG_SCRIPT), Quote(Dir()), Port()));
+      // From "/": the server and its tools run as the postgres user, who cannot enter a private (0700)
+      // checkout, and their "could not change directory" warning would come before the conninfo.
+      Command c = Shell(fmt::format("cd / && bash {} start {} {}", Quote(FLOPLINE_PG_SCRIPT), Quote(Dir()), Port()));
       if (c.exit_code != 0) throw std::runtime_error("the soak's PostgreSQL did not start: " + c.output);
       conninfo_ = c.output.substr(0, c.output.find('\n'));
     }
@@ -107,7 +109,7 @@ class SoakPostgres {
   std::string Crash() { return Run("crash", ""); }
   std::string Restart() { return Run("restart", std::to_string(Port())); }
   void Stop() {
-    if (!conninfo_.empty()) Shell(fmt::format("bash {} stop {}", Quote(FLOPLINE_PG_SCRIPT), Quote(Dir())));
+    if (!conninfo_.empty()) Shell(fmt::format("cd / && bash {} stop {}", Quote(FLOPLINE_PG_SCRIPT), Quote(Dir())));
     conninfo_.clear();
   }
 
@@ -115,7 +117,7 @@ class SoakPostgres {
   static int Port() { return EnvInt("FLOPLINE_SOAK_PG_PORT", FLOPLINE_SOAK_PG_PORT_DEFAULT); }
   static std::string Dir() { return SoakDir() + "/pg"; }
   std::string Run(const char* action, const std::string& arg) {
-    Command c = Shell(fmt::format("bash {} {} {} {}", Quote(FLOPLINE_PG_SCRIPT), action, Quote(Dir()), arg));
+    Command c = Shell(fmt::format("cd / && bash {} {} {} {}", Quote(FLOPLINE_PG_SCRIPT), action, Quote(Dir()), arg));
     return c.exit_code == 0 ? "" : fmt::format("pg-test-server.sh {} failed: {}", action, c.output);
   }
   std::string conninfo_;
