@@ -47,6 +47,7 @@ namespace {
 
 using namespace flopline::killswitch;
 using nlohmann::json;
+using flopline::bench::Ints;
 using flopline::bench::Percentile;
 using flopline::bench::Spawn;
 
@@ -247,13 +248,6 @@ double FloorRound(int n) {
   close(ack[0]);
   close(ack[1]);
   return elapsed;
-}
-
-std::vector<int> Ints(const std::string& list) {
-  std::vector<int> out;
-  std::stringstream in(list);
-  for (std::string s; std::getline(in, s, ',');) out.push_back(std::stoi(s));
-  return out;
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Shared by the kill switch benchmarks (killswitch_bench.cc, killswitch_fleet.cc): starting a
-// process with its output to a log, and a percentile over rounds.
+// process with its output to a log, a percentile over rounds, and a comma-separated list of counts.
 #pragma once
 
 #include <sys/types.h>
@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,14 @@ inline double Percentile(std::vector<double> v, double p) {
   size_t i = static_cast<size_t>(std::min<double>(static_cast<double>(v.size() - 1),
                                                   p * static_cast<double>(v.size() - 1) + 0.5));
   return v[i];
+}
+
+// "10,100,1000" -> {10, 100, 1000} (a command-line list of agent or round counts).
+inline std::vector<int> Ints(const std::string& list) {
+  std::vector<int> out;
+  std::stringstream in(list);
+  for (std::string s; std::getline(in, s, ',');) out.push_back(std::stoi(s));
+  return out;
 }
 
 }  // namespace flopline::bench

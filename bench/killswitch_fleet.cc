@@ -68,6 +68,7 @@ using namespace flopline::killswitch;
 using flopline::ledger::Signer;
 using flopline::ledger::Verifier;
 using nlohmann::json;
+using flopline::bench::Ints;
 using flopline::bench::Percentile;
 using flopline::bench::Spawn;
 
@@ -735,13 +736,6 @@ void Stop(pid_t pid) {
   }
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
-}
-
-std::vector<int> Ints(const std::string& list) {
-  std::vector<int> out;
-  std::stringstream in(list);
-  for (std::string s; std::getline(in, s, ',');) out.push_back(std::stoi(s));
-  return out;
 }
 
 }  // namespace
