@@ -77,6 +77,7 @@ json LineToJson(const WatchedLine& l, const Projection& p, double time) {
     duties.push_back({{"id", d.id},
                       {"cite", d.cite},
                       {"text", d.text},
+                      {"met_by", d.met_by.empty() ? json(nullptr) : json(d.met_by)},
                       {"state", d.state},
                       {"met", d.met()},
                       {"unmet", d.Unmet()},

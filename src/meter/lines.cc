@@ -42,6 +42,24 @@ std::vector<Seen> Comparisons(const rules::ModelAnswer& answer, const std::vecto
   return out;
 }
 
+// The value of `fact` under `regime` and `reading` as any margin of the answer shows it. A fact's
+// value does not depend on the comparison that shows it, and the engine shows only the deciding
+// rule's margins: at the second probe another rule may decide (a run past the EU's 1e23 general-
+// purpose line shows cumulative_flop against that line, not the 1e25 systemic-risk line).
+std::optional<double> FactValue(const rules::ModelAnswer& answer, const std::string& regime, const std::string& reading,
+                                const std::string& fact) {
+  for (const rules::Determination& d : answer.determinations) {
+    if (d.regime != regime) continue;
+    for (const rules::Outcome& o : d.outcomes) {
+      if (o.reading != reading) continue;
+      for (const rules::Margin& m : o.margins) {
+        if (m.left == fact) return m.value;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 const rules::Determination* Find(const rules::ModelAnswer& answer, const std::string& regime) {
   for (const rules::Determination& d : answer.determinations) {
     if (d.regime == regime) return &d;
@@ -119,16 +137,13 @@ core::Result<LineWatch> LineWatch::Build(LineContext context, double run_flop, c
   for (double probe : run_flop > 0 ? std::vector<double>{run_flop, 0.0} : std::vector<double>{0.0}) {
     FL_ASSIGN_OR_RETURN(rules::ModelAnswer a0, w.AssessAt(probe, now));
     FL_ASSIGN_OR_RETURN(rules::ModelAnswer a1, w.AssessAt(probe + kProbeFlop, now));
-    std::vector<Seen> s0 = Comparisons(a0, regimes), s1 = Comparisons(a1, regimes);
-    for (const Seen& s : s0) {
+    for (const Seen& s : Comparisons(a0, regimes)) {
       bool known = std::any_of(probed.begin(), probed.end(), [&](const Probed& p) {
         return p.seen.regime == s.regime && p.seen.reading == s.reading && p.seen.fact == s.fact && p.seen.param == s.param;
       });
       if (known) continue;
-      auto other = std::find_if(s1.begin(), s1.end(), [&](const Seen& x) {
-        return x.regime == s.regime && x.reading == s.reading && x.fact == s.fact && x.param == s.param;
-      });
-      double slope = other == s1.end() ? 0 : (other->value - s.value) / kProbeFlop;
+      std::optional<double> further = FactValue(a1, s.regime, s.reading, s.fact);
+      double slope = further ? (*further - s.value) / kProbeFlop : 0;
       if (std::fabs(slope) < 1e-6) slope = 0;
       probed.push_back({s, slope, s.value - slope * probe});
     }
@@ -180,15 +195,16 @@ core::Result<LineWatch> LineWatch::Build(LineContext context, double run_flop, c
     for (const rules::ObligationState& o : d->obligations) {
       if (o.state == "not-triggered") continue;
       bool before = false;
-      if (regime) {
-        for (const rules::Obligation& ob : regime->obligations) {
-          if (ob.id == o.id) before = ob.clock == rules::Obligation::Clock::kBefore;
-        }
+      std::string met_by;
+      if (regime && o.index >= 0 && static_cast<std::size_t>(o.index) < regime->obligations.size()) {
+        const rules::Obligation& ob = regime->obligations[static_cast<std::size_t>(o.index)];
+        before = ob.clock == rules::Obligation::Clock::kBefore;
+        met_by = ob.met_by;
       }
       // Owed by the time of the line only once its trigger has happened (a due time is set): a duty
       // due before release is not a duty before the compute line.
       if (!o.due) continue;
-      line.duties.push_back({o.id, o.cite, o.text, o.state, o.due, before});
+      line.duties.push_back({o.id, o.cite, o.text, std::move(met_by), o.state, o.due, before});
     }
   }
   return w;

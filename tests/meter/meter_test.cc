@@ -334,7 +334,10 @@ TEST_F(LinesTest, ThePretrainingRunsLinesComeFromTheRegimes) {
   bool cyber = false, ssp = false;
   for (const Duty& d : sb1047->duties) {
     if (d.id == "cybersecurity-before-training") cyber = d.met();
-    if (d.id == "ssp-before-training") ssp = !d.met();
+    if (d.id == "ssp-before-training") {
+      ssp = !d.met();
+      EXPECT_EQ(d.met_by, "ssp-published");  // what to record to discharge it
+    }
   }
   EXPECT_TRUE(cyber);
   EXPECT_TRUE(ssp);
@@ -345,6 +348,27 @@ TEST_F(LinesTest, ThePretrainingRunsLinesComeFromTheRegimes) {
   auto status = w->StatusNow(1e24, now);
   ASSERT_TRUE(status);
   EXPECT_FALSE(status->empty());
+}
+
+// Regression: past the EU's 1e23 general-purpose line the engine shows cumulative_flop against that
+// line only, so the 1e25 systemic-risk line (seen at no compute, where no rule decides) had its
+// slope probed where no margin showed it: slope 0, never alerted, never projected.
+TEST_F(LinesTest, ALineAnotherRuleDecidesStillMovesWithTheRun) {
+  auto now = *core::Instant::Parse("2026-02-01T00:00:00Z");
+  for (double run_flop : {0.0, 5e22, 3e24, 2e25}) {
+    auto w = LineWatch::Build(Context(kFrontier, "acme-f2"), run_flop, now, now);
+    ASSERT_TRUE(w) << w.error().ToString();
+    for (const char* param : {"systemic_flop", "gpai_flop"}) {
+      const WatchedLine* eu = Find(*w, "eu-ai-act-gpai", param);
+      ASSERT_NE(eu, nullptr) << param << " at " << run_flop;
+      EXPECT_NEAR(eu->slope, 1.0, 1e-9) << param << " at " << run_flop;
+      EXPECT_NEAR(eu->Value(run_flop), run_flop, 1e12) << param << " at " << run_flop;
+    }
+    const WatchedLine* systemic = Find(*w, "eu-ai-act-gpai", "systemic_flop");
+    ASSERT_TRUE(systemic->RunFlopAtLine());
+    EXPECT_NEAR(*systemic->RunFlopAtLine(), 1e25, 1e13);
+    EXPECT_EQ(systemic->status_at_line, "gpai-systemic-risk");
+  }
 }
 
 TEST_F(LinesTest, AFineTuneCountsItsBaseUnderTheCumulativeReading) {

@@ -45,6 +45,7 @@ struct LineContext {
 // known to be). A duty due before a later event (release) is not listed.
 struct Duty {
   std::string id, cite, text;
+  std::string met_by;                    // the event kind that records it as done ("" when none does)
   // met | met-late | open | overdue | standing (no event discharges it: a continuing duty)
   std::string state;
   std::optional<core::Instant> due;
