@@ -14,6 +14,8 @@
 #include <set>
 #include <span>
 #include <thread>
+#include <unordered_map>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -88,20 +90,42 @@ struct Row {
   std::string status, covered, basis, margin, deadline, penalty;
 };
 
-void MakeRow(const rules::Determination& d, Row& row) {
-  row.status = d.status;
-  row.covered = Covered(d.covered);
-  row.basis = d.basis.empty() ? "-" : core::Join(d.basis, "; ");
-  row.margin = rules::KeyMargin(d);
-  if (row.margin.empty()) row.margin = "-";
-  row.deadline = "-";
-  if (const rules::ObligationState* o = rules::NextDeadline(d)) {
-    row.deadline = fmt::format("{} {}{}", o->due->ToString(), o->id, o->state == "overdue" ? " (overdue)" : "");
+// The deciding margin, short: "1.2x above 1e+26" (the full one, with what is measured and which
+// line, is in --explain and in JSON's "margin").
+std::string ShortMargin(const rules::Determination& d) {
+  const rules::Margin* m = rules::KeyMarginOf(d);
+  if (!m) return "-";
+  return fmt::format("{} {:.3g}", m->text, m->threshold);
+}
+
+// Notes that differ only in the parameter they name ("covered_cost_usd: the CPI adjustment ...",
+// "finetune_cost_usd: the CPI adjustment ...") as one, naming each: the same sentence twice is noise.
+std::vector<std::string> MergeSharedNotes(const std::vector<std::string>& notes) {
+  std::vector<std::pair<std::string, std::string>> merged;  // (names, text) in order; names empty: as is
+  for (const std::string& n : notes) {
+    const std::size_t colon = n.find(": ");
+    if (colon == std::string::npos || n.find(' ') < colon) {
+      merged.emplace_back("", n);
+      continue;
+    }
+    std::string name = n.substr(0, colon), text = n.substr(colon + 2);
+    auto same = std::find_if(merged.begin(), merged.end(), [&](const auto& m) { return !m.first.empty() && m.second == text; });
+    if (same != merged.end()) {
+      same->first += ", " + name;
+    } else {
+      merged.emplace_back(std::move(name), std::move(text));
+    }
   }
-  row.penalty = "-";
-  if (d.penalty_first) {
-    row.penalty = Amount(d.penalty_first, d.penalty_currency) + " / " + Amount(d.penalty_subsequent, d.penalty_currency);
-  }
+  std::vector<std::string> out;
+  for (const auto& [names, text] : merged) out.push_back(names.empty() ? text : names + ": " + text);
+  return out;
+}
+
+// "2026-11-14 22:00Z", or the date alone at midnight UTC (most statutory deadlines are dates).
+std::string ShortInstant(const core::Instant& t) {
+  std::string full = t.ToString();  // 2026-11-14T22:00:00Z
+  if (full.size() < 20 || full.substr(10) == "T00:00:00Z") return full.substr(0, 10);
+  return full.substr(0, 10) + " " + full.substr(11, 5) + "Z";
 }
 
 // `text`, its first line starting at column `first_col`, wrapped at spaces so that no line passes
@@ -126,61 +150,162 @@ void AppendWrapped(std::string& b, std::string_view text, std::size_t first_col,
   }
 }
 
-// The summary table. Text: one line per model and regime with the short cells aligned (model,
-// regime, status, covered, max penalty), then the long ones in full, each on a line of its own and
-// wrapped to kWidth (basis, margin, next deadline; "-" is left out), so the table fits a laptop's
-// terminal (110 columns) whatever the clauses. Markdown: one table row each (a renderer wraps). The widths come
-// from the regimes and the model ids, known before the first row, so any chunk of rows can be
-// printed on its own, on any thread.
+// The summary table. Text: one line per model and regime, every cell aligned: model, regime,
+// status, covered, margin, max penalty, and the basis as footnote keys ("[3]") whose clauses are
+// printed in full once, under the table, for the keys used; a row with an open or overdue duty has
+// its next deadline on a line of its own under it (the rows that need someone stand out, and the
+// table stays narrow). A basis in full in every row would make rows of 200 columns or a wall of
+// lines; the same few clauses decide most rows. Keys are numbered over the regimes' rules, known
+// before the first row, so any chunk of rows can be printed on its own, on any thread; the column
+// widths are fitted to the first chunk (all of a small inventory) and a longer cell later pushes
+// only its own row. Markdown: one table row each, the basis in full (a renderer wraps).
 class Table {
  public:
-  static constexpr std::size_t kWidth = 110;        // no line is wider, but a row with a very long id
-  static constexpr std::size_t kMaxModelWidth = 24;  // a longer id pushes its own line only
-  static constexpr std::size_t kLabel = 4 + 15;      // "    next deadline  "
+  static constexpr std::size_t kNoteWidth = 110;  // notes and the legend are wrapped here at least
+  static constexpr std::string_view kDeadline = "    next deadline  ";
+  static constexpr std::string_view kLegend = "basis  ";  // then the clauses behind the keys
 
-  Table(bool markdown, const rules::Inventory& inventory, const std::vector<const rules::Regime*>& regimes)
-      : markdown_(markdown) {
-    width_[0] = 5;
-    for (const rules::Model& m : inventory.models) width_[0] = std::max(width_[0], std::min(m.id.size(), kMaxModelWidth));
-    width_[1] = 6;
-    width_[2] = std::string_view("depends-on-reading").size();
+  Table(bool markdown, const std::vector<const rules::Regime*>& regimes) : markdown_(markdown) {
     for (const rules::Regime* r : regimes) {
-      width_[1] = std::max(width_[1], r->id.size());
-      for (const std::string& status : r->statuses) width_[2] = std::max(width_[2], status.size());
+      for (const rules::Rule& rule : r->rules) {
+        if (rule.cite.empty() || keys_.contains(rule.cite)) continue;
+        keys_.emplace(rule.cite, cites_.size());
+        cites_.push_back(rule.cite);
+      }
     }
   }
 
-  void Header(std::string& b) const {
+  std::size_t cites() const { return cites_.size(); }
+
+  // The column widths, from the answers of the first chunk; then the header.
+  void Fit(std::span<const rules::ModelAnswer> answers, std::string& b) {
+    const char* names[] = {"model", "regime", "status", "covered", "margin", "max penalty"};
+    for (std::size_t i = 0; i < std::size(names); ++i) width_[i] = std::strlen(names[i]);
+    Row row;
+    std::vector<char> ignored(cites_.size());
+    for (const rules::ModelAnswer& a : answers) {
+      width_[0] = std::max(width_[0], a.id.size());
+      for (const rules::Determination& d : a.determinations) {
+        MakeRow(d, row, ignored);
+        const std::string* cells[] = {&d.regime, &row.status, &row.covered, &row.margin, &row.penalty};
+        for (std::size_t i = 0; i < std::size(cells); ++i) width_[i + 1] = std::max(width_[i + 1], cells[i]->size());
+        basis_width_ = std::max(basis_width_, row.basis.size());
+      }
+    }
     if (markdown_) {
-      b += "| model | regime | status | covered | basis | margin | next deadline | max penalty (first / later) |\n"
+      b += "| model | regime | status | covered | margin | max penalty (first / later) | next deadline | basis |\n"
            "|---|---|---|---|---|---|---|---|\n";
       return;
     }
-    fmt::format_to(std::back_inserter(b), "{:<{}}  {:<{}}  {:<{}}  covered  max penalty 1st / later\n", "model",
-                   width_[0], "regime", width_[1], "status", width_[2]);
+    for (std::size_t i = 0; i < std::size(names); ++i) fmt::format_to(std::back_inserter(b), "{:<{}}  ", names[i], width_[i]);
+    b += "basis\n";
   }
 
-  void Add(std::string& b, const rules::ModelAnswer& a, const rules::Determination& d, Row& row) const {
-    MakeRow(d, row);
+  // The width of a row.
+  std::size_t RowWidth() const {
+    return std::accumulate(std::begin(width_), std::end(width_), std::size_t{0}) + 2 * std::size(width_) +
+           std::max<std::size_t>(basis_width_, 5);
+  }
+
+  // One row; the basis keys it uses are marked in `used`.
+  void Add(std::string& b, const rules::ModelAnswer& a, const rules::Determination& d, Row& row, std::vector<char>& used) const {
+    MakeRow(d, row, used);
     if (markdown_) {
+      const std::string margin = rules::KeyMargin(d);  // in full: a renderer wraps
       fmt::format_to(std::back_inserter(b), "| {} | {} | {} | {} | {} | {} | {} | {} |\n", a.id, d.regime, row.status,
-                     row.covered, row.basis, row.margin, row.deadline, row.penalty);
+                     row.covered, margin.empty() ? "-" : margin, row.penalty, row.deadline,
+                     d.basis.empty() ? "-" : core::Join(d.basis, "; "));
       return;
     }
-    fmt::format_to(std::back_inserter(b), "{:<{}}  {:<{}}  {:<{}}  {:<7}  {}\n", a.id, width_[0], d.regime, width_[1],
-                   row.status, width_[2], row.covered, row.penalty);
-    const std::pair<const char*, const std::string*> lines[] = {
-        {"basis", &row.basis}, {"margin", &row.margin}, {"next deadline", &row.deadline}};
-    for (const auto& [label, text] : lines) {
-      if (*text == "-") continue;
-      fmt::format_to(std::back_inserter(b), "    {:<15}", label);
-      AppendWrapped(b, *text, kLabel, kLabel, kWidth);
+    const std::string* cells[] = {&a.id, &d.regime, &row.status, &row.covered, &row.margin, &row.penalty};
+    for (std::size_t i = 0; i < std::size(cells); ++i) {
+      fmt::format_to(std::back_inserter(b), "{:<{}}  ", *cells[i], width_[i]);
+    }
+    b += row.basis;
+    b += '\n';
+    if (row.deadline != "-") {
+      b += kDeadline;
+      b += row.deadline;
+      b += '\n';
+    }
+  }
+
+  // The clauses behind the keys `used` marks, in key order, those of one code ("Cal. Bus. & Prof.
+  // Code", the part before the "§") after its name, once, and wrapped at `width` between entries.
+  void Legend(std::string& b, const std::vector<char>& used, std::size_t width) const {
+    if (markdown_) return;
+    std::vector<std::pair<std::string, std::vector<std::string>>> codes;  // (code, "[n] clause")
+    for (std::size_t i = 0; i < cites_.size(); ++i) {
+      if (!used[i]) continue;
+      const std::string& cite = cites_[i];
+      const std::size_t section = cite.find("§");
+      // A code's name has no numbers ("Art. 3(63); GPAI Guidelines §2.1" is two clauses, not a name).
+      const bool named = section != std::string::npos && section > 0 && cite[section - 1] == ' ' &&
+                         std::none_of(cite.begin(), cite.begin() + static_cast<std::ptrdiff_t>(section),
+                                      [](char c) { return c >= '0' && c <= '9'; });
+      std::string code = named ? cite.substr(0, section - 1) : "";
+      auto at = std::find_if(codes.begin(), codes.end(), [&](const auto& c) { return c.first == code; });
+      if (at == codes.end()) at = codes.insert(codes.end(), {code, {}});
+      at->second.push_back(fmt::format("[{}] {}", i + 1, named ? cite.substr(section) : cite));
+    }
+    if (codes.empty()) return;
+    // Under the label "basis", as the next deadline is under its row.
+    b += "\n";
+    bool first = true;
+    for (const auto& [code, entries] : codes) {
+      const std::size_t indent = kLegend.size() + (code.empty() ? 0 : code.size() + 1);
+      std::string line = first ? std::string(kLegend) : std::string(kLegend.size(), ' ');
+      line += code.empty() ? code : code + " ";
+      first = false;
+      bool empty = true;
+      for (const std::string& e : entries) {
+        if (!empty && line.size() + 2 + e.size() > width) {
+          b += line;
+          b += '\n';
+          line.assign(indent, ' ');
+          empty = true;
+        }
+        if (!empty) line += "  ";
+        line += e;
+        empty = false;
+      }
+      b += line;
+      b += '\n';
     }
   }
 
  private:
+  void MakeRow(const rules::Determination& d, Row& row, std::vector<char>& used) const {
+    row.status = d.status;
+    row.covered = Covered(d.covered);
+    row.margin = ShortMargin(d);
+    row.deadline = "-";
+    if (const rules::ObligationState* o = rules::NextDeadline(d)) {
+      row.deadline = fmt::format("{} {}{}", ShortInstant(*o->due), o->id, o->state == "overdue" ? " (overdue)" : "");
+    }
+    row.penalty = "-";
+    if (d.penalty_first) {
+      row.penalty = Amount(d.penalty_first, d.penalty_currency) + " / " + Amount(d.penalty_subsequent, d.penalty_currency);
+    }
+    row.basis.clear();
+    for (const std::string& cite : d.basis) {
+      auto it = keys_.find(cite);
+      if (it == keys_.end()) {  // not a rule's cite (none such today): in full
+        row.basis += (row.basis.empty() ? "" : "; ") + cite;
+        continue;
+      }
+      used[it->second] = 1;
+      row.basis += fmt::format("{}{}", row.basis.empty() ? "[" : ",", it->second + 1);
+    }
+    if (!row.basis.empty() && row.basis.front() == '[') row.basis += ']';
+    if (row.basis.empty()) row.basis = "-";
+  }
+
   bool markdown_;
-  std::size_t width_[3] = {};
+  std::size_t width_[6] = {};
+  std::size_t basis_width_ = 0;
+  std::unordered_map<std::string, std::size_t> keys_;  // cite -> index in cites_
+  std::vector<std::string> cites_;
 };
 
 // Prints each chunk of answers on every core: the chunk is cut into one run of models per thread,
@@ -512,45 +637,69 @@ int Run(const AssessFlags& f) {
 
   const bool markdown = f.format == "markdown";
   std::string& b = out.buffer();
-  b += markdown ? fmt::format("# flopline assess, as of {}\n\n", options.as_of.ToString())
-                : fmt::format("flopline assess, as of {}: {} models under {} regimes\n", options.as_of.ToString(),
-                              inventory->models.size(), contexts->size());
-  // The notes that hold for every model, stated once.
-  auto note = [&](const std::string& text) {
-    if (markdown) {
-      b += "> " + text + "\n";
-    } else {
-      AppendWrapped(b, text, 0, 2, Table::kWidth);  // continued two columns in
+  Table table(markdown, shown);
+  std::size_t width = Table::kNoteWidth;  // the notes' and the legend's: the table's, once fitted
+  // The title, then the notes that hold for every model, stated once (a note several parameters
+  // share, named once with all of them), then the header: after the first chunk is judged, so that
+  // the columns fit it and the notes wrap at the table's width.
+  auto head = [&](std::span<const rules::ModelAnswer> first_chunk) {
+    std::string header;
+    table.Fit(first_chunk, header);
+    width = std::max(width, table.RowWidth());
+    b += markdown ? fmt::format("# flopline assess, as of {}\n\n", options.as_of.ToString())
+                  : fmt::format("flopline assess, as of {}: {} models under {} regimes\n", options.as_of.ToString(),
+                                inventory->models.size(), contexts->size());
+    auto note = [&](const std::string& text) {
+      if (markdown) {
+        b += "> " + text + "\n";
+      } else {
+        AppendWrapped(b, text, 0, 2, width);  // continued two columns in
+      }
+    };
+    for (const auto& c : *contexts) {
+      if (!c.note.empty()) note(c.note);
+      for (const auto& n : MergeSharedNotes(c.notes)) note(c.id + ": " + n);
     }
+    b += "\n";
+    b += header;
   };
-  for (const auto& c : *contexts) {
-    if (!c.note.empty()) note(c.note);
-    for (const auto& n : c.notes) note(c.id + ": " + n);
-  }
-  b += "\n";
-  const Table table(markdown, *inventory, shown);
-  table.Header(b);
   std::vector<Row> rows(threads);  // one per printing thread, reused row after row
-  auto done = each_chunk({}, [&](std::string& into, std::size_t part, std::size_t, const rules::ModelAnswer& a) {
+  std::vector<std::vector<char>> used(threads, std::vector<char>(table.cites(), 0));  // basis keys, per thread
+  bool headed = false;
+  auto print_row = [&](std::string& into, std::size_t part, std::size_t, const rules::ModelAnswer& a) {
     if (!covered_seen[part] && AnyCovered(a, shown)) covered_seen[part] = 1;
     for (const auto& d : a.determinations) {
       if (!d.notes.empty()) ++with_notes[part];
-      table.Add(into, a, d, rows[part]);
+      table.Add(into, a, d, rows[part], used[part]);
     }
     return true;
-  });
+  };
+  auto done = engine.AssessChunks(*inventory, options, {},
+                                  [&](std::size_t first, std::span<const rules::ModelAnswer> answers) {
+                                    if (!headed) {
+                                      head(answers);
+                                      headed = true;
+                                    }
+                                    out.Flush();
+                                    return printer.Print(first, answers, print_row);
+                                  },
+                                  threads, rules::Engine::Summaries::kBrief);
   if (!done) {
     out.buffer().clear();
     return ReportError("assess", done.error().ToString());
   }
+  if (!headed) head({});  // no models
   any_covered = covered();
+  for (std::size_t part = 1; part < used.size(); ++part) {
+    for (std::size_t i = 0; i < used[0].size(); ++i) used[0][i] |= used[part][i];
+  }
+  table.Legend(b, used[0], width);
   const std::size_t noted = std::accumulate(with_notes.begin(), with_notes.end(), std::size_t{0});
   if (noted > 0 && !explain_any) {
-    b += "\n";
     AppendWrapped(b, fmt::format("{} of these answers carry notes of their own (ambiguities, unpriced stages, "
-                                 "effective dates): --explain=MODEL shows them with every rule considered.",
+                                 "dates): --explain=MODEL shows them.",
                                  noted),
-                  0, 0, Table::kWidth);
+                  0, 0, width);
   }
   if (explain_any) {
     // A second pass, so that the table comes first and no explanation is held while it prints.

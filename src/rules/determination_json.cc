@@ -134,19 +134,21 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
 }
 
-std::string KeyMargin(const Determination& d) {
-  if (d.outcomes.empty()) return "";
+const Margin* KeyMarginOf(const Determination& d) {
+  if (d.outcomes.empty()) return nullptr;
   // The margin to a line: a comparison with a regime parameter (a threshold) first; "own_flop > 0"
   // says little about where a model stands.
   const Margin* key = nullptr;
   for (const Margin& m : d.outcomes.front().margins) {
     if (m.holds == "unknown") continue;
-    if (m.right.find("param.") != std::string::npos && m.threshold > 0) {
-      key = &m;
-      break;
-    }
+    if (m.right.find("param.") != std::string::npos && m.threshold > 0) return &m;
     if (!key && m.threshold > 0) key = &m;
   }
+  return key;
+}
+
+std::string KeyMargin(const Determination& d) {
+  const Margin* key = KeyMarginOf(d);
   if (!key) return "";
   return fmt::format("{} {} {} {}", key->left, key->text,
                      key->right.rfind("param.", 0) == 0 ? key->right.substr(6) : key->right, core::Sci3(key->threshold));

@@ -86,45 +86,67 @@ expect_error money-nan 2 "money.toml:8:[0-9]+: field 'model\[0\].training\[0\].c
 # Issue 12: a summary that fits a screen by default; --explain for the traces.
 expect_ok table-default assess "$ex"/*.toml --as-of 2026-11-23
 check table-one-row-per-model-and-regime test "$(grep -cE "^[a-z0-9-]+ +(ca-sb1047|ca-sb53|eu-ai-act-gpai|ny-raise) " "$tmp/out")" -eq 36
-check table-header grep -qE "^model +regime +status +covered +max penalty 1st / later$" "$tmp/out"
+check table-header grep -qE "^model +regime +status +covered +margin +max penalty +basis$" "$tmp/out"
 check table-basis-in-full grep -qF "§22602(e)(1)(A)(i)" "$tmp/out"
 check table-no-traces bash -c '! grep -q "Rule " "$1"' _ "$tmp/out"
-check table-notes-once test "$(grep -c "CPI adjustment" "$tmp/out")" -le 2
-# The table fits a laptop's terminal: the rows' short cells aligned, the long ones (basis, margin,
-# next deadline) each on a line of its own under its row, in full; no line is wider than 110
-# columns, the notes stated once above it included.
+check table-notes-once test "$(grep -c "CPI adjustment" "$tmp/out")" -eq 1
+check table-fits-a-screen test "$(wc -l <"$tmp/out")" -lt 60
+check table-narrow test "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$tmp/out")" -le 140
+# One line per model and regime, every cell aligned under its header, the next deadline (if any) on
+# a line of its own under its row; the basis as footnote keys whose clauses are listed in full once
+# under the table; every cell as the JSON gives it.
 check table-aligned python3 - "$tmp/out" "$bin" "$ex" <<'PY'
-import json, subprocess, sys, glob
+import json, re, subprocess, sys, glob
 lines = open(sys.argv[1]).read().split("\n")
 head = next(i for i, l in enumerate(lines) if l.startswith("model "))
-cols = [lines[head].index(c) for c in ("regime", "status", "covered", "max penalty")]
-rows = [l for l in lines[head + 1:] if l.strip() and not l.startswith(" ")][:36]
+names = ["model", "regime", "status", "covered", "margin", "max penalty", "basis"]
+cols = [lines[head].index(c) for c in names]
+end = lines.index("", head)
+rows, deadline = [], {}
+for l in lines[head + 1:end]:
+    if l.startswith("    next deadline  "):
+        deadline[len(rows) - 1] = l[len("    next deadline  "):]
+    else:
+        assert not l.startswith(" "), l
+        rows.append(l)
 assert len(rows) == 36, len(rows)
 for r in rows:
-    for c in cols:
+    for c in cols[1:]:
         assert r[c - 2:c] == "  " and r[c] != " ", (c, r)
-assert all(len(l) <= 110 for l in lines), max(lines, key=len)
-# Every row's basis, margin and next deadline, as the JSON gives them, in full under the row.
+legend, code = {}, ""
+assert lines[end + 1].startswith("basis  "), lines[end + 1]
+for l in lines[end + 1:]:
+    if not (l.startswith("basis  ") or l.startswith("       ")):
+        break
+    text = l[7:]
+    if not text.startswith(" "):  # a new code (or none), else a code's continued line
+        code = text[:text.index("[")].strip()
+    for key, clause in re.findall(r"\[(\d+)\] (.+?)(?=  \[\d+\] |$)", text.strip()):
+        legend[key] = (code + " " if code else "") + clause.strip()
+cell = lambda r, i: r[cols[i]:(cols[i + 1] if i + 1 < len(cols) else None)].strip()
+table = {(cell(r, 0), cell(r, 1)): ([cell(r, i) for i in range(len(cols))], deadline.get(n)) for n, r in enumerate(rows)}
 j = json.loads(subprocess.run([sys.argv[2], "assess", *sorted(glob.glob(sys.argv[3] + "/*.toml")), "--as-of",
                                "2026-11-23", "--format", "json"], capture_output=True, text=True, check=True).stdout)
-blocks, current, label = {}, None, None
-for l in lines[head + 1:]:
-    if l and not l.startswith(" "):
-        current = tuple(l.split()[:2])
-        blocks[current] = {}
-    elif l.startswith("    ") and current:
-        if l[4:19].strip():
-            label = l[4:19].strip()
-            blocks[current][label] = l[19:]
-        else:
-            blocks[current][label] += " " + l[19:]
 for m in j["models"]:
     for d in m["determinations"]:
-        b = blocks[(m["id"], d["regime"])]
-        assert b.get("basis") == ("; ".join(d["basis"]) or None), (m["id"], d["regime"], b)
-        assert b.get("margin") == d["margin"], (m["id"], d["regime"], b)
+        t, due_text = table[(m["id"], d["regime"])]
+        assert t[2] == d["status"], (t, d["status"])
+        assert t[3] == {True: "yes", False: "no", None: "?"}[d["covered"]], t
+        keys = re.fullmatch(r"\[([\d,]+)\]|-", t[6])
+        assert keys, t
+        got = [legend[k] for k in keys.group(1).split(",")] if keys.group(1) else []
+        assert got == d["basis"], (t, got, d["basis"])
+        if d["margin"]:
+            ratio = re.search(r"(exactly at|[\d.e+]+x (?:above|below)|above|below) [\w.* ]*?([\d.]+e[+-]\d+)$", d["margin"])
+            assert t[4] == "%s %.3g" % (ratio.group(1), float(ratio.group(2))), (t[4], d["margin"])
+        else:
+            assert t[4] == "-", t
         due = d["next_deadline"]
-        assert (b.get("next deadline") or "").startswith(due["due"] + " " + due["id"] if due else ""), (m["id"], b)
+        if due:
+            when = due["due"][:10] + ("" if due["due"].endswith("T00:00:00Z") else " " + due["due"][11:16] + "Z")
+            assert due_text == when + " " + due["id"] + (" (overdue)" if due["status"] == "overdue" else ""), (due_text, due)
+        else:
+            assert due_text is None, (t, due_text)
 PY
 expect_ok explain-one assess "$ex"/*.toml --as-of 2026-11-23 --explain=acme-f1-chat
 check explain-one-traces grep -q "^== acme-f1-chat" "$tmp/out"

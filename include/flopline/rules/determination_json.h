@@ -36,6 +36,8 @@ nlohmann::json RegimesToJson(const std::vector<RegimeContext>& regimes);
 // The first reading's first decided margin, e.g. "cumulative_flop 1.2x above covered_flop 1.00e+26";
 // empty when there is none.
 std::string KeyMargin(const Determination& d);
+// The margin KeyMargin describes; nullptr when there is none.
+const Margin* KeyMarginOf(const Determination& d);
 // The most pressing obligation: the earliest overdue one, else the earliest open one with a due
 // time; nullptr when none.
 const ObligationState* NextDeadline(const Determination& d);
