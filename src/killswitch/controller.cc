@@ -69,6 +69,9 @@ struct Controller::Impl {
     std::vector<std::string> lineage;
     int fd = -1;                  // -1 while disconnected
     std::int64_t last_renew = 0;  // monotonic ms
+    // The fence floor signed at its latest enrolment: every order it can act on is above it, so an
+    // ack at or below it is for an earlier enrolment under the same id.
+    std::uint64_t floor = 0;
     std::string state = "live";   // live | stopped | drained | exited | lease-expired | fail-closed
   };
   struct Pending {
@@ -235,6 +238,7 @@ struct Controller::Impl {
     a.lineage = m.lineage;
     a.fd = fd;
     a.last_renew = now;
+    a.floor = floor;
     a.state = "live";
     agent_of[fd] = a.id;
     // Orders in force whose scope takes this agent in: re-issued for it alone, with a fence above
@@ -303,7 +307,13 @@ struct Controller::Impl {
                       doc.value("detail", "")));
       return;
     }
-    if (agent != agents.end()) {
+    // An ack for an order at or below the agent's fence floor was for an earlier enrolment under
+    // its id (etcd relays this controller's own acks back to it, sometimes after the agent has
+    // enrolled again): it says nothing about the agent enrolled now, which must stay a target
+    // (found by bench/killswitch_fleet.cc --etcd: 5 of 1,000 re-enrolled agents marked stopped,
+    // left out of the next order, whose report still said complete). Fence 0: the agent's own
+    // fail-closed stop, which it sends only on its own connection.
+    if (agent != agents.end() && (fence == 0 ? !remote : fence > agent->second.floor)) {
       agent->second.state =
           result == AckMsg::Result::kNotStarted ? "stopped" : std::string(AckResultName(result));
       if (!remote) coord->AgentDown(id);

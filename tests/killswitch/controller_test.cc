@@ -407,10 +407,11 @@ TEST(ControllerStep, ARenewalAfterAStalledLoopIsAccepted) {
 // deterministic.
 class Stepped {
  public:
-  explicit Stepped(ControllerOptions o = {}) {
+  explicit Stepped(ControllerOptions o = {},
+                   std::unique_ptr<Coordinator> coordinator = LocalCoordinator()) {
     o.lease_ttl_ms = 600'000;
     if (o.max_connections == 0) o.max_connections = 64;
-    controller_ = std::make_unique<Controller>(o, signer_, LocalCoordinator());
+    controller_ = std::make_unique<Controller>(o, signer_, std::move(coordinator));
   }
   struct Peer {
     std::unique_ptr<LineConn> conn;
@@ -502,6 +503,85 @@ TEST(ControllerStep, ALastLineSentWithTheConnectionsEndIsCounted) {
   EXPECT_EQ((*report)["stopped"], 1) << report->dump();
   agent.conn->Close();
   op.conn->Close();
+}
+
+// A coordinator that holds back the acks this controller publishes and relays them to it when
+// told, as etcd's watch does (every controller sees every ack, its own included, some time later).
+class EchoingCoordinator final : public Coordinator {
+ public:
+  core::Result<std::uint64_t> NextFence() override { return ++last_; }
+  std::uint64_t AgentUp(const json&) override { return ++last_; }
+  void AgentRenewed(const std::string&) override {}
+  void AgentDown(const std::string&) override {}
+  std::vector<json> RemoteAgents() override { return {}; }
+  void PublishOrder(std::uint64_t, const std::string&, const std::vector<std::string>&) override {}
+  void PublishAck(std::uint64_t, const json& ack) override { held_.push_back(ack); }
+  Inbound Poll() override {
+    Inbound in;
+    if (release_) {
+      in.acks.swap(held_);
+      release_ = false;
+    }
+    return in;
+  }
+  void Release() { release_ = true; }
+
+ private:
+  std::uint64_t last_ = 0;
+  std::vector<json> held_;
+  bool release_ = false;
+};
+
+// Found by bench/killswitch_fleet.cc --etcd: an agent stopped by one order and enrolled again under
+// the same id was marked stopped once more when the relayed ack of the first order came back, so
+// the next order left it out (and its report said complete) and its renewals were refused.
+TEST(ControllerStep, AnAckRelayedAfterTheAgentEnrolledAgainLeavesItATarget) {
+  auto owned = std::make_unique<EchoingCoordinator>();
+  EchoingCoordinator* coord = owned.get();
+  Stepped s({}, std::move(owned));
+  auto order_fence = [&](Stepped::Peer& agent) -> std::uint64_t {
+    std::optional<json> order = s.Next(agent);
+    if (!order || (*order)["type"] != "order") return 0;
+    std::string note = (*order)["order"];
+    auto body = Order::ParseText(note.substr(0, note.find('\n') + 1));
+    return body ? body->fence : 0;
+  };
+  Stepped::Peer first = s.Connect("agent:a1");
+  ASSERT_TRUE(s.Send(first, EnrollMsg{0, "a1", "m1", "", "n1", {}}));
+  ASSERT_EQ(s.Next(first).value_or(json())["type"], "enrolled");
+  Stepped::Peer op = s.Connect("operator");
+  ASSERT_TRUE(s.Send(op, ShutdownMsg{0, "model:m1", "first", 600'000, NowMs(), false}));
+  std::uint64_t fence = order_fence(first);
+  ASSERT_NE(fence, 0u);
+  ASSERT_TRUE(s.Send(first, AckMsg{0, "a1", fence, AckMsg::Result::kStopped, NowMs(), "", ""}));
+  std::optional<json> report = s.Next(op);
+  ASSERT_TRUE(report);
+  ASSERT_EQ((*report)["stopped"], 1) << report->dump();
+  first.conn->Close();
+
+  // The agent runs again under the same id; then its first ack comes back through the relay.
+  Stepped::Peer again = s.Connect("agent:a1");
+  ASSERT_TRUE(s.Send(again, EnrollMsg{0, "a1", "m2", "", "n2", {}}));
+  ASSERT_EQ(s.Next(again).value_or(json())["type"], "enrolled");
+  coord->Release();
+  s.controller().Step(0);  // the relayed ack is taken in
+  ASSERT_TRUE(s.Send(again, RenewMsg{0, "a1"}));
+  EXPECT_EQ(s.Next(again).value_or(json())["type"], "renewed");
+
+  Stepped::Peer op2 = s.Connect("operator");
+  ASSERT_TRUE(s.Send(op2, ShutdownMsg{0, "model:m2", "second", 600'000, NowMs(), false}));
+  std::uint64_t second = order_fence(again);
+  ASSERT_GT(second, fence);
+  ASSERT_TRUE(
+      s.Send(again, AckMsg{0, "a1", second, AckMsg::Result::kStopped, NowMs(), "", ""}));
+  report = s.Next(op2);
+  ASSERT_TRUE(report);
+  EXPECT_EQ((*report)["targeted"], 1) << report->dump();
+  EXPECT_EQ((*report)["stopped"], 1) << report->dump();
+  EXPECT_EQ((*report)["complete"], true) << report->dump();
+  again.conn->Close();
+  op.conn->Close();
+  op2.conn->Close();
 }
 
 // Review finding 5: the unauthenticated `from`, an agent's refusal detail and the operator's
