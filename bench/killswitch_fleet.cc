@@ -30,6 +30,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -98,6 +99,7 @@ struct Agent {
   Phase phase = Phase::kConnecting;
   std::string in, out;
   std::int64_t next_renew = 0;
+  bool watch_out = false;  // registered for EPOLLOUT
 };
 
 // One thread's share of the fleet: one epoll loop.
@@ -213,9 +215,12 @@ class Worker {
     ev.events = EPOLLIN | EPOLLOUT;
     ev.data.u32 = static_cast<std::uint32_t>(&a - agents_.data());
     epoll_ctl(epoll_, EPOLL_CTL_ADD, a.fd, &ev);
+    a.watch_out = true;
   }
 
   void Want(Agent& a, bool write) {
+    if (a.watch_out == write) return;  // one epoll_ctl per change, not per send
+    a.watch_out = write;
     epoll_event ev{};
     ev.events = EPOLLIN | (write ? EPOLLOUT : 0u);
     ev.data.u32 = static_cast<std::uint32_t>(&a - agents_.data());
@@ -539,78 +544,138 @@ json Ask(const Endpoint& controller, const Credential& op, ClientMessage request
 struct Series {
   std::string path;
   int agents = 0;
-  std::vector<double> ms, cpu_us_per_agent;
+  std::vector<double> ms;
+  // Per agent, over the timed span of each round: the server's CPU time (the controller, or the
+  // floor's bare server) and this simulator's (every simulated agent's verification and ack).
+  std::vector<double> cpu_us_per_agent, sim_cpu_us_per_agent;
   double rss_bytes_per_agent = 0;
   int incomplete = 0;
 };
 
+std::string Median(const std::vector<double>& v) {
+  return v.empty() ? "-" : fmt::format("{:.1f}", Percentile(v, 0.5));
+}
+
+void PrintHeader() {
+  std::printf("%-14s %-7s %6s %9s %9s %9s %14s %14s %14s\n", "path", "agents", "rounds",
+              "p50 ms", "p99 ms", "max ms", "srv CPU us/ag", "sim CPU us/ag", "ctl RSS B/ag");
+  std::fflush(stdout);
+}
+
 void Print(const Series& s) {
   if (s.ms.empty()) {
-    std::printf("%-14s %-7d %6s %9s %9s %9s %14s %14s  (%d incomplete)\n", s.path.c_str(),
-                s.agents, "0", "-", "-", "-", "-", "-", s.incomplete);
+    std::printf("%-14s %-7d %6s %9s %9s %9s %14s %14s %14s  (%d incomplete)\n", s.path.c_str(),
+                s.agents, "0", "-", "-", "-", "-", "-", "-", s.incomplete);
+    std::fflush(stdout);
     return;
   }
-  std::printf("%-14s %-7d %6zu %9.1f %9.1f %9.1f %14s %14s%s\n", s.path.c_str(), s.agents,
+  std::printf("%-14s %-7d %6zu %9.1f %9.1f %9.1f %14s %14s %14s%s\n", s.path.c_str(), s.agents,
               s.ms.size(), Percentile(s.ms, 0.5), Percentile(s.ms, 0.99),
-              *std::max_element(s.ms.begin(), s.ms.end()),
-              s.cpu_us_per_agent.empty()
-                  ? "-"
-                  : fmt::format("{:.1f}", Percentile(s.cpu_us_per_agent, 0.5)).c_str(),
+              *std::max_element(s.ms.begin(), s.ms.end()), Median(s.cpu_us_per_agent).c_str(),
+              Median(s.sim_cpu_us_per_agent).c_str(),
               s.rss_bytes_per_agent > 0 ? fmt::format("{:.0f}", s.rss_bytes_per_agent).c_str()
                                         : "-",
               s.incomplete > 0 ? fmt::format("  ({} incomplete)", s.incomplete).c_str() : "");
   std::fflush(stdout);
 }
 
-// ---- the three paths -------------------------------------------------------------------------
+// CPU time of this process (every thread), in microseconds.
+double ProcessCpuUs() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
 
-// The floor: a bare server in this process, one order out and one ack in per connection.
-Series FloorRun(Fleet& fleet, const Signer& signer, const Verifier& verifier, int rounds) {
-  Series s;
-  s.path = "floor";
-  s.agents = fleet.total();
-  auto listener = Listen({"127.0.0.1", 0});
-  if (!listener) Die(listener.error().message);
-  sockaddr_in addr{};
-  socklen_t len = sizeof addr;
-  getsockname(*listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::uint16_t port = ntohs(addr.sin_port);
-  for (int r = 0; r < rounds; ++r) {
-    Round round;
-    round.target = {"127.0.0.1", port};
-    round.floor = true;
-    round.model = fmt::format("floor{}", r);
-    round.verifier = &verifier;
-    round.floor_fence = 1;
+// What one simulated agent's check of an order costs on one core: the agent's own CheckOrder
+// (Ed25519 verification, the order's JSON, expiry, fence, scope), median of 5 batches of 200.
+// N agents on T threads cannot take less than N x this / T: the simulator's own bound.
+double CheckOrderUs(const Signer& signer, const Verifier& verifier) {
+  Order order;
+  order.fence = 2;
+  order.scope = "model:calibration";
+  order.reason = "calibration";
+  order.issued_ms = NowMs();
+  order.expires_ms = order.issued_ms + 600'000;
+  std::string note = *SignOrder(order, signer);
+  std::vector<double> batches;
+  for (int b = 0; b < 5; ++b) {
+    double t0 = ProcessCpuUs();
+    for (int i = 0; i < 200; ++i) {
+      CheckedOrder c = CheckOrder(note, verifier, 1, NowMs(), "f0", "calibration", {});
+      if (c.refusal) Die("calibration: the order was refused: " + c.detail);
+    }
+    batches.push_back((ProcessCpuUs() - t0) / 200);
+  }
+  return Percentile(batches, 0.5);
+}
+
+// ---- the floor: a bare server in a process of its own ---------------------------------------
+
+// Blocking writes and line reads on the pipes between this process and the floor's server.
+void WriteAll(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) Die(fmt::format("pipe: {}", std::strerror(errno)));
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+}
+std::optional<std::string> ReadPipeLine(int fd) {
+  std::string line;
+  for (char c;;) {
+    ssize_t n = read(fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    if (c == '\n') return line;
+    line += c;
+  }
+}
+
+// The floor's server: a child process forked before the fleet's threads start, so that each
+// process holds one descriptor per agent (the host's limit is per process, and this host's hard
+// limit of 20,000 would otherwise stop the floor below 10,000 agents), and so that it competes
+// with the simulator for the cores as the controller does. Commands, one line each on `in`:
+//   "round N LEN" then LEN bytes (one order line): accept N connections, answer "ready";
+//   "go": write the order line to every connection, then read one line from each; answer
+//         "done ACKS MS CPU_US" (from the first write to the last ack: wall ms, and this
+//         process's CPU time), and close them.
+// EOF on `in` ends it.
+[[noreturn]] void FloorServer(int listener, int in, int out) {
+  for (;;) {
+    std::optional<std::string> cmd = ReadPipeLine(in);
+    if (!cmd) _exit(0);
+    size_t n = 0, len = 0;
+    if (std::sscanf(cmd->c_str(), "round %zu %zu", &n, &len) != 2) _exit(2);
+    std::string line(len, '\0');
+    for (size_t got = 0; got < len;) {
+      ssize_t r = read(in, line.data() + got, len - got);
+      if (r <= 0) _exit(2);
+      got += static_cast<size_t>(r);
+    }
     std::vector<int> conns;
-    std::atomic<bool> enrolled{false};
-    std::string error;
-    std::thread enrol([&] { enrolled = fleet.Enrol(round, &error); });
-    while (conns.size() < static_cast<size_t>(fleet.total())) {
-      int fd = accept4(*listener, nullptr, nullptr, SOCK_CLOEXEC);
+    conns.reserve(n);
+    std::int64_t give_up = MonotonicMs() + 600'000;
+    while (conns.size() < n && MonotonicMs() < give_up) {
+      int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd >= 0) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         conns.push_back(fd);
       } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        pollfd p{listener, POLLIN, 0};
+        poll(&p, 1, 100);
       }
     }
-    enrol.join();
-    if (!enrolled) Die("floor: " + error);
-    Order order;
-    order.fence = 2;
-    order.scope = "model:" + round.model;
-    order.reason = "floor";
-    order.issued_ms = NowMs();
-    order.expires_ms = order.issued_ms + 600'000;
-    std::string line = Dump(ToJson(ControllerMessage(OrderMsg{*SignOrder(order, signer)}))) + "\n";
-    // The server's side: write the order everywhere, then read one ack line from each.
+    WriteAll(out, "ready\n");
+    if (ReadPipeLine(in) != "go") _exit(2);
     int ep = epoll_create1(EPOLL_CLOEXEC);
+    double cpu0 = ProcessCpuUs();
     std::int64_t t0 = MonotonicMs();
+    bool short_write = false;
     for (size_t i = 0; i < conns.size(); ++i) {
-      if (send(conns[i], line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size()))
-        Die("floor: a short write");
+      if (send(conns[i], line.data(), line.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(line.size()))
+        short_write = true;
       epoll_event ev{};
       ev.events = EPOLLIN;
       ev.data.u64 = i;
@@ -619,10 +684,10 @@ Series FloorRun(Fleet& fleet, const Signer& signer, const Verifier& verifier, in
     size_t acks = 0;
     std::vector<std::string> partial(conns.size());
     std::int64_t deadline = t0 + 120'000;
-    while (acks < conns.size() && MonotonicMs() < deadline) {
+    while (!short_write && acks < conns.size() && MonotonicMs() < deadline) {
       epoll_event events[256];
-      int n = epoll_wait(ep, events, 256, 100);
-      for (int i = 0; i < n; ++i) {
+      int ready = epoll_wait(ep, events, 256, 100);
+      for (int i = 0; i < ready; ++i) {
         size_t c = events[i].data.u64;
         char buf[4096];
         ssize_t got = recv(conns[c], buf, sizeof buf, MSG_DONTWAIT);
@@ -635,16 +700,95 @@ Series FloorRun(Fleet& fleet, const Signer& signer, const Verifier& verifier, in
       }
     }
     std::int64_t t1 = MonotonicMs();
+    double cpu1 = ProcessCpuUs();
     close(ep);
     for (int fd : conns) close(fd);
-    fleet.CloseAll();
-    if (acks == conns.size()) {
-      s.ms.push_back(static_cast<double>(t1 - t0));
-    } else {
-      ++s.incomplete;
-    }
+    WriteAll(out, fmt::format("done {} {} {:.0f}\n", acks, t1 - t0, cpu1 - cpu0));
+  }
+}
+
+struct FloorProcess {
+  pid_t pid = -1;
+  std::uint16_t port = 0;
+  int to = -1, from = -1;  // command and answer pipes
+};
+
+// Forks the floor's server; call while this process has no other threads.
+FloorProcess StartFloor() {
+  auto listener = Listen({"127.0.0.1", 0});
+  if (!listener) Die(listener.error().message);
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  getsockname(*listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  int cmd[2], ans[2];
+  if (pipe2(cmd, O_CLOEXEC) != 0 || pipe2(ans, O_CLOEXEC) != 0) Die("pipe");
+  std::fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) Die(fmt::format("fork: {}", std::strerror(errno)));
+  if (pid == 0) {
+    close(cmd[1]);
+    close(ans[0]);
+    FloorServer(*listener, cmd[0], ans[1]);
   }
   close(*listener);
+  close(cmd[0]);
+  close(ans[1]);
+  return {pid, ntohs(addr.sin_port), cmd[1], ans[0]};
+}
+
+void StopFloor(FloorProcess& f) {
+  close(f.to);
+  close(f.from);
+  waitpid(f.pid, nullptr, 0);
+}
+
+// ---- the three paths -------------------------------------------------------------------------
+
+// The floor: the bare server writes one order to each connection and reads one ack from each.
+Series FloorRun(Fleet& fleet, FloorProcess& server, const Signer& signer,
+                const Verifier& verifier, int rounds) {
+  Series s;
+  s.path = "floor";
+  s.agents = fleet.total();
+  for (int r = 0; r < rounds; ++r) {
+    Round round;
+    round.target = {"127.0.0.1", server.port};
+    round.floor = true;
+    round.model = fmt::format("floor{}", r);
+    round.verifier = &verifier;
+    round.floor_fence = 1;
+    Order order;
+    order.fence = 2;
+    order.scope = "model:" + round.model;
+    order.reason = "floor";
+    order.issued_ms = NowMs();
+    order.expires_ms = order.issued_ms + 600'000;
+    std::string line = Dump(ToJson(ControllerMessage(OrderMsg{*SignOrder(order, signer)}))) + "\n";
+    WriteAll(server.to, fmt::format("round {} {}\n", fleet.total(), line.size()) + line);
+    std::string error;
+    if (!fleet.Enrol(round, &error)) Die("floor: " + error);
+    if (ReadPipeLine(server.from) != "ready") Die("floor: the server did not accept every agent");
+    double sim0 = ProcessCpuUs();
+    WriteAll(server.to, "go\n");
+    std::optional<std::string> done = ReadPipeLine(server.from);
+    std::optional<std::int64_t> last = fleet.AwaitAcks(10'000);
+    double sim1 = ProcessCpuUs();
+    size_t acks = 0;
+    long long ms = 0;
+    double cpu_us = 0;
+    if (!done || std::sscanf(done->c_str(), "done %zu %lld %lf", &acks, &ms, &cpu_us) != 3)
+      Die("floor: the server did not answer");
+    fleet.CloseAll();
+    if (acks == static_cast<size_t>(fleet.total()) && last) {
+      s.ms.push_back(static_cast<double>(ms));
+      s.cpu_us_per_agent.push_back(cpu_us / fleet.total());
+      s.sim_cpu_us_per_agent.push_back((sim1 - sim0) / fleet.total());
+    } else {
+      ++s.incomplete;
+      std::fprintf(stderr, "killswitch_fleet: floor round %d incomplete: %zu of %d acked; %s\n",
+                   r, acks, fleet.total(), fleet.FirstError().c_str());
+    }
+  }
   return s;
 }
 
@@ -667,18 +811,20 @@ Series ControllerRun(const std::string& name, Fleet& fleet, pid_t ctl, const End
       s.rss_bytes_per_agent = static_cast<double>(RssKiB(ctl) - rss_before_kib) * 1024.0 /
                               static_cast<double>(fleet.total());
     }
-    double cpu0 = CpuMs(ctl);
+    double cpu0 = CpuMs(ctl), sim0 = ProcessCpuUs();
     json report = Ask(at, op,
                       ShutdownMsg{0, "model:" + round.model, "fleet benchmark", 120'000, NowMs(),
                                   false},
                       180'000);
     double cpu1 = CpuMs(ctl);
     std::optional<std::int64_t> last = fleet.AwaitAcks(10'000);
+    double sim1 = ProcessCpuUs();
     bool complete = report.is_object() && report.value("complete", false) &&
                     report.value("stopped", 0) == fleet.total() && last.has_value();
     if (complete) {
       s.ms.push_back(report["elapsed_ms"].get<double>());
       s.cpu_us_per_agent.push_back((cpu1 - cpu0) * 1000.0 / fleet.total());
+      s.sim_cpu_us_per_agent.push_back((sim1 - sim0) / fleet.total());
     } else {
       ++s.incomplete;
       std::fprintf(stderr, "killswitch_fleet: %s round %d incomplete: %d of %d acked; %s; %s\n",
@@ -776,18 +922,21 @@ int main(int argc, char** argv) {
     }
   }
   int most = *std::max_element(sizes.begin(), sizes.end());
-  // Descriptors: this process holds two per agent in the floor rounds (the agent's end and the bare
-  // server's), and the controller (our child, inheriting the limit) one per agent. Root may raise
-  // the hard limit up to fs.nr_open.
+  // Descriptors: each process holds one per agent (this one the agents' ends, the floor's server
+  // and the controller, our children inheriting the limit, the other ends) and a few more. The
+  // limit is per process; root may raise the hard limit up to fs.nr_open only with
+  // CAP_SYS_RESOURCE, which this host does not give (hard limit 20,000: so at most about 19,900
+  // agents here, the controller keeping 40 descriptors for itself and its operators).
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
-  rlim_t want = 2 * static_cast<rlim_t>(most) + 1024;
+  rlim_t want = static_cast<rlim_t>(most) + 256;
   if (lim.rlim_cur < want) {
     lim.rlim_cur = want;
     if (lim.rlim_max < want) lim.rlim_max = want;
     if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
-      Die(fmt::format("{} agents need {} descriptors: {} (raise ulimit -n)", most, want,
-                      std::strerror(errno)));
+      Die(fmt::format("{} agents need {} descriptors per process: {} (the hard limit, ulimit -Hn, "
+                      "is {})",
+                      most, want, std::strerror(errno), lim.rlim_max));
     }
   }
 
@@ -826,13 +975,19 @@ int main(int argc, char** argv) {
     if (!up) Die("etcd did not start; see " + dir + "/etcd.log");
   }
 
-  std::printf("%-14s %-7s %6s %9s %9s %9s %14s %14s\n", "path", "agents", "rounds", "p50 ms",
-              "p99 ms", "max ms", "ctl CPU us/ag", "ctl RSS B/ag");
-  std::fflush(stdout);
+  double check_us = CheckOrderUs(signer, verifier);
+  std::printf("one agent's CheckOrder (Ed25519 + JSON) on one core: %.1f us; %d simulator threads\n",
+              check_us, threads);
+  PrintHeader();
   int incomplete = 0;
   for (int n : sizes) {
+    // Forked before the fleet's threads start.
+    FloorProcess floor_server = StartFloor();
     Fleet fleet(n, std::min(threads, n), master);
-    Series floor = FloorRun(fleet, signer, verifier, rounds);
+    Series floor = FloorRun(fleet, floor_server, signer, verifier, rounds);
+    StopFloor(floor_server);
+    std::printf("%-14s %-7d simulator bound: N x CheckOrder / threads = %.1f ms\n", "", n,
+                n * check_us / 1000.0 / std::min(threads, n));
     Print(floor);
     incomplete += floor.incomplete;
     std::vector<std::pair<std::string, std::string>> paths = {{"flopline", ""}};
