@@ -85,17 +85,46 @@ class Out {
   std::string buffer_;
 };
 
-// The summary cells of one model under one regime.
+// Formatted numbers remembered: a million rows hold a handful of distinct thresholds and penalties,
+// and formatting each again is most of what printing a row would cost.
+class FormatCache {
+ public:
+  template <typename Make>
+  const std::string& Get(double a, double b, std::string_view tag, Make make) {
+    for (Entry& e : entries_) {
+      if (e.a == a && e.b == b && e.tag == tag) return e.text;
+    }
+    if (entries_.size() >= 64) entries_.clear();  // many distinct values: bounded, formatted as they come
+    return entries_.emplace_back(Entry{a, b, std::string(tag), make()}).text;
+  }
+
+ private:
+  struct Entry {
+    double a, b;
+    std::string tag, text;
+  };
+  std::vector<Entry> entries_;
+};
+
+// The summary cells of one model under one regime, and the caches of one printing thread.
 struct Row {
-  std::string status, covered, basis, margin, deadline, penalty;
+  std::string_view status, covered;
+  std::string basis, margin, deadline;
+  const std::string* penalty = nullptr;
+  FormatCache numbers;
 };
 
 // The deciding margin, short: "1.2x above 1e+26" (the full one, with what is measured and which
 // line, is in --explain and in JSON's "margin").
-std::string ShortMargin(const rules::Determination& d) {
+void ShortMargin(const rules::Determination& d, Row& row) {
   const rules::Margin* m = rules::KeyMarginOf(d);
-  if (!m) return "-";
-  return fmt::format("{} {:.3g}", m->text, m->threshold);
+  if (!m) {
+    row.margin = "-";
+    return;
+  }
+  row.margin = m->text;
+  row.margin += ' ';
+  row.margin += row.numbers.Get(m->threshold, 0, "line", [&] { return fmt::format("{:.3g}", m->threshold); });
 }
 
 // Notes that differ only in the parameter they name ("covered_cost_usd: the CPI adjustment ...",
@@ -171,6 +200,7 @@ class Table {
         if (rule.cite.empty() || keys_.contains(rule.cite)) continue;
         keys_.emplace(rule.cite, cites_.size());
         cites_.push_back(rule.cite);
+        key_text_.push_back(std::to_string(cites_.size()));
       }
     }
   }
@@ -187,8 +217,8 @@ class Table {
       width_[0] = std::max(width_[0], a.id.size());
       for (const rules::Determination& d : a.determinations) {
         MakeRow(d, row, ignored);
-        const std::string* cells[] = {&d.regime, &row.status, &row.covered, &row.margin, &row.penalty};
-        for (std::size_t i = 0; i < std::size(cells); ++i) width_[i + 1] = std::max(width_[i + 1], cells[i]->size());
+        const std::string_view cells[] = {d.regime, row.status, row.covered, row.margin, *row.penalty};
+        for (std::size_t i = 0; i < std::size(cells); ++i) width_[i + 1] = std::max(width_[i + 1], cells[i].size());
         basis_width_ = std::max(basis_width_, row.basis.size());
       }
     }
@@ -213,13 +243,14 @@ class Table {
     if (markdown_) {
       const std::string margin = rules::KeyMargin(d);  // in full: a renderer wraps
       fmt::format_to(std::back_inserter(b), "| {} | {} | {} | {} | {} | {} | {} | {} |\n", a.id, d.regime, row.status,
-                     row.covered, margin.empty() ? "-" : margin, row.penalty, row.deadline,
+                     row.covered, margin.empty() ? "-" : margin, *row.penalty, row.deadline,
                      d.basis.empty() ? "-" : core::Join(d.basis, "; "));
       return;
     }
-    const std::string* cells[] = {&a.id, &d.regime, &row.status, &row.covered, &row.margin, &row.penalty};
-    for (std::size_t i = 0; i < std::size(cells); ++i) {
-      fmt::format_to(std::back_inserter(b), "{:<{}}  ", *cells[i], width_[i]);
+    const std::string_view cells[] = {a.id, d.regime, row.status, row.covered, row.margin, *row.penalty};
+    for (std::size_t i = 0; i < std::size(cells); ++i) {  // padded by hand: fmt's parsing is most of a row's cost
+      b += cells[i];
+      b.append(cells[i].size() < width_[i] ? width_[i] - cells[i].size() + 2 : 2, ' ');
     }
     b += row.basis;
     b += '\n';
@@ -276,16 +307,19 @@ class Table {
 
  private:
   void MakeRow(const rules::Determination& d, Row& row, std::vector<char>& used) const {
+    static const std::string kNone = "-";
     row.status = d.status;
-    row.covered = Covered(d.covered);
-    row.margin = ShortMargin(d);
+    row.covered = !d.covered ? "?" : *d.covered ? "yes" : "no";
+    ShortMargin(d, row);
     row.deadline = "-";
     if (const rules::ObligationState* o = rules::NextDeadline(d)) {
       row.deadline = fmt::format("{} {}{}", ShortInstant(*o->due), o->id, o->state == "overdue" ? " (overdue)" : "");
     }
-    row.penalty = "-";
+    row.penalty = &kNone;
     if (d.penalty_first) {
-      row.penalty = Amount(d.penalty_first, d.penalty_currency) + " / " + Amount(d.penalty_subsequent, d.penalty_currency);
+      row.penalty = &row.numbers.Get(*d.penalty_first, d.penalty_subsequent.value_or(-1), d.penalty_currency, [&] {
+        return Amount(d.penalty_first, d.penalty_currency) + " / " + Amount(d.penalty_subsequent, d.penalty_currency);
+      });
     }
     row.basis.clear();
     for (const std::string& cite : d.basis) {
@@ -295,7 +329,8 @@ class Table {
         continue;
       }
       used[it->second] = 1;
-      row.basis += fmt::format("{}{}", row.basis.empty() ? "[" : ",", it->second + 1);
+      row.basis += row.basis.empty() ? '[' : ',';
+      row.basis += key_text_[it->second];
     }
     if (!row.basis.empty() && row.basis.front() == '[') row.basis += ']';
     if (row.basis.empty()) row.basis = "-";
@@ -306,6 +341,7 @@ class Table {
   std::size_t basis_width_ = 0;
   std::unordered_map<std::string, std::size_t> keys_;  // cite -> index in cites_
   std::vector<std::string> cites_;
+  std::vector<std::string> key_text_;  // "1", "2", ...: the keys as printed
 };
 
 // Prints each chunk of answers on every core: the chunk is cut into one run of models per thread,
@@ -338,6 +374,25 @@ class ChunkPrinter {
     for (std::size_t part = 0; part < parts; ++part) {
       std::fwrite(buffers_[part].data(), 1, buffers_[part].size(), stdout);
       if (stop[part] != n) return false;
+    }
+    return true;
+  }
+
+ private:
+  std::vector<std::string> buffers_;
+};
+
+// One output buffer per judging thread, for Engine::AssessChunks's `judged` hook: each thread
+// appends the models it judges (a consecutive run of the chunk), and the buffers are written in
+// order when the chunk is done.
+class Fused {
+ public:
+  explicit Fused(unsigned threads) : buffers_(std::max(1u, threads)) {}
+  std::string& buffer(unsigned part) { return buffers_[part]; }
+  bool Write() {
+    for (std::string& b : buffers_) {
+      std::fwrite(b.data(), 1, b.size(), stdout);
+      b.clear();
     }
     return true;
   }
@@ -394,10 +449,10 @@ void PrintTrace(Out& out, const rules::ModelAnswer& a, bool markdown) {
   out.MaybeFlush();
 }
 
-bool AnyCovered(const rules::ModelAnswer& a, const std::vector<const rules::Regime*>& regimes) {
-  for (std::size_t i = 0; i < a.determinations.size(); ++i) {
-    for (const rules::Outcome& o : a.determinations[i].outcomes) {
-      if (regimes[i]->IsCovered(o.status)) return true;
+bool AnyCovered(const rules::ModelAnswer& a) {
+  for (const rules::Determination& d : a.determinations) {
+    for (const rules::Outcome& o : d.outcomes) {
+      if (o.covered) return true;
     }
   }
   return false;
@@ -581,19 +636,24 @@ int Run(const AssessFlags& f) {
   std::vector<char> covered_seen(threads, 0);          // per printing thread, read once at the end
   std::vector<std::size_t> with_notes(threads, 0);
   auto covered = [&] { return std::find(covered_seen.begin(), covered_seen.end(), 1) != covered_seen.end(); };
+  // Each model printed as it is judged, on its judging thread (Fused).
   auto each_chunk = [&](const std::function<bool(std::size_t)>& explain,
                         const std::function<bool(std::string&, std::size_t, std::size_t, const rules::ModelAnswer&)>& print) {
+    Fused fused(threads);
     return engine.AssessChunks(*inventory, options, explain,
-                               [&](std::size_t first, std::span<const rules::ModelAnswer> answers) {
+                               [&](std::size_t, std::span<const rules::ModelAnswer>) {
                                  out.Flush();
-                                 return printer.Print(first, answers, print);
+                                 return fused.Write();
                                },
-                               threads, rules::Engine::Summaries::kBrief);
+                               threads, rules::Engine::Summaries::kBrief,
+                               [&](unsigned part, std::size_t i, const rules::ModelAnswer& a) {
+                                 print(fused.buffer(part), part, i, a);
+                               });
   };
 
   if (f.quiet) {
     auto done = engine.AssessChunks(*inventory, options, {}, [&](std::size_t, std::span<const rules::ModelAnswer> answers) {
-      for (const rules::ModelAnswer& a : answers) any_covered = any_covered || AnyCovered(a, shown);
+      for (const rules::ModelAnswer& a : answers) any_covered = any_covered || AnyCovered(a);
       return !(any_covered && f.fail_if_covered);  // the answer is known: stop judging
     }, threads, rules::Engine::Summaries::kBrief);
     if (!done) return ReportError("assess", done.error().ToString());
@@ -617,7 +677,7 @@ int Run(const AssessFlags& f) {
     std::function<bool(std::size_t)> explain;  // none: large chunks
     if (explain_any) explain = explained;
     auto done = each_chunk(explain, [&](std::string& into, std::size_t part, std::size_t i, const rules::ModelAnswer& a) {
-      if (!covered_seen[part] && AnyCovered(a, shown)) covered_seen[part] = 1;
+      if (!covered_seen[part] && AnyCovered(a)) covered_seen[part] = 1;
       if (i > 0) into += ",\n";
       if (a.determinations.empty() || !a.determinations.front().explained) {
         rules::AppendSummaryJson(into, a);
@@ -667,23 +727,29 @@ int Run(const AssessFlags& f) {
   std::vector<std::vector<char>> used(threads, std::vector<char>(table.cites(), 0));  // basis keys, per thread
   bool headed = false;
   auto print_row = [&](std::string& into, std::size_t part, std::size_t, const rules::ModelAnswer& a) {
-    if (!covered_seen[part] && AnyCovered(a, shown)) covered_seen[part] = 1;
+    if (!covered_seen[part] && AnyCovered(a)) covered_seen[part] = 1;
     for (const auto& d : a.determinations) {
       if (!d.notes.empty()) ++with_notes[part];
       table.Add(into, a, d, rows[part], used[part]);
     }
     return true;
   };
+  // The first chunk is printed once judged, as its widths are fitted to it; the later ones as each
+  // model is judged, on its judging thread, into that thread's buffer (Fused).
+  Fused fused(threads);
   auto done = engine.AssessChunks(*inventory, options, {},
                                   [&](std::size_t first, std::span<const rules::ModelAnswer> answers) {
-                                    if (!headed) {
-                                      head(answers);
-                                      headed = true;
-                                    }
+                                    out.Flush();
+                                    if (headed) return fused.Write();
+                                    head(answers);
+                                    headed = true;
                                     out.Flush();
                                     return printer.Print(first, answers, print_row);
                                   },
-                                  threads, rules::Engine::Summaries::kBrief);
+                                  threads, rules::Engine::Summaries::kBrief,
+                                  [&](unsigned part, std::size_t i, const rules::ModelAnswer& a) {
+                                    if (headed) print_row(fused.buffer(part), part, i, a);
+                                  });
   if (!done) {
     out.buffer().clear();
     return ReportError("assess", done.error().ToString());

@@ -131,12 +131,15 @@ void FillFacts(const FactSchema& schema, const FactSlots& at, const Model& m, co
 
 // Fills `v` with model m's facts under one combination of readings, given its base's status there
 // (-1 when unknown; the number of statuses, "none", when it has no base).
+// `covered`, when given, is IsCovered per status index (RegimeRun::covered), so that the lineage
+// pass compares no names.
 void FillFor(const Regime& r, const FactSchema& schema, const FactSlots& slots, const Model& m, const ModelFacts& f,
-             int base_status, FactValues& v) {
+             int base_status, FactValues& v, const std::vector<char>* covered = nullptr) {
   const int none = static_cast<int>(r.statuses.size());
   const bool base_known = base_status >= 0;
+  const auto at = static_cast<std::size_t>(base_status);
   const bool base_covered =
-      base_known && base_status < none && r.IsCovered(r.statuses[static_cast<std::size_t>(base_status)]);
+      base_known && base_status < none && (covered ? (*covered)[at] != 0 : r.IsCovered(r.statuses[at]));
   FillFacts(schema, slots, m, f, base_known ? base_status : none, base_covered, base_known,
             schema.ValueIndex(slots.derivation, m.derivation), v);
 }
@@ -654,6 +657,7 @@ struct RegimeRun {
   std::vector<std::vector<int>> status;  // [combination][model], -1 unknown
   std::vector<std::vector<int>> rule;    // [combination][model]: the deciding rule, -1 none
   std::vector<std::string> reading_names;  // [combination]
+  std::vector<char> covered;               // [status]: carries duties (IsCovered, asked once per status)
   // [combination][model]: the cost of the covered model a penalty is measured on (SB 1047
   // §22606(a)(1) "the covered model"): the model's own `cost_usd` under the reading when it has
   // the regime's first covered status, else its base's; nullopt when unknown or none.
@@ -667,6 +671,7 @@ RegimeRun Prepare(const Regime& r, const AssessOptions& options, const std::vect
   run.context.title = r.title;
   run.context.note = r.note;
   run.context.in_force = !r.in_force_from || options.as_of >= *r.in_force_from;
+  for (const std::string& status : r.statuses) run.covered.push_back(r.IsCovered(status) ? 1 : 0);
   for (const Parameter& p : r.params) {
     run.context.params.push_back(ValueAt(r, p, options.as_of, options.overrides, cpi, run.context.notes));
     run.params.push_back(run.context.params.back().value);
@@ -710,7 +715,7 @@ void JudgeLineage(RegimeRun& run, const Inventory& inv, const std::vector<ModelF
       const std::size_t mi = static_cast<std::size_t>(i);
       const int base = inv.base_index[mi];
       FillFor(r, r.schema(c), run.slots[c], inv.models[mi], facts[mi],
-              base >= 0 ? status[static_cast<std::size_t>(base)] : none, values);
+              base >= 0 ? status[static_cast<std::size_t>(base)] : none, values, &run.covered);
       const Evaluated e = Decide(r, c, values, run.params, run.ranks);
       status[mi] = e.status;
       run.rule[c][mi] = e.rule;
@@ -731,6 +736,7 @@ enum class Detail { kExplained, kSummary, kBrief };
 // A thread's working storage, reused model after model.
 struct Scratch {
   FactValues values;
+  std::vector<int> status;  // [combination]: the status index decided, -1 unknown
   std::vector<NumericComparison> numeric;
   std::vector<ObligationState> obligations;
 };
@@ -787,13 +793,14 @@ void Determine(const RegimeRun& run, const Inventory& inv, std::size_t mi, const
     d.notes = run.context.notes;
   }
   d.outcomes.resize(combos);
+  scratch.status.resize(combos);
   std::size_t basis_size = 0;
   for (std::size_t c = 0; c < combos; ++c) {
     // A summary's other readings were decided by the lineage pass; the first is evaluated again
     // for its margins.
     Evaluated e;
     if (explain || c == 0) {
-      FillFor(r, r.schema(c), run.slots[c], m, fact, base_status(c), values);
+      FillFor(r, r.schema(c), run.slots[c], m, fact, base_status(c), values, &run.covered);
       e = Decide(r, c, values, params, run.ranks);
     } else {
       e.status = run.status[c][mi];
@@ -807,15 +814,28 @@ void Determine(const RegimeRun& run, const Inventory& inv, std::size_t mi, const
     o.reading = run.reading_names[c];
     o.status = e.status >= 0 ? std::string_view(r.statuses[static_cast<std::size_t>(e.status)])
                              : std::string_view("unknown");
+    o.covered = e.status >= 0 && run.covered[static_cast<std::size_t>(e.status)];
+    scratch.status[c] = e.status;
     o.developer = m.developer;
     if (!explain) {
-      // The first reading's margins, from the rules that give them, without a text trace.
+      // The first reading's margins, from the rules that give them, without a text trace. A brief
+      // summary keeps only the one KeyMarginOf would pick (the first decided comparison with a
+      // parameter on its right, else the first decided one): no text for the others.
       std::size_t kept = 0;
-      for (std::size_t ri = 0; ri < r.rules.size() && c == 0; ++ri) {
+      const bool brief = detail == Detail::kBrief;
+      bool key_found = false;
+      for (std::size_t ri = 0; ri < r.rules.size() && c == 0 && !key_found; ++ri) {
         const auto& expr = r.compiled_rules(c)[ri];
         if (!expr || !(static_cast<int>(ri) == e.rule || e.rule < 0)) continue;
         expr->Evaluate(values, params, scratch.numeric);
         for (const NumericComparison& cmp : scratch.numeric) {
+          if (brief) {
+            if (cmp.holds == Truth::kUnknown || !(cmp.right_value > 0)) continue;
+            const bool param = expr->RightText(cmp).find("param.") != std::string_view::npos;
+            if (kept > 0 && !param) continue;  // the fallback is already kept
+            kept = 0;
+            key_found = param;
+          }
           Margin& mg = kept < o.margins.size() ? o.margins[kept] : o.margins.emplace_back();
           ++kept;
           mg.left = expr->LeftText(cmp);
@@ -825,6 +845,7 @@ void Determine(const RegimeRun& run, const Inventory& inv, std::size_t mi, const
           mg.threshold = cmp.right_value;
           mg.holds = TruthName(cmp.holds);
           mg.text = cmp.holds == Truth::kUnknown ? "unknown" : MarginText(cmp.left_value, cmp.right_value);
+          if (key_found) break;
         }
       }
       o.margins.resize(kept);
@@ -901,15 +922,17 @@ void Determine(const RegimeRun& run, const Inventory& inv, std::size_t mi, const
   }
 
   // Summarise across readings.
-  bool agree = std::all_of(d.outcomes.begin(), d.outcomes.end(),
-                           [&](const Outcome& o) { return o.status == d.outcomes.front().status; });
+  // By status index (scratch.status, -1 unknown), not by name.
+  const int* status = scratch.status.data();
+  const bool agree = std::all_of(status, status + combos, [&](int x) { return x == status[0]; });
   d.status = agree ? std::string_view(d.outcomes.front().status) : std::string_view("depends-on-reading");
   bool all_covered = true, none_covered = true, any_unknown = false;
-  for (const Outcome& o : d.outcomes) {
-    any_unknown = any_unknown || o.status == "unknown";
-    bool cov = r.IsCovered(o.status);
-    all_covered = all_covered && cov;
-    none_covered = none_covered && !cov && o.status != "unknown";
+  for (std::size_t c = 0; c < combos; ++c) {
+    const Outcome& o = d.outcomes[c];
+    const bool unknown = status[c] < 0;
+    any_unknown = any_unknown || unknown;
+    all_covered = all_covered && o.covered;
+    none_covered = none_covered && !o.covered && !unknown;
     const auto basis_end = d.basis.begin() + static_cast<std::ptrdiff_t>(basis_size);
     if (!o.cite.empty() && std::find(d.basis.begin(), basis_end, o.cite) == basis_end) {
       if (basis_size < d.basis.size()) d.basis[basis_size] = o.cite;
@@ -931,10 +954,10 @@ void Determine(const RegimeRun& run, const Inventory& inv, std::size_t mi, const
   }
 
   // Obligations and penalties under the first reading whose status carries duties.
-  auto covered_outcome = std::find_if(d.outcomes.begin(), d.outcomes.end(), [&](const Outcome& o) { return r.IsCovered(o.status); });
+  auto covered_outcome = std::find_if(d.outcomes.begin(), d.outcomes.end(), [](const Outcome& o) { return o.covered; });
   if (covered_outcome != d.outcomes.end()) {
     std::size_t c = static_cast<std::size_t>(covered_outcome - d.outcomes.begin());
-    FillFor(r, r.schema(c), run.slots[c], m, fact, base_status(c), values);
+    FillFor(r, r.schema(c), run.slots[c], m, fact, base_status(c), values, &run.covered);
     if (detail == Detail::kBrief) {
       Obligations(r, c, covered_outcome->status, events, values, params, options.as_of, false, scratch.obligations);
       KeepNextDeadline(r, scratch.obligations, d.obligations);
@@ -1005,7 +1028,8 @@ Result<void> Engine::AssessEach(const Inventory& inv, const AssessOptions& optio
 Result<void> Engine::AssessChunks(const Inventory& inv, const AssessOptions& options,
                                   const std::function<bool(std::size_t)>& explain,
                                   const std::function<bool(std::size_t, std::span<const ModelAnswer>)>& chunk,
-                                  unsigned threads, Summaries summaries) const {
+                                  unsigned threads, Summaries summaries,
+                                  const std::function<void(unsigned, std::size_t, const ModelAnswer&)>& judged) const {
   const Detail summary_detail = summaries == Summaries::kBrief ? Detail::kBrief : Detail::kSummary;
   FL_RETURN_IF_ERROR(CheckOptions(regimes_, options));
   const std::vector<ModelFacts> facts = ComputeFacts(inv);
@@ -1039,7 +1063,7 @@ Result<void> Engine::AssessChunks(const Inventory& inv, const AssessOptions& opt
   const std::size_t kChunk = explain ? 512 : 8192;
   threads = std::max(1u, threads);
   std::vector<ModelAnswer> answers;
-  auto judge = [&](std::size_t begin, std::size_t end, std::size_t chunk_start) {
+  auto judge = [&](unsigned part, std::size_t begin, std::size_t end, std::size_t chunk_start) {
     Scratch scratch;
     for (std::size_t mi = begin; mi < end; ++mi) {
       const ModelFacts& f = facts[mi];
@@ -1058,6 +1082,7 @@ Result<void> Engine::AssessChunks(const Inventory& inv, const AssessOptions& opt
       for (std::size_t k = 0; k < runs.size(); ++k) {
         Determine(runs[k], inv, mi, f, events[mi], options, detail, scratch, a.determinations[k]);
       }
+      if (judged) judged(part, mi, a);
     }
   };
   for (std::size_t start = 0; start < inv.models.size(); start += kChunk) {
@@ -1066,13 +1091,13 @@ Result<void> Engine::AssessChunks(const Inventory& inv, const AssessOptions& opt
     const std::size_t n = end - start;
     const unsigned use = static_cast<unsigned>(std::min<std::size_t>(threads, (n + 255) / 256));
     if (use <= 1) {
-      judge(start, end, start);
+      judge(0, start, end, start);
     } else {
       std::vector<std::thread> workers;
       for (unsigned t = 1; t < use; ++t) {
-        workers.emplace_back(judge, start + n * t / use, start + n * (t + 1) / use, start);
+        workers.emplace_back(judge, t, start + n * t / use, start + n * (t + 1) / use, start);
       }
-      judge(start, start + n / use, start);
+      judge(0, start, start + n / use, start);
       for (std::thread& w : workers) w.join();
     }
     if (!chunk(start, std::span<const ModelAnswer>(answers.data(), n))) return core::Ok();

@@ -77,6 +77,7 @@ struct Step {
 struct Outcome {
   std::string reading;     // the combination of readings, or "as written"
   std::string status;      // a regime status, or "unknown" when a rule that could decide had unknown inputs
+  bool covered = false;    // the status carries duties (Regime::IsCovered)
   std::string rule, cite;  // the deciding rule (empty when the default applied)
   std::string developer;   // developer of record
   std::vector<Step> explanation;
@@ -151,10 +152,17 @@ class Engine {
   // AssessEach a chunk at a time: `chunk(first, answers)` gets consecutive models (answers[i] is
   // model first + i), in order, valid until it returns; for callers that print a chunk on several
   // threads. Stops early, without error, when `chunk` returns false.
+  //
+  // `judged(part, index, answer)`, when given, is called on the judging thread as soon as each model
+  // is judged, while its answer is still in that core's cache: `part` (0 to threads - 1) numbers the
+  // chunk's consecutive runs of models in order, one per thread, so a caller that appends to one
+  // buffer per part and writes the buffers in part order when `chunk` is called keeps the models'
+  // order. (Printing a chunk after it is judged reads every answer again from memory.)
   core::Result<void> AssessChunks(const Inventory& inventory, const AssessOptions& options,
                                   const std::function<bool(std::size_t)>& explain,
                                   const std::function<bool(std::size_t, std::span<const ModelAnswer>)>& chunk,
-                                  unsigned threads, Summaries summaries) const;
+                                  unsigned threads, Summaries summaries,
+                                  const std::function<void(unsigned, std::size_t, const ModelAnswer&)>& judged = {}) const;
 
   // The regime-wide values and notes of the regimes `options` selects, in order.
   core::Result<std::vector<RegimeContext>> Context(const AssessOptions& options) const;
