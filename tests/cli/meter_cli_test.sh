@@ -57,6 +57,7 @@ PY
   echo '{"run":"r1","time":1767225650,"step":6,"tokens":1000,"flop":1e18} {"run":"r1","time":1767225660,"step":7,"tokens":1000,"flop":1e18}'
   echo '{"run":"r1","time":1767225670,"step":6,"tokens":1000,"flop":1e18}'
   echo '{"run":"r1","time":1767225680,"step":5,"tokens":1000,"flop":1e18}'
+  echo '{"run":"r1","time":1767225690,"step":6,"tokens":1000,"flop":1e18}'
 } >"$tmp/bad.jsonl"
 "$bin" meter watch "$tmp/bad.jsonl" --run r1=acme-f2 --format json >"$tmp/out" 2>"$tmp/err"
 code=$?
@@ -76,7 +77,8 @@ import json, sys
 report = json.loads(open(sys.argv[1]).read().splitlines()[-1])["report"]
 assert report["bad_lines"] == 5, report
 run = report["runs"][0]
-# Steps 1, 6 (the second report of step 6 is a repeat) and 5 (late): three steps, 3e18 FLOP.
+# Steps 1, 6 and 5 (late): three steps, 3e18 FLOP. Line 7 is bad as a whole (never half counted), so
+# step 6 first counts on line 8 and its report on line 10 is the one repeat.
 assert run["steps_counted"] == 3 and run["steps_repeated"] == 1 and run["flop"] == 3e18, run
 PY
 
@@ -178,27 +180,57 @@ PY
 check webhook-down test $? -eq 1
 check webhook-down-said grep -q "webhook http://127.0.0.1:1/none" "$tmp/err"
 
-# 6. A file followed as it grows.
+# 6. A file followed as it grows. The test waits until the watcher's read offset in the file (from
+#    /proc) is at its end before it appends more, and stops it (SIGTERM: the report is still written)
+#    once it has read everything, so a slow machine changes nothing.
+read_to_end() {  # PID FILE: up to 60 s
+  local fd pos size
+  for _ in $(seq 600); do
+    fd=$(find "/proc/$1/fd" -lname "$2" -printf '%f\n' 2>/dev/null | head -n 1)
+    size=$(stat -c %s "$2")
+    pos=$([[ -n $fd ]] && awk '/^pos:/ {print $2}' "/proc/$1/fdinfo/$fd" 2>/dev/null)
+    [[ -n $pos && $pos -eq $size ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
 : >"$tmp/grow.jsonl"
-"$bin" meter watch --follow --idle-exit 3 "$tmp/grow.jsonl" --run r1=acme-f2 --format json >"$tmp/follow.out" 2>"$tmp/follow.err" &
+"$bin" meter watch --follow --idle-exit 120 "$tmp/grow.jsonl" --run r1=acme-f2 --format json >"$tmp/follow.out" 2>"$tmp/follow.err" &
 watcher=$!
 head -n 300 "$tmp/big.jsonl" >>"$tmp/grow.jsonl"
-sleep 1
+check follow-read-first read_to_end "$watcher" "$tmp/grow.jsonl"
 tail -n +301 "$tmp/big.jsonl" | head -n 200 >>"$tmp/grow.jsonl"
+check follow-read-more read_to_end "$watcher" "$tmp/grow.jsonl"
+kill -TERM "$watcher"
 wait "$watcher"
 check follow-exit test $? -eq 0
 check follow-counted python3 -c "
 import json,sys
 r=json.loads(open('$tmp/follow.out').read().splitlines()[-1])['report']['runs'][0]
 sys.exit(0 if r['steps_counted'] == 500 else 1)"
+# --idle-exit: a followed file that stays empty ends the watch after that long without lines.
+: >"$tmp/idle.jsonl"
+expect_ok follow-idle-exit meter watch --follow --idle-exit 1 "$tmp/idle.jsonl" --run r1=acme-f2 --format json
+check follow-idle-report grep -q '"lines_read":0' "$tmp/out"
 
 # 7. Gate mode, with a real controller, agent and workload: the run is stopped before the SB 1047
 #    line when its protocol is not recorded as published, and not when every duty before it is.
-port=$((20000 + RANDOM % 20000))
 tag="8$$"
-"$bin" killswitch controller --listen "127.0.0.1:$port" --key "$tmp/ks.key" --lease-ttl 5 2>"$tmp/controller.log" &
-controller=$!
-for _ in $(seq 200); do grep -q listening "$tmp/controller.log" 2>/dev/null && break; sleep 0.05; done
+# A random port; another one when it is taken (the controller exits: bind failed).
+for _ in 1 2 3 4 5; do
+  port=$((20000 + RANDOM % 20000))
+  "$bin" killswitch controller --listen "127.0.0.1:$port" --key "$tmp/ks.key" --lease-ttl 5 2>"$tmp/controller.log" &
+  controller=$!
+  for _ in $(seq 600); do
+    grep -q listening "$tmp/controller.log" 2>/dev/null && break
+    kill -0 "$controller" 2>/dev/null || break
+    sleep 0.05
+  done
+  grep -q listening "$tmp/controller.log" && break
+  kill "$controller" 2>/dev/null
+  wait "$controller" 2>/dev/null
+done
+check gate-controller-up grep -q listening "$tmp/controller.log"
 "$bin" killswitch credential --key "$tmp/ks.key" --operator --out "$tmp/op.cred" 2>/dev/null
 for a in unmet met; do
   "$bin" killswitch credential --key "$tmp/ks.key" --agent "train-$a" --out "$tmp/$a.cred" 2>/dev/null
@@ -209,7 +241,7 @@ start_training() {  # NAME MODEL DIGIT
   "$bin" killswitch agent --controller "127.0.0.1:$port" --id "train-$1" --model "$2" --grace 2 \
     --credential "$tmp/$1.cred" -- sh -c "sleep $tag$3" 2>>"$tmp/agent-$1.log" &
   agents+=($!)
-  for _ in $(seq 200); do [[ $(workloads "$3") -ge 1 ]] && break; sleep 0.05; done
+  for _ in $(seq 600); do [[ $(workloads "$3") -ge 1 ]] && break; sleep 0.05; done
 }
 cat >>"$tmp/models.toml" <<'TOML'
 
@@ -219,23 +251,29 @@ developer = "Acme AI"
 developer_revenue_usd = 2.0e9
 foundation_model = true
 derivation = "pretrain"
-
-[[event]]
-model = "acme-f3"
-kind = "cybersecurity-attested"
-at = 2025-12-15T12:00:00Z
-[[event]]
-model = "acme-f3"
-kind = "shutdown-drill"
-at = 2025-12-16T12:00:00Z
-[[event]]
-model = "acme-f3"
-kind = "ssp-published"
-at = 2025-12-17T12:00:00Z
 TOML
 # 1e23 FLOP a step: SB 1047's 1e26 line at step 1000 of 1100.
 "$bin" meter simulate --run r1 --steps 1100 --tokens-per-step 1e10 --flop-per-token 1e13 --step-seconds 60 \
   --start 2026-01-10T00:00:00Z >"$tmp/gate.jsonl"
+# acme-f3 records as done every duty the engine says is owed before the line (read from the meter's
+# own report, not a list of ours: a duty the law adds is recorded too), each by the event kind it names.
+expect_ok gate-duties meter watch "$tmp/gate.jsonl" --run r1=acme-f3 --models "$tmp/models.toml" \
+  --regime ca-sb1047 --priced-at 2026-01-01 --format json
+check gate-duties-recorded python3 - "$tmp/out" "$tmp/models.toml" <<'PY'
+import json, sys
+report = json.loads(open(sys.argv[1]).read().splitlines()[-1])["report"]
+line = [l for l in report["runs"][0]["lines"] if l["regime"] == "ca-sb1047" and l["param"] == "covered_flop"][0]
+owed = [d for d in line["duties"] if d["before_line"] or d["unmet"]]
+ids = {d["id"] for d in owed}
+# SB 1047's four duties before initial training (§22603(a)(1)-(4)) are among them, none yet met.
+assert {"cybersecurity-before-training", "shutdown-capability-before-training", "ssp-before-training",
+        "senior-personnel"} <= ids, ids
+assert line["duties_unmet"] and not any(d["met"] for d in owed), owed
+with open(sys.argv[2], "a") as models:
+    for day, d in enumerate(owed, start=1):
+        assert d["met_by"], d
+        models.write(f'\n[[event]]\nmodel = "acme-f3"\nkind = "{d["met_by"]}"\nat = 2025-12-{day:02d}T12:00:00Z\n')
+PY
 G="sqlite:$tmp/gate.db"
 "$bin" ledger init --store "$G" --origin example.com/meter-gate >/dev/null
 start_training unmet acme-f2 1
