@@ -1,5 +1,5 @@
-// The two document parsers on arbitrary bytes: a document-kinds file (documents/*.toml) and a fill
-// file against a fixed kind. Each gives an error with a message, or a value whose invariants hold
+// The document parsers on arbitrary bytes: a document-kinds file (documents/*.toml), a fill file
+// against a fixed kind, and the same fill as the workspace API's JSON body. Each gives an error with a message, or a value whose invariants hold
 // (ids non-empty and unique, every fact in the vocabulary, every redaction on a ground the kind
 // allows), and a document built from it renders without crashing.
 #include <cstddef>
@@ -73,7 +73,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   static const std::vector<DocumentKind> fixed = *ParseKinds(kKind, "kind.toml");
   const DocumentKind& kind = fixed.front();
+  // The API's JSON fill: a refusal names its field; what it accepts holds the fill file's invariants.
   auto fill = ParseFill(text, "fill.toml", kind);
+  nlohmann::json body = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_discarded()) {
+    auto from_json = FillFromJson(body, kind);
+    if (!from_json) {
+      if (from_json.error().message.empty() || from_json.error().field.empty()) std::abort();
+    } else if (!fill) {
+      fill = std::move(from_json);
+    }
+  }
   if (!fill) {
     if (fill.error().message.empty()) std::abort();
     return 0;

@@ -18,6 +18,7 @@
 #include "flopline/core/format.h"
 #include "flopline/documents/document.h"
 #include "flopline/documents/facts.h"
+#include "flopline/documents/filing.h"
 #include "flopline/documents/fill.h"
 #include "flopline/documents/kinds.h"
 #include "flopline/documents/pdf.h"
@@ -180,47 +181,36 @@ class DocumentCommand {
       if (!parsed) return Fail(parsed.error());
       fill = std::move(*parsed);
     }
-    auto regimes = rules::LoadRegimeDir(FindRegimesDir(f_.regimes_dir));
-    if (!regimes) return Fail(regimes.error());
-    if (auto r = documents::CheckAgainstRegimes(*kinds, *regimes); !r) return Fail(r.error());
-    std::string data = FindDataDir(f_.data_dir);
-    auto cpi = rules::LoadCpi(data + "/cpi.toml");
-    if (!cpi) return Fail(cpi.error());
-    auto accelerators = compute::AcceleratorTable::Load(data + "/accelerators.toml");
-    if (!accelerators) return Fail(accelerators.error());
-    auto prices = compute::PriceTable::Load(data + "/cloud-prices.toml");
-    if (!prices) return Fail(prices.error());
-    rules::Engine engine(std::move(*regimes), std::move(*cpi));
+    auto lib = documents::Library::Load(FindDocumentsDir(f_.documents_dir), FindRegimesDir(f_.regimes_dir),
+                                        FindDataDir(f_.data_dir));
+    if (!lib) return Fail(lib.error());
+    kind = lib->Find(f_.kind);
     if (!Open()) return 2;
 
-    auto evidence = documents::LoadEvidence(*log_, *storage_, f_.model, as_of, *accelerators, *prices);
+    auto evidence = lib->LoadEvidence(*log_, *storage_, f_.model, as_of);
     if (!evidence) {
       core::Error e = evidence.error();
       if (e.code == core::Code::kNotFound) e.where = core::Location{f_.store, 0, 0};
       return Fail(e);
     }
-    auto facts = documents::GatherFacts(*evidence, engine, *kind, as_of);
-    if (!facts) return Fail(facts.error());
-    std::uint64_t version = 1;
-    for (const documents::LoggedRecord& r : evidence->records) {
-      if (r.kind == kind->record_kind && r.fields && r.fields->value("document_kind", "") == kind->id) ++version;
-    }
-    auto doc = documents::BuildDocument({*kind, *facts, *evidence, as_of, fill ? &*fill : nullptr, version});
-    if (!doc) return Fail(doc.error());
-    std::vector<documents::CompletenessItem> incomplete = documents::Incomplete(*doc);
+    auto draft = lib->Build(*evidence, *kind, as_of, fill ? &*fill : nullptr);
+    if (!draft) return Fail(draft.error());
+    const json* doc = &draft->document;
+    const std::uint64_t version = draft->version;
+    const std::vector<documents::CompletenessItem>& incomplete = draft->incomplete;
     const bool complete = incomplete.empty();
 
     if (f_.file) {
       // Everything the record needs is checked before anything is appended.
-      const ledger::RecordKind* record = ledger::FindRecordKind(kind->record_kind);
-      for (std::string_view field : record->required_fields) {
-        if (!doc->contains(std::string(field))) {
-          std::string where = f_.fill.empty() ? "--fill" : "signatory";
-          return Fail({core::Code::kInvalidArgument,
-                       fmt::format("a {} record needs its '{}': add [signatory] name and role to the fill file ({})",
-                                   kind->record_kind, field, kind->signer_cite.empty() ? record->serves : kind->signer_cite),
-                       f_.fill.empty() ? std::nullopt : std::optional(core::Location{f_.fill, 0, 0}), where});
+      if (auto r = documents::CheckFileable(*draft); !r) {
+        core::Error e = r.error();
+        e.message += ": add [signatory] name and role to the fill file";
+        if (f_.fill.empty()) {
+          e.field = "--fill";
+        } else {
+          e.where = core::Location{f_.fill, 0, 0};
         }
+        return Fail(e);
       }
       if (!complete && f_.fail_if_incomplete) {
         PrintSummary(*kind, *doc, incomplete, {}, std::nullopt);
@@ -256,34 +246,25 @@ class DocumentCommand {
         done = emit(out, documents::RenderHtml(*doc, {}, documents::Header{}));
       }
     } else {
-      std::string bytes = doc->dump();
-      auto redactions = documents::LedgerRedactions(*doc);
-      auto appended = log_->Append({ledger::RecordInput{kind->record_kind, f_.model, bytes, Now(), redactions}});
+      auto appended = log_->Append({documents::FilingRecord(*draft, f_.model, Now())});
       if (!appended) return Fail(appended.error());
       filed = appended->front();
-      auto entry = storage_->GetEntry(filed->index);
-      if (!entry) return Fail(entry.error());
-      auto disclosure = ledger::PublicDisclosure(entry->leaf, bytes, entry->openings);
-      if (!disclosure) return Fail(disclosure.error());
-      std::string leaf_hash = ledger::Base64(filed->leaf_hash);
-      json filing = {{"index", filed->index}, {"leaf_hash", leaf_hash}, {"leaf", entry->leaf},
+      auto copies = documents::OpenFiled(*log_, *storage_, filed->index, "--index");
+      if (!copies) return Fail(copies.error());
+      json filing = {{"index", filed->index}, {"leaf_hash", copies->leaf_hash}, {"leaf", copies->record.entry.leaf},
                      {"document_kind", kind->id}, {"model", f_.model}, {"version", version},
                      {"record_kind", kind->record_kind}};
       done = WriteFile(out / "filing.json", filing.dump(2) + "\n");
       fs::create_directories(out / "original", ec);
       fs::create_directories(out / "public", ec);
-      if (done) done = WriteFile(out / "original" / "document.json", bytes);
-      if (done) done = WriteFile(out / "original" / "openings.json", entry->openings);
-      if (done) done = WriteFile(out / "public" / "disclosure.json", *disclosure);
+      if (done) done = WriteFile(out / "original" / "document.json", copies->document);
+      if (done) done = WriteFile(out / "original" / "openings.json", copies->openings);
+      if (done) done = WriteFile(out / "public" / "disclosure.json", copies->disclosure);
       if (done) {
         written.push_back((out / "filing.json").string());
-        documents::Header header{true, filed->index, leaf_hash, false};
-        done = emit(out / "original", documents::RenderHtml(*doc, {}, header));
+        done = emit(out / "original", documents::OriginalHtml(*copies));
       }
-      if (done) {
-        documents::Header header{true, filed->index, leaf_hash, true};
-        done = emit(out / "public", PublicHtml(*disclosure, entry->leaf, header));
-      }
+      if (done) done = emit(out / "public", documents::PublicHtml(*copies));
     }
     if (done) {
       json report = {{"complete", complete}, {"items", json::array()}};
@@ -303,27 +284,6 @@ class DocumentCommand {
     for (const std::string& w : evidence->warnings) std::cerr << "flopline document: warning: " << w << "\n";
     PrintSummary(*kind, *doc, incomplete, written, filed);
     return (!complete && f_.fail_if_incomplete) ? 1 : 0;
-  }
-
-  // The public copy's HTML, from what a public disclosure shows: the disclosed fields and the
-  // redactions the leaf states. `flopline document verify` renders it again to check the copy.
-  static std::string PublicHtml(const std::string& disclosure_text, const std::string& leaf_text,
-                                const documents::Header& header) {
-    json disclosure = json::parse(disclosure_text, nullptr, false);
-    json leaf = json::parse(leaf_text, nullptr, false);
-    json fields = json::object();
-    if (disclosure.is_object() && disclosure["fields"].is_object()) {
-      for (const auto& [name, opened] : disclosure["fields"].items()) {
-        if (opened.is_object() && opened.contains("value")) fields[name] = opened["value"];
-      }
-    }
-    std::map<std::string, std::string> redacted;
-    if (leaf.is_object() && leaf.contains("redactions") && leaf["redactions"].is_object()) {
-      for (const auto& [name, ground] : leaf["redactions"].items()) {
-        if (ground.is_string()) redacted[name] = ground.get<std::string>();
-      }
-    }
-    return documents::RenderHtml(fields, redacted, header);
   }
 
   void PrintSummary(const documents::DocumentKind& kind, const json& doc,
@@ -372,25 +332,16 @@ class DocumentCommand {
     auto size = log_->Size();
     if (!size) return Fail(size.error());
     if (f_.index >= *size) return Bad(fmt::format("the log has {} entries", *size), "--index");
-    auto record = log_->Produce(f_.index);
-    if (!record) return Fail(record.error());
-    json doc = record->document ? json::parse(*record->document, nullptr, false) : json();
-    if (!doc.is_object() || !doc["document_kind"].is_string()) {
-      return Bad(fmt::format("entry {} is not a document filed by `flopline document`", f_.index), "--index");
+    auto filed = documents::OpenFiled(*log_, *storage_, f_.index, "--index");
+    if (!filed) return Fail(filed.error());
+    auto signature = documents::SignatureDocument(*filed, *kinds, f_.signer, f_.role, at);
+    if (!signature) {
+      core::Error e = signature.error();
+      e.field = "--" + e.field;
+      return Fail(e);
     }
-    const documents::DocumentKind* kind = documents::FindKind(*kinds, doc["document_kind"].get<std::string>());
-    if (kind == nullptr) return Bad("the filed document's kind is not among documents/*.toml", "--index");
-    if (doc["signer"].is_string() && doc["signer"].get<std::string>() != f_.signer) {
-      return Bad(fmt::format("the document names '{}' as its signer", doc["signer"].get<std::string>()), "--signer");
-    }
-    json signature = {{"document_index", f_.index},
-                      {"document_leaf_hash", ledger::Base64(record->entry.leaf_hash)},
-                      {"document_kind", kind->id},
-                      {"signer", f_.signer},
-                      {"role", f_.role},
-                      {"signed_at", at.ToString()}};
-    if (!kind->signer.empty()) signature["signer_named_by_law"] = fmt::format("{} ({})", kind->signer, kind->signer_cite);
-    auto appended = log_->Append({ledger::RecordInput{"document-signature", record->leaf.model, signature.dump(2), Now(), {}}});
+    auto appended =
+        log_->Append({ledger::RecordInput{"document-signature", filed->record.leaf.model, signature->dump(2), Now(), {}}});
     if (!appended) return Fail(appended.error());
     const ledger::Appended& a = appended->front();
     if (f_.format == "json") {
@@ -441,7 +392,7 @@ class DocumentCommand {
       }
       auto html = ReadSmall((dir / "public" / (kind_id + ".html")).string(), "DIR", max);
       if (!html) return Fail(html.error());
-      if (*html != PublicHtml(*disclosure, leaf, documents::Header{true, index, leaf_hash, true})) {
+      if (*html != documents::PublicHtml(*disclosure, leaf, documents::Header{true, index, leaf_hash, true})) {
         return failed(fmt::format("{}: not the rendering of the disclosed fields of entry {}",
                                   (dir / "public" / (kind_id + ".html")).string(), index));
       }
@@ -472,10 +423,9 @@ class DocumentCommand {
     auto scanned = storage_->ForEachEntry(index + 1, *size, [&](const ledger::Entry& e) -> core::Result<void> {
       if (e.kind != "document-signature") return core::Ok();
       FL_ASSIGN_OR_RETURN(ledger::ProducedRecord sig, log_->Produce(e.index));
-      json s = sig.document ? json::parse(*sig.document, nullptr, false) : json();
-      if (s.is_object() && s["document_index"] == index && s["document_leaf_hash"] == leaf_hash) {
-        signatures.push_back(fmt::format("signed by {} ({}) at {}, entry {}", s.value("signer", ""), s.value("role", ""),
-                                         s.value("signed_at", ""), e.index));
+      if (auto s = documents::SignatureOf(sig.document, index, leaf_hash)) {
+        signatures.push_back(fmt::format("signed by {} ({}) at {}, entry {}", s->value("signer", ""), s->value("role", ""),
+                                         s->value("signed_at", ""), e.index));
       }
       return core::Ok();
     });

@@ -153,6 +153,162 @@ std::vector<rules::ModelFile> FilesFor(const std::string& model, std::vector<rul
   return out.empty() ? files : out;
 }
 
+// ---- models changed through the workspace (flopline serve) ------------------------------------
+//
+// A workspace change is an import of one model-file record per change, a JSON document
+// {"flopline_workspace": 1, "model": {...}, "event"?: {...}}, and the inventory rows of the models it
+// created or changed (each with all its events) or only the events it recorded (appended to the
+// model's): the latest import holding a model then holds neither its base nor its earlier events.
+// Such a model is read as the workspace reads it (workspace.cc ApplyRows): every import before the
+// date replayed in log order, each model upserted from the import's workspace document when it
+// carries one, else from the import's rows, its events replaced by the rows', and the events of a
+// model the import does not name appended. Each model's line cites the record it came from (the
+// workspace document, or the inventory record whose rows gave it), each event the import that
+// recorded it, every record Produce-checked.
+
+bool IsWorkspaceDocument(const std::string& text) {
+  if (!text.starts_with("{\"")) return false;
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return doc.is_object() && doc.contains("flopline_workspace") && doc["model"].is_object();
+}
+
+// The workspace's model JSON (workspace/model_json.h) as a model line of the JSON Lines model file
+// format (docs/assess.md): the keys of a [[model]] table, each stage by its compute in FLOP.
+json ModelLineFromWorkspace(const json& m) {
+  json out = json::object();
+  for (const char* key : {"id", "developer", "derivation"}) {
+    if (m.contains(key) && m[key].is_string()) out[key] = m[key];
+  }
+  if (m.contains("base") && m["base"].is_string() && !m["base"].get<std::string>().empty()) out["base"] = m["base"];
+  for (const char* key : {"developer_revenue_usd", "developer_turnover_eur"}) {
+    if (m.contains(key) && m[key].is_number()) out[key] = m[key];
+  }
+  for (const char* key : {"foundation_model", "open_source", "eu_established"}) {
+    if (m.contains(key) && m[key].is_boolean()) out[key] = m[key];
+  }
+  if (m.contains("costs") && m["costs"].is_object() && !m["costs"].empty()) {
+    json costs = json::object();
+    for (const auto& [component, usd] : m["costs"].items()) {
+      std::string key = component;
+      std::replace(key.begin(), key.end(), '-', '_');
+      if (usd.is_number()) costs[key + "_usd"] = usd;
+    }
+    out["costs"] = costs;
+  }
+  json stages = json::array();
+  if (m.contains("training") && m["training"].is_array()) {
+    for (const json& s : m["training"]) {
+      if (!s.is_object()) continue;
+      json stage = json::object();
+      for (const char* key : {"kind", "start", "flop", "cost_usd"}) {
+        if (s.contains(key) && !s[key].is_null()) stage[key] = s[key];
+      }
+      stages.push_back(std::move(stage));
+    }
+  }
+  out["training"] = std::move(stages);
+  return out;
+}
+
+// A model line from an import's rows (a model `flopline import` recorded: its file is not JSON).
+json ModelLineFromRows(const ledger::InventoryRows& rows, const ledger::InventoryRows::Model& r) {
+  json out = {{"id", r.id}, {"developer", r.developer}, {"foundation_model", r.foundation_model}};
+  if (!r.base.empty()) out["base"] = r.base;
+  if (!r.derivation.empty()) out["derivation"] = r.derivation;
+  if (r.developer_revenue_usd) out["developer_revenue_usd"] = *r.developer_revenue_usd;
+  json stages = json::array();
+  for (const ledger::InventoryRows::Run& run : rows.runs) {
+    if (run.model != r.id) continue;
+    json stage = {{"kind", run.kind}, {"start", run.start}, {"flop", run.flop}};
+    if (run.cost_usd) stage["cost_usd"] = *run.cost_usd;
+    stages.push_back(std::move(stage));
+  }
+  out["training"] = std::move(stages);
+  return out;
+}
+
+struct ReplayedModel {
+  json line;                  // the model line
+  std::uint64_t source = 0;   // the record it came from
+  // Event lines, each with the import it came from (the rows' events of the latest import naming
+  // the model, then those recorded alone after it).
+  std::vector<std::pair<std::uint64_t, json>> events;
+};
+
+// The model and its ancestors, replayed from every import in `imports` (log order), as model files
+// "ledger entry N.jsonl" of the records they came from; fills ev.files.
+Result<std::vector<rules::ModelFile>> ReplayWorkspace(ledger::Log& log, const std::vector<std::uint64_t>& imports,
+                                                      const std::string& model, Evidence& ev) {
+  std::map<std::string, ReplayedModel> state;
+  std::map<std::uint64_t, LoggedRecord> sources;
+  for (std::uint64_t index : imports) {
+    FL_ASSIGN_OR_RETURN(LoggedRecord inv, ProduceRecord(log, index, ev.warnings));
+    if (!inv.fields) continue;
+    FL_ASSIGN_OR_RETURN(ledger::InventoryDocument doc, ledger::InventoryFromJson(inv.fields->dump()));
+    const std::size_t file_count = doc.file_sha256.size();
+    if (file_count > index) {
+      return core::MakeError(core::Code::kDataLoss,
+                             fmt::format("entry {}: the import lists more model files than entries before it", index));
+    }
+    std::map<std::string, std::pair<json, LoggedRecord>> documents;  // model id -> workspace model, its record
+    for (std::size_t i = 0; i < file_count; ++i) {
+      std::string text;
+      FL_ASSIGN_OR_RETURN(LoggedRecord r, ProduceRecord(log, index - file_count + i, ev.warnings, &text));
+      if (r.kind != ledger::kModelFileKind || r.content_sha256 != doc.file_sha256[i]) {
+        return core::MakeError(core::Code::kDataLoss,
+                               fmt::format("entry {} is not the model file the import at entry {} lists", r.index, index));
+      }
+      if (!IsWorkspaceDocument(text)) continue;
+      json d = json::parse(text);
+      const json& m = d["model"];
+      if (m.contains("id") && m["id"].is_string()) documents[m["id"].get<std::string>()] = {m, r};
+    }
+    for (const ledger::InventoryRows::Model& row : doc.rows.models) {
+      ReplayedModel& s = state[row.id];
+      if (auto it = documents.find(row.id); it != documents.end()) {
+        s.line = ModelLineFromWorkspace(it->second.first);
+        s.source = it->second.second.index;
+        sources[s.source] = it->second.second;
+      } else {
+        s.line = ModelLineFromRows(doc.rows, row);
+        s.source = index;
+        sources[index] = inv;
+      }
+      s.events.clear();
+    }
+    for (const ledger::InventoryRows::Event& e : doc.rows.events) {
+      auto it = state.find(e.model);
+      if (it == state.end()) continue;
+      it->second.events.push_back({index, {{"model", e.model}, {"kind", e.kind}, {"at", e.at}}});
+      sources[index] = inv;
+    }
+  }
+  // The lineage, bases first, each line in the file of its record.
+  std::vector<std::string> chain;
+  for (std::string at = model; !at.empty() && chain.size() <= state.size();) {
+    auto it = state.find(at);
+    if (it == state.end()) break;
+    chain.push_back(at);
+    at = it->second.line.value("base", "");
+  }
+  std::map<std::uint64_t, std::string> texts;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    const ReplayedModel& s = state[*it];
+    texts[s.source] += json{{"model", s.line}}.dump() + "\n";
+  }
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    const ReplayedModel& s = state[*it];
+    for (const auto& [source, e] : s.events) texts[source] += json{{"event", e}}.dump() + "\n";
+  }
+  std::vector<rules::ModelFile> files;
+  for (auto& [index, text] : texts) {
+    std::string name = FileName(index) + ".jsonl";
+    files.push_back({name, std::move(text)});
+    ev.files[name] = sources[index];
+  }
+  return files;
+}
+
 }  // namespace
 
 Result<Evidence> LoadEvidence(ledger::Log& log, ledger::Storage& storage, const std::string& model, core::Date as_of,
@@ -202,6 +358,7 @@ Result<Evidence> LoadEvidence(ledger::Log& log, ledger::Storage& storage, const 
                            fmt::format("entry {}: the import lists more model files than entries before it", *import_index));
   }
   std::vector<rules::ModelFile> files;
+  bool workspace = false;
   for (std::size_t i = 0; i < file_count; ++i) {
     std::uint64_t index = *import_index - file_count + i;
     std::string text;
@@ -213,12 +370,28 @@ Result<Evidence> LoadEvidence(ledger::Log& log, ledger::Storage& storage, const 
     if (text.empty()) {
       return core::MakeError(core::Code::kFailedPrecondition, fmt::format("the model file at entry {} was purged", index));
     }
+    if (IsWorkspaceDocument(text)) workspace = true;
     // The import read JSON Lines by the file's name, which the log does not keep: its first byte tells.
     std::string name = FileName(index) + (text.starts_with("{") ? ".jsonl" : "");
     files.push_back({name, std::move(text)});
     ev.files[name] = r;
   }
-  files = FilesFor(model, std::move(files));
+  // A later import that records an event of the model (the workspace records an event without
+  // naming its model's row) changes what the files of this one say.
+  for (std::uint64_t later : imports) {
+    if (workspace || later <= *import_index) continue;
+    FL_ASSIGN_OR_RETURN(LoggedRecord r, ProduceRecord(log, later, ev.warnings));
+    if (!r.fields) continue;
+    FL_ASSIGN_OR_RETURN(ledger::InventoryDocument doc, ledger::InventoryFromJson(r.fields->dump()));
+    workspace = std::any_of(doc.rows.events.begin(), doc.rows.events.end(),
+                            [&](const ledger::InventoryRows::Event& e) { return e.model == model; });
+  }
+  if (workspace) {
+    ev.files.clear();
+    FL_ASSIGN_OR_RETURN(files, ReplayWorkspace(log, imports, model, ev));
+  } else {
+    files = FilesFor(model, std::move(files));
+  }
   compute::ConfigLoader no_configs = [](const std::string& path) -> Result<compute::Architecture> {
     return core::MakeError(core::Code::kFailedPrecondition,
                            fmt::format("config '{}' is not held by the evidence log", path));

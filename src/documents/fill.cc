@@ -1,6 +1,7 @@
 #include "flopline/documents/fill.h"
 
 #include <algorithm>
+#include <variant>
 
 #include <fmt/format.h>
 
@@ -20,6 +21,51 @@ tl::unexpected<core::Error> Bad(const toml::node& node, const std::string& file,
 
 bool Blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
+// The checks both readers (TOML, JSON) make: each returns why a value is refused, or nothing.
+
+// Text for element `key`: the element, or why it takes none.
+std::variant<const Element*, std::string> TextElement(const DocumentKind& kind, std::string_view key) {
+  const Element* e = kind.FindElement(key);
+  if (e == nullptr) {
+    std::vector<std::string> writable;
+    for (const Element& el : kind.elements) {
+      if (el.text != TextNeed::kNone) writable.push_back(el.id);
+    }
+    return fmt::format("'{}' has no element '{}'; elements to write: {}", kind.id, key, fmt::join(writable, ", "));
+  }
+  if (e->text == TextNeed::kNone) return fmt::format("element '{}' takes no text: it is filled from the record", e->id);
+  return e;
+}
+
+constexpr std::string_view kEmptyText = "is empty: leave the element out instead (the completeness report lists it)";
+
+bool AnyBlank(const std::vector<std::string>& texts) {
+  return texts.empty() || std::any_of(texts.begin(), texts.end(), [](const std::string& s) { return Blank(s); });
+}
+
+// A redaction of element `key`: the element, or why it may not be withheld.
+std::variant<const Element*, std::string> RedactableElement(const DocumentKind& kind, std::string_view key) {
+  const Element* e = kind.FindElement(key);
+  if (e == nullptr) return fmt::format("'{}' has no element '{}'", kind.id, key);
+  if (!e->redactable) {
+    return fmt::format("element '{}' may not be withheld from the public copy ({})", e->id, kind.redaction_cite);
+  }
+  return e;
+}
+
+// Why a redaction's ground or reason is refused: {"ground" or "why", the message}, or nothing.
+std::optional<std::pair<std::string, std::string>> RedactionRefusal(const DocumentKind& kind, const Redaction& r) {
+  if (std::find(kind.redaction_grounds.begin(), kind.redaction_grounds.end(), r.ground) == kind.redaction_grounds.end()) {
+    return std::pair<std::string, std::string>{
+        "ground", fmt::format("'{}' is not a ground {} allows; grounds: {}", r.ground, kind.required_by,
+                              fmt::join(kind.redaction_grounds, ", "))};
+  }
+  if (kind.describe_redactions && Blank(r.why)) {
+    return std::pair<std::string, std::string>{"why", fmt::format("is required: {}", kind.redaction_cite)};
+  }
+  return std::nullopt;
+}
+
 Result<std::vector<std::string>> ElementText(const toml::node& node, const std::string& file, const std::string& field,
                                              const Element& e) {
   std::vector<std::string> out;
@@ -36,9 +82,7 @@ Result<std::vector<std::string>> ElementText(const toml::node& node, const std::
       out.push_back(item.as_string()->get());
     }
   }
-  if (out.empty() || std::any_of(out.begin(), out.end(), [](const std::string& s) { return Blank(s); })) {
-    return Bad(node, file, field, "is empty: leave the element out instead (the completeness report lists it)");
-  }
+  if (AnyBlank(out)) return Bad(node, file, field, std::string(kEmptyText));
   return out;
 }
 
@@ -71,19 +115,9 @@ Result<Fill> ParseFill(std::string_view text, const std::string& file, const Doc
     if (t == nullptr) return Bad(*node, file, "elements", "expected a table of element id = text");
     for (const auto& [key, value] : *t) {
       std::string field = "elements." + std::string(key.str());
-      const Element* e = kind.FindElement(key.str());
-      if (e == nullptr) {
-        std::vector<std::string> writable;
-        for (const Element& el : kind.elements) {
-          if (el.text != TextNeed::kNone) writable.push_back(el.id);
-        }
-        return Bad(value, file, field,
-                   fmt::format("'{}' has no element '{}'; elements to write: {}", kind.id, key.str(),
-                               fmt::join(writable, ", ")));
-      }
-      if (e->text == TextNeed::kNone) {
-        return Bad(value, file, field, fmt::format("element '{}' takes no text: it is filled from the record", e->id));
-      }
+      auto element = TextElement(kind, key.str());
+      if (auto* why = std::get_if<std::string>(&element)) return Bad(value, file, field, *why);
+      const Element* e = std::get<const Element*>(element);
       FL_ASSIGN_OR_RETURN(fill.texts[e->id], ElementText(value, file, field, *e));
     }
   }
@@ -92,12 +126,9 @@ Result<Fill> ParseFill(std::string_view text, const std::string& file, const Doc
     if (t == nullptr) return Bad(*node, file, "redact", "expected tables [redact.ELEMENT] with ground and why");
     for (const auto& [key, value] : *t) {
       std::string field = "redact." + std::string(key.str());
-      const Element* e = kind.FindElement(key.str());
-      if (e == nullptr) return Bad(value, file, field, fmt::format("'{}' has no element '{}'", kind.id, key.str()));
-      if (!e->redactable) {
-        return Bad(value, file, field,
-                   fmt::format("element '{}' may not be withheld from the public copy ({})", e->id, kind.redaction_cite));
-      }
+      auto element = RedactableElement(kind, key.str());
+      if (auto* why = std::get_if<std::string>(&element)) return Bad(value, file, field, *why);
+      const Element* e = std::get<const Element*>(element);
       const toml::table* r = value.as_table();
       if (r == nullptr) return Bad(value, file, field, "expected a table with ground and why");
       core::TomlFields f(*r, file, field);
@@ -105,15 +136,83 @@ Result<Fill> ParseFill(std::string_view text, const std::string& file, const Doc
       Redaction redaction;
       FL_ASSIGN_OR_RETURN(redaction.ground, f.String("ground"));
       FL_ASSIGN_OR_RETURN(redaction.why, f.StringOr("why", ""));
-      if (std::find(kind.redaction_grounds.begin(), kind.redaction_grounds.end(), redaction.ground) ==
-          kind.redaction_grounds.end()) {
-        return f.Bad("ground", fmt::format("'{}' is not a ground {} allows; grounds: {}", redaction.ground,
-                                           kind.required_by, fmt::join(kind.redaction_grounds, ", ")));
-      }
-      if (kind.describe_redactions && Blank(redaction.why)) {
-        return f.Bad("why", fmt::format("is required: {}", kind.redaction_cite));
-      }
+      if (auto refused = RedactionRefusal(kind, redaction)) return f.Bad(refused->first, refused->second);
       fill.redactions[e->id] = std::move(redaction);
+    }
+  }
+  return fill;
+}
+
+Result<Fill> FillFromJson(const nlohmann::json& body, const DocumentKind& kind) {
+  using nlohmann::json;
+  auto bad = [](std::string field, std::string message) { return core::InvalidArgument(std::move(message), std::move(field)); };
+  if (!body.is_object()) return bad("fill", "expected an object {signatory?, elements?, redact?}");
+  for (const auto& [key, value] : body.items()) {
+    if (key != "kind" && key != "signatory" && key != "elements" && key != "redact") {
+      return bad(key.empty() ? "\"\"" : key, "is not a known field; expected kind, signatory, elements, redact");
+    }
+  }
+  Fill fill;
+  fill.file = "fill";
+  if (body.contains("kind") && (!body["kind"].is_string() || body["kind"].get<std::string>() != kind.id)) {
+    return bad("kind", fmt::format("this fill is for '{}', not '{}'", body["kind"].dump(), kind.id));
+  }
+  if (body.contains("signatory")) {
+    const json& s = body["signatory"];
+    if (!s.is_object()) return bad("signatory", "expected an object with name and role");
+    for (const auto& [key, value] : s.items()) {
+      if (key != "name" && key != "role") return bad("signatory." + key, "is not a known field; expected name, role");
+    }
+    for (const char* key : {"name", "role"}) {
+      if (!s.contains(key) || !s[key].is_string()) return bad(std::string("signatory.") + key, "is required: a string");
+      if (Blank(s[key].get<std::string>())) return bad(std::string("signatory.") + key, "is empty");
+    }
+    fill.signer_name = s["name"].get<std::string>();
+    fill.signer_role = s["role"].get<std::string>();
+  }
+  if (body.contains("elements")) {
+    const json& elements = body["elements"];
+    if (!elements.is_object()) return bad("elements", "expected an object of element id: text");
+    for (const auto& [key, value] : elements.items()) {
+      std::string field = "elements." + key;
+      auto element = TextElement(kind, key);
+      if (auto* why = std::get_if<std::string>(&element)) return bad(field, *why);
+      const Element* e = std::get<const Element*>(element);
+      std::vector<std::string> texts;
+      if (e->input == InputShape::kText) {
+        if (!value.is_string()) return bad(field, "expected text (a string): this element takes one text, not a list");
+        texts.push_back(value.get<std::string>());
+      } else {
+        if (!value.is_array()) return bad(field, "expected a list of strings: this element takes a list");
+        for (const json& item : value) {
+          if (!item.is_string()) return bad(field, "expected a list of strings");
+          texts.push_back(item.get<std::string>());
+        }
+      }
+      if (AnyBlank(texts)) return bad(field, std::string(kEmptyText));
+      fill.texts[e->id] = std::move(texts);
+    }
+  }
+  if (body.contains("redact")) {
+    const json& redact = body["redact"];
+    if (!redact.is_object()) return bad("redact", "expected an object of element id: {ground, why}");
+    for (const auto& [key, value] : redact.items()) {
+      std::string field = "redact." + key;
+      auto element = RedactableElement(kind, key);
+      if (auto* why = std::get_if<std::string>(&element)) return bad(field, *why);
+      if (!value.is_object()) return bad(field, "expected an object with ground and why");
+      for (const auto& [k, v] : value.items()) {
+        if (k != "ground" && k != "why") return bad(field + "." + k, "is not a known field; expected ground, why");
+      }
+      Redaction r;
+      if (!value.contains("ground") || !value["ground"].is_string()) return bad(field + ".ground", "is required: a string");
+      r.ground = value["ground"].get<std::string>();
+      if (value.contains("why")) {
+        if (!value["why"].is_string()) return bad(field + ".why", "expected a string");
+        r.why = value["why"].get<std::string>();
+      }
+      if (auto refused = RedactionRefusal(kind, r)) return bad(field + "." + refused->first, refused->second);
+      fill.redactions[std::get<const Element*>(element)->id] = std::move(r);
     }
   }
   return fill;

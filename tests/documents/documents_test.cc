@@ -227,6 +227,74 @@ TEST_F(FillTest, RedactionsOnlyWhereTheKindAllows) {
   EXPECT_EQ(undescribed.error().field, "redact.a.why");
 }
 
+// The workspace API's fill (JSON) reads what the fill file says, and refuses what it refuses,
+// naming the same fields.
+TEST_F(FillTest, JsonFillReadsAndRefusesAsTheFillFileDoes) {
+  using nlohmann::json;
+  auto fill = FillFromJson(json::parse(R"({"signatory": {"name": "N", "role": "CTO"},
+      "elements": {"a": "x\n\ny", "b": ["1", "2"]}, "redact": {"a": {"ground": "trade-secret", "why": "w"}}})"),
+                           kind_);
+  ASSERT_TRUE(fill) << fill.error().ToString();
+  EXPECT_EQ(*fill->signer_name, "N");
+  EXPECT_EQ(fill->texts["a"], (std::vector<std::string>{"x\n\ny"}));
+  EXPECT_EQ(fill->texts["b"], (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(fill->redactions["a"].why, "w");
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {R"([1])", "fill"},
+      {R"({"sign": true})", "sign"},
+      {R"({"kind": "other"})", "kind"},
+      {R"({"signatory": {"name": "N"}})", "signatory.role"},
+      {R"({"signatory": {"name": " ", "role": "R"}})", "signatory.name"},
+      {R"({"elements": {"zzz": "y"}})", "elements.zzz"},
+      {R"({"elements": {"a": 5}})", "elements.a"},
+      {R"({"elements": {"b": "x"}})", "elements.b"},
+      {R"({"elements": {"b": ["x", 1]}})", "elements.b"},
+      {R"({"elements": {"c": "x"}})", "elements.c"},
+      {R"({"elements": {"a": "  "}})", "elements.a"},
+      {R"({"redact": {"b": {"ground": "trade-secret", "why": "w"}}})", "redact.b"},
+      {R"({"redact": {"a": {"ground": "national-security", "why": "w"}}})", "redact.a.ground"},
+      {R"({"redact": {"a": {"ground": "trade-secret"}}})", "redact.a.why"},
+      {R"({"redact": {"a": {"ground": "trade-secret", "why": "w", "by": "x"}}})", "redact.a.by"},
+  };
+  for (const auto& [text, field] : refused) {
+    auto r = FillFromJson(json::parse(text), kind_);
+    ASSERT_FALSE(r) << text;
+    EXPECT_EQ(r.error().code, core::Code::kInvalidArgument) << text;
+    EXPECT_EQ(r.error().field, field) << text;
+  }
+  // The same message as the fill file's for the same mistake.
+  auto toml = Parse("[elements]\nc = \"x\"\n");
+  auto from_json = FillFromJson(json::parse(R"({"elements": {"c": "x"}})"), kind_);
+  ASSERT_FALSE(toml);
+  ASSERT_FALSE(from_json);
+  EXPECT_EQ(toml.error().message, from_json.error().message);
+}
+
+// Every point of Annex XI (Reg. (EU) 2024/1689; the text of shared/law/regimes.md's EUAIA source, as
+// documents/eu-ai-act-gpai.toml says) is an element of the technical documentation, by its citation.
+TEST(DocumentKindsTest, TechnicalDocumentationCitesEveryPointOfAnnexXI) {
+  const DocumentKind& k = Kind("eu-annex-xi-technical-documentation");
+  std::vector<std::string> points = {"Section 1 point 1(a)", "Section 1 point 1(b)", "Section 1 point 1(c)",
+                                     "Section 1 point 1(d)", "Section 1 point 1(e)", "Section 1 point 1(f)",
+                                     "Section 1 point 2",    "Section 1 point 2(a)", "Section 1 point 2(b)",
+                                     "Section 1 point 2(c)", "Section 1 point 2(d)", "Section 1 point 2(e)",
+                                     "Section 2 point 1",    "Section 2 point 2",    "Section 2 point 3"};
+  for (const std::string& point : points) {
+    auto it = std::find_if(k.elements.begin(), k.elements.end(),
+                           [&](const Element& e) { return e.cite == "Annex XI " + point; });
+    ASSERT_NE(it, k.elements.end()) << point;
+    EXPECT_FALSE(it->law.empty()) << point;
+    EXPECT_EQ(it->text, TextNeed::kRequired) << point << ": a person describes it";
+    // Section 2 is owed by models with systemic risk only.
+    if (point.starts_with("Section 2")) {
+      EXPECT_EQ(it->applies_to, (std::vector<std::string>{"gpai-systemic-risk"}));
+    }
+  }
+  std::size_t annex = std::count_if(k.elements.begin(), k.elements.end(),
+                                    [](const Element& e) { return e.cite.starts_with("Annex XI"); });
+  EXPECT_EQ(annex, points.size()) << "an element cites a point Annex XI does not have";
+}
+
 FactSet Facts(bool with_record, const std::string& stale = {}) {
   FactSet facts;
   facts.status = "covered-model";

@@ -25,6 +25,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "flopline/core/result.h"
 #include "flopline/documents/kinds.h"
 
@@ -42,5 +44,10 @@ struct Fill {
 };
 
 core::Result<Fill> ParseFill(std::string_view text, const std::string& file, const DocumentKind& kind);
+
+// The same as JSON (the workspace API's body): {"kind"?, "signatory"?: {"name", "role"},
+// "elements"?: {id: "text" | ["item", ...]}, "redact"?: {id: {"ground", "why"?}}}, with the same
+// checks; errors are kInvalidArgument naming the field as a path ("elements.f2A", "redact.f2B.ground").
+core::Result<Fill> FillFromJson(const nlohmann::json& body, const DocumentKind& kind);
 
 }  // namespace flopline::documents
