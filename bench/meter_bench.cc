@@ -4,22 +4,28 @@
 //   meter    the meter: parse, check every field, count each step once (no law);
 //   law      the same with the engine's lines for the run's model and alert checks on every event;
 // each the median of 5 rounds over the same events in one process, in events per second on one
-// core. Then event-to-alert latency: for 500 runs, the time from handing an event to the session to
-// its first alert's JSON being written, for the events that cross 50%, 80%, 95% and the line.
+// core. Then event-to-alert latency: for 500 runs, the time from handing an event line to the session
+// to its alert's JSON being built, for the events that cross 50%, 80%, 95% and the line (every
+// one must alert): with the day's lines already found, on a new day (the engine first), and with
+// each alert appended to a SQLite evidence log.
 // Usage: meter_bench [EVENTS] (default 2,000,000).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "flopline/ledger/log.h"
 #include "flopline/meter/session.h"
 #include "flopline/meter/simulate.h"
+#include "flopline/meter/state.h"
 #include "flopline/rules/engine.h"
+#include "flopline/store/open.h"
 
 using namespace flopline;
 using Clock = std::chrono::steady_clock;
@@ -138,43 +144,72 @@ int main(int argc, char** argv) {
   std::printf("%-8s %14.0f %11.2fx\n", "meter", m, 1.0);
   std::printf("%-8s %14.0f %11.2fx\n", "law", l, l / m);
 
-  // Event-to-alert latency.
-  meter::Session session(meter::AlertPolicy{});
-  constexpr int kRuns = 500;
-  for (int r = 0; r < kRuns; ++r) {
-    if (!session.AddRun({{fmt::format("r{}", r), "acme-f2", std::nullopt}, Law(engine)})) return 5;
-  }
-  std::vector<double> latency;
-  Clock::time_point sent;
-  bool waiting = false;
-  std::string sink;
-  session.on_alert = [&](const meter::Alert& a) {
-    sink = meter::AlertToJson(a).dump();  // what goes to stdout, the webhook and the ledger
-    if (waiting) {
-      latency.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
-      waiting = false;
-    }
+  // Event-to-alert latency, three ways: the lines already found for the event's day (the common
+  // case); each alerting event on a new day, so the lines are found again by the engine first (the
+  // worst case, once a day per run); and the same-day case with each alert also appended to a SQLite
+  // evidence log (synchronous=FULL: an fsync per record), as `meter watch --store` does.
+  char dir_template[] = "/tmp/meter_bench_XXXXXX";
+  if (!mkdtemp(dir_template)) return 5;
+  std::string dir = dir_template;
+  auto storage = store::Open("sqlite:" + dir + "/ledger.db");
+  auto signer = ledger::Signer::Generate("meter-bench");
+  if (!storage || !signer || !ledger::Log::Init(**storage, "meter-bench", *signer)) return 5;
+  ledger::Log log(**storage);
+  std::printf("%-34s %8s %9s %9s %9s\n", "event-to-alert latency", "alerts", "p50 ms", "p99 ms", "max ms");
+  struct Case {
+    const char* name;
+    double step_seconds;
+    bool ledger;
   };
-  // The EU's 1e25 line: 30%, then 55%, 85%, 96%, 105% of it.
-  const double flop[] = {3e24, 2.5e24, 3e24, 1.1e24, 0.9e24};
-  int line = 0;
-  for (int r = 0; r < kRuns; ++r) {
-    for (int s = 0; s < 5; ++s) {
-      std::string event = fmt::format(R"({{"run":"r{}","time":{},"step":{},"tokens":1e9,"flop":{}}})", r,
-                                      1767225600 + 60 * s, s + 1, flop[s]);
-      waiting = s > 0;
-      sent = Clock::now();
-      session.Feed(event, "latency", ++line);
+  for (const Case& c : {Case{"lines found, same day", 60, false}, Case{"new day: lines found again first", 86400, false},
+                        Case{"same day, recorded in the ledger", 60, true}}) {
+    meter::Session session(meter::AlertPolicy{});
+    constexpr int kRuns = 500;
+    for (int r = 0; r < kRuns; ++r) {
+      if (!session.AddRun({{fmt::format("r{}", r), "acme-f2", std::nullopt}, Law(engine)})) return 5;
     }
+    bool law_failed = false;
+    session.on_law_error = [&](const core::Error& e) {
+      std::fprintf(stderr, "meter_bench: %s\n", e.ToString().c_str());
+      law_failed = true;
+    };
+    std::vector<double> latency;
+    Clock::time_point sent;
+    bool waiting = false, ledger_failed = false;
+    std::string sink;
+    session.on_alert = [&](const meter::Alert& a) {
+      sink = meter::AlertToJson(a).dump();  // what goes to stdout, the webhook and the ledger
+      if (c.ledger) {
+        auto now = core::Instant(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+        ledger_failed = ledger_failed || !meter::RecordAlert(log, a, now);
+      }
+      if (waiting) {
+        latency.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
+        waiting = false;
+      }
+    };
+    // The EU's 1e25 line: 30%, then 55%, 85%, 96%, 105% of it.
+    const double flop[] = {3e24, 2.5e24, 3e24, 1.1e24, 0.9e24};
+    int line = 0;
+    for (int r = 0; r < kRuns; ++r) {
+      for (int step = 0; step < 5; ++step) {
+        std::string event = fmt::format(R"({{"run":"r{}","time":{},"step":{},"tokens":1e9,"flop":{}}})", r,
+                                        1767225600 + c.step_seconds * step, step + 1, flop[step]);
+        waiting = step > 0;
+        sent = Clock::now();
+        session.Feed(event, "latency", ++line);
+      }
+    }
+    if (law_failed || ledger_failed || latency.size() != 4 * kRuns) {
+      std::printf("%s: %zu of %d alerting events alerted%s\n", c.name, latency.size(), 4 * kRuns,
+                  ledger_failed ? " (a ledger append failed)" : "");
+      return 6;
+    }
+    std::sort(latency.begin(), latency.end());
+    auto pct = [&](double q) { return latency[static_cast<std::size_t>(q * static_cast<double>(latency.size() - 1))]; };
+    std::printf("%-34s %8zu %9.3f %9.3f %9.3f\n", c.name, latency.size(), pct(0.5), pct(0.99), latency.back());
   }
-  if (latency.empty()) {
-    std::printf("no alert fired: the lines were not found\n");
-    return 6;
-  }
-  std::sort(latency.begin(), latency.end());
-  auto pct = [&](double q) { return latency[static_cast<std::size_t>(q * static_cast<double>(latency.size() - 1))]; };
-  std::printf("event-to-alert latency over %zu alerting events: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-              latency.size(), pct(0.5), pct(0.99), latency.back());
+  std::filesystem::remove_all(dir);
   delete engine;
   return 0;
 }
