@@ -796,13 +796,14 @@ void Determine(const RegimeRun& run, const Inventory& inv, std::size_t mi, const
   scratch.status.resize(combos);
   std::size_t basis_size = 0;
   for (std::size_t c = 0; c < combos; ++c) {
-    // A summary's other readings were decided by the lineage pass; the first is evaluated again
-    // for its margins.
     Evaluated e;
-    if (explain || c == 0) {
+    if (explain) {
       FillFor(r, r.schema(c), run.slots[c], m, fact, base_status(c), values, &run.covered);
       e = Decide(r, c, values, params, run.ranks);
     } else {
+      // The lineage pass decided every reading with these same facts; the first reading's facts
+      // are filled again for its margins, not decided again.
+      if (c == 0) FillFor(r, r.schema(c), run.slots[c], m, fact, base_status(c), values, &run.covered);
       e.status = run.status[c][mi];
       e.rule = run.rule[c][mi];
     }
