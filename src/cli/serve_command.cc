@@ -16,6 +16,7 @@
 #include "flopline/http/auth.h"
 #include "flopline/http/server.h"
 #include "flopline/server/api.h"
+#include "flopline/server/document_routes.h"
 #include "flopline/rules/inventory.h"
 #include "flopline/workspace/workspace.h"
 
@@ -79,6 +80,10 @@ int Serve(const ServeFlags& f) {
   server::WorkspaceAuthenticator auth(**ws);
   server::ApiOptions api;
   api.tls = !f.tls_cert.empty();
+  auto documents = server::OpenDocumentService({f.store, (*ws)->signer().VerifierKey(), FindDocumentsDir(""),
+                                                FindRegimesDir(f.regimes_dir), FindDataDir(f.data_dir)});
+  if (!documents) return ReportError("serve", documents.error().ToString());
+  api.documents = *documents;
   http::Options options;
   options.host = f.listen.substr(0, colon);
   if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']') {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "flopline/http/auth.h"
+#include "flopline/server/document_routes.h"
 
 namespace flopline::server {
 
@@ -472,6 +473,7 @@ std::vector<http::Route> ApiRoutes(workspace::Workspace* ws, WorkspaceAuthentica
       {"GET", "/api/v1/killswitch/orders", everyone, false, false, "the shutdown orders and drills recorded",
        read(&Api::KillswitchOrders), {}, 1000},
   };
+  for (http::Route& r : DocumentRoutes(ws, options.documents)) routes.push_back(std::move(r));
   // The OpenAPI document is built from the table itself, once.
   auto document = std::make_shared<const std::string>(OpenApi(routes).dump(2) + "\n");
   for (http::Route& r : routes) {

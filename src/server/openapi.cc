@@ -57,6 +57,27 @@ json Schemas() {
                 {"additionalProperties", false},
                 {"required", json::array({"name", "password"})},
                 {"properties", {{"name", {{"type", "string"}}}, {"password", {{"type", "string"}}}}}};
+  json fill = {{"type", "object"},
+              {"additionalProperties", false},
+              {"description", "what people write (docs/documents.md, the fill file as JSON)"},
+              {"properties",
+               {{"kind", {{"type", "string"}}},
+                {"signatory", {{"type", "object"}, {"properties", {{"name", {{"type", "string"}}}, {"role", {{"type", "string"}}}}}}},
+                {"elements", {{"type", "object"}, {"additionalProperties", {{"type", json::array({"string", "array"})}}}}},
+                {"redact", {{"type", "object"}, {"additionalProperties", {{"type", "object"}, {"properties", {{"ground", {{"type", "string"}}}, {"why", {{"type", "string"}}}}}}}}}}}};
+  json filing = {{"type", "object"},
+                 {"additionalProperties", false},
+                 {"properties",
+                  {{"as_of", {{"type", "string"}, {"format", "date"}}},
+                   {"fill", fill},
+                   {"fail_if_incomplete", {{"type", "boolean"}}}}}};
+  json signature = {{"type", "object"},
+                    {"additionalProperties", false},
+                    {"required", json::array({"signer", "role"})},
+                    {"properties",
+                     {{"signer", {{"type", "string"}}},
+                      {"role", {{"type", "string"}}},
+                      {"signed_at", {{"type", "string"}, {"format", "date-time"}}}}}};
   json field_error = {{"type", "object"},
                       {"properties", {{"field", {{"type", "string"}}}, {"message", {{"type", "string"}}}}}};
   json problem = {{"type", "object"},
@@ -72,7 +93,8 @@ json Schemas() {
                {"properties",
                 {{"items", {{"type", "array"}}}, {"next_cursor", {{"type", json::array({"string", "null"})}}}}}};
   return {{"TrainingStage", stage}, {"Model", model},       {"Event", event}, {"Evidence", evidence},
-          {"Login", login},         {"Problem", problem}, {"Page", page}};
+          {"Login", login},         {"Problem", problem}, {"Page", page},   {"DocumentFiling", filing},
+          {"DocumentSignature", signature}};
 }
 
 json Parameter(const std::string& name, const std::string& in, const std::string& description) {
@@ -89,6 +111,7 @@ std::vector<json> QueryParameters(const std::string& method, const std::string& 
     add("regime", "a regime id: only models with a determination under it (with status: in that status)");
     add("status", "a regime status, or 'covered'");
     add("search", "a substring of the id or the developer");
+    add("derived_from", "a model id: only the models whose lineage passes through it (its derivatives)");
   }
   if (pattern == "/api/v1/models" || pattern == "/api/v1/obligations" || pattern.ends_with("/determination")) {
     add("as_of", "YYYY-MM-DD (default: today, UTC)");
@@ -102,7 +125,13 @@ std::vector<json> QueryParameters(const std::string& method, const std::string& 
     add("limit", "1 to 1000 (default 100)");
     add("cursor", "next_cursor of the previous page");
   }
-  if (pattern.ends_with("/proof")) add("tree_size", "the tree size to prove against (default: the current size)");
+  if (pattern == "/api/v1/evidence/{index}/proof") {
+    add("tree_size", "the tree size to prove against (default: the current size)");
+  }
+  // The document routes (document_routes.cc).
+  if (pattern.starts_with("/api/v1/models/{id}/documents")) add("as_of", "YYYY-MM-DD: the facts as of this date (default: today, UTC)");
+  if (pattern == "/api/v1/models/{id}/documents/{kind}") add("format", "json (default), html or pdf");
+  if (pattern.ends_with("/public") || pattern.ends_with("/original")) add("format", "html (default), pdf or json");
   return out;
 }
 
@@ -112,6 +141,8 @@ std::string BodySchema(const std::string& method, const std::string& pattern) {
   if (method == "POST" && pattern == "/api/v1/events") return "Event";
   if (method == "POST" && pattern == "/api/v1/evidence") return "Evidence";
   if (method == "POST" && pattern == "/api/v1/session") return "Login";
+  if (method == "POST" && pattern == "/api/v1/models/{id}/documents/{kind}") return "DocumentFiling";
+  if (method == "POST" && pattern == "/api/v1/documents/{index}/signatures") return "DocumentSignature";
   return "";
 }
 

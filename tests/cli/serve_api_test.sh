@@ -77,6 +77,21 @@ fi
 cleanup_servers
 expect_ok verify-after-api ledger verify --store "$S"
 
+# --- the document routes, on the example inventory and evidence (tests/server/document_api_test.py) -
+D=sqlite:$tmp/documents.db
+users "$D"
+expect_ok documents-import import --store "$D" "$src"/examples/models/*.toml
+for kind in capability-assessment test-results; do
+  expect_ok "documents-$kind" ledger append --store "$D" --kind $kind --model acme-f1 \
+    --file "$src/examples/evidence/$kind.json"
+done
+expect_ok documents-drill ledger append --store "$D" --kind shutdown-drill --file "$src/examples/evidence/shutdown-drill.json"
+if start_server documents --store "$D" --rate-limit 0; then
+  check api-documents python3 "$src/tests/server/document_api_test.py" "$url" "$tmp/tokens.json"
+fi
+cleanup_servers
+expect_ok verify-after-documents ledger verify --store "$D"
+
 # --- the rate limit ------------------------------------------------------------------------------
 if start_server limited --store "$S" --rate-limit 5; then
   check rate-limit python3 - "$url" <<'PY'

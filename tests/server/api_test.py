@@ -72,6 +72,13 @@ s, h, b = call("POST", "/api/v1/evidence", {"kind": "ssp", "model": "walk-base",
                                             "document": {"version": 1, "text": "protocol"}}, admin)
 check("seed evidence", s == 201, f"{s} {b[:300]!r}")
 evidence_index = json.loads(b)["index"] if s == 201 else 0
+# A filed statement of compliance (the document routes' {index}; tests/server/document_api_test.py
+# tests them further).
+STATEMENT = "sb1047-statement-of-compliance"
+FILL = {"signatory": {"name": "Dana Reyes", "role": "Chief Technology Officer"}}
+s, h, b = call("POST", f"/api/v1/models/walk-base/documents/{STATEMENT}", {"fill": FILL}, admin)
+check("seed document", s == 201, f"{s} {b[:300]!r}")
+document_index = json.loads(b)["index"] if s == 201 else 0
 
 counter = [0]
 
@@ -81,6 +88,13 @@ def sample(method, pattern):
     counter[0] += 1
     n = counter[0]
     path = pattern.replace("{id}", "walk-base").replace("{index}", str(evidence_index))
+    if "{kind}" in pattern or pattern.startswith("/api/v1/documents/"):
+        path = pattern.replace("{id}", "walk-base").replace("{kind}", STATEMENT).replace("{index}", str(document_index))
+        if method == "POST" and pattern.endswith("/signatures"):
+            return path, {"signer": "Dana Reyes", "role": "Chief Technology Officer"}
+        if method == "POST":
+            return path, {"fill": FILL}
+        return path, None
     if method == "POST" and pattern == "/api/v1/models":
         return path, {"id": f"walk-{n}", "developer": "Walk AI", "base": "walk-base", "derivation": "fine-tune",
                       "training": [{"kind": "fine-tune", "start": "2026-05-01", "flop": 1e24}]}

@@ -20,9 +20,13 @@
 
 namespace flopline::server {
 
+struct DocumentService;  // document_routes.h
+
 struct ApiOptions {
   bool tls = false;             // session cookies are Secure under TLS
   int session_seconds = 8 * 3600;
+  // The document routes' service (OpenDocumentService); null: those routes answer 503.
+  std::shared_ptr<DocumentService> documents;
 };
 
 // The users of the workspace as the HTTP layer sees them: bearer tokens checked against their
