@@ -130,7 +130,8 @@ Result<InventoryDocument> InventoryFromJson(std::string_view text) {
 void InventoryReplay::Apply(const InventoryRows& rows) {
   // The backends' rules (store/sqlite.cc ImportLocked): each imported model replaces its row, its
   // runs, its events and the lineage edge that names it as the derivative; then the runs and
-  // events of the import are added.
+  // events of the import are added, after those a model already has when the import did not name
+  // it (an event recorded alone does not rewrite its model's earlier events).
   for (const auto& m : rows.models) {
     developers_.insert(m.developer);
     runs_.erase(m.id);

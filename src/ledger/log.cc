@@ -211,7 +211,8 @@ namespace {
 Result<std::vector<Appended>> AppendBatch(Storage& storage, const std::vector<RecordInput>& inputs,
                                           const std::vector<SealedRecord>& sealed,
                                           std::optional<std::uint64_t> purge_target,
-                                          const std::vector<InventoryRows>& imports) {
+                                          const std::vector<InventoryRows>& imports,
+                                          std::optional<std::uint64_t> expected_size = std::nullopt) {
   FL_ASSIGN_OR_RETURN(std::optional<std::string> origin, storage.GetMeta(kMetaOrigin));
   if (!origin) return Precondition("the log is not initialised: run `flopline ledger init` first");
   core::Instant now = WallClock();
@@ -236,6 +237,11 @@ Result<std::vector<Appended>> AppendBatch(Storage& storage, const std::vector<Re
   FL_RETURN_IF_ERROR(storage.Append(
       [&](std::uint64_t size, const NodeReader& nodes, std::string_view last_leaf) -> Result<Batch> {
         out.clear();  // a retried transaction starts again
+        if (expected_size && size != *expected_size) {
+          return core::MakeError(core::Code::kAborted,
+                                 fmt::format("the log holds {} entries, not the {} the change was checked against",
+                                             size, *expected_size));
+        }
         std::optional<core::Instant> last;
         if (!last_leaf.empty()) {
           if (Result<LeafInfo> info = ParseLeaf(last_leaf)) last = info->recorded_at;
@@ -481,7 +487,7 @@ Result<std::vector<Appended>> Log::Import(const ImportInput& input) {
   records.push_back({std::string(kInventoryKind), "", InventoryToJson(doc), input.recorded_at, {}});
   FL_ASSIGN_OR_RETURN(SealedRecord s, SealInternal(records.back()));
   sealed.push_back(std::move(s));
-  return AppendBatch(storage_, records, sealed, std::nullopt, {input.rows});
+  return AppendBatch(storage_, records, sealed, std::nullopt, {input.rows}, input.expected_size);
 }
 
 Result<std::string> Log::Checkpoint(const Signer& signer) {

@@ -353,17 +353,20 @@ class PostgresStorage final : public ledger::Storage {
                              tx.quote(m.base), tx.quote(m.id), tx.quote(m.derivation)));
       }
     }
-    int seq = 0;
+    // Each row goes after its model's rows (as in store/sqlite.cc): the events of a model this
+    // import did not name are appended, without rewriting its earlier ones.
     for (const auto& r : rows.runs) {
       tx.exec0(fmt::format(
           "INSERT INTO training_runs (model, seq, kind, start, flop, flop_method, cost_usd)"
-          " VALUES ({}, {}, {}, {}, {:.17g}, {}, {})",
-          tx.quote(r.model), seq++, tx.quote(r.kind), tx.quote(r.start), r.flop, tx.quote(r.flop_method),
+          " VALUES ({0}, (SELECT COALESCE(MAX(seq) + 1, 0) FROM training_runs WHERE model = {0}), {1}, {2}, {3:.17g},"
+          " {4}, {5})",
+          tx.quote(r.model), tx.quote(r.kind), tx.quote(r.start), r.flop, tx.quote(r.flop_method),
           r.cost_usd ? fmt::format("{:.17g}", *r.cost_usd) : "NULL"));
     }
     for (const auto& e : rows.events) {
-      tx.exec0(fmt::format("INSERT INTO events (model, seq, kind, at) VALUES ({}, {}, {}, {})", tx.quote(e.model),
-                           seq++, tx.quote(e.kind), tx.quote(e.at)));
+      tx.exec0(fmt::format("INSERT INTO events (model, seq, kind, at)"
+                           " VALUES ({0}, (SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE model = {0}), {1}, {2})",
+                           tx.quote(e.model), tx.quote(e.kind), tx.quote(e.at)));
     }
   }
 

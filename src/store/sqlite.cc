@@ -448,16 +448,20 @@ class SqliteStorage final : public ledger::Storage {
                                .Reset().Bind(m.base).Bind(m.id).Bind(m.derivation).Run("importing lineage"));
       }
     }
-    int seq = 0;
+    // Each row goes after its model's rows (the primary key's index finds the last one): a model
+    // this import replaced starts again at 0; the events of a model it did not name are appended,
+    // as the replay says (ledger::InventoryReplay), without rewriting the model's earlier ones.
     for (const auto& run : rows.runs) {
       FL_RETURN_IF_ERROR(Prepare("INSERT INTO training_runs (model, seq, kind, start, flop, flop_method, cost_usd)"
-                                 " VALUES (?, ?, ?, ?, ?, ?, ?)")
-                             .Reset().Bind(run.model).Bind(seq++).Bind(run.kind).Bind(run.start).Bind(run.flop)
+                                 " VALUES (?, (SELECT COALESCE(MAX(seq) + 1, 0) FROM training_runs WHERE model = ?),"
+                                 " ?, ?, ?, ?, ?)")
+                             .Reset().Bind(run.model).Bind(run.model).Bind(run.kind).Bind(run.start).Bind(run.flop)
                              .Bind(run.flop_method).Bind(run.cost_usd).Run("importing a training run"));
     }
     for (const auto& ev : rows.events) {
-      FL_RETURN_IF_ERROR(Prepare("INSERT INTO events (model, seq, kind, at) VALUES (?, ?, ?, ?)")
-                             .Reset().Bind(ev.model).Bind(seq++).Bind(ev.kind).Bind(ev.at).Run("importing an event"));
+      FL_RETURN_IF_ERROR(Prepare("INSERT INTO events (model, seq, kind, at)"
+                                 " VALUES (?, (SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE model = ?), ?, ?)")
+                             .Reset().Bind(ev.model).Bind(ev.model).Bind(ev.kind).Bind(ev.at).Run("importing an event"));
     }
     return core::Ok();
   }

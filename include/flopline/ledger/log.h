@@ -89,6 +89,12 @@ struct ImportInput {
   std::vector<std::string> files;  // the model files' bytes, each logged as a model-file record
   InventoryRows rows;              // logged as a model-inventory record, then applied to the tables
   core::Instant recorded_at;
+  // The log's size the writer read the inventory at: when the log has grown past it by the time the
+  // import holds the log's lock (another writer, process or replica appended), nothing is written
+  // and Import returns kAborted, so that the writer reads again and re-checks its change (an
+  // optimistic, conditional append: two writers can never both change what they read). nullopt:
+  // unconditional.
+  std::optional<std::uint64_t> expected_size = std::nullopt;
 };
 
 struct LogAudit;  // what Verify derives from the leaves (log.cc)
@@ -122,7 +128,8 @@ class Log {
   core::Result<std::vector<Appended>> AppendSealed(const std::vector<RecordInput>& inputs,
                                                    const std::vector<SealedRecord>& sealed);
   // Logs the model files and a model-inventory record, and writes the inventory tables, in one
-  // transaction. Returns the model-file entries, then the inventory entry.
+  // transaction. Returns the model-file entries, then the inventory entry; kAborted, with nothing
+  // written, when `input.expected_size` is set and the log's size is another.
   core::Result<std::vector<Appended>> Import(const ImportInput& input);
 
   // Signs and stores a checkpoint of the current tree; returns the signed note. The log is verified

@@ -67,8 +67,9 @@ struct Batch {
   std::vector<std::pair<Hash, std::string>> documents;  // content hash -> bytes
   // Carried out in the same transaction, after the entries: each purge deletes an entry's salts
   // and, unless another live entry holds it, its document (the entry's purge record is among
-  // `entries`); each import upserts models by id, their runs and events replaced (its
-  // model-inventory record is among `entries`). So nothing is purged or imported unlogged.
+  // `entries`); each import upserts models by id, their runs and events replaced, and appends the
+  // runs and events of models it does not name after theirs (its model-inventory record is among
+  // `entries`). So nothing is purged or imported unlogged.
   std::vector<std::pair<std::uint64_t, std::string>> purges;  // index, purged_at
   std::vector<InventoryRows> imports;
 };
