@@ -17,6 +17,7 @@ packages=(
   etcd-server etcd-client           # a real etcd for the kill switch's high-availability tests
   procps iproute2                   # pgrep/pkill and network namespaces in the kill switch's tests
   libboost1.81-dev                  # `flopline serve`: Boost.Beast/Asio (header-only HTTP, TLS through OpenSSL)
+  zlib1g-dev                        # `flopline serve`: gzip responses
   curl openssl                      # the server's tests: TLS with a throwaway certificate
   wrk                               # bench/serve_bench.sh: HTTP load on loopback
   chromium fonts-dejavu-core        # `flopline document`: PDFs printed from the canonical HTML

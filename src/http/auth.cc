@@ -99,7 +99,7 @@ std::optional<Principal> SessionKeys::Open(std::string_view cookie, std::int64_t
   std::int64_t expires = 0;
   auto [p, ec] = std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), expires);
   if (ec != std::errc() || p != parts[2].data() + parts[2].size() || expires <= now) return std::nullopt;
-  return Principal{std::string(parts[0]), std::string(parts[1])};
+  return Principal{std::string(parts[0]), std::string(parts[1]), std::string(parts[3]), expires};
 }
 
 std::string SessionKeys::Csrf(std::string_view cookie) const { return Mac(csrf_key_, cookie); }

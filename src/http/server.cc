@@ -4,10 +4,12 @@
 #include "flopline/http/server.h"
 
 #include <openssl/sha.h>
+#include <zlib.h>
 
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <list>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -120,6 +122,61 @@ std::optional<std::string> CookieValue(const std::string& header, std::string_vi
 
 bool Safe(const std::string& method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }
 
+// Whether an Accept-Encoding header accepts gzip (a "gzip" or "*" coding whose q is not 0).
+bool AcceptsGzip(std::string_view header) {
+  while (!header.empty()) {
+    std::size_t comma = header.find(',');
+    std::string_view item = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    std::size_t semi = item.find(';');
+    std::string_view coding = item.substr(0, semi);
+    while (!coding.empty() && coding.front() == ' ') coding.remove_prefix(1);
+    while (!coding.empty() && coding.back() == ' ') coding.remove_suffix(1);
+    if (coding != "gzip" && coding != "*") continue;
+    if (semi == std::string_view::npos) return true;
+    std::string_view params = item.substr(semi + 1);
+    std::size_t q = params.find("q=");
+    if (q == std::string_view::npos) return true;
+    double weight = std::strtod(std::string(params.substr(q + 2)).c_str(), nullptr);
+    return weight > 0;
+  }
+  return false;
+}
+
+// Text worth compressing: JSON, scripts, style sheets, HTML, SVG, plain text.
+bool Compressible(std::string_view content_type) {
+  return content_type.starts_with("text/") || content_type.find("json") != std::string_view::npos ||
+         content_type.find("javascript") != std::string_view::npos ||
+         content_type.find("svg") != std::string_view::npos;
+}
+
+// Below this many bytes a body goes as it is: the gzip header and a round of deflate cost more
+// than they save.
+constexpr std::size_t kMinCompressBytes = 1024;
+
+// `text` in gzip (RFC 1952) at zlib's `level`; nullopt if zlib fails.
+std::optional<std::string> Gzip(std::string_view text, int level) {
+  z_stream z{};
+  if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return std::nullopt;
+  std::string out(deflateBound(&z, static_cast<uLong>(text.size())) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&z, Z_FINISH);
+  std::size_t size = z.total_out;
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) return std::nullopt;
+  out.resize(size);
+  return out;
+}
+
+// The entity tag of a body's gzip form (a strong tag names one sequence of bytes): "X" -> "X-gz".
+std::string GzipTag(const std::string& tag) {
+  if (tag.size() >= 2 && tag.back() == '"') return tag.substr(0, tag.size() - 1) + "-gz\"";
+  return tag;
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -132,7 +189,24 @@ struct Server::Impl {
   std::optional<net::ssl::context> tls;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
-  std::unordered_map<std::string, const StaticFile*> statics;
+  // The static files, each read once into a shared body with its entity tag and, when worth it, its
+  // gzip form: a request copies neither.
+  struct Static {
+    const StaticFile* file;
+    std::shared_ptr<const std::string> body, gzip;
+    std::string etag;
+  };
+  std::unordered_map<std::string, Static> statics;
+
+  // The gzip forms of the last shared bodies sent compressed (a cached determination): each body is
+  // compressed once, not per request. Bounded; a body that has been freed is never matched.
+  struct Compressed {
+    std::weak_ptr<const std::string> body;
+    std::shared_ptr<const std::string> gzip;
+  };
+  std::mutex gzip_mu;
+  std::list<std::pair<const std::string*, Compressed>> gzip_cache;  // most recent first
+  static constexpr std::size_t kGzipCacheEntries = 64;
 
   struct Bucket {
     double tokens = 0;
@@ -143,7 +217,36 @@ struct Server::Impl {
 
   Impl(Options o, std::vector<Route> r, Authenticator& a)
       : options(std::move(o)), routes(std::move(r)), auth(a), workers(options.workers) {
-    for (const StaticFile& f : options.static_files) statics[f.path] = &f;
+    for (const StaticFile& f : options.static_files) {
+      Static st{&f, std::make_shared<const std::string>(reinterpret_cast<const char*>(f.data), f.size), nullptr, ""};
+      st.etag = Etag(*st.body);
+      if (Compressible(f.content_type) && f.size >= kMinCompressBytes) {
+        if (auto z = Gzip(*st.body, Z_BEST_COMPRESSION); z && z->size() < f.size) {
+          st.gzip = std::make_shared<const std::string>(std::move(*z));
+        }
+      }
+      statics[f.path] = std::move(st);
+    }
+  }
+
+  // The gzip form of a shared body that others hold too (a cache's), compressed once.
+  std::shared_ptr<const std::string> SharedGzip(const std::shared_ptr<const std::string>& body) {
+    {
+      std::lock_guard lock(gzip_mu);
+      for (auto it = gzip_cache.begin(); it != gzip_cache.end(); ++it) {
+        if (it->first == body.get() && it->second.body.lock() == body) {
+          gzip_cache.splice(gzip_cache.begin(), gzip_cache, it);
+          return it->second.gzip;
+        }
+      }
+    }
+    auto z = Gzip(*body, Z_DEFAULT_COMPRESSION);
+    if (!z) return nullptr;
+    auto gzip = std::make_shared<const std::string>(std::move(*z));
+    std::lock_guard lock(gzip_mu);
+    gzip_cache.push_front({body.get(), Compressed{body, gzip}});
+    if (gzip_cache.size() > kGzipCacheEntries) gzip_cache.pop_back();
+    return gzip;
   }
 
   bool Allow(const std::string& client) {
@@ -207,6 +310,14 @@ struct Server::Impl {
           return Problem(401, "Unauthorized", "the session has expired or is not valid: log in again", "cookie",
                          instance);
         }
+        if (req.principal && !auth.SessionHolds(*req.principal)) {
+          req.principal.reset();
+          if (!route.open) {
+            return Problem(401, "Unauthorized",
+                           "the session has ended (logged out, or the user's sessions were revoked): log in again",
+                           "cookie", instance);
+          }
+        }
         if (req.principal && !Safe(req.method)) {
           auto token = req.headers.find(kCsrfHeader);
           if (token == req.headers.end() || !keys->CheckCsrf(*cookie, token->second)) {
@@ -231,17 +342,38 @@ struct Server::Impl {
                    instance);
   }
 
-  // Finishes a response: ETag and 304 for a successful GET.
-  void Finish(const Request& req, Response& res) {
+  // Finishes a response: ETag and 304 for a successful GET; the body in gzip when the client
+  // accepts it and it is text worth compressing (Vary: Accept-Encoding; the gzip form has its own
+  // entity tag). `gzip` is the body's gzip form when the caller has one ready (a static file).
+  void Finish(const Request& req, Response& res, std::shared_ptr<const std::string> gzip = nullptr) {
+    bool compressible = res.body && Compressible(res.content_type) && res.body->size() >= kMinCompressBytes;
+    if (compressible) res.headers.emplace_back("Vary", "Accept-Encoding");
+    auto accept = req.headers.find("accept-encoding");
+    bool compress = compressible && accept != req.headers.end() && AcceptsGzip(accept->second);
     if (res.status == 200 && (req.method == "GET" || req.method == "HEAD") && res.body) {
       std::string tag = res.etag.empty() ? Etag(*res.body) : res.etag;
+      if (compress) tag = GzipTag(tag);
       res.headers.emplace_back("ETag", tag);
       auto inm = req.headers.find("if-none-match");
       if (inm != req.headers.end() && (inm->second == tag || inm->second == "W/" + tag || inm->second == "*")) {
         res.status = 304;
         res.body.reset();
+        return;
       }
     }
+    if (!compress) return;
+    if (!gzip) {
+      // A body someone else holds too is a cached one: compress it once. Else compress this one
+      // quickly (a fresh answer is sent once).
+      if (res.body.use_count() > 1) {
+        gzip = SharedGzip(res.body);
+      } else if (auto z = Gzip(*res.body, 4)) {
+        gzip = std::make_shared<const std::string>(std::move(*z));
+      }
+    }
+    if (!gzip || gzip->size() >= res.body->size()) return;
+    res.body = std::move(gzip);
+    res.headers.emplace_back("Content-Encoding", "gzip");
   }
 };
 
@@ -343,10 +475,10 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     if (method == "GET" || method == "HEAD") {
       std::string file = req->path == "/" ? "/index.html" : req->path;
       if (auto it = server_.statics.find(file); it != server_.statics.end() && !req->path.starts_with("/api/")) {
-        const StaticFile* f = it->second;
-        auto body = std::make_shared<const std::string>(reinterpret_cast<const char*>(f->data), f->size);
-        Response r = Text(200, body, f->content_type);
-        server_.Finish(*req, r);
+        const Server::Impl::Static& st = it->second;
+        Response r = Text(200, st.body, st.file->content_type);
+        r.etag = st.etag;
+        server_.Finish(*req, r, st.gzip);
         return Write(std::move(r), method);
       }
     }
@@ -384,8 +516,10 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     return r;
   }
 
+  // Sends the response. The body is not copied: Beast writes from the shared buffer (a cached
+  // determination, a static file), which the completion handler keeps alive.
   void Write(Response r, const std::string& method) {
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    auto res = std::make_shared<bhttp::response<bhttp::span_body<const char>>>();
     res->version(11);
     res->result(static_cast<bhttp::status>(r.status));
     res->set(bhttp::field::server, "flopline");
@@ -393,14 +527,15 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     res->set(bhttp::field::cache_control, "no-cache");
     res->set("X-Content-Type-Options", "nosniff");
     for (const auto& [name, value] : r.headers) res->insert(name, value);
-    if (r.body && method != "HEAD") res->body() = *r.body;
+    if (r.body && method != "HEAD") res->body() = beast::span<const char>(r.body->data(), r.body->size());
     res->keep_alive(keep_alive_);
     res->prepare_payload();
     if (method == "HEAD" && r.body) res->content_length(r.body->size());
-    bhttp::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
-      if (ec || !self->keep_alive_) return self->Close();
-      self->Read();
-    });
+    bhttp::async_write(stream_, *res,
+                       [self = this->shared_from_this(), res, body = r.body](beast::error_code ec, std::size_t) {
+                         if (ec || !self->keep_alive_) return self->Close();
+                         self->Read();
+                       });
   }
 
   // A server-sent event stream: the header, then an event whenever `poll` has one, and a comment

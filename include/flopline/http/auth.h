@@ -22,6 +22,10 @@ namespace flopline::http {
 
 struct Principal {
   std::string name, role;
+  // A web session's: the cookie's nonce (which names the session, never its credential: the MAC is)
+  // and when it expires (unix seconds). Empty and 0 for a bearer token.
+  std::string session = {};
+  std::int64_t expires = 0;
 };
 
 // argon2id hash of `secret` in the crypto_pwhash_str form ("$argon2id$v=19$m=...").
@@ -40,7 +44,8 @@ class SessionKeys {
   explicit SessionKeys(std::string_view secret);
   // A session cookie value valid until `expires` (unix seconds).
   std::string Issue(const Principal& who, std::int64_t expires) const;
-  // The principal when the cookie is authentic and not expired at `now`.
+  // The principal (with its session's nonce and expiry) when the cookie is authentic and not expired
+  // at `now`. Whether it was revoked since is the Authenticator's to say (Server asks it).
   std::optional<Principal> Open(std::string_view cookie, std::int64_t now) const;
   // The CSRF token bound to a cookie value.
   std::string Csrf(std::string_view cookie) const;

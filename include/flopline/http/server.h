@@ -101,6 +101,10 @@ class Authenticator {
   virtual std::optional<Principal> Token(const std::string& token) = 0;
   virtual std::optional<Principal> Password(const std::string& name, const std::string& password) = 0;
   virtual std::string SessionSecret() = 0;
+  // Whether an authentic, unexpired session cookie's session still holds: false when it was ended
+  // before its expiry (logged out, the user's sessions revoked, the user disabled or given another
+  // role). Called for every request with a session cookie.
+  virtual bool SessionHolds(const Principal& who) { return !who.name.empty(); }
 };
 
 class Server {
