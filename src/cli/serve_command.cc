@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <iostream>
 #include <thread>
 
@@ -77,13 +78,13 @@ int Serve(const ServeFlags& f) {
 
   auto ws = OpenWorkspace(f);
   if (!ws) return ReportError("serve", ws.error().ToString());
-  server::WorkspaceAuthenticator auth(**ws);
   server::ApiOptions api;
   api.tls = !f.tls_cert.empty();
   auto documents = server::OpenDocumentService({f.store, (*ws)->signer().VerifierKey(), FindDocumentsDir(""),
                                                 FindRegimesDir(f.regimes_dir), FindDataDir(f.data_dir)});
   if (!documents) return ReportError("serve", documents.error().ToString());
   api.documents = *documents;
+  server::WorkspaceAuthenticator auth(**ws, api.session_seconds);
   http::Options options;
   options.host = f.listen.substr(0, colon);
   if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']') {
@@ -101,6 +102,15 @@ int Serve(const ServeFlags& f) {
   std::string scheme = f.tls_cert.empty() ? "http" : "https";
   std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
   std::cout << fmt::format("listening on {}://{}:{}", scheme, host, server.port()) << std::endl;
+  // Every model judged as of today while the server starts answering (then kept up to date), so
+  // that the first dashboard does not wait for it; a request that needs it meanwhile waits.
+  std::thread warm([&ws]() {
+    core::Date today =
+        core::Instant(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())).date();
+    if (auto warmed = (*ws)->Warm(today); !warmed) {
+      std::cerr << "flopline serve: judging the models as of today: " << warmed.error().ToString() << std::endl;
+    }
+  });
   std::thread waiter([&server, signals]() {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -110,6 +120,7 @@ int Serve(const ServeFlags& f) {
   // Stopped by a signal, or the io_context ran out of work: wake the waiter either way.
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
+  warm.join();
   return 0;
 }
 
@@ -131,30 +142,63 @@ int UserAdd(const ServeFlags& f) {
   workspace::User user{f.name, f.role, *hash, {}};
   auto existing = (*ws)->FindUser(f.name);
   if (!existing) return ReportError("user add", existing.error().ToString(), false);
-  if (*existing) user.token_hash = (*existing)->token_hash;
+  if (*existing) {
+    // A new password (or role) re-enables a disabled user; the token and the revocation stand.
+    user.token_hash = (*existing)->disabled ? std::string() : (*existing)->token_hash;
+    user.sessions_revoked_at = (*existing)->sessions_revoked_at;
+  }
   if (auto r = (*ws)->PutUser(user, "cli"); !r) return ReportError("user add", r.error().ToString());
   std::cout << fmt::format("user '{}' ({}) recorded in the workspace log\n", f.name, f.role);
   if (generated) std::cout << "password (shown once): " << password << "\n";
   return 0;
 }
 
+// The user named --name, or kNotFound naming --name.
+core::Result<workspace::User> ExistingUser(workspace::Workspace& ws, const std::string& name) {
+  FL_ASSIGN_OR_RETURN(std::optional<workspace::User> user, ws.FindUser(name));
+  if (!user) {
+    return core::MakeError(core::Code::kNotFound, fmt::format("no user '{}': add one with `flopline user add`", name),
+                           "--name");
+  }
+  return *user;
+}
+
 int UserToken(const ServeFlags& f) {
   auto ws = OpenWorkspace(f);
   if (!ws) return ReportError("user token", ws.error().ToString());
-  auto existing = (*ws)->FindUser(f.name);
-  if (!existing) return ReportError("user token", existing.error().ToString(), false);
-  if (!*existing) {
-    return ReportError("user token", core::Error{core::Code::kNotFound,
-                                                 fmt::format("no user '{}': add one with `flopline user add`", f.name),
+  auto user = ExistingUser(**ws, f.name);
+  if (!user) return ReportError("user token", user.error().ToString());
+  if (user->disabled) {
+    return ReportError("user token", core::Error{core::Code::kFailedPrecondition,
+                                                 fmt::format("'{}' is disabled: `flopline user add` them again first",
+                                                             f.name),
                                                  {}, "--name"}.ToString());
   }
   std::string token = http::MakeToken(f.name);
   auto hash = http::HashSecret(token);
   if (!hash) return ReportError("user token", hash.error().ToString(), false);
-  workspace::User user = **existing;
-  user.token_hash = *hash;  // replaces the previous token: it stops working at once
-  if (auto r = (*ws)->PutUser(user, "cli"); !r) return ReportError("user token", r.error().ToString());
+  user->token_hash = *hash;  // replaces the previous token: it stops working at once
+  if (auto r = (*ws)->PutUser(*user, "cli"); !r) return ReportError("user token", r.error().ToString());
   std::cout << token << "\n";
+  return 0;
+}
+
+// `user revoke`: every session and the API token of a user end now, on every replica's next
+// request; they may log in again (a new session). `user disable`: the same, and they may not log in
+// or be given a token until `user add` names them again.
+int UserEnd(const ServeFlags& f, bool disable) {
+  const char* command = disable ? "user disable" : "user revoke";
+  auto ws = OpenWorkspace(f);
+  if (!ws) return ReportError(command, ws.error().ToString());
+  auto user = ExistingUser(**ws, f.name);
+  if (!user) return ReportError(command, user.error().ToString());
+  user->token_hash.clear();
+  user->sessions_revoked_at =
+      core::Instant(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+  if (disable) user->disabled = true;
+  if (auto r = (*ws)->PutUser(*user, "cli"); !r) return ReportError(command, r.error().ToString());
+  std::cout << fmt::format("user '{}': sessions and API token ended{}\n", f.name,
+                           disable ? "; disabled (no login until `flopline user add`)" : "");
   return 0;
 }
 
@@ -222,7 +266,19 @@ CommandRunner AddUserCommand(CLI::App& app) {
   CLI::App* token = user->add_subcommand("token", "issue a user's API token (printed once; replaces the previous one)");
   AddStoreFlags(token, f);
   token->add_option("--name", f.name, "the user's name")->required();
-  return [flags, add]() { return add->parsed() ? UserAdd(*flags) : UserToken(*flags); };
+  CLI::App* revoke = user->add_subcommand(
+      "revoke", "end a user's web sessions and API token now, on every replica (they may log in again)");
+  AddStoreFlags(revoke, f);
+  revoke->add_option("--name", f.name, "the user's name")->required();
+  CLI::App* disable = user->add_subcommand(
+      "disable", "end a user's sessions and token and refuse their logins until `user add` names them again");
+  AddStoreFlags(disable, f);
+  disable->add_option("--name", f.name, "the user's name")->required();
+  return [flags, add, token, revoke]() {
+    if (add->parsed()) return UserAdd(*flags);
+    if (token->parsed()) return UserToken(*flags);
+    return UserEnd(*flags, /*disable=*/!revoke->parsed());
+  };
 }
 
 CommandRunner AddWorkspaceCommand(CLI::App& app) {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -129,13 +130,26 @@ json PageJson(const workspace::Page& page) {
 
 std::string Actor(const http::Request& req) { return req.principal ? req.principal->name : ""; }
 
+// A model's entity tag: its version (the log index of its last change), "v42".
+std::string VersionTag(const json& model) {
+  return fmt::format("\"v{}\"", model.value("version", std::uint64_t{0}));
+}
+
 std::string Sha256Hex(const std::string& text) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  for (unsigned char c : digest) out += fmt::format("{:02x}", c);
+  out.reserve(2 * sizeof digest);
+  for (unsigned char c : digest) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
   return out;
 }
+
+// The name a session is ended under: a hash of its cookie's nonce (never the cookie or its MAC).
+std::string SessionId(const std::string& nonce) { return Sha256Hex("flopline-session:" + nonce).substr(0, 32); }
 
 struct Api {
   workspace::Workspace* ws;
@@ -189,17 +203,24 @@ struct Api {
     return r;
   }
 
+  // Ends the session server side (every replica refuses its cookie from then on, even a copy kept
+  // by someone else), and clears the cookies. With a bearer token there is no session to end.
   http::Response Logout(http::Request& req) {
     http::Response r = Ok(200, {{"logged_out", true}});
     r.headers.emplace_back("Set-Cookie", fmt::format("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
                                                      http::kSessionCookie));
     r.headers.emplace_back("Set-Cookie", "flopline_csrf=; Path=/; SameSite=Strict; Max-Age=0");
-    if (auto rec = ws->RecordAction(Actor(req), "logout", "session"); !rec) return Fail(rec.error(), req);
+    auto rec = req.principal && !req.principal->session.empty()
+                   ? ws->EndSession(Actor(req), SessionId(req.principal->session))
+                   : ws->RecordAction(Actor(req), "logout", "token");
+    if (!rec) return Fail(rec.error(), req);
     return r;
   }
 
   http::Response ListModels(http::Request& req) {
-    if (auto bad = OnlyQuery(req, {"regime", "status", "search", "as_of", "limit", "cursor"})) return *bad;
+    if (auto bad = OnlyQuery(req, {"regime", "status", "search", "derived_from", "as_of", "limit", "cursor"})) {
+      return *bad;
+    }
     workspace::ModelQuery q;
     auto as_of = AsOf(req);
     if (!as_of) return Fail(as_of.error(), req);
@@ -210,6 +231,7 @@ struct Api {
     q.regime = Query(req, "regime");
     q.status = Query(req, "status");
     q.search = Query(req, "search");
+    q.derived_from = Query(req, "derived_from");
     q.cursor = Query(req, "cursor");
     auto page = ws->ListModels(q);
     if (!page) return Fail(page.error(), req);
@@ -220,7 +242,9 @@ struct Api {
     if (auto bad = OnlyQuery(req, {})) return *bad;
     auto model = ws->GetModel(req.params["id"]);
     if (!model) return Fail(model.error(), req);
-    return Ok(200, *model);
+    http::Response r = Ok(200, *model);
+    r.etag = VersionTag(*model);  // what a conditional PUT states in If-Match
+    return r;
   }
 
   http::Response CreateModel(http::Request& req) {
@@ -230,15 +254,31 @@ struct Api {
     if (!model) return Fail(model.error(), req);
     http::Response r = Ok(201, *model);
     r.headers.emplace_back("Location", "/api/v1/models/" + (*model)["id"].get<std::string>());
+    r.headers.emplace_back("ETag", VersionTag(*model));
     return r;
   }
 
+  // PUT with If-Match: "vN" (the ETag of GET /api/v1/models/{id}) changes the model only if it is
+  // still at version N when the change is written, on whichever replica; else 409 naming it.
   http::Response ChangeModel(http::Request& req) {
+    std::optional<std::uint64_t> if_version;
+    if (auto it = req.headers.find("if-match"); it != req.headers.end() && it->second != "*") {
+      const std::string& tag = it->second;
+      auto n = tag.size() > 3 && tag.starts_with("\"v") && tag.back() == '"'
+                   ? Index(tag.substr(2, tag.size() - 3), "if-match")
+                   : core::Result<std::uint64_t>(tl::unexpected(core::Error{}));
+      if (!n) {
+        return Bad("if-match", "expected the model's ETag from GET /api/v1/models/{id}, e.g. \"v42\", or *", req);
+      }
+      if_version = *n;
+    }
     auto body = Body(req);
     if (!body) return Fail(body.error(), req);
-    auto model = ws->ChangeModel(req.params["id"], *body, Actor(req));
+    auto model = ws->ChangeModel(req.params["id"], *body, Actor(req), if_version);
     if (!model) return Fail(model.error(), req);
-    return Ok(200, *model);
+    http::Response r = Ok(200, *model);
+    r.headers.emplace_back("ETag", VersionTag(*model));
+    return r;
   }
 
   http::Response Determination(http::Request& req) {
@@ -248,7 +288,7 @@ struct Api {
     auto judged = ws->Determination(req.params["id"], *as_of);
     if (!judged) return Fail(judged.error(), req);
     http::Response r = http::Text(200, judged->json, "application/json");
-    // The answer is a function of the log (its generation), the law this process loaded (its
+    // The answer is a function of the models (their generation), the law this process loaded (its
     // start) and the URL: together they name its version without hashing it.
     r.etag = fmt::format("\"{}-{}\"", started, judged->generation);
     return r;
@@ -356,26 +396,31 @@ struct Api {
   }
 
   // Pushed to dashboards: the workspace's generation, and how many obligations are overdue and
-  // which is due next, whenever the log grows (a write here, or on another replica).
+  // which is due next, whenever the log grows (a write here, or on another replica). Worked out
+  // once per generation and day (from the workspace's summary, kept up to date as models change),
+  // however many dashboards are connected.
   std::optional<http::Route::Event> Poll(std::uint64_t last) {
     auto gen = ws->Generation();
     if (!gen || *gen == last) return std::nullopt;
-    json data = {{"generation", *gen}};
-    if (auto obligations = ws->Obligations(Today())) {
-      int overdue = 0;
-      json next = nullptr;
-      for (const json& o : (*obligations)["obligations"]) {
-        if (o["overdue"].get<bool>()) {
-          ++overdue;
-        } else if (next.is_null() && o["state"] == "open" && !o["due"].is_null()) {
-          next = o;
-        }
+    core::Date today = Today();
+    std::lock_guard lock(poll_mu);
+    if (!poll_event || poll_event->id != *gen || poll_day != today) {
+      json data = {{"generation", *gen}};
+      if (auto due = ws->Due(today)) {
+        data["generation"] = due->generation;
+        data["overdue"] = due->overdue;
+        data["next_deadline"] = due->next;
+        *gen = due->generation;
       }
-      data["overdue"] = overdue;
-      data["next_deadline"] = next;
+      poll_event = http::Route::Event{*gen, "change", data.dump()};
+      poll_day = today;
     }
-    return http::Route::Event{*gen, "change", data.dump()};
+    return poll_event;
   }
+
+  std::mutex poll_mu;
+  std::optional<http::Route::Event> poll_event;  // the last one worked out, for its generation and day
+  core::Date poll_day;
 };
 
 }  // namespace
@@ -384,7 +429,7 @@ std::optional<http::Principal> WorkspaceAuthenticator::Token(const std::string& 
   std::optional<std::string> name = http::TokenUser(token);
   if (!name) return std::nullopt;
   auto user = ws_.FindUser(*name);
-  if (!user || !*user || (*user)->token_hash.empty()) return std::nullopt;
+  if (!user || !*user || (*user)->token_hash.empty() || (*user)->disabled) return std::nullopt;
   std::string key = Sha256Hex(token);
   {
     std::lock_guard lock(mu_);
@@ -402,8 +447,17 @@ std::optional<http::Principal> WorkspaceAuthenticator::Token(const std::string& 
 
 std::optional<http::Principal> WorkspaceAuthenticator::Password(const std::string& name, const std::string& password) {
   auto user = ws_.FindUser(name);
-  if (!user || !*user || !http::VerifySecret((*user)->password_hash, password)) return std::nullopt;
+  if (!user || !*user || (*user)->disabled || !http::VerifySecret((*user)->password_hash, password)) {
+    return std::nullopt;
+  }
   return http::Principal{(*user)->name, (*user)->role};
+}
+
+bool WorkspaceAuthenticator::SessionHolds(const http::Principal& who) {
+  // Issued `session_seconds_` before it expires (Api::Login).
+  core::Instant issued{std::chrono::sys_seconds(std::chrono::seconds(who.expires - session_seconds_))};
+  auto holds = ws_.SessionHolds(who.name, who.role, SessionId(who.session), issued);
+  return holds && *holds;
 }
 
 std::string WorkspaceAuthenticator::SessionSecret() { return ws_.signer().SignerKey(); }
@@ -436,14 +490,17 @@ std::vector<http::Route> ApiRoutes(workspace::Workspace* ws, WorkspaceAuthentica
        [](http::Request& req) { return Ok(200, {{"name", req.principal->name}, {"role", req.principal->role}}); }, {},
        1000},
       {"GET", "/api/v1/models", everyone, false, false,
-       "the inventory, with each model's status per regime; filters regime, status (a status or 'covered'), search; "
-       "as_of; paginated (limit, cursor)",
+       "the inventory, with each model's status, key margin and next deadline per regime; filters regime, status (a "
+       "status or 'covered'), search, derived_from (a model's derivatives along its lineage); as_of; paginated "
+       "(limit, cursor)",
        read(&Api::ListModels), {}, 1000},
       {"POST", "/api/v1/models", kRecorders, false, true, "add a model (the fields of a [[model]] table)",
        write(&Api::CreateModel), {}, 1000},
       {"GET", "/api/v1/models/{id}", everyone, false, false, "one model, with its events", read(&Api::GetModel), {},
        1000},
-      {"PUT", "/api/v1/models/{id}", kRecorders, false, true, "change a model (the whole model; its events are kept)",
+      {"PUT", "/api/v1/models/{id}", kRecorders, false, true,
+       "change a model (the whole model; its events are kept); with If-Match: \"vN\" (the model's ETag) only if it "
+       "is still at version N, else 409 naming it",
        write(&Api::ChangeModel), {}, 1000},
       {"GET", "/api/v1/models/{id}/determination", everyone, false, false,
        "the model judged under every regime as of a date (as_of): status, basis, clause trace, readings, margins, "

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -35,9 +36,29 @@ constexpr std::string_view kUserKind = "workspace-user";
 constexpr std::string_view kActionKind = "workspace-action";
 constexpr std::size_t kMaxPage = 1000;
 constexpr std::size_t kMaxChangeBatch = 512;
+// How many times a batch of changes is checked again when another writer appended between its check
+// and its append, before the writers are told the log is busy.
+constexpr int kMaxConflictRetries = 32;
+// No session outlives this (the server's sessions last 8 hours): a logout older is forgotten.
+constexpr std::int64_t kMaxSessionSeconds = 7 * 24 * 3600;
+// Dates whose every-model summary is kept (today's, and a few a reader asked for).
+constexpr std::size_t kMaxSummaries = 4;
 
 core::Instant Now() {
   return core::Instant(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+}
+
+// One obligation as Obligations lists it (docs/api.md).
+json ObligationJson(const rules::ModelAnswer& a, const rules::Determination& d, const rules::ObligationState& o) {
+  return {{"model", a.id},
+          {"regime", d.regime},
+          {"id", o.id},
+          {"cite", o.cite},
+          {"text", o.text},
+          {"due", o.due ? json(o.due->ToString()) : json(nullptr)},
+          {"state", o.state},
+          {"overdue", o.state == "overdue"},
+          {"detail", o.detail}};
 }
 
 // A model's change, as a queued write: the model as it will be (create, change) or an event.
@@ -45,6 +66,7 @@ struct Change {
   std::string action;                  // create-model | change-model | record-event
   std::optional<rules::Model> model;   // create-model, change-model
   std::optional<rules::Event> event;   // record-event
+  std::optional<std::uint64_t> if_version;  // change-model: the model's version the writer read
   std::string actor;
   std::promise<core::Result<json>> done;
 };
@@ -65,9 +87,64 @@ Change EventChange(rules::Event event, const std::string& actor) {
   return c;
 }
 
+// Every model's answer (a summary determination per regime) as of one date, kept up to date as the
+// models change: only the models changed since, and their descendants, are judged again.
+struct Summary {
+  std::vector<rules::ModelAnswer> answers;
+  std::unordered_map<std::string, std::size_t> by_id;  // model id -> its answer
+  std::set<std::string> dirty;                          // models changed since the answers
+};
+
 struct ModelState {
   rules::Model model;
   std::vector<rules::Event> events;  // in log order
+  std::uint64_t version = 0;         // the log index of the import that last changed it or its events
+};
+
+// The models as a batch of changes leaves them: the replayed models under the batch's changes, so
+// that checking a batch copies only the models it creates or changes (never the whole inventory,
+// nor the events of a model that only gains one).
+class Overlay {
+ public:
+  explicit Overlay(const std::map<std::string, ModelState>& base) : base_(base) {}
+
+  const rules::Model* Find(const std::string& id) const {
+    if (auto it = changed_.find(id); it != changed_.end()) return &it->second;
+    if (auto it = base_.find(id); it != base_.end()) return &it->second.model;
+    return nullptr;
+  }
+  // Whether an earlier change of this batch touched the model (its version is then not the log's).
+  bool Touched(const std::string& id) const { return changed_.contains(id) || added_.contains(id); }
+  std::uint64_t Version(const std::string& id) const {
+    auto it = base_.find(id);
+    return it == base_.end() ? 0 : it->second.version;
+  }
+  void Put(const rules::Model& m) { changed_[m.id] = m; }
+  void AddEvent(const rules::Event& e) { added_[e.model].push_back(e); }
+
+  // The import's rows: a created or changed model with its runs and every event (it replaces the
+  // model's rows); the events of a model that only gained events, alone (they are appended).
+  ledger::InventoryRows Rows() const {
+    ledger::InventoryRows rows;
+    for (const auto& [id, m] : changed_) {
+      rows.models.push_back({m.id, m.developer, m.base, m.derivation, m.foundation_model, m.developer_revenue_usd});
+      for (const rules::TrainingStage& st : m.training) {
+        rows.runs.push_back({id, st.kind, st.start.ToString(), st.flop_method, st.flop, st.cost_usd});
+      }
+      if (auto it = base_.find(id); it != base_.end()) {
+        for (const rules::Event& e : it->second.events) rows.events.push_back({id, e.kind, e.at.ToString()});
+      }
+    }
+    for (const auto& [id, events] : added_) {
+      for (const rules::Event& e : events) rows.events.push_back({id, e.kind, e.at.ToString()});
+    }
+    return rows;
+  }
+
+ private:
+  const std::map<std::string, ModelState>& base_;
+  std::map<std::string, rules::Model> changed_;
+  std::map<std::string, std::vector<rules::Event>> added_;
 };
 
 }  // namespace
@@ -80,14 +157,19 @@ struct Workspace::State {
 
   std::mutex mu;  // guards everything below
   std::uint64_t replayed = 0;             // entries [0, replayed) are applied
+  // The log's size after the last import applied: what the models, and so every answer derived
+  // from them, are a function of. A login or an evidence record grows the log, not this.
+  std::uint64_t models_at = 0;
   std::map<std::string, ModelState> models;
   std::map<std::string, User> users;
+  std::map<std::string, core::Instant> ended_sessions;  // session id -> when it was ended
   std::vector<EvidenceEntry> evidence;     // non-internal records, in log order
   std::map<std::string, json> pending_files;  // a model id -> its workspace document, until the import
-  // Derived from `models`, rebuilt when the log grows.
+  // Derived from `models`, rebuilt (the summaries brought up to date) when the models change.
+  std::set<std::string> changed_ids;  // models the entries being applied change
   std::shared_ptr<const rules::Inventory> inventory;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<const std::string>> determinations;
-  std::map<std::string, std::shared_ptr<const std::vector<rules::ModelAnswer>>> summaries;  // by as_of
+  std::map<std::string, std::shared_ptr<Summary>> summaries;  // by as_of, at most kMaxSummaries
 
   // The group committer of model changes.
   std::mutex queue_mu;
@@ -100,14 +182,22 @@ struct Workspace::State {
   core::Result<void> Refresh() {
     FL_ASSIGN_OR_RETURN(std::uint64_t size, storage->Size());
     if (size == replayed) return core::Ok();
+    std::uint64_t before = models_at;
     FL_RETURN_IF_ERROR(storage->ForEachEntry(replayed, size, [&](const ledger::Entry& e) -> core::Result<void> {
       return Apply(e);
     }));
     replayed = size;
+    if (models_at != before) ModelsChanged();
+    return core::Ok();
+  }
+
+  // What is derived from the models is stale: the whole inventory and the determinations are
+  // rebuilt when next asked; the summaries judge the changed models again. Caller holds `mu`.
+  void ModelsChanged() {
     inventory.reset();
     determinations.clear();
-    summaries.clear();
-    return core::Ok();
+    for (auto& [as_of, summary] : summaries) summary->dirty.insert(changed_ids.begin(), changed_ids.end());
+    changed_ids.clear();
   }
 
   core::Result<std::optional<json>> Document(const ledger::Entry& e) {
@@ -134,8 +224,9 @@ struct Workspace::State {
       if (text) {
         auto doc = ledger::InventoryFromJson(*text);
         if (!doc) return tl::unexpected(doc.error());
-        ApplyRows(doc->rows);
+        ApplyRows(doc->rows, e.index);
       }
+      models_at = e.index + 1;
       pending_files.clear();
       return core::Ok();
     }
@@ -147,6 +238,10 @@ struct Workspace::State {
         u.role = (*doc)["role"];
         if (doc->contains("password_hash") && (*doc)["password_hash"].is_string()) u.password_hash = (*doc)["password_hash"];
         if (doc->contains("token_hash") && (*doc)["token_hash"].is_string()) u.token_hash = (*doc)["token_hash"];
+        if (doc->contains("disabled") && (*doc)["disabled"].is_boolean()) u.disabled = (*doc)["disabled"];
+        if (doc->contains("sessions_revoked_at") && (*doc)["sessions_revoked_at"].is_string()) {
+          if (auto at = core::Instant::Parse((*doc)["sessions_revoked_at"].get<std::string>())) u.sessions_revoked_at = *at;
+        }
         users[u.name] = u;
       }
       return core::Ok();
@@ -160,16 +255,36 @@ struct Workspace::State {
       }
       return core::Ok();
     }
-    if (e.kind == kActionKind) return core::Ok();
+    if (e.kind == kActionKind) return ApplyAction(e);
     evidence.push_back({e.index, e.kind, e.model, e.recorded_at, ledger::Base64(e.leaf_hash), e.purged_at.has_value()});
     return core::Ok();
   }
 
-  // The rows of one import: models upserted by id (the whole model from its workspace document when
-  // the import carried one), their runs and events replaced (the backends' upsert rules).
-  void ApplyRows(const ledger::InventoryRows& rows) {
+  // A logout ends its session: remembered for as long as a session can last after it.
+  core::Result<void> ApplyAction(const ledger::Entry& e) {
+    FL_ASSIGN_OR_RETURN(std::optional<json> doc, Document(e));
+    if (!doc || !doc->is_object() || doc->value("action", "") != "logout") return core::Ok();
+    std::string target = doc->value("target", "");
+    auto at = core::Instant::Parse(e.recorded_at);
+    if (!target.starts_with("session ") || !at) return core::Ok();
+    ended_sessions[target.substr(8)] = *at;
+    if (ended_sessions.size() > 4096) {
+      core::Instant horizon = Now() + std::chrono::seconds(-kMaxSessionSeconds);
+      std::erase_if(ended_sessions, [&](const auto& s) { return s.second < horizon; });
+    }
+    return core::Ok();
+  }
+
+  // The rows of one import (at log index `index`): models upserted by id (the whole model from its
+  // workspace document when the import carried one), their runs and events replaced, and the events
+  // of models it does not name appended (the backends' upsert rules).
+  void ApplyRows(const ledger::InventoryRows& rows, std::uint64_t index) {
+    std::set<std::string> named;
     for (const ledger::InventoryRows::Model& r : rows.models) {
+      named.insert(r.id);
+      changed_ids.insert(r.id);
       ModelState& state = models[r.id];
+      state.version = index;
       rules::Model m;
       bool full = false;
       if (auto it = pending_files.find(r.id); it != pending_files.end()) {
@@ -204,6 +319,15 @@ struct Workspace::State {
         auto at = core::Instant::Parse(ev.at);
         if (at) state.events.push_back({ev.model, ev.kind, *at, {}});
       }
+    }
+    for (const ledger::InventoryRows::Event& ev : rows.events) {
+      if (named.contains(ev.model)) continue;
+      auto it = models.find(ev.model);
+      auto at = core::Instant::Parse(ev.at);
+      if (it == models.end() || !at) continue;
+      it->second.events.push_back({ev.model, ev.kind, *at, {}});
+      it->second.version = index;
+      changed_ids.insert(ev.model);
     }
   }
 
@@ -240,49 +364,107 @@ struct Workspace::State {
     return inv;
   }
 
-  core::Result<std::shared_ptr<const std::vector<rules::ModelAnswer>>> Summaries(core::Date as_of) {
+  // Every model's answer as of `as_of`: judged once (on every core), then brought up to date as the
+  // models change by judging only the changed models and their descendants again, each along its
+  // lineage (what its determination depends on). Caller holds `mu`; the summary is valid while it
+  // does.
+  core::Result<std::shared_ptr<const Summary>> Summaries(core::Date as_of) {
     std::string key = as_of.ToString();
-    if (auto it = summaries.find(key); it != summaries.end()) return it->second;
-    FL_ASSIGN_OR_RETURN(std::shared_ptr<const rules::Inventory> inv, Inventory());
     rules::AssessOptions assess;
     assess.as_of = as_of;
-    auto answers = std::make_shared<std::vector<rules::ModelAnswer>>();
-    FL_RETURN_IF_ERROR(engine->AssessEach(*inv, assess, {}, [&](std::size_t, const rules::ModelAnswer& a) {
-      answers->push_back(a);
-      return true;
-    }));
-    summaries[key] = answers;
-    return std::shared_ptr<const std::vector<rules::ModelAnswer>>(answers);
+    if (auto it = summaries.find(key); it != summaries.end()) {
+      Summary& summary = *it->second;
+      if (summary.dirty.empty()) return it->second;
+      std::set<std::string> affected = WithDescendants(summary.dirty);
+      if (affected.size() * 4 < models.size()) {
+        for (const std::string& id : affected) {
+          FL_ASSIGN_OR_RETURN(rules::Inventory inv, Lineage(id));
+          FL_RETURN_IF_ERROR(engine->AssessEach(inv, assess, {}, [&](std::size_t, const rules::ModelAnswer& a) {
+            if (a.id != id) return true;
+            auto [at, fresh] = summary.by_id.try_emplace(id, summary.answers.size());
+            if (fresh) {
+              summary.answers.push_back(a);
+            } else {
+              summary.answers[at->second] = a;
+            }
+            return false;
+          }));
+        }
+        summary.dirty.clear();
+        return it->second;
+      }
+    }
+    FL_ASSIGN_OR_RETURN(std::shared_ptr<const rules::Inventory> inv, Inventory());
+    auto summary = std::make_shared<Summary>();
+    summary->answers.reserve(inv->models.size());
+    FL_RETURN_IF_ERROR(engine->AssessEach(
+        *inv, assess, {},
+        [&](std::size_t, const rules::ModelAnswer& a) {
+          summary->by_id[a.id] = summary->answers.size();
+          summary->answers.push_back(a);
+          return true;
+        },
+        std::max(1u, std::thread::hardware_concurrency())));
+    if (summaries.size() >= kMaxSummaries && !summaries.contains(key)) summaries.erase(summaries.begin());
+    summaries[key] = summary;
+    return std::shared_ptr<const Summary>(summary);
+  }
+
+  // `ids` and every model whose lineage passes through one of them.
+  std::set<std::string> WithDescendants(const std::set<std::string>& ids) {
+    std::map<std::string, std::vector<std::string>> derivatives;
+    for (const auto& [id, state] : models) {
+      if (!state.model.base.empty()) derivatives[state.model.base].push_back(id);
+    }
+    std::set<std::string> out;
+    std::vector<std::string> todo(ids.begin(), ids.end());
+    while (!todo.empty()) {
+      std::string id = std::move(todo.back());
+      todo.pop_back();
+      if (!models.contains(id) || !out.insert(id).second) continue;
+      if (auto it = derivatives.find(id); it != derivatives.end()) todo.insert(todo.end(), it->second.begin(), it->second.end());
+    }
+    return out;
   }
 
   // Checks a change against the models as they will be, and applies it to `next`.
-  core::Result<json> Check(Change& c, std::map<std::string, ModelState>& next) {
+  core::Result<json> Check(Change& c, Overlay& next) {
     if (c.event) {
-      auto it = next.find(c.event->model);
-      if (it == next.end()) return core::NotFound(fmt::format("no model '{}'", c.event->model), "model");
+      if (!next.Find(c.event->model)) return core::NotFound(fmt::format("no model '{}'", c.event->model), "model");
       if (c.event->at > Now() + ledger::kClockSkew) {
         return core::InvalidArgument("lies in the future: an event records what has happened", "at");
       }
-      it->second.events.push_back(*c.event);
+      next.AddEvent(*c.event);
       return EventToJson(*c.event);
     }
     const rules::Model& m = *c.model;
-    bool exists = next.contains(m.id);
+    bool exists = next.Find(m.id) != nullptr;
     if (c.action == "create-model" && exists) {
       return core::MakeError(core::Code::kAlreadyExists, fmt::format("a model '{}' exists already", m.id), "id");
     }
     if (c.action == "change-model" && !exists) return core::NotFound(fmt::format("no model '{}'", m.id), "id");
-    if (!m.base.empty() && !next.contains(m.base)) {
+    if (c.if_version && (next.Touched(m.id) || next.Version(m.id) != *c.if_version)) {
+      return core::MakeError(
+          core::Code::kFailedPrecondition,
+          fmt::format("the model '{}' has changed since version {}, which this change was made from{}: read it "
+                      "again (GET /api/v1/models/{}) and send the change with its new version in If-Match",
+                      m.id, *c.if_version,
+                      next.Touched(m.id) ? std::string(" (a change to it is being written)")
+                                         : fmt::format(" (it is at version {})", next.Version(m.id)),
+                      m.id),
+          "if-match");
+    }
+    if (!m.base.empty() && !next.Find(m.base)) {
       return core::InvalidArgument(fmt::format("names no model in the workspace: '{}'", m.base), "base");
     }
     // A cycle in the lineage (a base that descends from this model) is refused.
     for (std::string at = m.base; !at.empty();) {
       if (at == m.id) return core::InvalidArgument("makes the lineage a cycle", "base");
-      auto it = next.find(at);
-      if (it == next.end()) break;
-      at = it->second.model.base;
+      const rules::Model* base = next.Find(at);
+      if (!base) break;
+      at = base->base;
     }
-    next[m.id].model = m;
+    next.Put(m);
     return ModelToJson(m);
   }
 
@@ -304,52 +486,75 @@ struct Workspace::State {
     }
   }
 
+  // Checks every change of the batch against the models as the log has them and writes those that
+  // pass as one import, conditional on the log's size it checked at (Log::Import's expected_size):
+  // when another writer (a thread, process or replica) appended in between, the batch is read and
+  // checked again, so a change is never made against a state it did not see (a lost update).
   void Commit(std::vector<Change>& batch) {
-    std::lock_guard lock(mu);
-    if (auto r = Refresh(); !r) {
-      for (Change& c : batch) c.done.set_value(tl::unexpected(r.error()));
-      return;
-    }
-    std::map<std::string, ModelState> next = models;
-    std::vector<std::optional<json>> results(batch.size());
-    std::vector<std::string> files;
-    std::set<std::string> touched;
-    core::Instant now = Now();
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      Change& c = batch[i];
-      core::Result<json> r = Check(c, next);
-      if (!r) {
-        c.done.set_value(tl::unexpected(r.error()));
-        continue;
+    std::vector<std::optional<core::Result<json>>> outcome(batch.size());
+    auto finish = [&](const std::optional<core::Error>& error) {
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (!outcome[i]) continue;
+        if (error && *outcome[i]) {
+          batch[i].done.set_value(tl::unexpected(*error));
+        } else {
+          batch[i].done.set_value(std::move(*outcome[i]));
+        }
       }
-      results[i] = *r;
-      const std::string& id = c.event ? c.event->model : c.model->id;
-      touched.insert(id);
-      json doc = {{"flopline_workspace", 1}, {"by", c.actor}, {"action", c.action}, {"at", now.ToString()},
-                  {"model", ModelToJson(next[id].model)}};
-      if (c.event) doc["event"] = EventToJson(*c.event);
-      files.push_back(doc.dump());
-    }
-    if (files.empty()) return;
-    ledger::InventoryRows rows;
-    for (const std::string& id : touched) {
-      const ModelState& s = next[id];
-      rows.models.push_back({s.model.id, s.model.developer, s.model.base, s.model.derivation, s.model.foundation_model,
-                             s.model.developer_revenue_usd});
-      for (const rules::TrainingStage& st : s.model.training) {
-        rows.runs.push_back({id, st.kind, st.start.ToString(), st.flop_method, st.flop, st.cost_usd});
+    };
+    for (int attempt = 0;; ++attempt) {
+      std::fill(outcome.begin(), outcome.end(), std::nullopt);
+      std::vector<std::string> files;
+      std::map<std::string, json> documents;  // what Apply reads back from the files: each model as written
+      ledger::InventoryRows rows;
+      std::uint64_t checked_at = 0;
+      core::Instant now = Now();
+      {
+        std::lock_guard lock(mu);
+        if (auto r = Refresh(); !r) {
+          for (auto& o : outcome) o = core::Result<json>(json());
+          return finish(r.error());
+        }
+        Overlay next(models);
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          Change& c = batch[i];
+          outcome[i] = Check(c, next);
+          if (!*outcome[i]) continue;
+          const std::string& id = c.event ? c.event->model : c.model->id;
+          json doc = {{"flopline_workspace", 1}, {"by", c.actor}, {"action", c.action}, {"at", now.ToString()},
+                      {"model", ModelToJson(*next.Find(id))}};
+          if (c.event) doc["event"] = EventToJson(*c.event);
+          files.push_back(doc.dump());
+          documents[id] = std::move(doc["model"]);
+        }
+        if (files.empty()) return finish(std::nullopt);
+        rows = next.Rows();
+        checked_at = replayed;
       }
-      for (const rules::Event& e : s.events) rows.events.push_back({id, e.kind, e.at.ToString()});
-    }
-    auto appended = log->Import({files, rows, now});
-    core::Result<void> refreshed = appended ? Refresh() : core::Result<void>(tl::unexpected(appended.error()));
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (!results[i]) continue;
-      if (refreshed) {
-        batch[i].done.set_value(*results[i]);
-      } else {
-        batch[i].done.set_value(tl::unexpected(refreshed.error()));
+      auto appended = log->Import({files, rows, now, checked_at});
+      if (!appended && appended.error().code == core::Code::kAborted) {
+        if (attempt < kMaxConflictRetries) continue;
+        return finish(core::Error{core::Code::kUnavailable,
+                                  "the log kept growing under this change (other writers): retry", {}, "log"});
       }
+      if (!appended) return finish(appended.error());
+      std::lock_guard lock(mu);
+      if (replayed == checked_at) {
+        // The import's entries follow the state it was checked against (expected_size): apply what
+        // was written, as a replay would, without reading it back.
+        pending_files = std::move(documents);
+        ApplyRows(rows, appended->back().index);
+        pending_files.clear();
+        replayed = models_at = appended->back().index + 1;
+        ModelsChanged();
+      } else if (auto r = Refresh(); !r) {
+        return finish(r.error());
+      }
+      // A created or changed model's version is the import's entry (the last one appended).
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (outcome[i] && *outcome[i] && batch[i].model) (**outcome[i])["version"] = appended->back().index;
+      }
+      return finish(std::nullopt);
     }
   }
 
@@ -429,43 +634,59 @@ core::Result<Page> Workspace::ListModels(const ModelQuery& q) {
   std::lock_guard lock(s_->mu);
   FL_RETURN_IF_ERROR(s_->Refresh());
   std::size_t limit = std::clamp<std::size_t>(q.limit, 1, kMaxPage);
-  std::shared_ptr<const std::vector<rules::ModelAnswer>> answers;
-  std::map<std::string, const rules::ModelAnswer*> by_id;
-  FL_ASSIGN_OR_RETURN(std::shared_ptr<const rules::Inventory> inv, s_->Inventory());
-  FL_ASSIGN_OR_RETURN(answers, s_->Summaries(q.as_of));
-  for (std::size_t i = 0; i < answers->size(); ++i) by_id[(*answers)[i].id] = &(*answers)[i];
   if (!q.regime.empty()) {
     bool known = std::any_of(s_->engine->regimes().begin(), s_->engine->regimes().end(),
                              [&](const rules::Regime& r) { return r.id == q.regime; });
     if (!known) return core::InvalidArgument(fmt::format("no regime '{}'", q.regime), "regime");
   }
+  std::optional<std::set<std::string>> derived;
+  if (!q.derived_from.empty()) {
+    if (!s_->models.contains(q.derived_from)) {
+      return core::NotFound(fmt::format("no model '{}'", q.derived_from), "derived_from");
+    }
+    derived = s_->WithDescendants({q.derived_from});
+    derived->erase(q.derived_from);
+  }
+  FL_ASSIGN_OR_RETURN(std::shared_ptr<const Summary> summary, s_->Summaries(q.as_of));
   Page page;
   for (auto it = s_->models.upper_bound(q.cursor); it != s_->models.end(); ++it) {
     const rules::Model& m = it->second.model;
+    if (derived && !derived->contains(m.id)) continue;
     if (!q.search.empty() && m.id.find(q.search) == std::string::npos &&
         m.developer.find(q.search) == std::string::npos) {
       continue;
     }
-    json statuses = json::object();
     bool keep = q.regime.empty() && q.status.empty();
-    const rules::ModelAnswer* a = by_id.count(m.id) ? by_id[m.id] : nullptr;
-    if (a) {
-      for (const rules::Determination& d : a->determinations) {
-        statuses[d.regime] = {{"status", d.status},
-                              {"covered", d.covered ? json(*d.covered) : json(nullptr)}};
+    auto found = summary->by_id.find(m.id);
+    const rules::ModelAnswer* a = found == summary->by_id.end() ? nullptr : &summary->answers[found->second];
+    if (a && !keep) {
+      keep = std::any_of(a->determinations.begin(), a->determinations.end(), [&](const rules::Determination& d) {
         bool regime_ok = q.regime.empty() || d.regime == q.regime;
         bool status_ok = q.status.empty() || d.status == q.status || (q.status == "covered" && d.covered == true);
-        if (!keep && regime_ok && status_ok) keep = true;
-      }
+        return regime_ok && status_ok;
+      });
     }
     if (!keep) continue;
     if (page.items.size() == limit) {
       page.next_cursor = page.items.back()["id"].get<std::string>();
       break;
     }
+    // Per regime: the status, the margin to the line that decided it, the most pressing deadline.
+    json statuses = json::object();
+    static const std::vector<rules::Determination> kNone;
+    for (const rules::Determination& d : a ? a->determinations : kNone) {
+      json status = {{"status", d.status}, {"covered", d.covered ? json(*d.covered) : json(nullptr)},
+                     {"margin", nullptr}, {"next_deadline", nullptr}};
+      if (std::string margin = rules::KeyMargin(d); !margin.empty()) status["margin"] = margin;
+      if (const rules::ObligationState* next = rules::NextDeadline(d)) {
+        status["next_deadline"] = {{"id", next->id}, {"cite", next->cite}, {"text", next->text},
+                                   {"due", next->due->ToString()}, {"state", next->state}};
+      }
+      statuses[d.regime] = std::move(status);
+    }
     json item = ModelToJson(m);
     item["cumulative_flop"] = a ? json(a->cumulative_flop) : json(nullptr);
-    item["determinations"] = statuses;
+    item["determinations"] = std::move(statuses);
     page.items.push_back(std::move(item));
   }
   return page;
@@ -480,6 +701,7 @@ core::Result<json> Workspace::GetModel(const std::string& id) {
   json events = json::array();
   for (const rules::Event& e : it->second.events) events.push_back(EventToJson(e));
   out["events"] = events;
+  out["version"] = it->second.version;
   return out;
 }
 
@@ -488,10 +710,13 @@ core::Result<json> Workspace::CreateModel(const json& body, const std::string& a
   return s_->Submit(ModelChange("create-model", std::move(m), actor));
 }
 
-core::Result<json> Workspace::ChangeModel(const std::string& id, const json& body, const std::string& actor) {
+core::Result<json> Workspace::ChangeModel(const std::string& id, const json& body, const std::string& actor,
+                                          std::optional<std::uint64_t> if_version) {
   FL_ASSIGN_OR_RETURN(rules::Model m, ModelFromJson(body));
   if (m.id != id) return core::InvalidArgument(fmt::format("'{}' is not the model of this path ('{}')", m.id, id), "id");
-  return s_->Submit(ModelChange("change-model", std::move(m), actor));
+  Change change = ModelChange("change-model", std::move(m), actor);
+  change.if_version = if_version;
+  return s_->Submit(std::move(change));
 }
 
 core::Result<std::size_t> Workspace::ImportInventory(const rules::Inventory& inventory, const std::string& actor) {
@@ -553,7 +778,7 @@ core::Result<Workspace::Judged> Workspace::Determination(const std::string& id, 
   std::lock_guard lock(s_->mu);
   FL_RETURN_IF_ERROR(s_->Refresh());
   auto key = std::make_pair(id, as_of.ToString());
-  if (auto it = s_->determinations.find(key); it != s_->determinations.end()) return Judged{it->second, s_->replayed};
+  if (auto it = s_->determinations.find(key); it != s_->determinations.end()) return Judged{it->second, s_->models_at};
   if (!s_->models.contains(id)) return core::NotFound(fmt::format("no model '{}'", id), "id");
   FL_ASSIGN_OR_RETURN(rules::Inventory inv, s_->Lineage(id));
   rules::AssessOptions options;
@@ -565,29 +790,28 @@ core::Result<Workspace::Judged> Workspace::Determination(const std::string& id, 
     json out = {{"as_of", as_of.ToString()}, {"model", rules::ModelToJson(a)}, {"regimes", rules::RegimesToJson(contexts)}};
     auto text = std::make_shared<const std::string>(out.dump());
     s_->determinations[key] = text;
-    return Judged{text, s_->replayed};
+    return Judged{text, s_->models_at};
   }
   return core::MakeError(core::Code::kInternal, "the engine returned no answer for the model");
+}
+
+core::Result<void> Workspace::Warm(core::Date as_of) {
+  std::lock_guard lock(s_->mu);
+  FL_RETURN_IF_ERROR(s_->Refresh());
+  FL_RETURN_IF_ERROR(s_->Summaries(as_of));
+  return core::Ok();
 }
 
 core::Result<json> Workspace::Obligations(core::Date as_of) {
   std::lock_guard lock(s_->mu);
   FL_RETURN_IF_ERROR(s_->Refresh());
-  FL_ASSIGN_OR_RETURN(std::shared_ptr<const std::vector<rules::ModelAnswer>> answers, s_->Summaries(as_of));
+  FL_ASSIGN_OR_RETURN(std::shared_ptr<const Summary> summary, s_->Summaries(as_of));
   json out = json::array();
-  for (const rules::ModelAnswer& a : *answers) {
+  for (const rules::ModelAnswer& a : summary->answers) {
     for (const rules::Determination& d : a.determinations) {
       for (const rules::ObligationState& o : d.obligations) {
         if (o.state == "not-triggered") continue;
-        out.push_back({{"model", a.id},
-                       {"regime", d.regime},
-                       {"id", o.id},
-                       {"cite", o.cite},
-                       {"text", o.text},
-                       {"due", o.due ? json(o.due->ToString()) : json(nullptr)},
-                       {"state", o.state},
-                       {"overdue", o.state == "overdue"},
-                       {"detail", o.detail}});
+        out.push_back(ObligationJson(a, d, o));
       }
     }
   }
@@ -598,6 +822,39 @@ core::Result<json> Workspace::Obligations(core::Date as_of) {
     return !a["due"].is_null() && a["due"].get<std::string>() < b["due"].get<std::string>();
   });
   return json{{"as_of", as_of.ToString()}, {"obligations", out}};
+}
+
+core::Result<Workspace::DueSummary> Workspace::Due(core::Date as_of) {
+  std::lock_guard lock(s_->mu);
+  FL_RETURN_IF_ERROR(s_->Refresh());
+  FL_ASSIGN_OR_RETURN(std::shared_ptr<const Summary> summary, s_->Summaries(as_of));
+  // The first of Obligations' order: overdue ones are counted; of the open ones with a due time,
+  // the earliest (the first such in the models' order on a tie).
+  DueSummary out;
+  out.generation = s_->replayed;
+  const rules::ModelAnswer* next_answer = nullptr;
+  const rules::Determination* next_determination = nullptr;
+  const rules::ObligationState* next = nullptr;
+  std::string next_due;
+  for (const rules::ModelAnswer& a : summary->answers) {
+    for (const rules::Determination& d : a.determinations) {
+      for (const rules::ObligationState& o : d.obligations) {
+        if (o.state == "overdue") {
+          ++out.overdue;
+        } else if (o.state == "open" && o.due) {
+          std::string due = o.due->ToString();
+          if (!next || due < next_due) {
+            next_answer = &a;
+            next_determination = &d;
+            next = &o;
+            next_due = std::move(due);
+          }
+        }
+      }
+    }
+  }
+  if (next) out.next = ObligationJson(*next_answer, *next_determination, *next);
+  return out;
 }
 
 core::Result<json> Workspace::AppendEvidence(const json& body, const std::string& actor) {
@@ -733,10 +990,30 @@ core::Result<void> Workspace::PutUser(const User& user, const std::string& by) {
   json doc = {{"name", user.name}, {"role", user.role}, {"by", by}};
   if (!user.password_hash.empty()) doc["password_hash"] = user.password_hash;
   if (!user.token_hash.empty()) doc["token_hash"] = user.token_hash;
+  if (user.disabled) doc["disabled"] = true;
+  if (user.sessions_revoked_at) doc["sessions_revoked_at"] = user.sessions_revoked_at->ToString();
   // The hashes are withheld from every public copy (the whole document).
   ledger::RecordInput r{std::string(kUserKind), "", doc.dump(), Now(), {{"*", "cybersecurity"}}};
   FL_RETURN_IF_ERROR(s_->AppendRecords({r}));
   return core::Ok();
+}
+
+core::Result<void> Workspace::EndSession(const std::string& actor, const std::string& session_id) {
+  if (session_id.empty() || session_id.find(' ') != std::string::npos) {
+    return core::InvalidArgument("a session id is one word", "session");
+  }
+  return RecordAction(actor, "logout", "session " + session_id);
+}
+
+core::Result<bool> Workspace::SessionHolds(const std::string& name, const std::string& role,
+                                           const std::string& session_id, core::Instant issued) {
+  std::lock_guard lock(s_->mu);
+  FL_RETURN_IF_ERROR(s_->Refresh());
+  auto it = s_->users.find(name);
+  if (it == s_->users.end()) return false;
+  const User& u = it->second;
+  if (u.disabled || u.role != role || s_->ended_sessions.contains(session_id)) return false;
+  return !u.sessions_revoked_at || issued > *u.sessions_revoked_at;
 }
 
 core::Result<std::optional<User>> Workspace::FindUser(const std::string& name) {

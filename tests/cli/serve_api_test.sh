@@ -68,6 +68,14 @@ users "$S"
 check key-0600 test "$(stat -c %a "$tmp/ws.db.key")" = 600
 if start_server sqlite --store "$S" --rate-limit 0; then
   check api-sqlite python3 "$src/tests/server/api_test.py" "$url" "$tmp/tokens.json" "$tmp/openapi.json"
+  # Sessions and tokens ended before they expire (logout, `user revoke`, `user disable`, a new role).
+  check sessions-end-sqlite python3 "$src/tests/server/revoke_test.py" "$url" "$bin" "$S" "$tmp/tokens.json"
+  # A second server on the same SQLite file: the two change one model at once and lose nothing.
+  first=$url
+  if start_server sqlite2 --store "$S" --rate-limit 0; then
+    admin=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["developer-admin"])' "$tmp/tokens.json")
+    check race-sqlite-two-servers python3 "$src/tests/server/race_test.py" "$first" "$url" "$admin"
+  fi
   # Static files: web/index.html at / when the dashboard has one.
   if [[ -f "$src/web/index.html" ]]; then
     check static-index bash -c "curl -sf '$url/' | cmp -s - '$src/web/index.html'"
@@ -189,6 +197,10 @@ if [[ -n "$pg" ]]; then
     if start_server pg2 --store "$P" --key "$tmp/pg.key" --rate-limit 0; then
       check api-postgres-two-replicas python3 "$src/tests/server/api_test.py" "$first" "$tmp/tokens.json" \
         "$tmp/openapi.json" "$url"
+      admin=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["developer-admin"])' "$tmp/tokens.json")
+      check race-postgres-two-replicas python3 "$src/tests/server/race_test.py" "$first" "$url" "$admin"
+      check sessions-end-postgres-two-replicas python3 "$src/tests/server/revoke_test.py" "$first" "$bin" "$P" \
+        "$tmp/tokens.json" "$url" -- --key "$tmp/pg.key"
     fi
   fi
   cleanup_servers

@@ -254,6 +254,20 @@ etag = h.get("ETag")
 s2, h2, b2 = call("GET", "/api/v1/models/walk-base/determination?as_of=2026-11-23", token=engineer,
                   headers={"If-None-Match": etag or "none"})
 check("ETag -> 304", etag and s2 == 304 and b2 == b"", f"{etag} {s2}")
+import gzip
+s3, h3, b3 = call("GET", "/api/v1/models/walk-base/determination?as_of=2026-11-23", token=engineer,
+                  headers={"Accept-Encoding": "gzip"})
+gz_tag = h3.get("ETag", "")
+check("gzip when accepted: the same JSON, its own ETag",
+      s3 == 200 and h3.get("Content-Encoding") == "gzip" and "Accept-Encoding" in h3.get("Vary", "") and
+      gzip.decompress(b3) == b and len(b3) < len(b) and gz_tag.endswith('-gz"') and gz_tag != etag,
+      f"{s3} {h3.get('Content-Encoding')} {gz_tag}")
+s4, h4, b4 = call("GET", "/api/v1/models/walk-base/determination?as_of=2026-11-23", token=engineer,
+                  headers={"Accept-Encoding": "gzip", "If-None-Match": gz_tag})
+check("the gzip ETag -> 304", s4 == 304, f"{s4}")
+s5, h5, b5 = call("GET", "/api/v1/models/walk-base/determination?as_of=2026-11-23", token=engineer,
+                  headers={"Accept-Encoding": "gzip;q=0, identity"})
+check("gzip;q=0 is not compressed", s5 == 200 and "Content-Encoding" not in h5 and b5 == b, f"{s5}")
 s, h, b = call("GET", "/api/v1/obligations?as_of=2026-11-23", token=engineer)
 obl = json.loads(b)["obligations"]
 check("obligations listed", s == 200 and all({"model", "regime", "id", "state", "overdue", "due"} <= set(o) for o in obl))
@@ -269,6 +283,23 @@ s, h, b = call("GET", "/api/v1/models?limit=1000", token=engineer)
 check("pagination covers the list once", ids == [m["id"] for m in json.loads(b)["items"]] and pages > 1, f"{pages}")
 s, h, b = call("GET", "/api/v1/models?search=walk-base", token=engineer)
 check("search", [m["id"] for m in json.loads(b)["items"]] == ["walk-base"], b[:200])
+s, h, b = call("GET", "/api/v1/models?derived_from=walk-base&limit=1000", token=engineer)
+derived = [m for m in json.loads(b)["items"]]
+check("derived_from lists the model's derivatives, not itself",
+      s == 200 and derived and all(m["base"] == "walk-base" for m in derived), b[:300])
+s, h, b = call("GET", "/api/v1/models?derived_from=nobody", token=engineer)
+problem("derived_from an unknown model", s, h, b, 404, "derived_from")
+s, h, b = call("GET", "/api/v1/models?search=walk-base&as_of=2026-11-23", token=engineer)
+regimes = json.loads(b)["items"][0]["determinations"]
+check("the list gives each regime's margin and next deadline",
+      regimes and all({"status", "covered", "margin", "next_deadline"} <= set(d) for d in regimes.values()) and
+      any(d["margin"] for d in regimes.values()) and
+      all(d["next_deadline"] is None or {"id", "due", "state"} <= set(d["next_deadline"]) for d in regimes.values()),
+      b[:400])
+s, h, b = call("GET", "/api/v1/models/walk-base/determination?as_of=2026-11-23", token=engineer)
+full = {d["regime"]: d for d in json.loads(b)["model"]["determinations"]}
+check("the list's statuses are the determination's", all(full[r]["status"] == d["status"] for r, d in regimes.items()),
+      f"{regimes} {list(full)}")
 
 # --- proofs check as RFC 9162 says ---------------------------------------------------------------
 import base64
@@ -328,6 +359,8 @@ s, h, b = call("GET", "/api/v1/me", headers={"Cookie": "flopline_session=enginee
 problem("forged cookie", s, h, b, 401, "cookie")
 s, h, b = call("DELETE", "/api/v1/session", headers={"Cookie": cookie, "X-CSRF-Token": csrf})
 check("logout clears the cookie", s == 200 and "Max-Age=0" in h.get("Set-Cookie", ""), str(h))
+s, h, b = call("GET", "/api/v1/me", headers={"Cookie": cookie})
+problem("logout ends the session server side: its cookie is refused", s, h, b, 401, "cookie")
 
 # --- the SSE stream pushes a change --------------------------------------------------------------
 req = urllib.request.Request(base + "/api/v1/events/stream")

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "flopline/ledger/inventory.h"
 #include "flopline/ledger/log.h"
 #include "flopline/store/open.h"
 
@@ -190,6 +191,200 @@ TEST_F(WorkspaceTest, ConcurrentChangesAreGroupCommittedAndNoneIsLost) {
   auto model = ws_->GetModel("acme-f1");
   ASSERT_TRUE(model);
   EXPECT_EQ((*model)["events"].size(), 80u);
+}
+
+// An event recorded alone is appended to its model's events: its import holds that event and no
+// model row (it does not rewrite the model's earlier events, whose number would make each event cost
+// more), and the tables, a replay and the log's own check agree.
+TEST_F(WorkspaceTest, AnEventIsAppendedWithoutRewritingTheModelsEvents) {
+  ASSERT_TRUE(ws_->CreateModel(Frontier("acme-f1"), "alice"));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(ws_->RecordEvent(
+        {{"model", "acme-f1"}, {"kind", "training-started"}, {"at", fmt::format("2026-03-0{}T00:00:00Z", 1 + i)}},
+        "bob"));
+  }
+  auto storage = store::Open("sqlite:" + dir_ + "/ws.db");
+  ASSERT_TRUE(storage);
+  auto size = (*storage)->Size();
+  ASSERT_TRUE(size);
+  auto last = (*storage)->GetEntry(*size - 1);
+  ASSERT_TRUE(last);
+  ASSERT_EQ(last->kind, ledger::kInventoryKind);
+  auto text = (*storage)->GetDocument(last->content_hash);
+  ASSERT_TRUE(text && *text);
+  auto doc = ledger::InventoryFromJson(**text);
+  ASSERT_TRUE(doc);
+  EXPECT_TRUE(doc->rows.models.empty());
+  ASSERT_EQ(doc->rows.events.size(), 1u);
+  EXPECT_EQ(doc->rows.events[0].at, "2026-03-05T00:00:00Z");
+  // A change of the model afterwards keeps every event, in order.
+  json changed = Frontier("acme-f1");
+  changed["developer_revenue_usd"] = 3e9;
+  ASSERT_TRUE(ws_->ChangeModel("acme-f1", changed, "alice"));
+  ASSERT_TRUE(ws_->RecordEvent({{"model", "acme-f1"}, {"kind", "released"}, {"at", "2026-04-01T00:00:00Z"}}, "bob"));
+  auto tables = (*storage)->ModelEvents("acme-f1");
+  ASSERT_TRUE(tables);
+  ASSERT_EQ(tables->size(), 6u);
+  EXPECT_EQ((*tables)[0].at, "2026-03-01T00:00:00Z");
+  EXPECT_EQ((*tables)[5].kind, "released");
+  ledger::Log log(**storage);
+  auto verified = log.VerifyInventory();
+  EXPECT_TRUE(verified) << verified.error().ToString();
+  std::unique_ptr<Workspace> other = OpenOne();
+  auto model = other->GetModel("acme-f1");
+  ASSERT_TRUE(model);
+  ASSERT_EQ((*model)["events"].size(), 6u);
+  EXPECT_EQ((*model)["events"][5]["kind"], "released");
+  EXPECT_EQ((*model)["developer_revenue_usd"], 3e9);
+}
+
+// A change states the version it was made from: written only if the model is still at it.
+TEST_F(WorkspaceTest, AChangeFromAStaleVersionIsRefusedAndWritesNothing) {
+  auto created = ws_->CreateModel(Frontier("acme-f1"), "alice");
+  ASSERT_TRUE(created);
+  auto model = ws_->GetModel("acme-f1");
+  ASSERT_TRUE(model);
+  std::uint64_t version = (*model)["version"];
+  EXPECT_EQ((*created)["version"], version);
+  json changed = Frontier("acme-f1");
+  changed["developer_revenue_usd"] = 3e9;
+  auto written = ws_->ChangeModel("acme-f1", changed, "alice", version);
+  ASSERT_TRUE(written) << written.error().ToString();
+  EXPECT_GT((*written)["version"].get<std::uint64_t>(), version);
+  // Another replica read the model before that change, and changes it from there: refused.
+  std::unique_ptr<Workspace> other = OpenOne();
+  std::uint64_t size = Size();
+  changed["developer_revenue_usd"] = 4e9;
+  auto stale = other->ChangeModel("acme-f1", changed, "carol", version);
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, core::Code::kFailedPrecondition);
+  EXPECT_EQ(stale.error().field, "if-match");
+  EXPECT_NE(stale.error().message.find("'acme-f1'"), std::string::npos);
+  EXPECT_EQ(Size(), size);
+  // An event changes the version too (the model's answer depends on it).
+  std::uint64_t current = (*written)["version"];
+  ASSERT_TRUE(ws_->RecordEvent({{"model", "acme-f1"}, {"kind", "released"}, {"at", "2026-04-01T00:00:00Z"}}, "bob"));
+  EXPECT_FALSE(other->ChangeModel("acme-f1", changed, "carol", current));
+  auto now = other->GetModel("acme-f1");
+  ASSERT_TRUE(now);
+  EXPECT_TRUE(other->ChangeModel("acme-f1", changed, "carol", (*now)["version"].get<std::uint64_t>()));
+}
+
+// Two workspaces on one store (two replicas) changing one model at once: an unconditional change on
+// one never drops an event recorded on the other in between (each change is checked against the log
+// as it is when written, not as it was read).
+TEST_F(WorkspaceTest, TwoReplicasChangingOneModelAtOnceLoseNothing) {
+  ASSERT_TRUE(ws_->CreateModel(Frontier("acme-f1"), "alice"));
+  std::unique_ptr<Workspace> other = OpenOne();
+  ASSERT_NE(other, nullptr);
+  std::thread changer([&] {
+    for (int i = 0; i < 20; ++i) {
+      json changed = Frontier("acme-f1");
+      changed["developer_revenue_usd"] = 2e9 + i;
+      auto r = ws_->ChangeModel("acme-f1", changed, "alice");
+      EXPECT_TRUE(r) << r.error().ToString();
+    }
+  });
+  std::vector<std::thread> recorders;
+  for (int t = 0; t < 3; ++t) {
+    recorders.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        std::string at = fmt::format("2026-0{}-{:02}T00:00:00Z", 1 + t, 1 + i);
+        auto r = other->RecordEvent({{"model", "acme-f1"}, {"kind", "training-started"}, {"at", at}}, "bob");
+        EXPECT_TRUE(r) << r.error().ToString();
+      }
+    });
+  }
+  changer.join();
+  for (std::thread& t : recorders) t.join();
+  for (Workspace* w : {ws_.get(), other.get()}) {
+    auto model = w->GetModel("acme-f1");
+    ASSERT_TRUE(model);
+    EXPECT_EQ((*model)["events"].size(), 30u);
+  }
+}
+
+// The every-model summary is judged once, then kept up to date by judging only what changed and
+// its descendants: after changes, it equals what a fresh workspace judges from scratch.
+TEST_F(WorkspaceTest, TheSummaryKeptUpToDateEqualsOneJudgedAfresh) {
+  json base = Frontier("base");
+  base["training"][0]["flop"] = 2e25;
+  ASSERT_TRUE(ws_->CreateModel(base, "alice"));
+  for (int i = 0; i < 6; ++i) {
+    json d = {{"id", fmt::format("derived-{}", i)}, {"developer", "Other AI"}, {"base", "base"},
+              {"derivation", "fine-tune"},
+              {"training", json::array({{{"kind", "fine-tune"}, {"start", "2026-05-01"}, {"flop", 1e24}}})}};
+    ASSERT_TRUE(ws_->CreateModel(d, "alice"));
+  }
+  // Enough others that the seven changed models and the one with an event are judged again alone
+  // (a quarter or more of the models changed is judged afresh).
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(ws_->CreateModel(Frontier(fmt::format("other-{}", i)), "alice"));
+  ModelQuery query;
+  query.as_of = core::Date::FromYmd(2026, 11, 23);
+  query.limit = 1000;
+  auto before = ws_->ListModels(query);  // judged once
+  ASSERT_TRUE(before);
+  // The base crosses the line: it and its six derivatives change, nothing else.
+  base["training"][0]["flop"] = 3e26;
+  ASSERT_TRUE(ws_->ChangeModel("base", base, "alice"));
+  ASSERT_TRUE(ws_->RecordEvent({{"model", "other-3"}, {"kind", "incident-discovered"}, {"at", "2026-11-20T00:00:00Z"}},
+                               "bob"));
+  auto after = ws_->ListModels(query);
+  ASSERT_TRUE(after);
+  EXPECT_NE(after->items, before->items);
+  std::unique_ptr<Workspace> fresh = OpenOne();
+  auto judged = fresh->ListModels(query);
+  ASSERT_TRUE(judged);
+  EXPECT_EQ(after->items, judged->items);
+  auto obligations = ws_->Obligations(query.as_of);
+  auto fresh_obligations = fresh->Obligations(query.as_of);
+  ASSERT_TRUE(obligations && fresh_obligations);
+  EXPECT_EQ(*obligations, *fresh_obligations);
+  // The header's summary is Obligations' first overdue count and next open deadline.
+  auto due = ws_->Due(query.as_of);
+  ASSERT_TRUE(due);
+  std::size_t overdue = 0;
+  json next = nullptr;
+  for (const json& o : (*obligations)["obligations"]) {
+    if (o["overdue"].get<bool>()) {
+      ++overdue;
+    } else if (next.is_null() && o["state"] == "open" && !o["due"].is_null()) {
+      next = o;
+    }
+  }
+  EXPECT_EQ(due->overdue, overdue);
+  EXPECT_EQ(due->next, next);
+}
+
+// Sessions end before they expire: a logout ends one; revoking a user's sessions ends those issued
+// until then; a disabled user's and one under a role the user no longer has never hold.
+TEST_F(WorkspaceTest, SessionsEndedBeforeTheyExpireNoLongerHold) {
+  ASSERT_TRUE(ws_->PutUser({"alice", "engineer", "$argon2id$hash1", ""}, "cli"));
+  core::Instant issued = *core::Instant::Parse("2026-11-20T10:00:00Z");
+  auto holds = [&](Workspace& w, const std::string& role, const std::string& session, core::Instant at) {
+    auto h = w.SessionHolds("alice", role, session, at);
+    EXPECT_TRUE(h) << h.error().ToString();
+    return h && *h;
+  };
+  EXPECT_TRUE(holds(*ws_, "engineer", "s1", issued));
+  EXPECT_FALSE(holds(*ws_, "auditor", "s1", issued));  // another role than the user's
+  EXPECT_FALSE(*ws_->SessionHolds("nobody", "engineer", "s1", issued));
+  ASSERT_TRUE(ws_->EndSession("alice", "s1"));
+  std::unique_ptr<Workspace> other = OpenOne();  // a replica sees it too
+  EXPECT_FALSE(holds(*other, "engineer", "s1", issued));
+  EXPECT_TRUE(holds(*other, "engineer", "s2", issued));
+  User alice = **ws_->FindUser("alice");
+  alice.sessions_revoked_at = *core::Instant::Parse("2026-11-21T00:00:00Z");
+  ASSERT_TRUE(ws_->PutUser(alice, "cli"));
+  EXPECT_FALSE(holds(*other, "engineer", "s2", issued));
+  EXPECT_TRUE(holds(*other, "engineer", "s3", *core::Instant::Parse("2026-11-21T00:00:01Z")));
+  alice.disabled = true;
+  ASSERT_TRUE(ws_->PutUser(alice, "cli"));
+  EXPECT_FALSE(holds(*other, "engineer", "s3", *core::Instant::Parse("2026-11-21T00:00:01Z")));
+  auto found = other->FindUser("alice");
+  ASSERT_TRUE(found && *found);
+  EXPECT_TRUE((*found)->disabled);
+  EXPECT_EQ((*found)->sessions_revoked_at, alice.sessions_revoked_at);
 }
 
 TEST_F(WorkspaceTest, UsersAreLoggedAndTheLatestRecordWins) {

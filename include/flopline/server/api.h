@@ -31,16 +31,22 @@ struct ApiOptions {
 
 // The users of the workspace as the HTTP layer sees them: bearer tokens checked against their
 // argon2id hash once, then remembered (by SHA-256 of the token) while the user's record is
-// unchanged; a rotated token or a changed role takes effect on the next request.
+// unchanged; a rotated or revoked token, a disabled user or a changed role takes effect on the next
+// request. A session cookie holds until it expires unless it was ended first (a logout, `flopline
+// user revoke|disable`, another role): see Workspace::SessionHolds. `session_seconds` is how long
+// the sessions it is asked about were issued for (ApiOptions::session_seconds).
 class WorkspaceAuthenticator final : public http::Authenticator {
  public:
-  explicit WorkspaceAuthenticator(workspace::Workspace& ws) : ws_(ws) {}
+  explicit WorkspaceAuthenticator(workspace::Workspace& ws, int session_seconds = 8 * 3600)
+      : ws_(ws), session_seconds_(session_seconds) {}
   std::optional<http::Principal> Token(const std::string& token) override;
   std::optional<http::Principal> Password(const std::string& name, const std::string& password) override;
   std::string SessionSecret() override;
+  bool SessionHolds(const http::Principal& who) override;
 
  private:
   workspace::Workspace& ws_;
+  int session_seconds_;
   std::mutex mu_;
   struct Known {
     std::string name, token_hash;

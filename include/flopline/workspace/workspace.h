@@ -17,7 +17,10 @@
 //   - a model change or an event is a `flopline import` of one model-file record per change (a
 //     JSON document {"flopline_workspace": 1, "by", "action", "model": {...}, "event"?}) plus the
 //     model-inventory record, written in one transaction; concurrent changes are group-committed
-//     (one transaction, one fsync, for every change waiting);
+//     (one transaction, one fsync, for every change waiting); a change only records the rows it
+//     changes (an event is appended to its model's events, never rewriting them), and the import is
+//     conditional on the log's size the batch was checked at, so a change made on another replica
+//     in between is read and the batch checked again (never a lost update);
 //   - an evidence record is appended with a workspace-action record naming who filed it, in one
 //     transaction; a user is a workspace-user record; an auditor's read is a workspace-action.
 // The state (models, events, users, evidence index) is the log replayed: a workspace reads the new
@@ -59,6 +62,9 @@ struct User {
   std::string name, role;
   std::string password_hash;  // argon2id (crypto_pwhash_str), empty when none
   std::string token_hash;     // argon2id of the API token, empty when none
+  bool disabled = false;      // may not log in; no token or session of theirs holds
+  // Every session of theirs issued at or before this time has ended (`flopline user revoke`).
+  std::optional<core::Instant> sessions_revoked_at = std::nullopt;
 };
 
 struct EvidenceEntry {
@@ -74,6 +80,7 @@ struct Page {
 
 struct ModelQuery {
   std::string regime, status, search;  // status: a regime status, or "covered"
+  std::string derived_from;             // only the models whose lineage passes through this one
   core::Date as_of;
   std::size_t limit = 100;
   std::string cursor;                   // the id after which to start
@@ -98,11 +105,17 @@ class Workspace {
   // Models. `Get` and `List` return the model JSON (docs/api.md); Create and Change take it, every
   // field checked (unknown keys, wrong types, bad values: kInvalidArgument naming the field, e.g.
   // "training[0].flop"), and return the model as stored. Change refuses a body whose id differs.
+  // A model's "version" (in Get's answer, and Create's and Change's) is the log index of the import
+  // that last changed it or its events. Change with `if_version` is conditional: when the model is
+  // at another version by the time the change is written (another writer, here or on another
+  // replica, changed it or recorded an event for it), nothing is written and the answer is
+  // kFailedPrecondition naming "if-match" and the model: read it again.
   core::Result<Page> ListModels(const ModelQuery& query);
   core::Result<nlohmann::json> GetModel(const std::string& id);
   core::Result<nlohmann::json> CreateModel(const nlohmann::json& body, const std::string& actor);
   core::Result<nlohmann::json> ChangeModel(const std::string& id, const nlohmann::json& body,
-                                           const std::string& actor);
+                                           const std::string& actor,
+                                           std::optional<std::uint64_t> if_version = std::nullopt);
 
   // Every model of `inventory` (bases first) created or changed, and its events recorded, as the
   // API would: for loading model files (`flopline workspace import`). Stops at the first refusal.
@@ -113,8 +126,9 @@ class Workspace {
   core::Result<Page> ListEvents(const std::string& model, std::size_t limit, std::size_t cursor);
 
   // The explained determination of one model (the JSON of `flopline assess --explain --format
-  // json` for that model), as text, with the generation it was judged at; cached until the
-  // workspace changes.
+  // json` for that model), as text, with the generation of the models it was judged at (the log's
+  // size after the last import: a login or an evidence record does not change it); cached until the
+  // models change. The text is shared and immutable: a server sends it without copying.
   struct Judged {
     std::shared_ptr<const std::string> json;
     std::uint64_t generation = 0;
@@ -122,6 +136,18 @@ class Workspace {
   core::Result<Judged> Determination(const std::string& id, core::Date as_of);
   // Every open, overdue or met obligation of every model as of `as_of`.
   core::Result<nlohmann::json> Obligations(core::Date as_of);
+  // What a dashboard's header shows, without listing every obligation: how many are overdue as of
+  // `as_of`, and the open one due next (as Obligations lists it; null when none), at the workspace's
+  // generation.
+  struct DueSummary {
+    std::size_t overdue = 0;
+    nlohmann::json next = nullptr;
+    std::uint64_t generation = 0;
+  };
+  core::Result<DueSummary> Due(core::Date as_of);
+  // Judges every model as of `as_of` now (on every core), so that the first reader does not wait:
+  // `flopline serve` calls it for today as it starts.
+  core::Result<void> Warm(core::Date as_of);
 
   // Evidence: {"kind", "model"?, "document": object or string, "redactions"?: {field: ground}}.
   core::Result<nlohmann::json> AppendEvidence(const nlohmann::json& body, const std::string& actor);
@@ -138,6 +164,15 @@ class Workspace {
   // Users. AddUser writes a workspace-user record (a later record for the same name replaces it).
   core::Result<void> PutUser(const User& user, const std::string& by);
   core::Result<std::optional<User>> FindUser(const std::string& name);
+  // Ends one web session before it expires (a logout): a workspace-action record {"actor", "action":
+  // "logout", "target": "session SESSION_ID"} (the id names the session; it is not a credential), so
+  // every replica refuses it from its next request.
+  core::Result<void> EndSession(const std::string& actor, const std::string& session_id);
+  // Whether a session of `name` as `role`, named `session_id` and issued at `issued`, still holds: the
+  // user exists, is not disabled, still has that role, the session was not ended, and it was issued
+  // after the user's sessions were last revoked.
+  core::Result<bool> SessionHolds(const std::string& name, const std::string& role, const std::string& session_id,
+                                  core::Instant issued);
   // The log's signing key: the server derives its session-cookie key from it (every replica holds
   // the same key, so a session opened on one is honoured by the other).
   const ledger::Signer& signer() const;
