@@ -4,10 +4,11 @@
 // served by `flopline serve`; a logged-in browser with an empty cache opens #/models and the clock
 // stops when the first page of rows is on screen (performance.now() from the navigation's start).
 // Transferred: the bytes on the wire for everything that page loaded (Resource Timing's
-// transferSize, headers included), and what the same responses would be gzip-compressed (the
-// server does not compress: said beside the figure). The first load after the server starts pays
-// for assessing every model once (the server caches the summary until the workspace changes): it
-// is reported apart from the warm runs. Medians of ROUNDS runs.
+// transferSize, headers included: gzip-compressed by the server when the browser accepts it), and
+// what the same bodies are gzip-compressed at level 6 (a check on the server's figure). The server
+// judges every model as of today as it starts (then keeps the summary up to date as models change);
+// the first inventory page fetched right after the start may wait for that: it is reported apart
+// from the browser runs. Medians of ROUNDS runs.
 //
 // Usage: node bench/dashboard_bench.mjs FLOPLINE_BINARY SOURCE_DIR [MODELS=10000] [ROUNDS=7]
 // (tests/web's packages installed: tests/web/npm-ci.sh). Prints a JSON summary.

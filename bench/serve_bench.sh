@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `flopline serve` under wrk on loopback (docs/benchmarks.md): a model's determination (GET) and
-# recording an event (POST, a durable ledger append through the group committer), against the same
-# determination through one `flopline assess` process start, all in one run.
+# `flopline serve` under wrk on loopback (docs/benchmarks.md): a model's determination (GET, as it is
+# and gzip-compressed) and recording an event (POST, a durable ledger append through the group
+# committer), against the server's floor (GET /healthz) and the same determination through one
+# `flopline assess` process start, all in one run.
 # Usage: bench/serve_bench.sh [FLOPLINE_BINARY] [SECONDS] [CONNECTIONS]
 set -euo pipefail
 bin=${1:-build/flopline}
@@ -27,8 +28,14 @@ done
 det="$url/api/v1/models/acme-f1-chat/determination?as_of=2026-11-23"
 curl -sf -H "Authorization: Bearer $token" "$det" >/dev/null  # warm the cache
 
+echo "== floor, GET /healthz (a 15-byte answer, no workspace): wrk -t2 -c$conns -d${secs}s --latency"
+wrk -t2 -c"$conns" -d"${secs}s" --latency "$url/healthz"
+echo
 echo "== GET determination: wrk -t2 -c$conns -d${secs}s --latency"
 wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Authorization: Bearer $token" "$det"
+echo
+echo "== GET determination, gzip accepted (as browsers send): wrk -t2 -c$conns -d${secs}s --latency"
+wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Authorization: Bearer $token" -H "Accept-Encoding: gzip" "$det"
 echo
 echo "== POST event (durable append): wrk -t2 -c$conns -d${secs}s --latency -s bench/serve_post_event.lua"
 FLOPLINE_TOKEN=$token wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$src/bench/serve_post_event.lua" "$url"
