@@ -1,6 +1,8 @@
 #include "flopline/rules/determination_json.h"
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -109,8 +111,19 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
   // Runs of characters that need no escape are copied whole: this writes gigabytes.
   auto plain = [](char c) { return c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20; };
+  // Eight bytes at a time while none needs an escape (a byte below 0x20, '"' or '\\'): the
+  // long texts of the law (penalty clauses, notes) are repeated in every model's answer.
+  auto plain8 = [](const char* p) {
+    std::uint64_t x;
+    std::memcpy(&x, p, 8);
+    constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+    auto zero_byte = [&](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+    const std::uint64_t below_space = (x - kOnes * 0x20) & ~x & kHigh;
+    return (below_space | zero_byte(x ^ (kOnes * '"')) | zero_byte(x ^ (kOnes * '\\'))) == 0;
+  };
   while (!s.empty()) {
     std::size_t run = 0;
+    while (run + 8 <= s.size() && plain8(s.data() + run)) run += 8;
     while (run < s.size() && plain(s[run])) ++run;
     out.append(s.data(), run);
     s.remove_prefix(run);

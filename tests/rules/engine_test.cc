@@ -516,3 +516,22 @@ TEST_F(EngineTest, BriefSummariesAgreeWithFullOnes) {
 
 }  // namespace
 }  // namespace flopline::rules
+
+// AppendJsonString escapes eight bytes at a time while none needs it: a byte that does, at every
+// offset within and across those words (and non-ASCII bytes beside it), is still escaped, and the
+// result parses back to the input.
+TEST(JsonString, EscapesEveryByteThatNeedsItAtEveryOffset) {
+  const std::string specials[] = {"\"", "\\", "\n", "\x01", "\x1f", "\t"};
+  for (const std::string& special : specials) {
+    for (std::size_t at = 0; at < 24; ++at) {
+      std::string text = std::string(at, 'a') + special + "\xc2\xa7" + std::string(17, 'z');
+      std::string out;
+      flopline::rules::AppendJsonString(out, text);
+      EXPECT_EQ(nlohmann::json::parse(out).get<std::string>(), text) << at;
+      EXPECT_TRUE(std::none_of(out.begin(), out.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) << at;
+    }
+  }
+  std::string out;
+  flopline::rules::AppendJsonString(out, std::string(40, ' ') + "\x7f" + "~!");  // no byte here needs one
+  EXPECT_EQ(out, "\"" + std::string(40, ' ') + "\x7f~!\"");
+}
