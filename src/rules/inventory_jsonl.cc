@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <atomic>
 #include <thread>
 
 #include <fmt/format.h>
@@ -404,14 +405,15 @@ Result<simdjson::padded_string> ReadPadded(const std::string& path) {
 Result<void> ParseJsonlModels(const std::string& path, const simdjson::padded_string& text, Inventory& out,
                               const compute::AcceleratorTable& accelerators, const compute::PriceTable& prices,
                               const compute::ConfigLoader& load) {
-  // A large file is cut at line ends into one piece per core, parsed at once; the pieces are then
-  // joined in order, ids checked and lines renumbered, so that the answer, and the first error
-  // (by line), are those of reading it from the top.
+  // A large file is cut at line ends into pieces, four per core, that the cores take in turn (a
+  // core slowed by another process takes fewer); the pieces are then joined in order, ids checked
+  // and lines renumbered, so that the answer, and the first error (by line), are those of reading
+  // it from the top.
   const char* data = text.data();
   const std::size_t size = text.size();
   constexpr std::size_t kPieceBytes = 4u << 20;
-  const std::size_t pieces = std::max<std::size_t>(
-      1, std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()), size / kPieceBytes));
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t pieces = std::max<std::size_t>(1, std::min<std::size_t>(4 * cores, size / kPieceBytes));
   std::vector<std::size_t> cut{0};
   for (std::size_t i = 1; i < pieces; ++i) {
     const std::size_t from = std::max(cut.back(), size * i / pieces);
@@ -421,13 +423,15 @@ Result<void> ParseJsonlModels(const std::string& path, const simdjson::padded_st
   cut.push_back(size);
   std::vector<Piece> parsed(pieces);
   {
-    std::vector<std::thread> workers;
-    for (std::size_t i = 1; i < pieces; ++i) {
-      workers.emplace_back([&, i] {
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+      for (std::size_t i = next++; i < pieces; i = next++) {
         ParsePiece(path, data + cut[i], cut[i + 1] - cut[i], accelerators, prices, load, parsed[i]);
-      });
-    }
-    ParsePiece(path, data, cut[1], accelerators, prices, load, parsed[0]);
+      }
+    };
+    std::vector<std::thread> workers;
+    for (std::size_t t = 1; t < std::min<std::size_t>(cores, pieces); ++t) workers.emplace_back(work);
+    work();
     for (std::thread& w : workers) w.join();
   }
   int lines = 0;
