@@ -231,6 +231,18 @@ PY
 "$bin" assess "$tmp/big.jsonl" --as-of 2026-11-23 >"$tmp/big.txt"
 check big-table-rows test "$(grep -c "^m[0-9]" "$tmp/big.txt")" -eq 80000
 
+# A file large enough to be parsed in several pieces at once (four copies of the inventory, about
+# 20 MB): the first error by line is the one reported, wherever the pieces were cut, and an id
+# defined in two pieces is caught at the later line.
+for copy in 1 2 3 4; do sed "s/\"m\([0-9]*\)\"/\"c${copy}m\1\"/g" "$tmp/big.jsonl"; done >"$tmp/huge.jsonl"
+lines=$(wc -l <"$tmp/big.jsonl")
+awk -v a=$((2 * lines + 7)) -v b=$((3 * lines + 9)) 'NR == a || NR == b { print "{\"model\":{\"id\":7}}"; next } { print }' \
+  "$tmp/huge.jsonl" >"$tmp/huge-bad.jsonl"
+expect_error pieces-first-error 2 "huge-bad.jsonl:$((2 * lines + 7)): field 'model.id': expected a string" -- assess "$tmp/huge-bad.jsonl" --quiet
+dup=$(awk -v from=$((3 * lines)) 'NR > from && /^\{"model"/ { print NR; exit }' "$tmp/huge.jsonl")
+awk -v a="$dup" 'NR == a { sub(/"id":"c4m[0-9]*"/, "\"id\":\"c1m0\"") } { print }' "$tmp/huge.jsonl" >"$tmp/huge-dup.jsonl"
+expect_error pieces-duplicate-id 2 "huge-dup.jsonl:$dup: field 'model.id': 'c1m0' is already defined" -- assess "$tmp/huge-dup.jsonl" --quiet
+
 mkdir -p "$tmp/regimes"
 cp "$src"/regimes/*.toml "$tmp/regimes/"
 sed -i 's/when = "compute > param.covered_flop/when = "compute > param.covered_flops/' "$tmp/regimes/ca-sb1047.toml"
