@@ -5,7 +5,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <cstdio>
@@ -132,6 +134,7 @@ struct WatchState {
   std::string buffer;
   const std::atomic<bool>* stop;
   const std::function<void(const std::string&, const std::string&)>* on_put;
+  std::int64_t* last_revision;  // the highest mod_revision delivered, if wanted
 };
 
 size_t OnWatchData(char* data, size_t size, size_t n, void* p) {
@@ -155,6 +158,17 @@ size_t OnWatchData(char* data, size_t size, size_t n, void* p) {
       if (kv == ev.end() || !kv->is_object()) continue;
       auto key = kv->find("key"), value = kv->find("value");
       if (key == kv->end() || value == kv->end()) continue;
+      // The gateway writes int64s as strings.
+      if (auto rev = kv->find("mod_revision"); rev != kv->end() && w->last_revision != nullptr) {
+        std::int64_t r = 0;
+        if (rev->is_string()) {
+          const std::string& text = rev->get_ref<const std::string&>();
+          std::from_chars(text.data(), text.data() + text.size(), r);
+        } else if (rev->is_number_integer()) {
+          r = rev->get<std::int64_t>();
+        }
+        *w->last_revision = std::max(*w->last_revision, r);
+      }
       try {
         (*w->on_put)(Unb64(*key), Unb64(*value));
       } catch (const std::exception& e) {
@@ -176,15 +190,21 @@ int OnWatchProgress(void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 Result<void> EtcdClient::Watch(
     const std::string& prefix, std::int64_t start_revision, const std::atomic<bool>& stop,
-    const std::function<void(const std::string&, const std::string&)>& on_put) {
+    const std::function<void(const std::string&, const std::string&)>& on_put,
+    std::int64_t* last_revision) {
   json body = {{"create_request",
                 {{"key", B64(prefix)},
                  {"range_end", B64(PrefixEnd(prefix))},
                  {"start_revision", std::to_string(start_revision)}}}};
   std::string request = body.dump();
   CURL* c = curl_easy_init();
-  WatchState state{{}, &stop, &on_put};
+  WatchState state{{}, &stop, &on_put, last_revision};
   std::string url = endpoints_[current_] + "/v3/watch";
+  // A member that loses its leader (killed, partitioned away) cancels the watch instead of
+  // keeping it open and silent; the caller then watches through the next endpoint.
+  curl_slist* headers = curl_slist_append(nullptr, "Grpc-Metadata-hasleader: true");
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.c_str());
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnWatchData);
@@ -195,9 +215,18 @@ Result<void> EtcdClient::Watch(
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
   CURLcode rc = curl_easy_perform(c);
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup(c);
+  curl_slist_free_all(headers);
   if (stop.load()) return core::Ok();
-  return Unavailable(fmt::format("the watch on {} ended: {}", url, curl_easy_strerror(rc)));
+  // However the stream ended (refused, cut, cancelled for want of a leader), the next watch goes
+  // to the next endpoint: one dead or isolated member must not keep the others' events away
+  // (found by tests/cli/killswitch_chaos_test.sh: with the leader SIGKILLed, a controller's watch
+  // retried that member alone and relayed an order only after it had expired).
+  current_ = (current_ + 1) % endpoints_.size();
+  return Unavailable(fmt::format("the watch on {} ended: {} (HTTP {})", url,
+                                 curl_easy_strerror(rc), status));
 }
 
 namespace {
@@ -436,9 +465,13 @@ class Etcd final : public Coordinator {
 
   void WatchLoop(std::int64_t from) {
     EtcdClient client(endpoints_);
+    std::int64_t seen = from - 1;
     while (!stop_) {
+      // After a broken stream, resume after the last event delivered: not from the start again
+      // (every order and ack since the controller started would be relayed a second time).
       auto r = client.Watch(
-          std::string(kRoot), from, stop_, [&](const std::string& key, const std::string& value) {
+          std::string(kRoot), seen + 1, stop_,
+          [&](const std::string& key, const std::string& value) {
             bool order = key.starts_with(std::string(kRoot) + "orders/");
             bool ack = key.starts_with(std::string(kRoot) + "acks/");
             if (!order && !ack) return;
@@ -463,7 +496,8 @@ class Etcd final : public Coordinator {
             std::uint64_t one = 1;
             if (write(wake_, &one, sizeof one) < 0) {
             }
-          });
+          },
+          &seen);
       if (!r && !stop_) {
         Warn(r.error().message);
         std::this_thread::sleep_for(std::chrono::milliseconds(200));

@@ -148,7 +148,7 @@ assert d["targeted"] == 4 and d["stopped"] == 4 and d["complete"] is True and in
   check "round$r-fence-increases" test "$fence" -gt "$last_fence"
   last_fence=${fence:-$last_fence}
   check "round$r-workloads-gone" wait_until 10000 bash -c "$(declare -f alive gone); gone ${r}01 && gone ${r}02 && gone ${r}03 && gone ${r}04"
-  echo "round $r ($s): order $fence confirmed by 4 of 4 in $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["elapsed_ms"])' "$tmp/out" 2>/dev/null) ms (client: $((t1 - t0)) ms)"
+  echo "round $r ($s): order $fence $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("confirmed by %d of %d in %d" % (d["stopped"], d["targeted"], d["elapsed_ms"]))' "$tmp/out" 2>/dev/null) ms (client: $((t1 - t0)) ms)"
   # Heal.
   case $s in
     leader|restart) start_member "$victim";;

@@ -417,7 +417,10 @@ etcd --data-dir "$tmp/etcd" --listen-client-urls "http://127.0.0.1:$E" --adverti
   --listen-peer-urls "http://127.0.0.1:$EP" --initial-advertise-peer-urls "http://127.0.0.1:$EP" \
   --initial-cluster "default=http://127.0.0.1:$EP" >"$tmp/etcd.log" 2>&1 & pids+=($!)
 check etcd-up wait_until 10000 bash -c "ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:$E endpoint health >/dev/null 2>&1"
-start_controller $PA --lease-ttl 2 --etcd "http://127.0.0.1:$E"; ca=$ctl
+# PA's first endpoint is dead (nothing listens on base+9): its watch must move on to the live one,
+# or the hostile values below are never seen by it (the chaos test found a watch that retried a
+# SIGKILLed leader alone, and relayed an order only after it had expired).
+start_controller $PA --lease-ttl 2 --etcd "http://127.0.0.1:$((base + 9)),http://127.0.0.1:$E"; ca=$ctl
 start_controller $PB --lease-ttl 2 --etcd "http://127.0.0.1:$E"; cb=$ctl
 for i in 1 2 3; do start_agent "ha$i" "127.0.0.1:$PA,127.0.0.1:$PB" m-ha ""; done
 for i in 4 5 6; do start_agent "ha$i" "127.0.0.1:$PB,127.0.0.1:$PA" m-ha ""; done

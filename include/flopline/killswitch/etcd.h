@@ -76,10 +76,13 @@ class EtcdClient {
   core::Result<std::int64_t> GrantLease(std::int64_t ttl_seconds);
   core::Result<void> KeepAlive(std::int64_t lease);
   // Streams events under `prefix` from `start_revision` until `stop` is set; calls `on_put` for
-  // each put (key, value). Returns when stopped or the stream breaks.
+  // each put (key, value) and raises `*last_revision` (if given) to each one's mod_revision.
+  // Returns when stopped or the stream breaks (refused, cut, or cancelled by a member that lost
+  // its leader); a broken stream moves the client to its next endpoint.
   core::Result<void> Watch(
       const std::string& prefix, std::int64_t start_revision, const std::atomic<bool>& stop,
-      const std::function<void(const std::string&, const std::string&)>& on_put);
+      const std::function<void(const std::string&, const std::string&)>& on_put,
+      std::int64_t* last_revision = nullptr);
 
  private:
   std::vector<std::string> endpoints_;
