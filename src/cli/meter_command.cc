@@ -26,6 +26,7 @@
 #include "flopline/ledger/log.h"
 #include "flopline/killswitch/client.h"
 #include "flopline/meter/gate.h"
+#include "flopline/meter/megatron_log.h"
 #include "flopline/meter/prometheus.h"
 #include "flopline/meter/session.h"
 #include "flopline/meter/simulate.h"
@@ -44,6 +45,8 @@ struct WatchFlags {
   std::string alert_at = "0.5,0.8,0.95", alert_within, store, webhook, format = "table", data_dir, regimes_dir;
   std::string stage_kind = "pretrain", priced_at;
   std::string gate_controller, gate_credential, gate_scope, metrics;
+  std::string input_format = "steps";
+  std::int64_t world_size = 0, log_interval = 100;
   double gate_at = 0.95, gate_timeout = 30;
   std::int64_t seq_len = 0;
   double rate_window = 3600, idle_exit = 0;
@@ -86,7 +89,11 @@ void OnSignal(int) { g_stop = 1; }
 // simdjson's padding after it, so each line is parsed where it lies.
 class Input {
  public:
-  Input(std::string name, int fd) : name_(std::move(name)), fd_(fd) {}
+  // `megatron`: the input is Megatron-LM's log (megatron_log.h), else step events.
+  Input(std::string name, int fd, std::optional<meter::MegatronLogOptions> megatron = std::nullopt)
+      : name_(std::move(name)), fd_(fd) {
+    if (megatron) megatron_.emplace(std::move(*megatron));
+  }
   ~Input() {
     if (fd_ > 0) close(fd_);
   }
@@ -141,11 +148,21 @@ class Input {
     bool blank = true;
     for (std::size_t i = 0; i < len && blank; ++i) blank = data[i] == ' ' || data[i] == '\t';
     if (blank) return;  // empty lines separate nothing and mean nothing
+    if (megatron_) {
+      auto event = megatron_->Parse(std::string_view(data, len), name_, line_);
+      if (!event) {
+        session.FeedBadLine(event.error());
+      } else if (*event) {
+        session.FeedEvent(**event, name_, line_);
+      }
+      return;
+    }
     session.Feed(data, len, capacity, name_, line_);
   }
 
   std::string name_;
   int fd_;
+  std::optional<meter::MegatronLogParser> megatron_;
   std::vector<char> buffer_;
   std::size_t pending_ = 0;
   int line_ = 0;
@@ -334,18 +351,41 @@ int RunWatch(const WatchFlags& f) {
                       "--config"});
   }
 
+  // The input format: step events, or a framework's log of one run.
+  std::optional<meter::MegatronLogOptions> megatron;
+  if (f.input_format == "megatron") {
+    if (f.runs.size() != 1) {
+      return Fail(sub, {core::Code::kInvalidArgument, "a Megatron log is of one run: give exactly one --run", {}, "--run"});
+    }
+    if (f.world_size <= 0 && f.seq_len <= 0) {
+      return Fail(sub, {core::Code::kInvalidArgument,
+                        "a Megatron log needs --world-size (FLOP from its throughput) or --seq-len with --config (FLOP "
+                        "from tokens)",
+                        {},
+                        "--input-format"});
+    }
+    if (f.log_interval < 1) return Fail(sub, {core::Code::kInvalidArgument, "must be at least 1", {}, "--log-interval"});
+    megatron = meter::MegatronLogOptions{session.meter().run(0).spec.id,
+                                         f.world_size > 0 ? std::optional<std::int64_t>(f.world_size) : std::nullopt,
+                                         f.seq_len > 0 ? std::optional<std::int64_t>(f.seq_len) : std::nullopt,
+                                         f.log_interval};
+  } else if (f.input_format != "steps") {
+    return Fail(sub, {core::Code::kInvalidArgument, fmt::format("expected steps or megatron, got '{}'", f.input_format), {},
+                      "--input-format"});
+  }
+
   // Inputs: opened before anything is written anywhere.
   std::vector<std::unique_ptr<Input>> inputs;
   std::vector<std::string> names = f.inputs.empty() ? std::vector<std::string>{"-"} : f.inputs;
   for (const std::string& name : names) {
     if (name == "-") {
-      inputs.push_back(std::make_unique<Input>("<stdin>", 0));
+      inputs.push_back(std::make_unique<Input>("<stdin>", 0, megatron));
       continue;
     }
     int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return Fail(sub, {core::Code::kNotFound, fmt::format("cannot open {}: {}", name, std::strerror(errno)), {}, "input"});
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    inputs.push_back(std::make_unique<Input>(name, fd));
+    inputs.push_back(std::make_unique<Input>(name, fd, megatron));
   }
 
   // The ledger: where alerts and the meter's state go, and where a restart resumes from.
@@ -549,7 +589,11 @@ CommandRunner AddMeterCommand(CLI::App& app) {
   watch->add_option("input", f.inputs, "step-event files (JSON Lines); - or none: standard input");
   watch->add_option("--run", f.runs, "RUN=MODEL: a run the events name and the model it trains (repeatable)");
   watch->add_option("--config", f.configs, "RUN=config.json: the run's architecture, for events without flop");
-  watch->add_option("--seq-len", f.seq_len, "training sequence length for the config's count (default: the config's)");
+  watch->add_option("--seq-len", f.seq_len,
+                    "training sequence length for the config's count (default: the config's); a Megatron log's tokens");
+  watch->add_option("--input-format", f.input_format, "steps (step events, JSON Lines; default) or megatron (Megatron-LM's log)");
+  watch->add_option("--world-size", f.world_size, "megatron: GPUs in the job (FLOP from the log's throughput)");
+  watch->add_option("--log-interval", f.log_interval, "megatron: the job's --log-interval (default 100)");
   watch->add_option("--models", f.models, "model files (as for assess): the run's model, its lineage and events");
   watch->add_option("--regime", f.regimes, "regime ids to judge against (default: all)")->delimiter(',');
   watch->add_option("--alert-at", f.alert_at, "fractions of each line that alert (default 0.5,0.8,0.95)");

@@ -55,13 +55,28 @@ void Session::Feed(std::string_view line, const std::string& file, int line_numb
 
 void Session::Feed(const char* line, std::size_t size, std::size_t capacity, const std::string& file,
                    int line_number) {
-  ++lines_read_;
   auto event = parser_.Parse(line, size, capacity, file, line_number);
   if (!event) {
-    ++bad_lines_;
-    if (on_bad_line) on_bad_line(event.error());
+    FeedBadLine(event.error());
     return;
   }
+  ++lines_read_;
+  Count(*event, file, line_number);
+}
+
+void Session::FeedEvent(const StepEvent& event, const std::string& file, int line_number) {
+  ++lines_read_;
+  Count(event, file, line_number);
+}
+
+void Session::FeedBadLine(const core::Error& error) {
+  ++lines_read_;
+  ++bad_lines_;
+  if (on_bad_line) on_bad_line(error);
+}
+
+void Session::Count(const StepEvent& e, const std::string& file, int line_number) {
+  const StepEvent* event = &e;
   int run = -1;
   auto outcome = meter_.Ingest(*event, core::Location{file, line_number, 0}, &run);
   if (!outcome) {

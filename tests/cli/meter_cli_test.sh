@@ -213,7 +213,44 @@ sys.exit(0 if r['steps_counted'] == 500 else 1)"
 expect_ok follow-idle-exit meter watch --follow --idle-exit 1 "$tmp/idle.jsonl" --run r1=acme-f2 --format json
 check follow-idle-report grep -q '"lines_read":0' "$tmp/out"
 
-# 7. Gate mode, with a real controller, agent and workload: the run is stopped before the SB 1047
+# 7. Megatron-LM's log (--log-throughput): iteration lines among the job's other output, each counted
+#    with Megatron's own FLOP (throughput x GPUs x seconds per iteration x iterations); a checkpoint
+#    reload's repeated iterations once; a malformed iteration line named by file, line and field.
+python3 - "$tmp/megatron.log" <<'PY'
+import sys
+with open(sys.argv[1], "w") as log:
+    log.write("using world size: 64, data-parallel size: 8, tensor-model-parallel size: 8\n")
+    def iteration(i, minute):
+        log.write(f" [2026-01-10 {4 + minute // 60:02d}:{minute % 60:02d}:00] iteration {i:8d}/  500000 | consumed samples: "
+                  f"{i * 512:12d} | elapsed time per iteration (ms): 2000.0 | throughput per GPU (TFLOP/s/GPU): 300.0 | "
+                  f"learning rate: 3.000000E-04 | global batch size:   512 | lm loss: 2.345678E+00 | loss scale: 1.0 | "
+                  f"number of skipped iterations:   0 | number of nan iterations:   0 |\n")
+    for k in range(1, 16):
+        iteration(10 * k, k)
+    log.write("saving checkpoint at iteration     100 to /ckpt in torch_dist format\n")
+    for k in range(11, 21):  # the job failed after 150 and resumed from the checkpoint at 100
+        iteration(10 * k, 30 + k)
+PY
+expect_ok megatron meter watch "$tmp/megatron.log" --input-format megatron --world-size 64 --log-interval 10 \
+  --run r1=acme-f2 --format json
+check megatron-counted python3 - "$tmp/out" <<'PY'
+import json, sys
+r = json.loads(open(sys.argv[1]).read().splitlines()[-1])["report"]
+run = r["runs"][0]
+assert run["steps_counted"] == 20 and run["steps_repeated"] == 5, run
+assert abs(run["flop"] / (20 * 10 * 2.0 * 300e12 * 64) - 1) < 1e-12, run["flop"]
+assert r["lines_read"] == 25 and r["bad_lines"] == 0 and run["world_size"] == 64, r
+PY
+sed 's/throughput per GPU (TFLOP\/s\/GPU): 300.0/throughput per GPU (TFLOP\/s\/GPU): n\/a/' "$tmp/megatron.log" | head -n 3 >"$tmp/megatron-bad.log"
+"$bin" meter watch "$tmp/megatron-bad.log" --input-format megatron --world-size 64 --run r1=acme-f2 >"$tmp/out" 2>"$tmp/err"
+check megatron-bad-exit test $? -eq 2
+check megatron-bad-line grep -q "^flopline meter: $tmp/megatron-bad.log:2: field 'throughput per GPU (TFLOP/s/GPU)'" "$tmp/err"
+expect_error megatron-no-count 2 "--world-size" -- meter watch "$tmp/megatron.log" --input-format megatron --run r1=acme-f2
+expect_error megatron-one-run 2 "exactly one --run" -- meter watch "$tmp/megatron.log" --input-format megatron \
+  --world-size 8 --run r1=acme-f2 --run r2=acme-f2
+expect_error input-format 2 "--input-format" -- meter watch "$tmp/megatron.log" --input-format dcgm --run r1=acme-f2
+
+# 8. Gate mode, with a real controller, agent and workload: the run is stopped before the SB 1047
 #    line when its protocol is not recorded as published, and not when every duty before it is.
 tag="8$$"
 # A random port; another one when it is taken (the controller exits: bind failed).
@@ -316,7 +353,7 @@ expect_error gate-no-credential 2 "--gate-credential" -- meter watch "$tmp/gate.
 expect_error gate-no-models 2 "--models" -- meter watch "$tmp/gate.jsonl" --run r1=acme-f2 \
   --gate-controller "127.0.0.1:$port" --gate-credential "$tmp/op.cred"
 
-# 8. Bad flags: one line naming the flag, exit 2, nothing on stdout.
+# 9. Bad flags: one line naming the flag, exit 2, nothing on stdout.
 expect_error no-run 2 "--run" -- meter watch "$tmp/steps.jsonl"
 expect_error bad-run 2 "RUN=MODEL" -- meter watch "$tmp/steps.jsonl" --run r1
 expect_error bad-fraction 2 "--alert-at" -- meter watch "$tmp/steps.jsonl" --run r1=m --alert-at 1.5

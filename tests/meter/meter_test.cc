@@ -13,6 +13,7 @@
 #include "flopline/ledger/log.h"
 #include "flopline/meter/alerts.h"
 #include "flopline/meter/lines.h"
+#include "flopline/meter/megatron_log.h"
 #include "flopline/meter/meter.h"
 #include "flopline/meter/session.h"
 #include "flopline/meter/simulate.h"
@@ -78,6 +79,126 @@ TEST(StepParserTest, BadLinesNameTheLineAndTheField) {
     ASSERT_TRUE(e.error().where);
     EXPECT_EQ(e.error().where->file, "steps.jsonl");
     EXPECT_EQ(e.error().where->line, 7);
+  }
+}
+
+// Megatron-LM's log, written from training_log in megatron/training/training.py (core_r0.9.0):
+// the iteration line with --log-throughput, among the other lines a job prints.
+constexpr char kMegatronLog[] =
+    "using world size: 64, data-parallel size: 8, context-parallel size: 1, tensor-model-parallel size: 8\n"
+    "[after dataloaders are built] datetime: 2026-01-10 04:00:00 \n"
+    " [2026-01-10 04:01:40] iteration       10/  500000 | consumed samples:         5120 | elapsed time per "
+    "iteration (ms): 10000.0 | throughput per GPU (TFLOP/s/GPU): 400.0 | learning rate: 3.000000E-06 | global batch "
+    "size:   512 | lm loss: 1.085432E+01 | loss scale: 1.0 | grad norm: 12.345 | number of skipped iterations:   0 | "
+    "number of nan iterations:   0 |\n"
+    " [2026-01-10 04:03:20] iteration       20/  500000 | consumed samples:        10240 | elapsed time per "
+    "iteration (ms): 9900.0 | throughput per GPU (TFLOP/s/GPU): 404.0 | learning rate: 6.000000E-06 | global batch "
+    "size:   512 | lm loss: 9.876543E+00 | loss scale: 1.0 | grad norm: 8.765 | number of skipped iterations:   0 | "
+    "number of nan iterations:   0 |\n"
+    "saving checkpoint at iteration      20 to /checkpoints/run in torch_dist format\n";
+
+std::vector<core::Result<std::optional<StepEvent>>> ParseMegatron(MegatronLogParser& p, std::string_view text) {
+  std::vector<core::Result<std::optional<StepEvent>>> out;
+  int n = 0;
+  while (!text.empty()) {
+    std::size_t nl = text.find('\n');
+    out.push_back(p.Parse(text.substr(0, nl), "train.log", ++n));
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
+TEST(MegatronLogTest, IterationLinesAreStepEventsWithMegatronsOwnFlop) {
+  MegatronLogParser p({"r1", 64, 8192, 10});
+  auto lines = ParseMegatron(p, kMegatronLog);
+  ASSERT_EQ(lines.size(), 5u);
+  for (std::size_t i : {0u, 1u, 4u}) {
+    ASSERT_TRUE(lines[i]) << lines[i].error().ToString();
+    EXPECT_FALSE(*lines[i]) << "line " << i + 1 << " is not an iteration line";
+  }
+  ASSERT_TRUE(lines[2] && *lines[2]);
+  const StepEvent& a = **lines[2];
+  EXPECT_EQ(a.run, "r1");
+  EXPECT_EQ(a.step, 10);
+  EXPECT_DOUBLE_EQ(a.time, 1768017700);  // 2026-01-10T04:01:40Z
+  EXPECT_DOUBLE_EQ(a.tokens, 10.0 * 512 * 8192);
+  // 400 TFLOP/s on each of 64 GPUs for 10 iterations of 10 s.
+  ASSERT_TRUE(a.flop);
+  EXPECT_DOUBLE_EQ(*a.flop, 400e12 * 64 * 10.0 * 10);
+  EXPECT_EQ(*a.world_size, 64);
+  ASSERT_TRUE(lines[3] && *lines[3]);
+  EXPECT_DOUBLE_EQ(*(**lines[3]).flop, 404e12 * 64 * 9.9 * 10);  // iterations 11-20
+}
+
+TEST(MegatronLogTest, WithoutTheJobsGpusTheFlopIsLeftToTheConfig) {
+  MegatronLogParser p({"r1", std::nullopt, 4096, 10});
+  auto lines = ParseMegatron(p, kMegatronLog);
+  ASSERT_TRUE(lines[2] && *lines[2]);
+  EXPECT_FALSE((**lines[2]).flop);
+  EXPECT_DOUBLE_EQ((**lines[2]).tokens, 10.0 * 512 * 4096);
+  // Neither GPUs nor a sequence length: nothing to count with, said on the line.
+  MegatronLogParser none({"r1", std::nullopt, std::nullopt, 10});
+  auto bad = ParseMegatron(none, kMegatronLog);
+  ASSERT_FALSE(bad[2]);
+  EXPECT_EQ(bad[2].error().field, "throughput per GPU (TFLOP/s/GPU)");
+}
+
+TEST(MegatronLogTest, ARestartsFirstLineCountsOneIntervalAndItsStepsRepeat) {
+  Session session(AlertPolicy{});
+  ASSERT_TRUE(session.AddRun({{"r1", "m", std::nullopt}, std::nullopt}));
+  MegatronLogParser p({"r1", 8, std::nullopt, 10});
+  auto line = [](int iteration, int minute) {
+    return fmt::format(" [2026-01-10 05:{:02d}:00] iteration {:8d}/  500000 | consumed samples: {:12d} | elapsed time "
+                       "per iteration (ms): 1000.0 | throughput per GPU (TFLOP/s/GPU): 100.0 | global batch size:    64 |",
+                       minute, iteration, iteration * 64);
+  };
+  int n = 0;
+  // Iterations 10-30, a failure, a reload from the checkpoint at 20: 30 logged again, then 40.
+  for (auto [iteration, minute] : {std::pair{10, 1}, {20, 2}, {30, 3}, {30, 9}, {40, 10}}) {
+    auto e = p.Parse(line(iteration, minute), "train.log", ++n);
+    ASSERT_TRUE(e && *e) << line(iteration, minute);
+    session.FeedEvent(**e, "train.log", n);
+  }
+  const RunState& r = session.meter().run(0);
+  EXPECT_EQ(r.steps_counted, 4u);
+  EXPECT_EQ(r.steps_repeated, 1u);
+  // Four intervals of 10 iterations of 1 s at 100 TFLOP/s on 8 GPUs.
+  EXPECT_DOUBLE_EQ(r.flop.value(), 4 * 10 * 1.0 * 100e12 * 8);
+}
+
+TEST(MegatronLogTest, BadIterationLinesNameTheField) {
+  struct Case {
+    std::string line, field;
+  };
+  std::vector<Case> cases = {
+      {" [2026-01-10 25:01:40] iteration 10/ 100 | elapsed time per iteration (ms): 1.0 |", "time"},
+      {" [yesterday] iteration 10/ 100 | elapsed time per iteration (ms): 1.0 |", "time"},
+      {" [2026-01-10 04:01:40] iteration ten/ 100 | elapsed time per iteration (ms): 1.0 |", "iteration"},
+      {" [2026-01-10 04:01:40] iteration 0/ 100 | elapsed time per iteration (ms): 1.0 |", "iteration"},
+      {" [2026-01-10 04:01:40] iteration 10/ 100 | throughput per GPU (TFLOP/s/GPU): 1.0 | global batch size: 8 |",
+       "elapsed time per iteration (ms)"},
+      {" [2026-01-10 04:01:40] iteration 10/ 100 | elapsed time per iteration (ms): -5 | throughput per GPU "
+       "(TFLOP/s/GPU): 1.0 | global batch size: 8 |",
+       "elapsed time per iteration (ms)"},
+      {" [2026-01-10 04:01:40] iteration 10/ 100 | elapsed time per iteration (ms): 5 | throughput per GPU "
+       "(TFLOP/s/GPU): nan | global batch size: 8 |",
+       "throughput per GPU (TFLOP/s/GPU)"},
+      {" [2026-01-10 04:01:40] iteration 10/ 100 | elapsed time per iteration (ms): 5 | elapsed time per iteration "
+       "(ms): 5 | throughput per GPU (TFLOP/s/GPU): 1 | global batch size: 8 |",
+       "elapsed time per iteration (ms)"},
+      {" [2026-01-10 04:01:40] iteration 10/ 100 | elapsed time per iteration (ms): 5 | throughput per GPU "
+       "(TFLOP/s/GPU): 1 |",
+       "global batch size"},
+  };
+  for (const Case& c : cases) {
+    MegatronLogParser p({"r1", 8, 1024, 10});
+    auto e = p.Parse(c.line, "train.log", 12);
+    ASSERT_FALSE(e) << c.line;
+    EXPECT_EQ(e.error().field, c.field) << c.line;
+    ASSERT_TRUE(e.error().where);
+    EXPECT_EQ(e.error().where->file, "train.log");
+    EXPECT_EQ(e.error().where->line, 12);
   }
 }
 

@@ -46,6 +46,9 @@ class Session {
   // One line (without its newline). See StepParser::Parse for the padding the first form needs.
   void Feed(const char* line, std::size_t size, std::size_t capacity, const std::string& file, int line_number);
   void Feed(std::string_view line, const std::string& file, int line_number);
+  // A line another parser read (a framework's log, megatron_log.h): its event, or why it is bad.
+  void FeedEvent(const StepEvent& event, const std::string& file, int line_number);
+  void FeedBadLine(const core::Error& error);
 
   std::function<void(const Alert&)> on_alert;
   std::function<void(const core::Error&)> on_bad_line;
@@ -69,6 +72,7 @@ class Session {
 
  private:
   void Rebuild(int run, double now);
+  void Count(const StepEvent& event, const std::string& file, int line_number);
 
   Meter meter_;
   Alerter alerter_;
