@@ -389,6 +389,48 @@ TEST_P(StoreTest, AForgedPurgeOfAKeptRecordFailsVerify) {
 
 // Issue 10 item 11: the inventory tables were outside verify, and the kill switch's lineage scopes
 // read them.
+// An import's events for a model it does not name are appended after that model's own (an event
+// recorded alone does not rewrite the model's earlier events); the tables stay what a replay says.
+TEST_P(StoreTest, AnImportsEventsForAModelItDoesNotNameAreAppended) {
+  ASSERT_TRUE(log_->Import(Import(AcmeRows())));
+  InventoryRows event;
+  event.events.push_back({"acme-f1", "incident-discovered", "2020-02-10T00:00:00Z"});
+  ASSERT_TRUE(log_->Import(Import(event, "2020-03-02T00:00:00Z")));
+  event.events[0] = {"acme-f1", "withdrawn", "2020-02-20T00:00:00Z"};
+  ASSERT_TRUE(log_->Import(Import(event, "2020-03-03T00:00:00Z")));
+  auto events = storage_->ModelEvents("acme-f1");
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[0].kind, "released");
+  EXPECT_EQ((*events)[1].kind, "incident-discovered");
+  EXPECT_EQ((*events)[2].kind, "withdrawn");
+  EXPECT_TRUE(log_->VerifyInventory());
+  // A later import naming the model replaces its events with its own.
+  ASSERT_TRUE(log_->Import(Import(AcmeRows(), "2020-03-04T00:00:00Z")));
+  events = storage_->ModelEvents("acme-f1");
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->size(), 1u);
+  EXPECT_TRUE(log_->VerifyInventory());
+}
+
+// A conditional import (expected_size) is written only onto the log it was checked against.
+TEST_P(StoreTest, AConditionalImportOntoAGrownLogIsAbortedAndWritesNothing) {
+  auto size = storage_->Size();
+  ASSERT_TRUE(size);
+  ImportInput stale = Import(AcmeRows(), "2026-11-24T00:00:00Z");
+  stale.expected_size = *size;
+  ASSERT_TRUE(log_->Append({Record(1)}));  // another writer, in between
+  auto refused = log_->Import(stale);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, core::Code::kAborted);
+  EXPECT_EQ(*storage_->Size(), *size + 1);
+  auto events = storage_->ModelEvents("acme-f1");
+  ASSERT_TRUE(events);
+  EXPECT_TRUE(events->empty());
+  stale.expected_size = *size + 1;
+  EXPECT_TRUE(log_->Import(stale));
+}
+
 TEST_P(StoreTest, TheInventoryTablesAreWhatTheLoggedImportsWrote) {
   ASSERT_TRUE(log_->Import(Import(AcmeRows())));
   ASSERT_TRUE(log_->Checkpoint(signer_));
