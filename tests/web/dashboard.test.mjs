@@ -24,7 +24,8 @@ const { EVENT_KINDS, EVIDENCE_KINDS } = await import(path.join(source, 'web/app/
 const shots = process.env.FLOPLINE_SCREENSHOTS;
 // The pages docs/screenshots/ shows (scripts/dashboard-screenshots.sh).
 const SHOT_PAGES = new Set(['login-error', 'obligations', 'inventory', 'model', 'model-derivative', 'incident-recorded',
-  'evidence-form', 'evidence-record', 'evidence', 'event-form-errors', 'auditor-refused', 'killswitch']);
+  'evidence-form', 'evidence-record', 'evidence', 'event-form-errors', 'auditor-refused', 'killswitch', 'documents',
+  'document-file', 'document-filed']);
 
 let ws;
 let browser;
@@ -219,6 +220,82 @@ test('append evidence with a redaction and check its proof, before and after a c
   await checkPage(page, 'evidence');
 });
 
+test('a covered model\'s documents: what is missing, file the statement of compliance, its proof verified', async () => {
+  await page.goto(`${ws.base}/#/models/acme-f1`);
+  await page.getByRole('heading', { name: 'acme-f1', level: 1 }).waitFor();
+  await page.getByRole('link', { name: 'Documents', exact: true }).click();
+  await page.getByRole('heading', { name: 'Documents for acme-f1', level: 1 }).waitFor();
+  const card = page.locator('section.document[data-kind="sb1047-statement-of-compliance"]');
+  await card.waitFor();
+  // What the record cannot fill is named, element by element, in the statute's words.
+  const missing = await card.locator('table.elements tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.element));
+  for (const element of ['f2A', 'f2B', 'f2C', 'signatory']) assert.ok(missing.includes(element), `${element} missing: ${missing}`);
+  assert.match(await card.innerText(), /Owed: the model is Covered model under SB 1047/);
+  // The numbers on the page are the API's.
+  const listing = await apiGet(page, '/models/acme-f1/documents');
+  const statement = listing.documents.find((d) => d.kind === 'sb1047-statement-of-compliance');
+  assert.match(await card.locator('.completeness').innerText(), new RegExp(`${statement.incomplete.filter((i) => i.state === 'missing').length} missing`));
+  await page.evaluate(() => window.scrollTo(0, 0));
+  // axe before a preview opens: it cannot enter a frame that runs no script.
+  await checkPage(page, 'documents');
+  await card.getByRole('button', { name: 'Preview the draft' }).click();
+  const preview = card.frameLocator('iframe.document-preview');
+  await preview.locator('h1').waitFor();
+  assert.match(await preview.locator('h1').innerText(), /Statement of compliance/);
+  assert.equal(await card.locator('iframe.document-preview').getAttribute('sandbox'), '');
+
+  await card.getByRole('link', { name: 'Write and file' }).click();
+  await page.getByRole('heading', { name: /^File: Statement of compliance/, level: 1 }).waitFor();
+  // The server's refusal names the field: no signatory, which the statement's record needs.
+  await page.getByRole('button', { name: 'File the document' }).click();
+  const summary = page.locator('.error-summary');
+  await summary.waitFor();
+  assert.match(await summary.innerText(), /Signatory: a statement-of-compliance record needs its 'signer'/);
+  await page.getByLabel('Signatory’s name').fill('Dana Reyes');
+  await page.getByLabel('Signatory’s office').fill('Chief Technology Officer');
+  const heading = (id) => statement.elements.find((e) => e.id === id).heading;
+  await page.getByLabel(heading('f2A'), { exact: true }).fill('The assessment found no critical capability <b>with safeguards</b>.');
+  await page.getByLabel(heading('f2B'), { exact: true }).fill('Residual risk lies in under-elicited evaluations (margin 0.5x).');
+  await page.getByLabel(heading('f2C'), { exact: true }).fill('Reviewed the protocol.\nObserved the quarterly drill.');
+  await page.getByLabel(`Withhold “${heading('f2B')}”`).selectOption('trade-secret');
+  await page.getByLabel(`Why “${heading('f2B')}” is withheld`).fill('names the evaluation margins');
+  await checkPage(page, 'document-file');
+  await page.getByRole('button', { name: 'File the document' }).click();
+  await page.getByRole('status').filter({ hasText: 'Filed as ledger entry' }).waitFor();
+  const index = Number(/entry (\d+)/.exec(await page.getByRole('status').innerText())[1]);
+  await page.locator('ol.checks li').first().waitFor();
+  const checks = await page.locator('ol.checks').first().innerText();
+  assert.match(checks, /The public copy's fields open the same record/);
+  assert.match(checks, /The unredacted original opens the same record/);
+  // The public copy withholds the redacted element and says why; what people wrote is text, not markup.
+  await page.getByRole('button', { name: 'Show the public copy' }).click();
+  const copy = page.frameLocator('iframe.document-preview');
+  await copy.locator('h1').waitFor();
+  const shown = await copy.locator('body').innerText();
+  assert.match(shown, /Withheld from this public copy on the ground trade-secret: names the evaluation margins/);
+  assert.doesNotMatch(shown, /margin 0\.5x/);
+  assert.match(shown, /<b>with safeguards<\/b>/);
+
+  // Signed checkpoint: the proof, checked in the browser, ends in it.
+  await page.goto(`${ws.base}/#/evidence`);
+  await page.getByRole('button', { name: 'Verify the log and sign a checkpoint' }).click();
+  await page.waitForFunction((n) => /Records covered/.test(document.querySelector('.checkpoint')?.innerText ?? '') &&
+    Number(document.querySelector('.checkpoint dd')?.textContent.replace(/,/g, '')) > n, index);
+  await page.goto(`${ws.base}/#/documents/${index}`);
+  await page.locator('.verdict-line .verdict-verified').waitFor();
+  assert.match(await page.locator('.verdict-line').innerText(), /Both copies match the record/);
+  // Signing it: the signature is recorded and listed.
+  await page.getByLabel('Name', { exact: true }).fill('Dana Reyes');
+  await page.getByLabel('Office', { exact: true }).fill('Chief Technology Officer');
+  await page.getByRole('button', { name: 'Sign this version' }).click();
+  await page.waitForFunction(() => /Signed by Dana Reyes/.test(document.querySelector('#sig-h')?.parentElement?.innerText ?? ''));
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await checkPage(page, 'document-filed');
+  const proof = await apiGet(page, `/documents/${index}/proof`);
+  assert.equal(proof.verified, true);
+  assert.deepEqual(proof.signatures.map((x) => x.signer), ['Dana Reyes']);
+});
+
 test('forms name the field in error: the page\'s own checks and the server\'s', async () => {
   await page.goto(`${ws.base}/#/events/new`);
   await page.getByRole('heading', { name: 'Record an event', level: 1 }).waitFor();
@@ -303,7 +380,8 @@ test('every kind the dashboard offers is one the server knows', async () => {
 
 test('every page was checked with axe', () => {
   for (const name of ['login', 'obligations', 'inventory', 'model', 'incident-form', 'incident-recorded', 'evidence-form',
-    'evidence-record', 'evidence', 'event-form-errors', 'auditor-refused', 'killswitch']) {
+    'evidence-record', 'evidence', 'event-form-errors', 'auditor-refused', 'killswitch', 'documents', 'document-file',
+    'document-filed']) {
     assert.ok(axeChecked.includes(name), `${name} checked`);
   }
 });

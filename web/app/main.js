@@ -14,6 +14,7 @@ import { ObligationsPage } from './pages/obligations.js';
 import { EvidencePage, EvidenceRecordPage } from './pages/evidence.js';
 import { KillSwitchPage } from './pages/killswitch.js';
 import { EventForm, EvidenceForm, IncidentForm } from './pages/forms.js';
+import { FileDocumentPage, FiledDocumentPage, ModelDocumentsPage } from './pages/documents.js';
 
 const NAV = [
   ['/obligations', 'Due', 'What is due and what is late'],
@@ -27,6 +28,9 @@ function pageFor(route) {
   let m;
   if (path === '/' || path === '/obligations') return html`<${ObligationsPage} params=${params} />`;
   if (path === '/models') return html`<${InventoryPage} params=${params} />`;
+  if ((m = /^\/models\/([^/]+)\/documents$/.exec(path))) return html`<${ModelDocumentsPage} id=${decodeURIComponent(m[1])} />`;
+  if ((m = /^\/models\/([^/]+)\/documents\/([a-z0-9-]+)\/file$/.exec(path))) return html`<${FileDocumentPage} id=${decodeURIComponent(m[1])} kind=${m[2]} />`;
+  if ((m = /^\/documents\/(\d+)$/.exec(path))) return html`<${FiledDocumentPage} index=${Number(m[1])} params=${params} />`;
   if ((m = /^\/models\/(.+)$/.exec(path))) return html`<${ModelPage} id=${decodeURIComponent(m[1])} params=${params} />`;
   if (path === '/evidence') return html`<${EvidencePage} params=${params} />`;
   if (path === '/evidence/new') return html`<${EvidenceForm} params=${params} />`;

@@ -361,7 +361,8 @@ export function ModelPage({ id }) {
     <p class="crumbs"><a href="#/models">Models</a> › ${id}</p>
     <div class="page-head">
       <${PageTitle} title=${id} />
-      ${can(me, RECORDERS) ? html`<a class="button secondary" href=${href('/events/new', { model: id })}>Record an event for ${id}</a>` : ''}
+      <span class="head-actions"><a class="button secondary" href=${href(`/models/${encodeURIComponent(id)}/documents`)}>Documents</a>
+      ${can(me, RECORDERS) ? html` <a class="button secondary" href=${href('/events/new', { model: id })}>Record an event for ${id}</a>` : ''}</span>
     </div>
     <${Problem} error=${error} />
     ${model ? html`<p class="lead">${model.developer} · ${model.base ? html`${model.derivation} of <a href=${href(`/models/${encodeURIComponent(model.base)}`)}>${model.base}</a>` : 'pretrained from scratch'}${
