@@ -249,21 +249,34 @@ core::Result<Workload> Workload::Start(const std::vector<std::string>& argv,
 
 namespace {
 
-// The pids listed in /proc/PID/task/*/children (every thread's children).
+// The pids listed in /proc/PID/task/*/children (every thread's children); none once PID is gone.
+// Never throws. A process that dies while it is read makes /proc fail: readdir of its task
+// directory with ENOENT, a read of its files with ESRCH; a range-for's ++ over a directory_iterator
+// and an ifstream's read (GCC 12's filebuf) throw those, uncaught: the agent aborted mid-drain
+// with a compile running beside it, while its workload's processes were exiting.
 std::vector<pid_t> ChildrenOf(pid_t pid) {
   std::vector<pid_t> out;
   std::error_code ec;
-  for (const auto& task :
-       std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
-    std::ifstream in(task.path() / "children");
-    for (pid_t child; in >> child;) out.push_back(child);
+  for (std::filesystem::directory_iterator it(fmt::format("/proc/{}/task", pid), ec), end;
+       !ec && it != end; it.increment(ec)) {
+    ForEachPid((it->path() / "children").c_str(), [&](pid_t child) { out.push_back(child); });
   }
   return out;
 }
 
+// A small file of /proc read whole with system calls; empty if it cannot be (the process is gone).
+std::string ReadProcFile(const std::string& path) {
+  std::string out;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
+}
+
 bool Zombie(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string stat = ReadProcFile(fmt::format("/proc/{}/stat", pid));
   size_t paren = stat.rfind(')');  // the command name may hold spaces and parentheses
   return paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] == 'Z' ||
          stat[paren + 2] == 'X';

@@ -20,6 +20,24 @@
 namespace flopline::killswitch {
 namespace {
 
+// Issue 16's open finding: with a compile beside it, an agent aborted (SIGABRT) while draining a
+// workload whose processes were exiting. /proc fails for a process that dies while it is read
+// (readdir of its task directory: ENOENT; a read of its files: ESRCH), and the walk threw that
+// (a directory_iterator's ++, GCC 12's ifstream), uncaught: std::terminate. A workload whose
+// short-lived children come and go is walked many times: no walk may throw. (Each child is reaped
+// by the shell itself, so neither zombies nor a fast pid wrap-around build up; the group is
+// SIGKILLed directly before Stop, so that Stop signals nothing but what is left of it.)
+TEST(Workload, WalkingATreeWhoseProcessesKeepExitingNeverThrows) {
+  auto w = Workload::Start({"sh", "-c", "while :; do sleep 0.001; done"});
+  ASSERT_TRUE(w) << w.error().message;
+  ASSERT_NO_THROW({
+    for (int i = 0; i < 20'000; ++i) (void)w->Descendants();
+  });
+  kill(-w->pgid(), SIGKILL);
+  ASSERT_NO_THROW((void)w->Stop(100));
+  EXPECT_TRUE(w->Gone());
+}
+
 // Issue 10, kill switch item 7: "confirmed stopped" was claimed while a setsid child survived.
 TEST(Workload, ASetsidChildIsStoppedBeforeTheWorkloadCountsAsGone) {
   auto w = Workload::Start({"sh", "-c", "setsid sleep 600 & sleep 600"});
