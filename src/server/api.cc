@@ -11,6 +11,7 @@
 
 #include "flopline/http/auth.h"
 #include "flopline/server/document_routes.h"
+#include "responses.h"
 
 namespace flopline::server {
 
@@ -28,39 +29,6 @@ const std::vector<std::string> kOfficers = {"developer-admin", "compliance-offic
 // At most this many argon2id checks at once (each takes 64 MiB): the others are told to retry.
 constexpr int kMaxConcurrentLogins = 4;
 
-const char* TitleOf(int status) {
-  switch (status) {
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 409: return "Conflict";
-    case 415: return "Unsupported Media Type";
-    case 503: return "Service Unavailable";
-    default: return "Internal Server Error";
-  }
-}
-
-int StatusOf(core::Code code) {
-  switch (code) {
-    case core::Code::kInvalidArgument: return 400;
-    case core::Code::kNotFound: return 404;
-    case core::Code::kAlreadyExists:
-    case core::Code::kFailedPrecondition:
-    case core::Code::kAborted: return 409;
-    case core::Code::kUnavailable: return 503;
-    case core::Code::kDataLoss:
-    case core::Code::kInternal: return 500;
-  }
-  return 500;
-}
-
-http::Response Fail(const core::Error& e, const http::Request& req) {
-  int status = StatusOf(e.code);
-  return http::Problem(status, TitleOf(status), e.message, e.field, req.path);
-}
-
-http::Response Bad(const std::string& field, const std::string& detail, const http::Request& req) {
-  return http::Problem(400, "Bad Request", detail, field, req.path);
-}
 
 // The body as a JSON value, or a problem naming "body".
 core::Result<json> Body(const http::Request& req) {
@@ -71,10 +39,6 @@ core::Result<json> Body(const http::Request& req) {
   json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return core::InvalidArgument("is not valid JSON", "body");
   return body;
-}
-
-http::Response Ok(int status, const json& j) {
-  return http::Json(status, j.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 core::Date Today() {
@@ -111,17 +75,6 @@ core::Result<std::uint64_t> Index(const std::string& s, const std::string& field
 std::string Query(const http::Request& req, const std::string& key) {
   auto it = req.query.find(key);
   return it == req.query.end() ? std::string() : it->second;
-}
-
-// Only these query parameters: an unknown one is a mistake worth naming.
-std::optional<http::Response> OnlyQuery(const http::Request& req, std::initializer_list<const char*> keys) {
-  for (const auto& entry : req.query) {
-    const std::string& key = entry.first;  // not a structured binding: clang 14 cannot capture one
-    if (std::none_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; })) {
-      return Bad(key, "is not a known query parameter", req);
-    }
-  }
-  return std::nullopt;
 }
 
 json PageJson(const workspace::Page& page) {

@@ -15,6 +15,7 @@
 #include "flopline/ledger/hash.h"
 #include "flopline/ledger/records.h"
 #include "flopline/store/open.h"
+#include "responses.h"
 
 namespace flopline::server {
 
@@ -44,60 +45,22 @@ const std::vector<std::string> kFilers = {"developer-admin", "compliance-officer
 // "the chief technology officer, or a more senior corporate officer", §22603(f)(1)).
 const std::vector<std::string> kSigners = {"developer-admin", "compliance-officer", "board"};
 
-int StatusOf(core::Code code) {
-  switch (code) {
-    case core::Code::kInvalidArgument: return 400;
-    case core::Code::kNotFound: return 404;
-    case core::Code::kAlreadyExists:
-    case core::Code::kFailedPrecondition:
-    case core::Code::kAborted: return 409;
-    case core::Code::kUnavailable: return 503;
-    default: return 500;
-  }
-}
-
-const char* TitleOf(int status) {
-  switch (status) {
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 409: return "Conflict";
-    case 503: return "Service Unavailable";
-    default: return "Internal Server Error";
-  }
-}
-
 http::Response Problem(int status, const std::string& detail, const std::string& field, const http::Request& req) {
   return http::Problem(status, TitleOf(status), detail, field, req.path);
 }
 
 // An error of the documents layer, its field named as the API names it.
-http::Response Fail(core::Error e, const http::Request& req, const std::string& prefix = "") {
+http::Response Refuse(core::Error e, const http::Request& req, const std::string& prefix = "") {
   static const std::map<std::string, std::string> kFields = {
       {"--model", "id"}, {"--index", "index"}, {"--pdf", "format"}, {"--signer", "signer"}};
   if (auto it = kFields.find(e.field); it != kFields.end()) e.field = it->second;
   if (!prefix.empty() && !e.field.empty()) e.field = prefix + e.field;
-  int status = StatusOf(e.code);
-  return Problem(status, e.message, e.field, req);
-}
-
-http::Response Ok(int status, const json& j) {
-  return http::Json(status, j.dump(-1, ' ', false, json::error_handler_t::replace));
+  return Fail(e, req);
 }
 
 std::string Query(const http::Request& req, const std::string& key) {
   auto it = req.query.find(key);
   return it == req.query.end() ? std::string() : it->second;
-}
-
-std::optional<http::Response> OnlyQuery(const http::Request& req, std::initializer_list<const char*> keys) {
-  for (const auto& entry : req.query) {
-    const std::string& key = entry.first;
-    if (std::none_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; })) {
-      return Problem(400, "is not a known query parameter", key, req);
-    }
-  }
-  return std::nullopt;
 }
 
 core::Result<core::Date> AsOf(const std::string& text, const std::string& field) {
@@ -151,7 +114,7 @@ struct Routes {
   // An auditor's every read is logged (as the rest of the API does).
   std::optional<http::Response> LogRead(const http::Request& req) {
     if (!req.principal || req.principal->role != "auditor") return std::nullopt;
-    if (auto r = ws->RecordAction(req.principal->name, "read", req.target); !r) return Fail(r.error(), req);
+    if (auto r = ws->RecordAction(req.principal->name, "read", req.target); !r) return Refuse(r.error(), req);
     return std::nullopt;
   }
 
@@ -179,7 +142,7 @@ struct Routes {
       auto renderer = documents::MakeChromiumRenderer(svc->chromium, std::chrono::seconds(60));
       auto bytes = documents::PrintPdf(*renderer, html);
       svc->printing.fetch_sub(1);
-      if (!bytes) return Fail(bytes.error(), req);
+      if (!bytes) return Refuse(bytes.error(), req);
       pdf = std::make_shared<const std::string>(std::move(*bytes));
       if (!keep_as.empty()) {
         std::lock_guard lock(svc->mu);
@@ -200,11 +163,11 @@ struct Routes {
   http::Response List(http::Request& req) {
     if (auto bad = OnlyQuery(req, {"as_of"})) return *bad;
     auto as_of = AsOf(Query(req, "as_of"), "as_of");
-    if (!as_of) return Fail(as_of.error(), req);
+    if (!as_of) return Refuse(as_of.error(), req);
     if (auto refused = LogRead(req)) return *refused;
     const std::string& model = req.params["id"];
     auto ev = svc->lib.LoadEvidence(*svc->log, *svc->storage, model, *as_of);
-    if (!ev) return Fail(ev.error(), req);
+    if (!ev) return Refuse(ev.error(), req);
     // The filed documents of this model and the signatures of each, from its records.
     std::map<std::uint64_t, json> signatures;
     for (const documents::LoggedRecord& r : ev->records) {
@@ -218,7 +181,7 @@ struct Routes {
     json kinds = json::array();
     for (const documents::DocumentKind& kind : svc->lib.kinds()) {
       auto draft = svc->lib.Build(*ev, kind, *as_of, nullptr);
-      if (!draft) return Fail(draft.error(), req);
+      if (!draft) return Refuse(draft.error(), req);
       const json& doc = draft->document;
       json elements = json::array();
       for (const documents::Element& e : kind.elements) {
@@ -263,17 +226,17 @@ struct Routes {
   http::Response Draft(http::Request& req) {
     if (auto bad = OnlyQuery(req, {"as_of", "format"})) return *bad;
     auto as_of = AsOf(Query(req, "as_of"), "as_of");
-    if (!as_of) return Fail(as_of.error(), req);
+    if (!as_of) return Refuse(as_of.error(), req);
     auto format = Format(req, {"json", "html", "pdf"});
-    if (!format) return Fail(format.error(), req);
+    if (!format) return Refuse(format.error(), req);
     const documents::DocumentKind* kind = svc->lib.Find(req.params["kind"]);
     if (kind == nullptr) return Problem(404, fmt::format("no document kind '{}'", req.params["kind"]), "kind", req);
     if (auto refused = LogRead(req)) return *refused;
     const std::string& model = req.params["id"];
     auto ev = svc->lib.LoadEvidence(*svc->log, *svc->storage, model, *as_of);
-    if (!ev) return Fail(ev.error(), req);
+    if (!ev) return Refuse(ev.error(), req);
     auto draft = svc->lib.Build(*ev, *kind, *as_of, nullptr);
-    if (!draft) return Fail(draft.error(), req);
+    if (!draft) return Refuse(draft.error(), req);
     if (*format == "json") {
       return Ok(200, {{"document", draft->document}, {"version", draft->version},
                       {"complete", draft->incomplete.empty()}, {"incomplete", Items(draft->incomplete)},
@@ -296,7 +259,7 @@ struct Routes {
     }
     if (body.contains("as_of") && !body["as_of"].is_string()) return Problem(400, "expected YYYY-MM-DD", "as_of", req);
     auto as_of = AsOf(body.value("as_of", ""), "as_of");
-    if (!as_of) return Fail(as_of.error(), req);
+    if (!as_of) return Refuse(as_of.error(), req);
     if (body.contains("fail_if_incomplete") && !body["fail_if_incomplete"].is_boolean()) {
       return Problem(400, "expected true or false", "fail_if_incomplete", req);
     }
@@ -305,15 +268,15 @@ struct Routes {
     std::optional<documents::Fill> fill;
     if (body.contains("fill")) {
       auto parsed = documents::FillFromJson(body["fill"], *kind);
-      if (!parsed) return Fail(parsed.error(), req, "fill.");
+      if (!parsed) return Refuse(parsed.error(), req, "fill.");
       fill = std::move(*parsed);
     }
     const std::string& model = req.params["id"];
     auto ev = svc->lib.LoadEvidence(*svc->log, *svc->storage, model, *as_of);
-    if (!ev) return Fail(ev.error(), req);
+    if (!ev) return Refuse(ev.error(), req);
     auto draft = svc->lib.Build(*ev, *kind, *as_of, fill ? &*fill : nullptr);
-    if (!draft) return Fail(draft.error(), req, "fill.");
-    if (auto r = documents::CheckFileable(*draft); !r) return Fail(r.error(), req, "fill.");
+    if (!draft) return Refuse(draft.error(), req, "fill.");
+    if (auto r = documents::CheckFileable(*draft); !r) return Refuse(r.error(), req, "fill.");
     if (!draft->incomplete.empty() && body.value("fail_if_incomplete", false)) {
       return Problem(409, fmt::format("not filed: {} element(s) missing or stale", draft->incomplete.size()), "fill",
                      req);
@@ -323,7 +286,7 @@ struct Routes {
     json evidence = {{"kind", kind->record_kind}, {"model", model}, {"document", draft->document.dump()}};
     if (!redactions.empty()) evidence["redactions"] = redactions;
     auto appended = ws->AppendEvidence(evidence, req.principal->name);
-    if (!appended) return Fail(appended.error(), req);
+    if (!appended) return Refuse(appended.error(), req);
     json out = *appended;
     out["document_kind"] = kind->id;
     out["version"] = draft->version;
@@ -336,12 +299,12 @@ struct Routes {
   http::Response Copy(http::Request& req, bool original) {
     if (auto bad = OnlyQuery(req, {"format"})) return *bad;
     auto format = Format(req, {"html", "pdf", "json"});
-    if (!format) return Fail(format.error(), req);
+    if (!format) return Refuse(format.error(), req);
     auto index = IndexOf(req.params["index"]);
-    if (!index) return Fail(index.error(), req);
+    if (!index) return Refuse(index.error(), req);
     if (auto refused = LogRead(req)) return *refused;
     auto filed = documents::OpenFiled(*svc->log, *svc->storage, *index, "index");
-    if (!filed) return Fail(filed.error(), req);
+    if (!filed) return Refuse(filed.error(), req);
     if (*format == "json") {
       if (original) return Ok(200, {{"document", filed->fields}, {"openings", json::parse(filed->openings, nullptr, false)}});
       return Ok(200, json::parse(filed->disclosure, nullptr, false));
@@ -384,10 +347,10 @@ struct Routes {
   http::Response Proof(http::Request& req) {
     if (auto bad = OnlyQuery(req, {})) return *bad;
     auto index = IndexOf(req.params["index"]);
-    if (!index) return Fail(index.error(), req);
+    if (!index) return Refuse(index.error(), req);
     if (auto refused = LogRead(req)) return *refused;
     auto filed = documents::OpenFiled(*svc->log, *svc->storage, *index, "index");
-    if (!filed) return Fail(filed.error(), req);
+    if (!filed) return Refuse(filed.error(), req);
     const std::string& leaf = filed->record.entry.leaf;
     json checks = json::array();
     auto check = [&](const std::string& name, bool ok, const std::string& text) {
@@ -411,9 +374,9 @@ struct Routes {
       check("checkpoint", false, "No signed checkpoint includes it yet: a compliance officer signs one.");
     }
     auto proof = ws->Proof(*index, filed->record.checkpoint);
-    if (!proof) return Fail(proof.error(), req);
+    if (!proof) return Refuse(proof.error(), req);
     auto sigs = Signatures(*filed);
-    if (!sigs) return Fail(sigs.error(), req);
+    if (!sigs) return Refuse(sigs.error(), req);
     const json& f = filed->fields;
     return Ok(200, {{"index", *index}, {"leaf_hash", filed->leaf_hash}, {"document_kind", filed->document_kind},
                     {"title", f.value("title", "")}, {"model", filed->record.leaf.model},
@@ -449,9 +412,9 @@ struct Routes {
       at = *parsed;
     }
     auto index = IndexOf(req.params["index"]);
-    if (!index) return Fail(index.error(), req);
+    if (!index) return Refuse(index.error(), req);
     auto filed = documents::OpenFiled(*svc->log, *svc->storage, *index, "index");
-    if (!filed) return Fail(filed.error(), req);
+    if (!filed) return Refuse(filed.error(), req);
     const documents::DocumentKind* kind = svc->lib.Find(filed->document_kind);
     if (req.principal->role == "board" && (kind == nullptr || kind->signer.empty())) {
       return Problem(403, "the statute names no signer for this document: a board member signs only a document whose "
@@ -460,11 +423,11 @@ struct Routes {
     }
     auto signature = documents::SignatureDocument(*filed, svc->lib.kinds(), body["signer"].get<std::string>(),
                                                   body["role"].get<std::string>(), at);
-    if (!signature) return Fail(signature.error(), req);
+    if (!signature) return Refuse(signature.error(), req);
     auto appended = ws->AppendEvidence({{"kind", "document-signature"}, {"model", filed->record.leaf.model},
                                         {"document", signature->dump(2)}},
                                        req.principal->name);
-    if (!appended) return Fail(appended.error(), req);
+    if (!appended) return Refuse(appended.error(), req);
     json out = *appended;
     out["signed"] = *index;
     out["signature"] = *signature;
