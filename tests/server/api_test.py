@@ -15,6 +15,8 @@ import sys
 import urllib.error
 import urllib.request
 
+from http_call import request
+
 base, tokens_path, openapi_path = sys.argv[1], sys.argv[2], sys.argv[3]
 replica = sys.argv[4] if len(sys.argv) > 4 else None
 tokens = json.load(open(tokens_path))
@@ -25,19 +27,7 @@ passed = 0
 
 
 def call(method, path, body=None, token=None, headers=None, raw=None, url=None, timeout=30):
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request((url or base) + path, data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    for k, v in (headers or {}).items():
-        req.add_header(k, v)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
+    return request((url or base) + path, method, body, token, headers, raw, timeout)
 
 
 def check(name, cond, detail=""):

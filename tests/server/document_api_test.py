@@ -14,8 +14,8 @@ starts it). Usage: document_api_test.py BASE_URL TOKENS_JSON
 """
 import json
 import sys
-import urllib.error
-import urllib.request
+
+from http_call import request
 
 base, tokens_path = sys.argv[1], sys.argv[2]
 tokens = json.load(open(tokens_path))
@@ -26,16 +26,7 @@ MODEL = "acme-f1"
 
 
 def call(method, path, body=None, token=None, raw=None):
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(base + path, data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    req.add_header("Authorization", "Bearer " + (token or tokens["compliance-officer"]))
-    try:
-        with urllib.request.urlopen(req, timeout=120) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
+    return request(base + path, method, body, token or tokens["compliance-officer"], raw=raw, timeout=120)
 
 
 def check(name, cond, detail=""):
