@@ -9,6 +9,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -37,8 +38,10 @@ constexpr std::string_view kActionKind = "workspace-action";
 constexpr std::size_t kMaxPage = 1000;
 constexpr std::size_t kMaxChangeBatch = 512;
 // How many times a batch of changes is checked again when another writer appended between its check
-// and its append, before the writers are told the log is busy.
-constexpr int kMaxConflictRetries = 32;
+// and its append, before the writers are told the log is busy; from the second retry on, each waits a
+// random while (up to kMaxConflictBackoff) so that two replicas appending without pause take turns.
+constexpr int kMaxConflictRetries = 200;
+constexpr std::chrono::milliseconds kMaxConflictBackoff{20};
 // No session outlives this (the server's sessions last 8 hours): a logout older is forgotten.
 constexpr std::int64_t kMaxSessionSeconds = 7 * 24 * 3600;
 // Dates whose every-model summary is kept (today's, and a few a reader asked for).
@@ -533,7 +536,14 @@ struct Workspace::State {
       }
       auto appended = log->Import({files, rows, now, checked_at});
       if (!appended && appended.error().code == core::Code::kAborted) {
-        if (attempt < kMaxConflictRetries) continue;
+        if (attempt < kMaxConflictRetries) {
+          if (attempt >= 1) {
+            thread_local std::minstd_rand random(std::random_device{}());
+            auto cap = std::min<std::int64_t>(kMaxConflictBackoff.count(), std::int64_t{1} << std::min(attempt, 10));
+            std::this_thread::sleep_for(std::chrono::milliseconds(random() % static_cast<unsigned>(cap + 1)));
+          }
+          continue;
+        }
         return finish(core::Error{core::Code::kUnavailable,
                                   "the log kept growing under this change (other writers): retry", {}, "log"});
       }
