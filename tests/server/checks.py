@@ -7,7 +7,9 @@ import urllib.request
 
 
 def call(url, method, path, body=None, headers=None, timeout=60):
-    """(status, headers, body bytes); an HTTP error status is an answer, not an exception."""
+    """(status, headers, body bytes); an HTTP error status is an answer, not an exception. Unlike
+    http_call.request (api_test.py's), the headers stay a message, so that a repeated header (the two
+    Set-Cookie of a login) can be read with get_all."""
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url + path, data=data, method=method)
     if data is not None:
