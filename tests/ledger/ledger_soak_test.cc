@@ -372,9 +372,11 @@ class Mount {
   bool mounted_ = false;
 };
 
-std::string WriteDocument(const std::string& name) {
+// A document for `ledger append`, padded with `padding` bytes of log text.
+std::string WriteDocument(const std::string& name, std::size_t padding = 0) {
   std::string path = SoakDir() + "/" + name;
-  std::ofstream(path, std::ios::trunc) << R"({"suite":"after-the-fault","passed":true})";
+  std::ofstream(path, std::ios::trunc) << R"({"suite":"after-the-fault","passed":true,"log":")"
+                                       << std::string(padding, 'x') << R"("})";
   return path;
 }
 
@@ -402,13 +404,16 @@ TEST(LedgerSoak, AFullDiskIsAClearErrorAndLosesNothingAcknowledged) {
   ASSERT_EQ(log.VerifyWithCli(), "") << "on the full disk";
   auto size_before = (*store::Open(log.spec()))->Size();
   ASSERT_TRUE(size_before);
-  Command refused = CliAppend(log, WriteDocument("full-disk.json"));
+  // Larger than the whole disk: a small document could still fit in the room the writer's failed
+  // transaction left, or in WAL pages already written and checkpointed (it did, once: exit 0).
+  const std::string big = WriteDocument("full-disk.json", 2 << 20);
+  Command refused = CliAppend(log, big);
   EXPECT_EQ(refused.exit_code, 2) << refused.output;
   EXPECT_NE(refused.output.find("full"), std::string::npos) << refused.output;
   EXPECT_EQ(std::count(refused.output.begin(), refused.output.end(), '\n'), 1) << refused.output;
   EXPECT_EQ(*(*store::Open(log.spec()))->Size(), *size_before);
   ASSERT_EQ(Shell("mount -o remount,size=16m " + Quote(disk.path())).exit_code, 0);
-  Command appended = CliAppend(log, WriteDocument("full-disk.json"));
+  Command appended = CliAppend(log, big);
   EXPECT_EQ(appended.exit_code, 0) << appended.output;
   EXPECT_EQ(log.CheckAll(acks), "") << "with room again";
   EXPECT_EQ(log.VerifyWithCli(), "") << "with room again";
