@@ -15,6 +15,7 @@ import sys
 import urllib.error
 import urllib.request
 
+from checks import Checks
 from http_call import request
 
 base, tokens_path, openapi_path = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -22,20 +23,13 @@ replica = sys.argv[4] if len(sys.argv) > 4 else None
 tokens = json.load(open(tokens_path))
 openapi = json.load(open(openapi_path))
 ROLES = ["developer-admin", "compliance-officer", "engineer", "auditor", "board", "regulator-readonly"]
-failures = []
-passed = 0
 
 
 def call(method, path, body=None, token=None, headers=None, raw=None, url=None, timeout=30):
     return request((url or base) + path, method, body, token, headers, raw, timeout)
 
 
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(name + (": " + detail if detail else ""))
+check = Checks()  # a tally of named checks; check.finish() ends the run
 
 
 def problem(name, status, headers, body, want_status, field=None):
@@ -392,7 +386,4 @@ if replica:
     s, h, b = call("GET", "/api/v1/me", token=admin, url=replica)
     check("a token works on both replicas", s == 200)
 
-print(f"{passed} passed, {len(failures)} failed")
-for f in failures:
-    print("FAIL", f)
-sys.exit(1 if failures else 0)
+check.finish()

@@ -1,4 +1,4 @@
-"""What tests/server/race_test.py and revoke_test.py share: one HTTP call to a running `flopline serve`,
+"""What tests/server/*_test.py share: one HTTP call to a running `flopline serve`,
 and a tally of named checks that ends the run with the failures listed."""
 import json
 import sys

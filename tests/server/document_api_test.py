@@ -15,12 +15,11 @@ starts it). Usage: document_api_test.py BASE_URL TOKENS_JSON
 import json
 import sys
 
+from checks import Checks
 from http_call import request
 
 base, tokens_path = sys.argv[1], sys.argv[2]
 tokens = json.load(open(tokens_path))
-failures = []
-passed = 0
 STATEMENT = "sb1047-statement-of-compliance"
 MODEL = "acme-f1"
 
@@ -29,12 +28,7 @@ def call(method, path, body=None, token=None, raw=None):
     return request(base + path, method, body, token or tokens["compliance-officer"], raw=raw, timeout=120)
 
 
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(name + (": " + detail if detail else ""))
+check = Checks()  # a tally of named checks; check.finish() ends the run
 
 
 def problem(name, status, body, want_status, field):
@@ -180,7 +174,4 @@ problem("sign: the board may not sign the SSP", s, b, 403, "role")
 s, h, b = call("GET", f"/api/v1/documents/{index}/public?format=pdf")
 check("public pdf", s == 200 and h.get("Content-Type") == "application/pdf" and b.startswith(b"%PDF-"), f"{s} {b[:100]!r}")
 
-print(f"document API: {passed} passed, {len(failures)} failed")
-for f in failures:
-    print("FAIL", f)
-sys.exit(1 if failures else 0)
+check.finish()
