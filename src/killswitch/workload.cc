@@ -6,9 +6,11 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -69,12 +71,73 @@ void ForEachPid(const char* procs_path, F each) {
   close(fd);
 }
 
+// pidfd_send_signal's flag to signal the process group of the pidfd's process (Linux 6.9; the
+// system headers of Debian 12 predate it).
+constexpr unsigned kPidfdSignalProcessGroup = 1u << 2;
+
+int OpenPidfd(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0u)); }
+
+int SendByPidfd(int fd, int sig, unsigned flags) {
+  return static_cast<int>(syscall(SYS_pidfd_send_signal, fd, sig, nullptr, flags));
+}
+
+// Through the pidfd where there is one (it reaches that process or, once it is gone, nothing);
+// else by pid (kernels without pidfds).
+void Send(pid_t pid, int fd, int sig) {
+  if (fd >= 0) {
+    SendByPidfd(fd, sig, 0);
+  } else {
+    kill(pid, sig);
+  }
+}
+
+// The process a pidfd holds still exists (a zombie included: its pid is not free yet).
+bool Exists(int fd) { return SendByPidfd(fd, 0, 0) == 0 || errno == EPERM; }
+
+// Calls `each(pid, pidfd)` for every process listed in a cgroup's `procs` file; with `pidfds`,
+// each is opened as a pidfd and passed on only if a second read of the file, after it was opened,
+// still lists its pid: the pidfd then holds a process of the cgroup, or one that is gone (and
+// signals nothing), never a process that took a listed pid. Without, the pidfd is -1. Only
+// system calls and stack buffers, so the guard may use it after fork.
+template <typename F>
+void ForEachCgroupMember(const char* procs, bool pidfds, F each) {
+  constexpr int kBatch = 256;
+  pid_t pids[kBatch];
+  int fds[kBatch];
+  bool listed_again[kBatch];
+  int n = 0;
+  auto confirm = [&] {
+    ForEachPid(procs, [&](pid_t pid) {
+      for (int i = 0; i < n; ++i) listed_again[i] = listed_again[i] || pids[i] == pid;
+    });
+    for (int i = 0; i < n; ++i) {
+      if (listed_again[i]) each(pids[i], fds[i]);
+      close(fds[i]);
+    }
+    n = 0;
+  };
+  ForEachPid(procs, [&](pid_t pid) {
+    if (!pidfds) {
+      each(pid, -1);
+      return;
+    }
+    int fd = OpenPidfd(pid);
+    if (fd < 0) return;  // gone already
+    pids[n] = pid;
+    fds[n] = fd;
+    listed_again[n] = false;
+    if (++n == kBatch) confirm();
+  });
+  if (n > 0) confirm();
+}
+
 // SIGKILL to every process of the cgroup at once: cgroup.kill (Linux 5.14), else freeze it (no
-// process can fork while frozen), SIGKILL every pid listed, thaw.
-void KillCgroup(const char* kill_path, const char* freeze_path, const char* procs_path) {
+// process can fork while frozen), SIGKILL every member, thaw.
+void KillCgroup(const char* kill_path, const char* freeze_path, const char* procs_path,
+                bool pidfds) {
   if (WriteSmall(kill_path, "1")) return;
   bool frozen = WriteSmall(freeze_path, "1");
-  ForEachPid(procs_path, [](pid_t pid) { kill(pid, SIGKILL); });
+  ForEachCgroupMember(procs_path, pidfds, [](pid_t pid, int fd) { Send(pid, fd, SIGKILL); });
   if (frozen) WriteSmall(freeze_path, "0");
 }
 
@@ -195,6 +258,19 @@ core::Result<Workload> Workload::Start(const std::vector<std::string>& argv,
     _exit(127);
   }
   setpgid(child, child);
+  // The leader's pidfd, while it is certainly the leader (our child, unreaped, waiting on `ready`).
+  OwnedFd leader_fd(OpenPidfd(child));
+  const bool pidfds = leader_fd.get() >= 0 && SendByPidfd(leader_fd.get(), 0, 0) == 0;
+  std::string pidfd_warning;
+  if (!pidfds) {
+    pidfd_warning = fmt::format(
+        "pidfds unavailable ({}; Linux 5.3 has them): the workload's processes are signalled "
+        "by pid, and one that exits between being listed and signalled may leave its pid to an "
+        "unrelated process, which would get the signal",
+        std::strerror(errno));
+  }
+  const bool group_by_pidfd =
+      pidfds && SendByPidfd(leader_fd.get(), 0, kPidfdSignalProcessGroup) == 0;
   // Into its cgroup before it execs (it waits on `ready`): everything it starts stays in there.
   if (!cgroup.empty() && !WriteSmall(files.procs.c_str(), std::to_string(child).c_str())) {
     std::string why = fmt::format("cannot move the workload into {}: {}", cgroup,
@@ -221,12 +297,18 @@ core::Result<Workload> Workload::Start(const std::vector<std::string>& argv,
     char byte;
     while (read(guard_pipe[0], &byte, 1) != 0) {
     }
-    kill(-child, SIGKILL);
+    if (group_by_pidfd) {
+      SendByPidfd(leader_fd.get(), SIGKILL, kPidfdSignalProcessGroup);
+    } else if (!in_cgroup) {
+      // By number (kernels before 6.9): the agent is gone, and whoever inherited the leader may
+      // have reaped it already. In a cgroup, cgroup.kill below reaches the group without a pid.
+      kill(-child, SIGKILL);
+    }
     if (in_cgroup) {
       // Everything in the cgroup, setsid and double-forked processes included; then, once the
       // kernel has taken them all out, the cgroup itself (bounded: about ten seconds).
       for (int i = 0; i < 1000 && rmdir(files.dir.c_str()) != 0 && errno == EBUSY; ++i) {
-        KillCgroup(files.kill.c_str(), files.freeze.c_str(), files.procs.c_str());
+        KillCgroup(files.kill.c_str(), files.freeze.c_str(), files.procs.c_str(), pidfds);
         usleep(10'000);
       }
     }
@@ -239,12 +321,33 @@ core::Result<Workload> Workload::Start(const std::vector<std::string>& argv,
     return core::MakeError(core::Code::kInternal, "could not release the workload");
   }
   close(ready[1]);
+  if (pidfds && !group_by_pidfd && !in_cgroup) {
+    pidfd_warning =
+        "this kernel cannot signal a process group through a pidfd (Linux 6.9 can): once the "
+        "agent is gone, its guard signals the workload's group by number";
+  }
+  if (!pidfd_warning.empty()) warning += (warning.empty() ? "" : "; ") + pidfd_warning;
   Workload w;
   w.pgid_ = child;
   w.guard_ = guard;
+  w.leader_fd_ = std::move(leader_fd);
+  w.pidfds_ = pidfds;
+  w.group_by_pidfd_ = group_by_pidfd;
   w.cgroup_ = cgroup;
   w.warning_ = warning;
   return w;
+}
+
+Workload::OwnedFd& Workload::OwnedFd::operator=(OwnedFd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = std::exchange(o.fd_, -1);
+  }
+  return *this;
+}
+
+Workload::OwnedFd::~OwnedFd() {
+  if (fd_ >= 0) close(fd_);
 }
 
 namespace {
@@ -284,15 +387,61 @@ bool Zombie(pid_t pid) {
 
 }  // namespace
 
-std::vector<pid_t> Workload::Descendants() const {
-  std::vector<pid_t> out, todo = ChildrenOf(getpid());
-  while (!todo.empty() && out.size() < 100'000) {
-    pid_t pid = todo.back();
-    todo.pop_back();
-    if (pid == guard_) continue;
-    if (!Zombie(pid)) out.push_back(pid);
-    for (pid_t c : ChildrenOf(pid)) todo.push_back(c);
+void Workload::WalkDescendants(const std::function<void(const Listed&)>& visit) const {
+  // Depth first; a process's children are opened as pidfds a batch at a time and confirmed
+  // (listed again by their parent, which is still the process its pidfd holds), so at most a
+  // batch per level is open at once.
+  struct Frame {
+    Frame(pid_t p, OwnedFd f, std::vector<pid_t> c)
+        : pid(p), fd(std::move(f)), children(std::move(c)) {}
+    pid_t pid;
+    OwnedFd fd;                   // -1 for this process itself, or without pidfds
+    std::vector<pid_t> children;  // as first read: candidates
+    std::size_t next = 0;         // the first of `children` not opened yet
+    std::vector<Listed> batch;    // opened and confirmed
+    std::size_t visited = 0;      // of `batch`
+  };
+  constexpr std::size_t kBatch = 64;
+  std::vector<Frame> stack;
+  stack.emplace_back(getpid(), OwnedFd(), ChildrenOf(getpid()));
+  for (std::size_t seen = 0; !stack.empty() && seen < 100'000;) {
+    Frame& f = stack.back();
+    if (f.visited == f.batch.size()) {
+      if (f.next == f.children.size()) {
+        stack.pop_back();
+        continue;
+      }
+      f.batch.clear();
+      f.visited = 0;
+      for (std::size_t end = std::min(f.children.size(), f.next + kBatch); f.next < end; ++f.next) {
+        pid_t pid = f.children[f.next];
+        if (pid == guard_) continue;
+        OwnedFd fd(pidfds_ ? OpenPidfd(pid) : -1);
+        if (pidfds_ && fd.get() < 0) continue;  // gone already
+        f.batch.push_back(Listed{pid, std::move(fd)});
+      }
+      if (pidfds_ && !f.batch.empty()) {
+        std::vector<pid_t> again = ChildrenOf(f.pid);
+        if (f.fd.get() >= 0 && !Exists(f.fd.get())) again.clear();  // that read was not its own
+        std::sort(again.begin(), again.end());
+        std::erase_if(f.batch, [&](const Listed& l) {
+          return !std::binary_search(again.begin(), again.end(), l.pid);
+        });
+      }
+      continue;
+    }
+    Listed child = std::move(f.batch[f.visited++]);
+    ++seen;
+    // Its state read by number is its own if its pidfd's process still exists after the read.
+    if (!Zombie(child.pid) && (child.fd.get() < 0 || Exists(child.fd.get()))) visit(child);
+    std::vector<pid_t> children = ChildrenOf(child.pid);
+    if (!children.empty()) stack.emplace_back(child.pid, std::move(child.fd), std::move(children));
   }
+}
+
+std::vector<pid_t> Workload::Descendants() const {
+  std::vector<pid_t> out;
+  WalkDescendants([&](const Listed& l) { out.push_back(l.pid); });
   return out;
 }
 
@@ -318,7 +467,7 @@ bool Workload::Gone() {
       exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
   }
-  if (kill(-pgid_, 0) == 0 || errno != ESRCH || !Descendants().empty()) return false;
+  if (SignalGroup(0) || !Descendants().empty()) return false;
   if (cgroup_.empty() || cgroup_removed_) return true;
   if (!CgroupPids(CgroupFiles(cgroup_).procs).empty()) return false;
   // Empty, and nothing can enter it but from inside: remove it (the kernel may still be taking
@@ -327,15 +476,43 @@ bool Workload::Gone() {
   return true;
 }
 
+namespace {
+Workload::ListedHook& ListedHookRef() {
+  static Workload::ListedHook hook;
+  return hook;
+}
+}  // namespace
+
+void Workload::TEST_SetListedHook(ListedHook hook) { ListedHookRef() = std::move(hook); }
+
+bool Workload::SignalGroup(int sig) const {
+  int sent = 0;
+  if (group_by_pidfd_) {
+    sent = SendByPidfd(leader_fd_.get(), sig, kPidfdSignalProcessGroup);
+  } else if (!exit_code_) {
+    sent = kill(-pgid_, sig);  // the leader is unreaped: pgid_ is still its, and its group's
+  } else {
+    return false;  // what is left of the group is among the descendants
+  }
+  return sent == 0 || errno != ESRCH;
+}
+
 void Workload::Signal(int sig) const {
-  kill(-pgid_, sig);
-  for (pid_t pid : Descendants()) kill(pid, sig);  // those that left the group too
+  const ListedHook& hook = ListedHookRef();
+  SignalGroup(sig);
+  WalkDescendants([&](const Listed& l) {  // those that left the group too
+    if (hook) hook("descendants", l.pid);
+    Send(l.pid, l.fd.get(), sig);
+  });
   if (cgroup_.empty() || cgroup_removed_) return;
   CgroupFiles files(cgroup_);
   if (sig == SIGKILL) {
-    KillCgroup(files.kill.c_str(), files.freeze.c_str(), files.procs.c_str());
+    KillCgroup(files.kill.c_str(), files.freeze.c_str(), files.procs.c_str(), pidfds_);
   } else {
-    for (pid_t pid : CgroupPids(files.procs)) kill(pid, sig);  // and those that left the agent
+    ForEachCgroupMember(files.procs.c_str(), pidfds_, [&](pid_t pid, int fd) {
+      if (hook) hook("cgroup", pid);  // and those that left the agent
+      Send(pid, fd, sig);
+    });
   }
 }
 

@@ -4,16 +4,21 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <linux/sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <string_view>
 
 #include "flopline/killswitch/protocol.h"
 
@@ -201,6 +206,128 @@ TEST(Workload, WithTheProcessGroupOnlyStopStillReachesADoubleForkedProcess) {
   EXPECT_TRUE(w->Gone());
   EXPECT_FALSE(Alive(escaped));
   std::filesystem::remove(file);
+}
+
+// A process running `sleep 600` whose pid is `target`, started by this process (so not a
+// descendant of any agent it forked): clone3 with set_tid where this process may choose a pid
+// (CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE), else by running through the pid space (processes
+// that exit at once) until the kernel hands out `target`, for at most 60 s. -1 if neither worked.
+pid_t SpawnWithPid(pid_t target) {
+  clone_args args{};
+  args.exit_signal = SIGCHLD;
+  args.set_tid = reinterpret_cast<std::uint64_t>(&target);
+  args.set_tid_size = 1;
+  long made = syscall(SYS_clone3, &args, sizeof args);
+  if (made == 0) {
+    execlp("sleep", "sleep", "600", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  if (made > 0) return static_cast<pid_t>(made);
+  for (std::int64_t deadline = MonotonicMs() + 60'000; MonotonicMs() < deadline;) {
+    pid_t pid = vfork();
+    if (pid == 0) {
+      if (getpid() == target) execlp("sleep", "sleep", "600", static_cast<char*>(nullptr));
+      _exit(0);
+    }
+    if (pid < 0) return -1;
+    if (pid == target) return pid;
+    waitpid(pid, nullptr, 0);
+  }
+  return -1;
+}
+
+// Issue 16's open finding: the agent listed a workload's processes and signalled them by pid a
+// moment later; a listed process that exited in between, its pid taken by an unrelated process,
+// had that process signalled instead. Here it is forced: between the listing (`what`) and the
+// signals, a listed process of the workload (one that ignores SIGTERM) is killed and reaped, and
+// this process (the agent runs in a child of it) starts a `sleep` with the same pid. The agent's
+// SIGTERM must not reach that sleep.
+void ListedPidReusedByAnOutsider(std::string_view what, Containment containment) {
+  std::string file = TempFile("flopline-reused");
+  std::filesystem::remove(file);
+  int ask[2], answer[2];
+  ASSERT_EQ(pipe(ask), 0);
+  ASSERT_EQ(pipe(answer), 0);
+  pid_t agent = fork();
+  ASSERT_GE(agent, 0);
+  if (agent == 0) {
+    close(ask[0]);
+    close(answer[1]);
+    auto w = Workload::Start(
+        {"sh", "-c",
+         fmt::format("(trap '' TERM; exec sleep 600) & echo $! > {0}.tmp && mv {0}.tmp {0}; "
+                     "wait; exec sleep 600",
+                     file)},
+        containment);
+    if (!w) _exit(77);
+    pid_t victim = ReadPid(file);
+    if (victim <= 0) _exit(3);
+    // Until the victim runs sleep with SIGTERM ignored.
+    for (std::int64_t deadline = MonotonicMs() + 30'000;; usleep(10'000)) {
+      std::ifstream comm(fmt::format("/proc/{}/comm", victim));
+      std::string name;
+      if (comm >> name && name == "sleep") break;
+      if (MonotonicMs() > deadline) _exit(4);
+    }
+    int outcome = 5;  // the hook never saw the victim listed
+    Workload::TEST_SetListedHook([&](std::string_view listed_as, pid_t listed) {
+      if (listed_as != what || listed != victim || outcome != 5) return;
+      outcome = 6;  // the victim did not go
+      kill(victim, SIGKILL);
+      for (std::int64_t deadline = MonotonicMs() + 10'000; MonotonicMs() < deadline;
+           usleep(1000)) {
+        waitpid(victim, nullptr, WNOHANG);  // ours once its shell is gone
+        if (kill(victim, 0) != 0 && errno == ESRCH) {
+          outcome = 7;  // the outsider was not started
+          break;
+        }
+      }
+      if (outcome != 7) return;
+      char reply = 0;
+      if (write(ask[1], &victim, sizeof victim) == sizeof victim && read(answer[0], &reply, 1) == 1 &&
+          reply == 'y') {
+        outcome = 0;
+      }
+    });
+    w->Stop(200);
+    Workload::TEST_SetListedHook(nullptr);
+    _exit(w->Gone() ? outcome : 8);
+  }
+  close(ask[1]);
+  close(answer[0]);
+  pid_t victim = -1, outsider = -1;
+  if (read(ask[0], &victim, sizeof victim) == sizeof victim) {
+    outsider = SpawnWithPid(victim);
+    char reply = outsider == victim ? 'y' : 'n';
+    EXPECT_EQ(write(answer[1], &reply, 1), 1);
+  }
+  close(ask[0]);
+  close(answer[1]);
+  int status = 0;
+  ASSERT_EQ(waitpid(agent, &status, 0), agent);
+  std::filesystem::remove(file);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+    GTEST_SKIP() << "no cgroup v2 on this host";
+  }
+  if (outsider <= 0 && victim > 0) GTEST_SKIP() << "could not start a process with pid " << victim;
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "the agent's side failed: status " << status;
+  ASSERT_EQ(outsider, victim);
+  int outsider_status = 0;
+  pid_t reaped = waitpid(outsider, &outsider_status, WNOHANG);
+  EXPECT_EQ(reaped, 0) << "the process that took the listed pid was signalled: "
+                       << (WIFSIGNALED(outsider_status) ? strsignal(WTERMSIG(outsider_status))
+                                                        : "it exited");
+  kill(outsider, SIGKILL);
+  waitpid(outsider, nullptr, 0);
+}
+
+TEST(Workload, AListedDescendantsPidTakenByAnOutsiderIsNotSignalled) {
+  ListedPidReusedByAnOutsider("descendants", Containment::kProcessGroup);
+}
+
+TEST(Workload, AListedCgroupMembersPidTakenByAnOutsiderIsNotSignalled) {
+  ListedPidReusedByAnOutsider("cgroup", Containment::kCgroup);
 }
 
 }  // namespace

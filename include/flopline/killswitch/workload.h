@@ -17,12 +17,25 @@
 // SIGKILL to every pid in cgroup.procs), so even the agent's own SIGKILL takes a setsid grandchild
 // with it. Where cgroups are unavailable the process group (and the descendant walk) is all there
 // is: Start() says why in warning(), and the agent logs it.
+//
+// Signals reach only the processes listed: a pid read from /proc or cgroup.procs may be handed to
+// another process once its own has exited and been reaped (pid_max is often 32768), so each
+// process is opened as a pidfd when it is listed, confirmed after that (its parent, still alive,
+// still lists it as a child; the cgroup still lists it), and signalled through the pidfd
+// (pidfd_send_signal): a pidfd whose process is gone signals nothing. The group is signalled
+// through the leader's pidfd (PIDFD_SIGNAL_PROCESS_GROUP, Linux 6.9), else by number only while
+// the leader is unreaped (only this process reaps it, so its pid, the group's id, cannot be reused;
+// once it is reaped, every member left is a descendant and the walk reaches it). On kernels without
+// pidfds (before 5.3) processes are signalled by pid, and warning() says so; on kernels before 6.9
+// the guard, once the agent is gone, signals a process group (no cgroup) by number.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -55,9 +68,41 @@ class Workload {
   // Live (not zombie) descendants of this process, the guard excepted, from /proc.
   std::vector<pid_t> Descendants() const;
 
+  // Test hook: called for each process to be signalled between its listing and its signal, with
+  // how it was listed ("descendants" or "cgroup"), so that a test can make a listed process exit
+  // and its pid be taken by another process in between. Null (the default): nothing.
+  using ListedHook = std::function<void(std::string_view what, pid_t pid)>;
+  static void TEST_SetListedHook(ListedHook hook);
+
+  // A descriptor owned (closed on destruction); -1 when there is none.
+  class OwnedFd {
+   public:
+    OwnedFd() = default;
+    explicit OwnedFd(int fd) : fd_(fd) {}
+    OwnedFd(OwnedFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    OwnedFd& operator=(OwnedFd&& o) noexcept;
+    ~OwnedFd();
+    int get() const { return fd_; }
+
+   private:
+    int fd_ = -1;
+  };
+
  private:
+  // A process listed for a signal: its pid when listed and a pidfd opened then (-1 without pidfds).
+  struct Listed {
+    pid_t pid;
+    OwnedFd fd;
+  };
+  // Calls `visit` with every live descendant but the guard, each confirmed (see above).
+  void WalkDescendants(const std::function<void(const Listed&)>& visit) const;
+  // Signals the process group (see above); true if some member may be there to receive it.
+  bool SignalGroup(int sig) const;
   void Signal(int sig) const;
   pid_t pgid_ = -1, guard_ = -1;
+  OwnedFd leader_fd_;               // the leader's pidfd, opened before it could be reaped
+  bool pidfds_ = false;             // pidfd_open and pidfd_send_signal work
+  bool group_by_pidfd_ = false;     // and PIDFD_SIGNAL_PROCESS_GROUP
   std::optional<int> exit_code_;
   std::string cgroup_, warning_;
   bool cgroup_removed_ = false;
