@@ -40,6 +40,7 @@ struct KillswitchFlags {
               containment = "auto";
   bool operator_role = false;
   double lease_ttl = 5, grace = 10, timeout = 30, drain = 60;
+  int threads = 0;
   std::vector<std::string> exempt, command;
 };
 
@@ -106,6 +107,10 @@ int RunController(const KillswitchFlags& f) {
   options.exempt = {f.exempt.begin(), f.exempt.end()};
   options.drain_ms = *drain_ms;
   options.log = log.get();
+  if (f.threads < 0 || f.threads > 64)
+    return Fail("controller",
+                {core::Code::kInvalidArgument, "--threads must be 0 to 64", {}, "--threads"});
+  options.threads = f.threads;
   if (storage) {
     // Lineage scopes also follow the models imported into the store (`flopline import`).
     // The inventory is used only once it verifies against the logged imports: a deleted or
@@ -301,6 +306,9 @@ CommandRunner AddKillswitchCommand(CLI::App& app) {
   controller->add_option("--drain-seconds", f.drain,
                          "how long an exempt workload may drain (default 60)");
   controller->add_option("--store", f.store, "record every order and drill in this evidence log");
+  controller->add_option("--threads", f.threads,
+                         "threads for sending orders and reading agents' messages, 1 to 64 "
+                         "(default 0: one per core, at most 8)");
 
   CLI::App* agent = ks_app->add_subcommand(
       "agent", "run a workload under a lease; stop it on order or when cut off");

@@ -4,6 +4,7 @@
 // generous bound that only a hung controller reaches.
 #include "flopline/killswitch/controller.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -502,6 +503,74 @@ TEST(ControllerStep, ALastLineSentWithTheConnectionsEndIsCounted) {
   EXPECT_EQ((*report)["targeted"], 1);
   EXPECT_EQ((*report)["stopped"], 1) << report->dump();
   agent.conn->Close();
+  op.conn->Close();
+}
+
+// Issue 16 item 3: the per-connection part of a turn runs on several threads (reads,
+// authentication and parsing; the order's sends), what the lines do on the loop's thread. 100
+// agents' enrolments wait on their sockets before one turn, with one forged line among them: the
+// one turn enrols the 99 and closes the forger; then one order reaches all 99 and their acks, all
+// waiting before one turn, complete the report.
+TEST(ControllerStep, OneTurnServesManyConnectionsOnSeveralThreads) {
+  ControllerOptions o;
+  o.threads = 4;
+  o.max_connections = 512;
+  o.max_unauthenticated = 512;
+  Stepped s(o);
+  constexpr int kAgents = 100, kForger = 37;
+  std::vector<Stepped::Peer> agents;
+  for (int i = 0; i < kAgents; ++i) agents.push_back(s.Connect(fmt::format("agent:a{}", i)));
+  for (int i = 0; i < kAgents; ++i) {
+    if (i == kForger) {  // sealed under a key that is not its session's
+      Stepped::Peer& p = agents[static_cast<size_t>(i)];
+      Secret wrong{};
+      ASSERT_TRUE(p.conn->SendLine(Seal(wrong, Direction::kClient, p.cred.From(),
+                                        ToJson(ClientMessage(EnrollMsg{1, "a37", "m", "", "n", {}}))
+                                            .dump())));
+      continue;
+    }
+    ASSERT_TRUE(s.Send(agents[static_cast<size_t>(i)],
+                       EnrollMsg{0, fmt::format("a{}", i), "m", "", "n", {}}));
+  }
+  s.controller().Step(1000);
+  for (int i = 0; i < kAgents; ++i) {
+    std::optional<std::string> line = agents[static_cast<size_t>(i)].conn->ReadLine(kWaitMs);
+    ASSERT_TRUE(line) << i;
+    auto env = ParseEnvelope(*line);
+    if (i == kForger) {
+      EXPECT_FALSE(env) << "the forger is told, unsealed, and closed";
+      EXPECT_NE(line->find("bad mac"), std::string::npos) << *line;
+      continue;
+    }
+    ASSERT_TRUE(env) << *line;
+    EXPECT_EQ(json::parse(env->msg)["type"], "enrolled") << i;
+  }
+  Stepped::Peer op = s.Connect("operator");
+  ASSERT_TRUE(s.Send(op, ShutdownMsg{0, "model:m", "test", 60'000, NowMs(), false}));
+  s.controller().Step(1000);
+  std::uint64_t fence = 0;
+  for (int i = 0; i < kAgents; ++i) {
+    if (i == kForger) continue;
+    Stepped::Peer& p = agents[static_cast<size_t>(i)];
+    std::optional<std::string> line = p.conn->ReadLine(kWaitMs);
+    ASSERT_TRUE(line) << i;
+    json order = json::parse(*line);
+    ASSERT_EQ(order["type"], "order") << i;
+    std::string note = order["order"];
+    auto body = Order::ParseText(note.substr(0, note.find('\n') + 1));
+    ASSERT_TRUE(body);
+    fence = body->fence;
+    ASSERT_TRUE(s.Send(p, AckMsg{0, fmt::format("a{}", i), fence, AckMsg::Result::kStopped,
+                                 NowMs(), "", ""}));
+  }
+  std::optional<json> report = s.Next(op);
+  ASSERT_TRUE(report);
+  EXPECT_EQ((*report)["type"], "report");
+  EXPECT_EQ((*report)["fence"], fence);
+  EXPECT_EQ((*report)["targeted"], kAgents - 1);
+  EXPECT_EQ((*report)["stopped"], kAgents - 1) << report->dump();
+  EXPECT_EQ((*report)["complete"], true);
+  for (Stepped::Peer& p : agents) p.conn->Close();
   op.conn->Close();
 }
 

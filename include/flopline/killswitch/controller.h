@@ -1,7 +1,7 @@
 // File: flopline/killswitch/controller.h
 //
-// The controller: one poll(2) loop over its listening socket and every agent and client
-// connection. It grants and renews leases, knows which model and lineage each agent serves, signs
+// The controller: one epoll loop over its listening socket and every agent and client
+// connection, the per-connection part of each turn spread over threads (ControllerOptions::threads). It grants and renews leases, knows which model and lineage each agent serves, signs
 // shutdown orders (Ed25519, an expiry, a fencing token), pushes them to the targeted agents, and
 // answers the client once every targeted workload is confirmed stopped or the timeout passes.
 //
@@ -84,6 +84,11 @@ struct ControllerOptions {
   std::size_t max_connections = 0;
   std::size_t max_unauthenticated = 64;
   std::int64_t auth_timeout_ms = 10'000;
+  // Threads for the work of a turn that touches one connection only: sending an order to its
+  // targets (signed and serialised once), and reading, authenticating and parsing what the ready
+  // connections sent. What the lines do to the controller's state stays on the loop's thread, in
+  // order. 0: one per core, at most 8; 1: the loop's thread alone.
+  int threads = 1;
 };
 
 inline constexpr std::size_t kOperatorReserve = 8;
