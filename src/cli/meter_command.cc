@@ -2,6 +2,7 @@
 // library (meter::Session: parser, accounting, the engine's lines, alerts) -> stdout, a webhook
 // and the evidence ledger.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,7 +26,9 @@
 #include "flopline/core/format.h"
 #include "flopline/ledger/log.h"
 #include "flopline/killswitch/client.h"
+#include "flopline/meter/dcgm.h"
 #include "flopline/meter/gate.h"
+#include "flopline/meter/hf_log.h"
 #include "flopline/meter/megatron_log.h"
 #include "flopline/meter/prometheus.h"
 #include "flopline/meter/session.h"
@@ -41,12 +44,13 @@ namespace {
 using nlohmann::json;
 
 struct WatchFlags {
-  std::vector<std::string> inputs, runs, configs, models, regimes;
+  std::vector<std::string> inputs, runs, configs, models, regimes, telemetry, precisions;
   std::string alert_at = "0.5,0.8,0.95", alert_within, store, webhook, format = "table", data_dir, regimes_dir;
   std::string stage_kind = "pretrain", priced_at;
   std::string gate_controller, gate_credential, gate_scope, metrics;
   std::string input_format = "steps";
-  std::int64_t world_size = 0, log_interval = 100;
+  std::int64_t world_size = 0, log_interval = 0;  // 0: the format's default
+  double tokens_per_step = 0;
   double gate_at = 0.95, gate_timeout = 30;
   std::int64_t seq_len = 0;
   double rate_window = 3600, idle_exit = 0;
@@ -85,14 +89,30 @@ core::Instant Now() {
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
 
+// The format of one input (--input-format, --telemetry).
+struct InputFormat {
+  std::optional<meter::MegatronLogOptions> megatron;  // Megatron-LM's log (megatron_log.h)
+  std::optional<meter::HfLogOptions> hf;              // Hugging Face Trainer logs (hf_log.h)
+  int telemetry_run = -1;                             // >= 0: dcgm telemetry of this run (dcgm.h)
+};
+
 // One input: a file (followed as it grows) or standard input. Reads whole lines into a buffer with
 // simdjson's padding after it, so each line is parsed where it lies.
 class Input {
  public:
-  // `megatron`: the input is Megatron-LM's log (megatron_log.h), else step events.
-  Input(std::string name, int fd, std::optional<meter::MegatronLogOptions> megatron = std::nullopt)
-      : name_(std::move(name)), fd_(fd) {
-    if (megatron) megatron_.emplace(std::move(*megatron));
+  Input(std::string name, int fd, const InputFormat& format) : name_(std::move(name)), fd_(fd) {
+    if (format.megatron) megatron_.emplace(*format.megatron);
+    if (format.hf) {
+      hf_.emplace(*format.hf);
+      // trainer_state.json is one document, rewritten with each checkpoint: read whole, once.
+      hf_state_ = name_.ends_with(".json");
+    }
+    telemetry_run_ = format.telemetry_run;
+    // Hugging Face's logs carry no clock: a file read once is as of its last change.
+    struct stat st {};
+    if (fd_ >= 0 && fstat(fd_, &st) == 0) file_time_ = static_cast<double>(st.st_mtim.tv_sec) + static_cast<double>(st.st_mtim.tv_nsec) / 1e9;
+    // A Prometheus API answer holds every GPU of the cluster on one line.
+    if (telemetry_run_ >= 0) max_line_ = meter::kMaxTelemetryLineBytes;
   }
   ~Input() {
     if (fd_ > 0) close(fd_);
@@ -105,6 +125,8 @@ class Input {
   std::size_t Pump(meter::Session& session, bool follow) {
     constexpr std::size_t kChunk = 1 << 20;
     std::size_t total = 0;
+    live_ = follow || fd_ == 0;
+    if (hf_state_) return ReadTrainerState(session);
     for (;;) {
       std::size_t old = pending_;
       buffer_.resize(old + kChunk + simdjson::SIMDJSON_PADDING);
@@ -133,7 +155,7 @@ class Input {
       }
       std::memmove(buffer_.data(), buffer_.data() + start, end - start);
       pending_ = end - start;
-      if (pending_ > meter::kMaxLineBytes) {  // a line that never ends: reported once, skipped
+      if (pending_ > max_line_) {  // a line that never ends: reported once, skipped
         Feed(session, buffer_.data(), pending_, pending_);
         pending_ = 0;
       }
@@ -148,6 +170,17 @@ class Input {
     bool blank = true;
     for (std::size_t i = 0; i < len && blank; ++i) blank = data[i] == ' ' || data[i] == '\t';
     if (blank) return;  // empty lines separate nothing and mean nothing
+    if (hf_) {
+      const meter::RunState& run = session.meter().run(0);
+      auto event = hf_->ParseLine(std::string_view(data, len), name_, line_, live_ ? WallClock() : file_time_,
+                                  {run.flop.value(), run.tokens.value()});
+      if (!event) {
+        session.FeedBadLine(event.error());
+      } else if (*event) {
+        session.FeedEvent(**event, name_, line_);
+      }
+      return;
+    }
     if (megatron_) {
       auto event = megatron_->Parse(std::string_view(data, len), name_, line_);
       if (!event) {
@@ -157,12 +190,63 @@ class Input {
       }
       return;
     }
+    if (telemetry_run_ >= 0) {
+      if (len > max_line_) {
+        session.FeedBadLine(core::InvalidArgument(fmt::format("the line is {} bytes; at most {}", len, max_line_), "",
+                                                  core::Location{name_, line_, 0})
+                                .value());
+        return;
+      }
+      // A sample without a timestamp is as of now when the scrapes are read as they come.
+      std::optional<double> now;
+      if (live_) now = WallClock();
+      auto samples = dcgm_.Parse(std::string_view(data, len), name_, line_, now);
+      if (!samples) {
+        session.FeedBadLine(samples.error());
+      } else if (!(*samples)->empty()) {
+        session.FeedTelemetry(telemetry_run_, **samples, name_, line_);
+      }
+      return;
+    }
     session.Feed(data, len, capacity, name_, line_);
+  }
+
+  static double WallClock() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }
+
+  std::size_t ReadTrainerState(meter::Session& session) {
+    std::string text;
+    char chunk[1 << 16];
+    for (;;) {
+      ssize_t n = read(fd_, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      text.append(chunk, static_cast<std::size_t>(n));
+      if (text.size() > meter::kMaxTrainerStateBytes) break;  // refused by the parser, naming the size
+    }
+    eof_ = true;
+    const meter::RunState& run = session.meter().run(0);
+    auto events = hf_->ParseTrainerState(text, name_, live_ ? WallClock() : file_time_,
+                                         {run.flop.value(), run.tokens.value()});
+    if (!events) {
+      session.FeedBadLine(events.error());
+      return text.size();
+    }
+    for (const auto& [line, event] : *events) session.FeedEvent(event, name_, line);
+    return text.size();
   }
 
   std::string name_;
   int fd_;
   std::optional<meter::MegatronLogParser> megatron_;
+  std::optional<meter::HfLogParser> hf_;
+  bool hf_state_ = false;
+  double file_time_ = 0;
+  int telemetry_run_ = -1;
+  meter::DcgmParser dcgm_;
+  std::size_t max_line_ = meter::kMaxLineBytes;
+  bool live_ = false;
   std::vector<char> buffer_;
   std::size_t pending_ = 0;
   int line_ = 0;
@@ -187,6 +271,23 @@ void PrintReport(const json& report) {
     std::cout << fmt::format("rate: {} FLOP/s (range {} to {}) over the last {:.0f} s\n",
                              core::Sci3(rate["flop_per_second"].get<double>()), core::Sci3(rate["low"].get<double>()),
                              core::Sci3(rate["high"].get<double>()), rate["window_seconds"].get<double>());
+    if (run["hardware"].is_object()) {
+      const json& h = run["hardware"];
+      std::vector<std::string> accelerators;
+      for (const json& a : h["accelerators"]) {
+        accelerators.push_back(fmt::format("{} as {} at {} {} FLOP/s", a["model_name"].get<std::string>(),
+                                           a["accelerator"].get<std::string>(), a["precision"].get<std::string>(),
+                                           core::Sci3(a["peak_flop_per_second"].get<double>())));
+      }
+      std::cout << fmt::format("hardware bound (tensor-active x peak): {} FLOP over {} GPUs, {:.1f} GPU-hours, {} to {} "
+                               "({}); MFU {}, model FLOP / bound {}\n",
+                               core::Sci3(h["flop_bound"].get<double>()), h["gpus"].get<std::uint64_t>(),
+                               h["gpu_seconds"].get<double>() / 3600, h["first_sample"].get<std::string>(),
+                               h["last_sample"].get<std::string>(), core::Join(accelerators, "; "),
+                               run["mfu"].is_number() ? core::Percent(run["mfu"].get<double>()) : "-",
+                               run["model_over_bound"].is_number() ? core::Percent(run["model_over_bound"].get<double>())
+                                                                   : "-");
+    }
     if (!run["lines"].empty()) {
       std::cout << fmt::format("{:<12} {:<48} {:>10} {:>10} {:>7}  {:<40} {}\n", "regime", "line (readings)",
                                "flop", "line", "used", "projected crossing (range)", "duties before it");
@@ -350,13 +451,31 @@ int RunWatch(const WatchFlags& f) {
                       fmt::format("--config names run '{}', which no --run gives", configs.begin()->first), {},
                       "--config"});
   }
-
-  // The input format: step events, or a framework's log of one run.
-  std::optional<meter::MegatronLogOptions> megatron;
-  if (f.input_format == "megatron") {
-    if (f.runs.size() != 1) {
-      return Fail(sub, {core::Code::kInvalidArgument, "a Megatron log is of one run: give exactly one --run", {}, "--run"});
+  for (const std::string& p : f.precisions) {
+    auto kv = KeyValue(p, "--precision", "RUN=PRECISION");
+    if (!kv) return Fail(sub, kv.error());
+    int run = session.meter().FindRun(kv->first);
+    if (run < 0) {
+      return Fail(sub, {core::Code::kInvalidArgument, fmt::format("--precision names run '{}', which no --run gives", kv->first),
+                        {}, "--precision"});
     }
+    session.meter().mutable_run(run).telemetry.precision = kv->second;
+  }
+
+  // The input format: step events, a framework's log of one run, or one run's telemetry.
+  InputFormat format;
+  if (f.input_format == "megatron" || f.input_format == "dcgm" || f.input_format == "hf") {
+    if (f.runs.size() != 1) {
+      return Fail(sub, {core::Code::kInvalidArgument,
+                        fmt::format("a {} input is of one run: give exactly one --run",
+                                    f.input_format == "dcgm" ? "telemetry" : f.input_format == "hf" ? "Trainer log" : "Megatron log"),
+                        {},
+                        "--run"});
+    }
+  }
+  if (f.log_interval < 0) return Fail(sub, {core::Code::kInvalidArgument, "must be at least 1", {}, "--log-interval"});
+  if (f.tokens_per_step < 0) return Fail(sub, {core::Code::kInvalidArgument, "must not be negative", {}, "--tokens-per-step"});
+  if (f.input_format == "megatron") {
     if (f.world_size <= 0 && f.seq_len <= 0) {
       return Fail(sub, {core::Code::kInvalidArgument,
                         "a Megatron log needs --world-size (FLOP from its throughput) or --seq-len with --config (FLOP "
@@ -364,28 +483,52 @@ int RunWatch(const WatchFlags& f) {
                         {},
                         "--input-format"});
     }
-    if (f.log_interval < 1) return Fail(sub, {core::Code::kInvalidArgument, "must be at least 1", {}, "--log-interval"});
-    megatron = meter::MegatronLogOptions{session.meter().run(0).spec.id,
-                                         f.world_size > 0 ? std::optional<std::int64_t>(f.world_size) : std::nullopt,
-                                         f.seq_len > 0 ? std::optional<std::int64_t>(f.seq_len) : std::nullopt,
-                                         f.log_interval};
+    format.megatron = meter::MegatronLogOptions{session.meter().run(0).spec.id,
+                                                f.world_size > 0 ? std::optional<std::int64_t>(f.world_size) : std::nullopt,
+                                                f.seq_len > 0 ? std::optional<std::int64_t>(f.seq_len) : std::nullopt,
+                                                f.log_interval > 0 ? f.log_interval : 100};
+  } else if (f.input_format == "hf") {
+    const meter::RunState& run = session.meter().run(0);
+    format.hf = meter::HfLogOptions{run.spec.id, f.log_interval > 0 ? f.log_interval : 500,
+                                    f.tokens_per_step > 0 ? std::optional<double>(f.tokens_per_step) : std::nullopt,
+                                    run.spec.flop_per_token.has_value()};
+  } else if (f.input_format == "dcgm") {
+    format.telemetry_run = 0;
   } else if (f.input_format != "steps") {
-    return Fail(sub, {core::Code::kInvalidArgument, fmt::format("expected steps or megatron, got '{}'", f.input_format), {},
-                      "--input-format"});
+    return Fail(sub, {core::Code::kInvalidArgument, fmt::format("expected steps, megatron, hf or dcgm, got '{}'", f.input_format),
+                      {}, "--input-format"});
   }
+  session.set_accelerators(&*accelerators);
 
   // Inputs: opened before anything is written anywhere.
   std::vector<std::unique_ptr<Input>> inputs;
-  std::vector<std::string> names = f.inputs.empty() ? std::vector<std::string>{"-"} : f.inputs;
-  for (const std::string& name : names) {
+  auto open_input = [&](const std::string& name, const InputFormat& as) -> core::Result<void> {
     if (name == "-") {
-      inputs.push_back(std::make_unique<Input>("<stdin>", 0, megatron));
-      continue;
+      inputs.push_back(std::make_unique<Input>("<stdin>", 0, as));
+      return core::Ok();
     }
     int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return Fail(sub, {core::Code::kNotFound, fmt::format("cannot open {}: {}", name, std::strerror(errno)), {}, "input"});
+    if (fd < 0) return core::NotFound(fmt::format("cannot open {}: {}", name, std::strerror(errno)), "input");
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    inputs.push_back(std::make_unique<Input>(name, fd, megatron));
+    inputs.push_back(std::make_unique<Input>(name, fd, as));
+    return core::Ok();
+  };
+  std::vector<std::string> names = f.inputs.empty() && f.telemetry.empty() ? std::vector<std::string>{"-"} : f.inputs;
+  for (const std::string& name : names) {
+    if (auto opened = open_input(name, format); !opened) return Fail(sub, opened.error());
+  }
+  // --telemetry RUN=FILE: a run's dcgm telemetry beside its step events.
+  for (const std::string& t : f.telemetry) {
+    auto kv = KeyValue(t, "--telemetry", "RUN=FILE");
+    if (!kv) return Fail(sub, kv.error());
+    int run = session.meter().FindRun(kv->first);
+    if (run < 0) {
+      return Fail(sub, {core::Code::kInvalidArgument, fmt::format("--telemetry names run '{}', which no --run gives", kv->first),
+                        {}, "--telemetry"});
+    }
+    InputFormat telemetry;
+    telemetry.telemetry_run = run;
+    if (auto opened = open_input(kv->second, telemetry); !opened) return Fail(sub, opened.error());
   }
 
   // The ledger: where alerts and the meter's state go, and where a restart resumes from.
@@ -591,9 +734,19 @@ CommandRunner AddMeterCommand(CLI::App& app) {
   watch->add_option("--config", f.configs, "RUN=config.json: the run's architecture, for events without flop");
   watch->add_option("--seq-len", f.seq_len,
                     "training sequence length for the config's count (default: the config's); a Megatron log's tokens");
-  watch->add_option("--input-format", f.input_format, "steps (step events, JSON Lines; default) or megatron (Megatron-LM's log)");
+  watch->add_option("--input-format", f.input_format,
+                    "steps (step events, JSON Lines; default), megatron (Megatron-LM's log), hf (Hugging Face "
+                    "Trainer's console log or trainer_state.json) or dcgm (dcgm-exporter's tensor activity, "
+                    "Prometheus text or API JSON)");
+  watch->add_option("--telemetry", f.telemetry, "RUN=FILE: the run's dcgm telemetry beside its step events (repeatable)");
+  watch->add_option("--precision", f.precisions,
+                    "RUN=PRECISION: the precision the run trains at, for its telemetry's peak (default: its step "
+                    "events', else the accelerator's default)");
   watch->add_option("--world-size", f.world_size, "megatron: GPUs in the job (FLOP from the log's throughput)");
-  watch->add_option("--log-interval", f.log_interval, "megatron: the job's --log-interval (default 100)");
+  watch->add_option("--log-interval", f.log_interval,
+                    "megatron: the job's --log-interval (default 100); hf: the Trainer's logging_steps (default 500)");
+  watch->add_option("--tokens-per-step", f.tokens_per_step,
+                    "hf: tokens in one optimizer step, when the log has no num_input_tokens_seen");
   watch->add_option("--models", f.models, "model files (as for assess): the run's model, its lineage and events");
   watch->add_option("--regime", f.regimes, "regime ids to judge against (default: all)")->delimiter(',');
   watch->add_option("--alert-at", f.alert_at, "fractions of each line that alert (default 0.5,0.8,0.95)");

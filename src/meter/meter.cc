@@ -148,6 +148,28 @@ core::Result<IngestOutcome> Meter::Ingest(const StepEvent& e, const core::Locati
   return IngestOutcome::kCounted;
 }
 
+IngestOutcome Meter::IngestTensor(int index, std::string_view gpu, double time, double active, double peak) {
+  Telemetry& t = runs_[static_cast<std::size_t>(index)].telemetry;
+  auto it = t.gpus.find(std::string(gpu));
+  if (it != t.gpus.end() && time <= it->second.time) {
+    ++t.samples_repeated;
+    return IngestOutcome::kRepeated;
+  }
+  if (it == t.gpus.end()) {
+    t.gpus.emplace(std::string(gpu), Telemetry::Gpu{time, active});
+  } else {
+    double seconds = time - it->second.time;
+    t.bound.Add((it->second.active + active) / 2 * peak * seconds);
+    t.peak.Add(peak * seconds);
+    t.gpu_seconds.Add(seconds);
+    it->second = {time, active};
+  }
+  ++t.samples;
+  if (t.first_time == 0 || time < t.first_time) t.first_time = time;
+  t.last_time = std::max(t.last_time, time);
+  return IngestOutcome::kCounted;
+}
+
 Rate Meter::RateOf(int index) const {
   const RunState& r = run(index);
   Rate rate;

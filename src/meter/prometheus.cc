@@ -74,6 +74,20 @@ std::string PrometheusText(const json& report) {
     w.Sample("flopline_run_flop_per_second", {{"run", r["run"]}, {"model", r["model"]}},
              r["rate"]["flop_per_second"].get<double>());
   }
+  // The hardware bound (dcgm telemetry) and MFU: only runs that have them.
+  w.Family("flopline_run_hardware_flop_bound_total", "counter",
+           "Tensor-active ratio x accelerator peak x time, summed over the run's GPUs (an upper bound), FLOP.");
+  for (const json& r : report["runs"]) {
+    if (r.contains("hardware") && r["hardware"].is_object())
+      w.Sample("flopline_run_hardware_flop_bound_total", {{"run", r["run"]}, {"model", r["model"]}},
+               r["hardware"]["flop_bound"].get<double>());
+  }
+  w.Family("flopline_run_model_flops_utilization", "gauge",
+           "Model FLOP counted / (accelerator peak x GPU time in the telemetry): MFU as a ratio.");
+  for (const json& r : report["runs"]) {
+    if (r.contains("mfu") && r["mfu"].is_number())
+      w.Sample("flopline_run_model_flops_utilization", {{"run", r["run"]}, {"model", r["model"]}}, r["mfu"].get<double>());
+  }
   auto line_labels = [](const json& r, const json& l) {
     std::vector<std::string> readings = l["readings"].get<std::vector<std::string>>();
     return std::vector<std::pair<std::string, std::string>>{

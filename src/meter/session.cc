@@ -75,6 +75,66 @@ void Session::FeedBadLine(const core::Error& error) {
   if (on_bad_line) on_bad_line(error);
 }
 
+core::Result<Telemetry::Accelerator> Session::Accelerator(int run, const std::string& model_name,
+                                                         const core::Location& where) {
+  RunState& r = meter_.mutable_run(run);
+  const std::string& precision = !r.telemetry.precision.empty() ? r.telemetry.precision : r.precision;
+  auto known = r.telemetry.accelerators.find(model_name);
+  if (known != r.telemetry.accelerators.end() && (precision.empty() || known->second.precision == precision)) {
+    return known->second;
+  }
+  if (!accelerators_) {
+    return core::InvalidArgument("the meter was given no accelerator table to read telemetry with", "modelName", where);
+  }
+  // dcgm-exporter's modelName is NVML's name ("NVIDIA H100 80GB HBM3", "Tesla V100-SXM2-32GB"): the
+  // table's ids and aliases are without the vendor's word.
+  auto found = accelerators_->Find(model_name);
+  for (std::string_view vendor : {"NVIDIA ", "Tesla ", "AMD "}) {
+    std::string_view rest = model_name;
+    while (!found && rest.starts_with(vendor)) {
+      rest.remove_prefix(vendor.size());
+      found = accelerators_->Find(rest);
+      if (!found && rest.starts_with("Tesla ")) found = accelerators_->Find(rest.substr(6));
+    }
+  }
+  if (!found) {
+    auto plain = accelerators_->Find(model_name);
+    return core::InvalidArgument(
+        fmt::format("unknown accelerator '{}' (add it or an alias to data/accelerators.toml): {}", model_name,
+                    plain.error().message),
+        "modelName", where);
+  }
+  auto peak = accelerators_->Peak(**found, precision);
+  if (!peak) {
+    return core::InvalidArgument(fmt::format("accelerator '{}' of run '{}': {}", model_name, r.spec.id, peak.error().message),
+                                 "modelName", where);
+  }
+  Telemetry::Accelerator a{(*found)->id, precision.empty() ? (*found)->default_precision : precision, peak->value()};
+  r.telemetry.accelerators[model_name] = a;
+  return a;
+}
+
+void Session::FeedTelemetry(int run, const std::vector<TensorSample>& samples, const std::string& file,
+                            int line_number) {
+  ++lines_read_;
+  core::Location where{file, line_number, 0};
+  // Every sample's accelerator first: a line is counted whole or not at all.
+  std::vector<double> peaks;
+  peaks.reserve(samples.size());
+  for (const TensorSample& s : samples) {
+    auto a = Accelerator(run, s.model_name, where);
+    if (!a) {
+      ++bad_lines_;
+      if (on_bad_line) on_bad_line(a.error());
+      return;
+    }
+    peaks.push_back(a->peak);
+  }
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    meter_.IngestTensor(run, samples[i].gpu, samples[i].time, samples[i].active, peaks[i]);
+  }
+}
+
 void Session::Count(const StepEvent& e, const std::string& file, int line_number) {
   const StepEvent* event = &e;
   int run = -1;
@@ -140,6 +200,28 @@ json Session::Report() {
         }
       }
     }
+    const Telemetry& t = r.telemetry;
+    if (t.samples > 0) {
+      json accelerators = json::array();
+      for (const auto& [name, a] : t.accelerators) {
+        accelerators.push_back(
+            {{"model_name", name}, {"accelerator", a.id}, {"precision", a.precision}, {"peak_flop_per_second", a.peak}});
+      }
+      run["hardware"] = {{"flop_bound", t.bound.value()},
+                         {"peak_flop", t.peak.value()},
+                         {"gpu_seconds", t.gpu_seconds.value()},
+                         {"gpus", t.gpus.size()},
+                         {"samples", t.samples},
+                         {"samples_repeated", t.samples_repeated},
+                         {"first_sample", InstantText(t.first_time)},
+                         {"last_sample", InstantText(t.last_time)},
+                         {"accelerators", accelerators}};
+    } else {
+      run["hardware"] = nullptr;
+    }
+    bool both = r.steps_counted > 0 && t.peak.value() > 0;
+    run["mfu"] = both ? json(r.flop.value() / t.peak.value()) : json(nullptr);
+    run["model_over_bound"] = both && t.bound.value() > 0 ? json(r.flop.value() / t.bound.value()) : json(nullptr);
     run["lines"] = line_list;
     run["status_if_stopped_now"] = status;
     runs.push_back(std::move(run));

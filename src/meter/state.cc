@@ -1,6 +1,8 @@
 // The meter's records in the evidence ledger (state.h).
 #include "flopline/meter/state.h"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "flopline/ledger/records.h"
@@ -24,6 +26,17 @@ core::Result<ledger::Appended> AppendInternal(ledger::Log& log, const ledger::Re
 json StateToJson(const RunState& r, const std::vector<std::string>& fired) {
   json ranges = json::array();
   for (auto [a, b] : r.steps.Ranges()) ranges.push_back({a, b});
+  const Telemetry& t = r.telemetry;
+  json gpus = json::object();
+  for (const auto& [gpu, last] : t.gpus) gpus[gpu] = {last.time, last.active};
+  json telemetry = {{"bound", t.bound.value()},
+                    {"peak", t.peak.value()},
+                    {"gpu_seconds", t.gpu_seconds.value()},
+                    {"samples", t.samples},
+                    {"samples_repeated", t.samples_repeated},
+                    {"first_time", t.first_time},
+                    {"last_time", t.last_time},
+                    {"gpus", gpus}};
   return {{"run", r.spec.id},
           {"model", r.spec.model},
           {"flop", r.flop.value()},
@@ -39,6 +52,7 @@ json StateToJson(const RunState& r, const std::vector<std::string>& fired) {
           {"max_seq", r.max_seq ? json(*r.max_seq) : json(nullptr)},
           {"time_at_max_seq", r.time_at_max_seq},
           {"steps", ranges},
+          {"telemetry", telemetry},
           {"fired", fired}};
 }
 
@@ -74,6 +88,33 @@ core::Result<std::vector<std::string>> RestoreState(const json& d, RunState& r) 
     steps.InsertRange(a, b);
   }
   if (total != d["steps_counted"].get<std::uint64_t>()) return bad("steps");
+  // The telemetry's sums and each GPU's latest sample (absent from states written before it).
+  Telemetry telemetry;
+  telemetry.precision = r.telemetry.precision;  // given on the command line, not saved
+  if (auto t = d.find("telemetry"); t != d.end()) {
+    if (!t->is_object()) return bad("telemetry");
+    for (const char* key : {"bound", "peak", "gpu_seconds", "first_time", "last_time"}) {
+      if (!t->contains(key) || !(*t)[key].is_number() || !std::isfinite((*t)[key].get<double>()) ||
+          (*t)[key].get<double>() < 0)
+        return bad(std::string("telemetry.") + key);
+    }
+    for (const char* key : {"samples", "samples_repeated"}) {
+      if (!t->contains(key) || !(*t)[key].is_number_unsigned()) return bad(std::string("telemetry.") + key);
+    }
+    if (!t->contains("gpus") || !(*t)["gpus"].is_object()) return bad("telemetry.gpus");
+    for (const auto& [gpu, last] : (*t)["gpus"].items()) {
+      if (!last.is_array() || last.size() != 2 || !last[0].is_number() || !last[1].is_number())
+        return bad("telemetry.gpus");
+      telemetry.gpus[gpu] = {last[0].get<double>(), last[1].get<double>()};
+    }
+    telemetry.bound.Set((*t)["bound"].get<double>());
+    telemetry.peak.Set((*t)["peak"].get<double>());
+    telemetry.gpu_seconds.Set((*t)["gpu_seconds"].get<double>());
+    telemetry.samples = (*t)["samples"].get<std::uint64_t>();
+    telemetry.samples_repeated = (*t)["samples_repeated"].get<std::uint64_t>();
+    telemetry.first_time = (*t)["first_time"].get<double>();
+    telemetry.last_time = (*t)["last_time"].get<double>();
+  }
   r.flop.Set(d["flop"].get<double>());
   r.tokens.Set(d["tokens"].get<double>());
   r.repeated_flop.Set(d["repeated_flop"].get<double>());
@@ -88,6 +129,7 @@ core::Result<std::vector<std::string>> RestoreState(const json& d, RunState& r) 
   r.time_at_max_seq = d["time_at_max_seq"].get<double>();
   r.steps = std::move(steps);
   r.samples.clear();
+  r.telemetry = std::move(telemetry);
   return fired;
 }
 

@@ -248,7 +248,7 @@ check megatron-bad-line grep -q "^flopline meter: $tmp/megatron-bad.log:2: field
 expect_error megatron-no-count 2 "--world-size" -- meter watch "$tmp/megatron.log" --input-format megatron --run r1=acme-f2
 expect_error megatron-one-run 2 "exactly one --run" -- meter watch "$tmp/megatron.log" --input-format megatron \
   --world-size 8 --run r1=acme-f2 --run r2=acme-f2
-expect_error input-format 2 "--input-format" -- meter watch "$tmp/megatron.log" --input-format dcgm --run r1=acme-f2
+expect_error input-format 2 "--input-format" -- meter watch "$tmp/megatron.log" --input-format csv --run r1=acme-f2
 
 # 8. Gate mode, with a real controller, agent and workload: the run is stopped before the SB 1047
 #    line when its protocol is not recorded as published, and not when every duty before it is.

@@ -12,6 +12,8 @@
 #include "flopline/compute/hf_config.h"
 #include "flopline/ledger/log.h"
 #include "flopline/meter/alerts.h"
+#include "flopline/meter/dcgm.h"
+#include "flopline/meter/hf_log.h"
 #include "flopline/meter/lines.h"
 #include "flopline/meter/megatron_log.h"
 #include "flopline/meter/meter.h"
@@ -622,6 +624,491 @@ TEST(StateTest, AMalformedStateIsRefused) {
   auto good = StateToJson(r, {});
   good["steps"] = nlohmann::json::array({nlohmann::json::array({5, 2})});
   EXPECT_FALSE(RestoreState(good, r));
+}
+
+// dcgm-exporter's /metrics, two scrapes of a two-GPU node, with timestamps (ms) as a scraper keeps
+// them; dcgm-exporter 3.3's labels.
+constexpr char kScrapes[] = R"(# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).
+# TYPE DCGM_FI_DEV_GPU_UTIL gauge
+DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-aaaa",device="nvidia0",modelName="NVIDIA H100 80GB HBM3",Hostname="node-1"} 100 1767225600000
+# HELP DCGM_FI_PROF_PIPE_TENSOR_ACTIVE Ratio of cycles the tensor (HMMA) pipe is active.
+# TYPE DCGM_FI_PROF_PIPE_TENSOR_ACTIVE gauge
+DCGM_FI_PROF_PIPE_TENSOR_ACTIVE{gpu="0",UUID="GPU-aaaa",pci_bus_id="00000000:10:1C.0",device="nvidia0",modelName="NVIDIA H100 80GB HBM3",Hostname="node-1",DCGM_FI_DRIVER_VERSION="550.54.15",container="",namespace="",pod=""} 0.400000 1767225600000
+DCGM_FI_PROF_PIPE_TENSOR_ACTIVE{gpu="1",UUID="GPU-bbbb",pci_bus_id="00000000:10:1D.0",device="nvidia1",modelName="NVIDIA H100 80GB HBM3",Hostname="node-1",DCGM_FI_DRIVER_VERSION="550.54.15",container="",namespace="",pod=""} 0.600000 1767225600000
+DCGM_FI_PROF_PIPE_TENSOR_ACTIVE{gpu="0",UUID="GPU-aaaa",pci_bus_id="00000000:10:1C.0",device="nvidia0",modelName="NVIDIA H100 80GB HBM3",Hostname="node-1",DCGM_FI_DRIVER_VERSION="550.54.15",container="",namespace="",pod=""} 0.600000 1767225610000
+DCGM_FI_PROF_PIPE_TENSOR_ACTIVE{gpu="1",UUID="GPU-bbbb",pci_bus_id="00000000:10:1D.0",device="nvidia1",modelName="NVIDIA H100 80GB HBM3",Hostname="node-1",DCGM_FI_DRIVER_VERSION="550.54.15",container="",namespace="",pod=""} 0.600000 1767225610000)";
+
+std::vector<TensorSample> ParseAll(DcgmParser& p, std::string_view text, std::optional<double> read_time = std::nullopt) {
+  std::vector<TensorSample> out;
+  int n = 0;
+  while (!text.empty()) {
+    std::size_t nl = text.find('\n');
+    auto samples = p.Parse(text.substr(0, nl), "dcgm.prom", ++n, read_time);
+    EXPECT_TRUE(samples) << samples.error().ToString();
+    if (samples) out.insert(out.end(), (*samples)->begin(), (*samples)->end());
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
+TEST(DcgmTest, TextScrapesGiveTheTensorMetricsSamplesOnly) {
+  DcgmParser p;
+  auto samples = ParseAll(p, kScrapes);
+  ASSERT_EQ(samples.size(), 4u);
+  EXPECT_EQ(samples[0].gpu, "GPU-aaaa");
+  EXPECT_EQ(samples[0].model_name, "NVIDIA H100 80GB HBM3");
+  EXPECT_DOUBLE_EQ(samples[0].time, 1767225600);
+  EXPECT_DOUBLE_EQ(samples[0].active, 0.4);
+  EXPECT_EQ(samples[3].gpu, "GPU-bbbb");
+  EXPECT_DOUBLE_EQ(samples[3].time, 1767225610);
+  // Without a UUID the GPU is the host's: labels with escapes, a trailing comma, spaces.
+  auto one = p.Parse(R"(DCGM_FI_PROF_PIPE_TENSOR_ACTIVE{ gpu = "3", Hostname="a\"b\\c", modelName="A100-SXM4-80GB", } +1e-1 1767225600500)",
+                     "f", 1, std::nullopt);
+  ASSERT_TRUE(one) << one.error().ToString();
+  ASSERT_EQ((*one)->size(), 1u);
+  EXPECT_EQ((**one)[0].gpu, "a\"b\\c/3");
+  EXPECT_DOUBLE_EQ((**one)[0].time, 1767225600.5);
+  EXPECT_DOUBLE_EQ((**one)[0].active, 0.1);
+}
+
+TEST(DcgmTest, ASampleWithoutATimestampIsAsOfItsReadingWhenLive) {
+  std::string line = R"(DCGM_FI_PROF_PIPE_TENSOR_ACTIVE{gpu="0",UUID="GPU-a",modelName="NVIDIA H100 80GB HBM3"} 0.5)";
+  DcgmParser p;
+  auto live = p.Parse(line, "f", 4, 1767225600.25);
+  ASSERT_TRUE(live && (*live)->size() == 1u);
+  EXPECT_DOUBLE_EQ((**live)[0].time, 1767225600.25);
+  auto file = p.Parse(line, "f", 4, std::nullopt);
+  ASSERT_FALSE(file);
+  EXPECT_EQ(file.error().field, "timestamp");
+}
+
+TEST(DcgmTest, BadLinesNameTheLineAndTheField) {
+  const std::string m = "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE";
+  const std::string l = R"({gpu="0",UUID="GPU-a",modelName="NVIDIA H100 80GB HBM3"})";
+  struct Case {
+    std::string line, field;
+  };
+  std::vector<Case> cases = {
+      {m + l + " NaN 1767225600000", "value"},
+      {m + l + " 1.5 1767225600000", "value"},
+      {m + l + " -0.1 1767225600000", "value"},
+      {m + l + " half 1767225600000", "value"},
+      {m + l + "0.5 1767225600000", "value"},
+      {m + l + " 0.5 soon", "timestamp"},
+      {m + l + " 0.5 1767225600000 extra", "timestamp"},
+      {m + l + " 0.5 -5", "timestamp"},
+      {m + R"({gpu="0",UUID="GPU-a"} 0.5 1767225600000)", "modelName"},
+      {m + R"({gpu="0",modelName="H100"} 0.5 1767225600000)", "UUID"},
+      {m + R"({gpu="0",UUID="GPU-a",modelName="H100",GPU_I_ID="1"} 0.5 1767225600000)", "GPU_I_ID"},
+      {m + R"({gpu="0",UUID="GPU-a,modelName="H100"} 0.5 1767225600000)", "labels"},
+      {m + R"({gpu="0",UUID="GPU-a",modelName="H100} 0.5 1767225600000)", "modelName"},
+      {m + R"({gpu="0\t",UUID="GPU-a",modelName="H100"} 0.5 1767225600000)", "gpu"},
+      {m + R"({gpu="0",gpu="1",UUID="GPU-a",modelName="H100"} 0.5 1767225600000)", "gpu"},
+      {m + R"({gpu 0} 0.5 1767225600000)", "gpu"},
+      {"{not json", ""},
+      {R"({"status":"error","errorType":"bad_data","error":"parse error"})", "status"},
+      {R"({"status":"success","data":{"resultType":"scalar","result":[1,"2"]}})", "data.resultType"},
+      {R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"UUID":"GPU-a","modelName":"H100"},"value":[1767225600,"2"]}]}})",
+       "data.result[0].value"},
+      {R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"UUID":"GPU-a"},"value":[1767225600,"0.5"]}]}})",
+       "data.result[0].metric.modelName"},
+      {R"({"status":"success","data":{"resultType":"matrix","result":[{"metric":{"UUID":"GPU-a","modelName":"H100"},"values":[[1767225600,"0.5"],[1767225610]]}]}})",
+       "data.result[0].values[1]"},
+      {R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"UUID":7},"value":[1767225600,"0.5"]}]}})",
+       "data.result[0].metric.UUID"},
+      {"42 is not a metric", "metric"},
+  };
+  for (const Case& c : cases) {
+    DcgmParser p;
+    auto samples = p.Parse(c.line, "dcgm.prom", 9, std::nullopt);
+    ASSERT_FALSE(samples) << c.line;
+    EXPECT_EQ(samples.error().field, c.field) << c.line << ": " << samples.error().ToString();
+    ASSERT_TRUE(samples.error().where);
+    EXPECT_EQ(samples.error().where->file, "dcgm.prom");
+    EXPECT_EQ(samples.error().where->line, 9);
+  }
+}
+
+TEST(DcgmTest, PrometheusApiAnswersAreSamplesToo) {
+  DcgmParser p;
+  // An instant query: two GPUs and a series of another metric (skipped).
+  auto vector = p.Parse(
+      R"({"status":"success","data":{"resultType":"vector","result":[)"
+      R"({"metric":{"__name__":"DCGM_FI_PROF_PIPE_TENSOR_ACTIVE","UUID":"GPU-a","modelName":"NVIDIA H100 80GB HBM3","gpu":"0","Hostname":"n1"},"value":[1767225600.5,"0.75"]},)"
+      R"({"metric":{"__name__":"DCGM_FI_DEV_GPU_UTIL","UUID":"GPU-a","modelName":"NVIDIA H100 80GB HBM3"},"value":[1767225600.5,"99"]},)"
+      R"({"metric":{"UUID":"GPU-b","modelName":"NVIDIA H100 80GB HBM3"},"value":[1767225600.5,"0.25"]}]}})",
+      "dcgm.json", 1, std::nullopt);
+  ASSERT_TRUE(vector) << vector.error().ToString();
+  ASSERT_EQ((*vector)->size(), 2u);
+  EXPECT_EQ((**vector)[0].gpu, "GPU-a");
+  EXPECT_DOUBLE_EQ((**vector)[0].time, 1767225600.5);
+  EXPECT_DOUBLE_EQ((**vector)[0].active, 0.75);
+  EXPECT_EQ((**vector)[1].gpu, "GPU-b");
+  // A range query: each series' values in turn.
+  auto matrix = p.Parse(
+      R"({"status":"success","data":{"resultType":"matrix","result":[{"metric":{"UUID":"GPU-a","modelName":"H100-SXM"},)"
+      R"("values":[[1767225600,"0.5"],[1767225615,"0.7"],[1767225630,"0.9"]]}]}})",
+      "dcgm.json", 2, std::nullopt);
+  ASSERT_TRUE(matrix) << matrix.error().ToString();
+  ASSERT_EQ((*matrix)->size(), 3u);
+  EXPECT_DOUBLE_EQ((**matrix)[2].time, 1767225630);
+  EXPECT_DOUBLE_EQ((**matrix)[2].active, 0.9);
+}
+
+// The Trainer's console output (transformers 4.4x): tqdm's bar, then the logs dict on the same
+// line; an evaluation; the final metrics with total_flos.
+constexpr char kHfConsole[] =
+    " 10%|\xe2\x96\x88         | 10/100 [00:20<03:00,  2.00s/it]{'loss': 2.3456, 'grad_norm': 1.25, 'learning_rate': "
+    "4.9e-05, 'epoch': 0.1, 'num_input_tokens_seen': 40960}\n"
+    "{'loss': 2.1, 'grad_norm': tensor(1.1, device='cuda:0'), 'learning_rate': 4.8e-05, 'epoch': 0.2, "
+    "'num_input_tokens_seen': 81920}\n"
+    "{'eval_loss': 2.0, 'eval_runtime': 3.2, 'eval_samples_per_second': 31.2, 'epoch': 0.2}\n"
+    "Saving model checkpoint to out/checkpoint-20\n"
+    "{'train_runtime': 40.5, 'train_samples_per_second': 9.9, 'train_steps_per_second': 0.5, 'total_flos': "
+    "1.5e+15, 'train_loss': 2.2, 'epoch': 0.2}";
+
+std::vector<core::Result<std::optional<StepEvent>>> ParseHf(HfLogParser& p, std::string_view text, HfCounted counted = {}) {
+  std::vector<core::Result<std::optional<StepEvent>>> out;
+  int n = 0;
+  while (!text.empty()) {
+    std::size_t nl = text.find('\n');
+    out.push_back(p.ParseLine(text.substr(0, nl), "train.log", ++n, 1767225600, counted));
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
+TEST(HfLogTest, WithAConfigEachTrainingEntryIsAStepOfItsTokens) {
+  HfLogParser p({"r1", 10, std::nullopt, true});
+  auto lines = ParseHf(p, kHfConsole);
+  ASSERT_EQ(lines.size(), 5u);
+  for (const auto& l : lines) ASSERT_TRUE(l) << l.error().ToString();
+  ASSERT_TRUE(*lines[0] && *lines[1]);
+  EXPECT_EQ((**lines[0]).run, "r1");
+  EXPECT_EQ((**lines[0]).step, 10);
+  EXPECT_DOUBLE_EQ((**lines[0]).tokens, 40960);
+  EXPECT_FALSE((**lines[0]).flop);  // the meter computes it from the config
+  EXPECT_EQ((**lines[1]).step, 20);
+  EXPECT_DOUBLE_EQ((**lines[1]).tokens, 81920 - 40960);
+  EXPECT_DOUBLE_EQ((**lines[1]).time, 1767225600);
+  EXPECT_FALSE(*lines[2]);  // the evaluation
+  EXPECT_FALSE(*lines[3]);  // not a logs dict
+  EXPECT_FALSE(*lines[4]);  // total_flos: the config's count is used instead
+}
+
+TEST(HfLogTest, WithoutAConfigTheTrainersTotalFlosCountsOnce) {
+  HfLogParser p({"r1", 10, std::nullopt, false});
+  auto lines = ParseHf(p, kHfConsole);
+  for (std::size_t i = 0; i < 4; ++i) {
+    ASSERT_TRUE(lines[i]) << lines[i].error().ToString();
+    EXPECT_FALSE(*lines[i]);
+  }
+  ASSERT_TRUE(lines[4] && *lines[4]);
+  EXPECT_EQ((**lines[4]).step, 20);
+  EXPECT_DOUBLE_EQ(*(**lines[4]).flop, 1.5e15);
+  EXPECT_DOUBLE_EQ((**lines[4]).tokens, 81920);
+  // What the run counted already (a restart resumed from the ledger) is not counted again.
+  HfLogParser again({"r1", 10, std::nullopt, false});
+  auto resumed = ParseHf(again, kHfConsole, {1e15, 40960});
+  ASSERT_TRUE(resumed[4] && *resumed[4]);
+  EXPECT_DOUBLE_EQ(*(**resumed[4]).flop, 0.5e15);
+  HfLogParser done({"r1", 10, std::nullopt, false});
+  auto all = ParseHf(done, kHfConsole, {1.5e15, 81920});
+  ASSERT_TRUE(all[4]);
+  EXPECT_FALSE(*all[4]);
+}
+
+TEST(HfLogTest, TokensPerStepWhenTheLogCountsNone) {
+  HfLogParser p({"r1", 5, 4096.0, true});
+  auto e = p.ParseLine("{'loss': 1.5, 'learning_rate': 1e-05, 'epoch': 0.5}", "train.log", 3, 1767225600, {});
+  ASSERT_TRUE(e && *e) << (e ? "" : e.error().ToString());
+  EXPECT_EQ((**e).step, 5);
+  EXPECT_DOUBLE_EQ((**e).tokens, 5 * 4096.0);
+  HfLogParser none({"r1", 5, std::nullopt, true});
+  auto bad = none.ParseLine("{'loss': 1.5, 'learning_rate': 1e-05, 'epoch': 0.5}", "train.log", 3, 1767225600, {});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().field, "num_input_tokens_seen");
+}
+
+TEST(HfLogTest, BadLogsDictsNameTheLineAndTheKey) {
+  struct Case {
+    std::string line, field;
+    bool config = true;
+  };
+  std::vector<Case> cases = {
+      {"{'loss': 2.0, 'num_input_tokens_seen': -5}", "num_input_tokens_seen"},
+      {"{'loss': 2.0, 'num_input_tokens_seen': 1.5}", "num_input_tokens_seen"},
+      {"{'loss': 2.0, 'num_input_tokens_seen': 'many'}", "num_input_tokens_seen"},
+      {"{'loss': 2.0, 'epoch': 0.1", "epoch"},
+      {"{'loss': 2.0, 'loss': 2.0, 'num_input_tokens_seen': 5}", "loss"},
+      {"{'loss' 2.0}", "loss"},
+      {"{'loss': }", "loss"},
+      {"{'loss': 2.0, 'num_input_tokens_seen': 5} and more", "logs"},
+      {"{'loss: 2.0}", "logs"},
+      {"{'train_runtime': 40.5, 'epoch': 1.0}", "total_flos", false},
+      {"{'train_runtime': 40.5, 'total_flos': nan}", "total_flos", false},
+      {"{'train_runtime': 40.5, 'total_flos': -1.0}", "total_flos", false},
+  };
+  for (const Case& c : cases) {
+    HfLogParser p({"r1", 10, std::nullopt, c.config});
+    auto e = p.ParseLine(c.line, "train.log", 7, 1767225600, {});
+    ASSERT_FALSE(e) << c.line;
+    EXPECT_EQ(e.error().field, c.field) << c.line << ": " << e.error().ToString();
+    ASSERT_TRUE(e.error().where);
+    EXPECT_EQ(e.error().where->file, "train.log");
+    EXPECT_EQ(e.error().where->line, 7);
+  }
+  // Tokens that go backwards (a log of another run appended): the later line is bad.
+  HfLogParser p({"r1", 10, std::nullopt, true});
+  ASSERT_TRUE(p.ParseLine("{'loss': 2.0, 'num_input_tokens_seen': 500}", "train.log", 1, 1767225600, {}));
+  auto back = p.ParseLine("{'loss': 2.0, 'num_input_tokens_seen': 100}", "train.log", 2, 1767225600, {});
+  ASSERT_FALSE(back);
+  EXPECT_EQ(back.error().field, "num_input_tokens_seen");
+}
+
+// trainer_state.json as the Trainer writes it (indent 2, sorted keys), with a checkpoint's history.
+constexpr char kTrainerState[] = R"({
+  "best_metric": null,
+  "best_model_checkpoint": null,
+  "epoch": 0.3,
+  "eval_steps": 500,
+  "global_step": 30,
+  "is_hyper_param_search": false,
+  "is_local_process_zero": true,
+  "is_world_process_zero": true,
+  "log_history": [
+    {
+      "epoch": 0.1,
+      "grad_norm": 1.25,
+      "learning_rate": 4.9e-05,
+      "loss": 2.3456,
+      "num_input_tokens_seen": 40960,
+      "step": 10
+    },
+    {
+      "epoch": 0.2,
+      "eval_loss": 2.0,
+      "eval_runtime": 3.2,
+      "step": 20
+    },
+    {
+      "epoch": 0.2,
+      "grad_norm": 1.1,
+      "learning_rate": 4.8e-05,
+      "loss": 2.1,
+      "num_input_tokens_seen": 81920,
+      "step": 20
+    },
+    {
+      "epoch": 0.3,
+      "grad_norm": 1.0,
+      "learning_rate": 4.7e-05,
+      "loss": 2.0,
+      "num_input_tokens_seen": 122880,
+      "step": 30
+    }
+  ],
+  "logging_steps": 10,
+  "max_steps": 100,
+  "num_input_tokens_seen": 122880,
+  "num_train_epochs": 1,
+  "save_steps": 30,
+  "total_flos": 2.25e+15,
+  "train_batch_size": 4,
+  "trial_name": null,
+  "trial_params": null
+}
+)";
+
+TEST(HfLogTest, TrainerStateLogHistoryGivesStepsWithTheirLines) {
+  HfLogParser p({"r1", 500, std::nullopt, true});
+  auto events = p.ParseTrainerState(kTrainerState, "trainer_state.json", 1767225600, {});
+  ASSERT_TRUE(events) << events.error().ToString();
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[0].first, 11);  // the line each entry starts on
+  EXPECT_EQ((*events)[0].second.step, 10);
+  EXPECT_DOUBLE_EQ((*events)[0].second.tokens, 40960);
+  EXPECT_EQ((*events)[1].first, 25);
+  EXPECT_EQ((*events)[1].second.step, 20);
+  EXPECT_DOUBLE_EQ((*events)[2].second.tokens, 40960);
+  // Without a config: the Trainer's total_flos at global_step, once.
+  HfLogParser own({"r1", 500, std::nullopt, false});
+  auto total = own.ParseTrainerState(kTrainerState, "trainer_state.json", 1767225600, {});
+  ASSERT_TRUE(total) << total.error().ToString();
+  ASSERT_EQ(total->size(), 1u);
+  EXPECT_EQ((*total)[0].second.step, 30);
+  EXPECT_DOUBLE_EQ(*(*total)[0].second.flop, 2.25e15);
+  EXPECT_DOUBLE_EQ((*total)[0].second.tokens, 122880);
+}
+
+TEST(HfLogTest, BadTrainerStatesNameTheLineAndTheField) {
+  std::string state = kTrainerState;
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string s = state;
+    s.replace(s.find(from), from.size(), to);
+    return s;
+  };
+  struct Case {
+    std::string text, field;
+    int line;
+  };
+  std::vector<Case> cases = {
+      {with("\"step\": 30", "\"step\": -30"), "step", 33},
+      {with("\"num_input_tokens_seen\": 81920", "\"num_input_tokens_seen\": 10"), "num_input_tokens_seen", 25},
+      {with("\"global_step\": 30,", "\"global_step\": \"thirty\","), "global_step", 1},
+      {with("\"loss\": 2.1,", "\"loss\": 2.1,,"), "", 29},
+      {with("\"log_history\": [", "\"log_history\": {\"a\": ["), "", 0},
+      // A number beyond a double (found by hf_log_fuzz): the line it is on, never an exception.
+      {with("\"total_flos\": 2.25e+15", "\"total_flos\": 1e400"), "", 47},
+  };
+  for (const Case& c : cases) {
+    HfLogParser p({"r1", 500, std::nullopt, true});
+    auto events = p.ParseTrainerState(c.text, "trainer_state.json", 1767225600, {});
+    ASSERT_FALSE(events) << c.field;
+    EXPECT_EQ(events.error().field, c.field) << events.error().ToString();
+    ASSERT_TRUE(events.error().where);
+    if (c.line > 0) {
+      EXPECT_EQ(events.error().where->line, c.line) << events.error().ToString();
+    }
+  }
+  HfLogParser own({"r1", 500, std::nullopt, false});
+  auto no_flos = own.ParseTrainerState(with("\"total_flos\": 2.25e+15,", ""), "trainer_state.json", 1767225600, {});
+  ASSERT_FALSE(no_flos);
+  EXPECT_EQ(no_flos.error().field, "total_flos");
+}
+
+class TelemetryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto t = compute::AcceleratorTable::Load(Source("data/accelerators.toml"));
+    ASSERT_TRUE(t) << t.error().ToString();
+    table_ = std::move(*t);
+  }
+  void Feed(Session& s, int run, std::string_view text, const std::string& file = "dcgm.prom") {
+    int n = 0;
+    while (!text.empty()) {
+      std::size_t nl = text.find('\n');
+      auto samples = parser_.Parse(text.substr(0, nl), file, ++n, std::nullopt);
+      if (!samples) {
+        s.FeedBadLine(samples.error());
+      } else if (!(*samples)->empty()) {
+        s.FeedTelemetry(run, **samples, file, n);
+      }
+      if (nl == std::string_view::npos) break;
+      text.remove_prefix(nl + 1);
+    }
+  }
+  compute::AcceleratorTable table_;
+  DcgmParser parser_;
+};
+
+TEST_F(TelemetryTest, TheBoundIsTensorActiveTimesPeakTimesTimeSummedOverGpus) {
+  Session s(AlertPolicy{});
+  ASSERT_TRUE(s.AddRun({{"r1", "m", std::nullopt}, std::nullopt}));
+  s.set_accelerators(&table_);
+  Feed(s, 0, kScrapes);
+  Feed(s, 0, kScrapes);  // the same scrapes again (a file read twice): counted once
+  const Telemetry& t = s.meter().run(0).telemetry;
+  const double peak = 989.4e12;  // H100 SXM5 at bf16, the default precision: NVML's name is an alias
+  // GPU 0: from 0.4 to 0.6 over 10 s; GPU 1: 0.6 throughout.
+  EXPECT_DOUBLE_EQ(t.bound.value(), (0.5 + 0.6) * peak * 10);
+  EXPECT_DOUBLE_EQ(t.peak.value(), 2 * peak * 10);
+  EXPECT_DOUBLE_EQ(t.gpu_seconds.value(), 20);
+  EXPECT_EQ(t.gpus.size(), 2u);
+  EXPECT_EQ(t.samples, 4u);
+  EXPECT_EQ(t.samples_repeated, 4u);
+  EXPECT_EQ(s.bad_lines(), 0u);
+  EXPECT_EQ(s.lines_read(), 8u);  // sample lines only: comments and other metrics are not read
+
+  // The run's model FLOP beside it: both counts and their ratios.
+  s.FeedEvent(Event("r1", 1, 1767225610, 1000, 5e15), "steps.jsonl", 1);
+  nlohmann::json run = s.Report()["runs"][0];
+  EXPECT_DOUBLE_EQ(run["hardware"]["flop_bound"].get<double>(), (0.5 + 0.6) * peak * 10);
+  EXPECT_EQ(run["hardware"]["accelerators"][0]["accelerator"], "H100-SXM");
+  EXPECT_EQ(run["hardware"]["accelerators"][0]["precision"], "bf16");
+  EXPECT_DOUBLE_EQ(run["mfu"].get<double>(), 5e15 / (2 * peak * 10));
+  EXPECT_DOUBLE_EQ(run["model_over_bound"].get<double>(), 5e15 / ((0.5 + 0.6) * peak * 10));
+}
+
+TEST_F(TelemetryTest, ThePeakIsTheRunsPrecisions) {
+  Session s(AlertPolicy{});
+  ASSERT_TRUE(s.AddRun({{"r1", "m", std::nullopt}, std::nullopt}));
+  s.meter().mutable_run(0).telemetry.precision = "fp8";
+  s.set_accelerators(&table_);
+  Feed(s, 0, kScrapes);
+  EXPECT_DOUBLE_EQ(s.meter().run(0).telemetry.peak.value(), 2 * 1978.9e12 * 10);
+  // A precision the accelerator lists no peak for: the line is bad, naming the name.
+  Session fp4(AlertPolicy{});
+  ASSERT_TRUE(fp4.AddRun({{"r1", "m", std::nullopt}, std::nullopt}));
+  fp4.meter().mutable_run(0).telemetry.precision = "fp4";
+  fp4.set_accelerators(&table_);
+  std::vector<std::string> errors;
+  fp4.on_bad_line = [&](const core::Error& e) { errors.push_back(e.ToString()); };
+  Feed(fp4, 0, kScrapes);
+  EXPECT_EQ(fp4.bad_lines(), 4u);
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors[0].find("fp4"), std::string::npos) << errors[0];
+}
+
+TEST_F(TelemetryTest, AnUnknownAcceleratorIsABadLineNamingFileLineAndName) {
+  Session s(AlertPolicy{});
+  ASSERT_TRUE(s.AddRun({{"r1", "m", std::nullopt}, std::nullopt}));
+  s.set_accelerators(&table_);
+  std::vector<core::Error> errors;
+  s.on_bad_line = [&](const core::Error& e) { errors.push_back(e); };
+  // A Prometheus answer whose second GPU is unknown: nothing of the line counts.
+  Feed(s, 0,
+       R"({"status":"success","data":{"resultType":"vector","result":[)"
+       R"({"metric":{"UUID":"GPU-a","modelName":"NVIDIA H100 80GB HBM3"},"value":[1767225600,"0.5"]},)"
+       R"({"metric":{"UUID":"GPU-b","modelName":"Quantum Abacus 9000"},"value":[1767225600,"0.5"]}]}})",
+       "dcgm.json");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].field, "modelName");
+  EXPECT_EQ(errors[0].where->file, "dcgm.json");
+  EXPECT_EQ(errors[0].where->line, 1);
+  EXPECT_NE(errors[0].message.find("Quantum Abacus 9000"), std::string::npos) << errors[0].message;
+  EXPECT_EQ(s.meter().run(0).telemetry.samples, 0u);
+  EXPECT_TRUE(s.Report()["runs"][0]["hardware"].is_null());
+}
+
+TEST_F(TelemetryTest, NvmlNamesFindTheirAccelerators) {
+  Session s(AlertPolicy{});
+  ASSERT_TRUE(s.AddRun({{"r1", "m", std::nullopt}, std::nullopt}));
+  s.set_accelerators(&table_);
+  std::vector<std::pair<std::string, std::string>> names = {
+      {"NVIDIA H100 80GB HBM3", "H100-SXM"},      {"NVIDIA H100 PCIe", "H100-PCIe"},
+      {"NVIDIA A100-SXM4-80GB", "A100-SXM4-80GB"}, {"NVIDIA A100 80GB PCIe", "A100-PCIe"},
+      {"Tesla V100-SXM2-32GB", "V100-SXM2"},      {"NVIDIA H200", "H200-SXM"},
+      {"NVIDIA B200", "B200"}};
+  int i = 0;
+  for (const auto& [name, id] : names) {
+    Feed(s, 0, fmt::format(R"(DCGM_FI_PROF_PIPE_TENSOR_ACTIVE{{UUID="GPU-{}",modelName="{}"}} 0.5 1767225600000)", i++, name));
+    EXPECT_EQ(s.meter().run(0).telemetry.accelerators.at(name).id, id) << name;
+  }
+  EXPECT_EQ(s.bad_lines(), 0u);
+}
+
+TEST(StateTest, TelemetryResumesFromTheSavedState) {
+  Meter first;
+  ASSERT_TRUE(first.AddRun({"r1", "m", std::nullopt}));
+  EXPECT_EQ(first.IngestTensor(0, "GPU-a", 100, 0.5, 1e15), IngestOutcome::kCounted);
+  EXPECT_EQ(first.IngestTensor(0, "GPU-a", 110, 0.5, 1e15), IngestOutcome::kCounted);
+  Meter second;
+  ASSERT_TRUE(second.AddRun({"r1", "m", std::nullopt}));
+  ASSERT_TRUE(RestoreState(StateToJson(first.run(0), {}), second.mutable_run(0)));
+  // The file read again from its start: its samples are repeats; the next one goes on from 110 s.
+  EXPECT_EQ(second.IngestTensor(0, "GPU-a", 100, 0.5, 1e15), IngestOutcome::kRepeated);
+  EXPECT_EQ(second.IngestTensor(0, "GPU-a", 110, 0.5, 1e15), IngestOutcome::kRepeated);
+  EXPECT_EQ(second.IngestTensor(0, "GPU-a", 120, 1.0, 1e15), IngestOutcome::kCounted);
+  EXPECT_DOUBLE_EQ(second.run(0).telemetry.bound.value(), 0.5 * 1e15 * 10 + 0.75 * 1e15 * 10);
+  auto bad = StateToJson(first.run(0), {});
+  bad["telemetry"]["gpus"]["GPU-a"] = "yesterday";
+  RunState r;
+  auto refused = RestoreState(bad, r);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().field, "telemetry.gpus");
 }
 
 TEST(SimulateTest, RestartsRepeatStepsAndCheckTheirSpec) {

@@ -77,6 +77,29 @@ struct RunSpec {
   std::optional<double> flop_per_token;
 };
 
+// The hardware bound from accelerator telemetry (dcgm.h): each GPU's tensor-active ratio over
+// time at its accelerator's peak, summed over GPUs. Between two samples of a GPU the ratio is
+// taken as their mean (the trapezoid rule); a GPU's first sample only starts its clock.
+struct Telemetry {
+  // The precision the run trains at, for the peak (--precision; "": the step events' precision,
+  // else the accelerator's default).
+  std::string precision;
+  Sum bound;                  // FLOP: tensor-active x peak x seconds, the hardware bound
+  Sum peak;                   // FLOP: peak x seconds, what the GPUs could have done (MFU's denominator)
+  Sum gpu_seconds;            // seconds between samples, summed over GPUs
+  std::uint64_t samples = 0, samples_repeated = 0;
+  double first_time = 0, last_time = 0;
+  struct Gpu {
+    double time = 0, active = 0;
+  };
+  std::map<std::string, Gpu> gpus;  // each GPU's latest sample
+  struct Accelerator {
+    std::string id, precision;
+    double peak = 0;  // FLOP per second
+  };
+  std::map<std::string, Accelerator> accelerators;  // by the telemetry's modelName: what it was read as
+};
+
 // The rate over the last `window` seconds of event time, from the counted steps in it, with a
 // range: the lowest and highest rates over up to 8 equal slices of the window's samples.
 struct Rate {
@@ -99,6 +122,7 @@ struct RunState {
   std::string precision;
   StepSet steps;
   std::deque<std::pair<double, double>> samples;  // (time, cumulative FLOP) of counted steps in the window
+  Telemetry telemetry;
 };
 
 enum class IngestOutcome { kCounted, kRepeated };
@@ -115,6 +139,11 @@ class Meter {
   // field, and nothing changed. `run_index`, when given, receives the run's index.
   core::Result<IngestOutcome> Ingest(const StepEvent& event, const core::Location& where,
                                      int* run_index = nullptr);
+
+  // Integrates one telemetry sample of run `index` whose accelerator peaks at `peak` FLOP per
+  // second. A sample no later than its GPU's latest (a scrape read twice, a file read again after
+  // a restart) is kRepeated and changes nothing else.
+  IngestOutcome IngestTensor(int index, std::string_view gpu, double time, double active, double peak);
 
   const RunState& run(int index) const { return runs_[static_cast<std::size_t>(index)]; }
   RunState& mutable_run(int index) { return runs_[static_cast<std::size_t>(index)]; }

@@ -25,7 +25,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "flopline/compute/accelerators.h"
 #include "flopline/meter/alerts.h"
+#include "flopline/meter/dcgm.h"
 #include "flopline/meter/lines.h"
 #include "flopline/meter/meter.h"
 #include "flopline/meter/step_event.h"
@@ -49,6 +51,13 @@ class Session {
   // A line another parser read (a framework's log, megatron_log.h): its event, or why it is bad.
   void FeedEvent(const StepEvent& event, const std::string& file, int line_number);
   void FeedBadLine(const core::Error& error);
+  // A line of accelerator telemetry (dcgm.h) of run `run`: each sample's accelerator is found in
+  // the table by its modelName and the run's precision (Telemetry::precision, else its step events',
+  // else the accelerator's default). An unknown accelerator or precision makes the line bad (the
+  // error names the file, the line and the name) and nothing of it is counted.
+  void FeedTelemetry(int run, const std::vector<TensorSample>& samples, const std::string& file, int line_number);
+  // The accelerator table telemetry is read against; must outlive the session.
+  void set_accelerators(const compute::AcceleratorTable* table) { accelerators_ = table; }
 
   std::function<void(const Alert&)> on_alert;
   std::function<void(const core::Error&)> on_bad_line;
@@ -66,13 +75,15 @@ class Session {
   // Finds the lines of every run with counted steps again, as of its latest event (the report's
   // figures are then current).
   void Refresh();
-  // Per run: compute, tokens, steps, rate, each line with its projection, status per regime as if
+  // Per run: compute, tokens, steps, rate, the hardware bound and MFU (with telemetry), each line
+  // with its projection, status per regime as if
   // training stopped now (docs/meter.md "Report").
   nlohmann::json Report();
 
  private:
   void Rebuild(int run, double now);
   void Count(const StepEvent& event, const std::string& file, int line_number);
+  core::Result<Telemetry::Accelerator> Accelerator(int run, const std::string& model_name, const core::Location& where);
 
   Meter meter_;
   Alerter alerter_;
@@ -82,6 +93,7 @@ class Session {
   std::vector<std::unique_ptr<LineWatch>> watch_;
   std::vector<long long> watch_day_;  // the event day each watch was built for
   std::vector<bool> law_failed_;
+  const compute::AcceleratorTable* accelerators_ = nullptr;
   std::uint64_t lines_read_ = 0, bad_lines_ = 0, counted_ = 0, repeated_ = 0;
 };
 
