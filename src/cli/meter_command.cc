@@ -14,13 +14,18 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include <sodium.h>
+
 #include "commands.h"
+#include "flopline/http/server.h"
 #include "flopline/compute/estimate.h"
 #include "flopline/compute/hf_config.h"
 #include "flopline/core/format.h"
@@ -48,6 +53,7 @@ struct WatchFlags {
   std::string alert_at = "0.5,0.8,0.95", alert_within, store, webhook, format = "table", data_dir, regimes_dir;
   std::string stage_kind = "pretrain", priced_at;
   std::string gate_controller, gate_credential, gate_scope, metrics;
+  std::string listen, push_token_file;
   std::string input_format = "steps";
   std::int64_t world_size = 0, log_interval = 0;  // 0: the format's default
   double tokens_per_step = 0;
@@ -320,6 +326,78 @@ void PrintReport(const json& report) {
                            report["steps_counted"].get<std::uint64_t>(), report["steps_repeated"].get<std::uint64_t>());
 }
 
+// The push endpoint's one credential: the API token in --push-token-file, compared in constant time.
+class PushAuthenticator : public http::Authenticator {
+ public:
+  explicit PushAuthenticator(std::string token) : token_(std::move(token)) {
+    unsigned char secret[32];
+    randombytes_buf(secret, sizeof secret);
+    secret_.assign(reinterpret_cast<const char*>(secret), sizeof secret);
+  }
+  std::optional<http::Principal> Token(const std::string& token) override {
+    if (token.size() != token_.size() || sodium_memcmp(token.data(), token_.data(), token.size()) != 0) {
+      return std::nullopt;
+    }
+    return http::Principal{"push", "pusher"};
+  }
+  std::optional<http::Principal> Password(const std::string&, const std::string&) override { return std::nullopt; }
+  std::string SessionSecret() override { return secret_; }
+
+ private:
+  std::string token_, secret_;
+};
+
+// Bounds of the push endpoint: a body of at most 1 MiB (some 5,000 events), 50 requests a second
+// from one address with bursts of 100.
+constexpr std::size_t kPushMaxBody = 1 << 20;
+constexpr double kPushRate = 50, kPushBurst = 100;
+
+// POST /v1/steps: the body's lines are fed to the session as lines of an input named
+// "push:CLIENT", numbered from 1 in the body. 200 when every line was read; 400, a problem document
+// naming each bad line and field, when any was not (the good lines still count, as in a file).
+http::Response PushSteps(http::Request& request, meter::Session& session, std::vector<core::Error>& bad) {
+  std::string source = "push:" + request.client;
+  std::uint64_t counted = session.counted(), repeated = session.repeated();
+  bad.clear();
+  std::string_view body = request.body;
+  int line = 0, events = 0;
+  while (!body.empty()) {
+    std::size_t nl = body.find('\n');
+    std::string_view text = body.substr(0, nl);
+    ++line;
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    if (text.find_first_not_of(" \t") != std::string_view::npos) {
+      ++events;
+      session.Feed(text, source, line);
+    }
+    if (nl == std::string_view::npos) break;
+    body.remove_prefix(nl + 1);
+  }
+  json summary = {{"lines", events},
+                  {"counted", session.counted() - counted},
+                  {"repeated", session.repeated() - repeated},
+                  {"bad", bad.size()}};
+  if (events == 0) {
+    return http::Problem(400, "no step events", "the body holds no step event (JSON Lines, docs/meter.md)", "body",
+                         request.path);
+  }
+  if (bad.empty()) return http::Json(200, summary.dump());
+  json errors = json::array();
+  for (const core::Error& e : bad) {
+    errors.push_back({{"line", e.where ? e.where->line : 0}, {"field", e.field}, {"message", e.message}});
+  }
+  json problem = {{"type", "about:blank"},
+                  {"title", "bad step events"},
+                  {"status", 400},
+                  {"detail", bad.front().ToString()},
+                  {"instance", request.path},
+                  {"errors", errors}};
+  problem.update(summary);
+  http::Response r = http::Json(400, problem.dump());
+  r.content_type = "application/problem+json";
+  return r;
+}
+
 int RunWatch(const WatchFlags& f) {
   const std::string sub = "watch";
   if (f.format != "table" && f.format != "json") {
@@ -364,6 +442,23 @@ int RunWatch(const WatchFlags& f) {
     }
   } else if (!f.gate_credential.empty() || !f.gate_scope.empty()) {
     return Fail(sub, {core::Code::kInvalidArgument, "the gate needs --gate-controller ADDR:PORT", {}, "--gate-controller"});
+  }
+
+  // The push endpoint's token, read before anything else is.
+  std::optional<std::string> push_token;
+  if (!f.push_token_file.empty()) {
+    if (f.listen.empty()) {
+      return Fail(sub, {core::Code::kInvalidArgument, "a push token is for --listen HOST:PORT", {}, "--push-token-file"});
+    }
+    auto text = core::ReadFile(f.push_token_file);
+    if (!text) return Fail(sub, {core::Code::kInvalidArgument, text.error().message, {}, "--push-token-file"});
+    std::string token = *text;
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
+    if (token.size() < 16 || token.find_first_of(" \t\r\n") != std::string::npos) {
+      return Fail(sub, {core::Code::kInvalidArgument, "the token must be one line of at least 16 characters, no spaces",
+                        {}, "--push-token-file"});
+    }
+    push_token = std::move(token);
   }
 
   std::string data = FindDataDir(f.data_dir);
@@ -513,7 +608,8 @@ int RunWatch(const WatchFlags& f) {
     inputs.push_back(std::make_unique<Input>(name, fd, as));
     return core::Ok();
   };
-  std::vector<std::string> names = f.inputs.empty() && f.telemetry.empty() ? std::vector<std::string>{"-"} : f.inputs;
+  std::vector<std::string> names =
+      f.inputs.empty() && f.telemetry.empty() && f.listen.empty() ? std::vector<std::string>{"-"} : f.inputs;
   for (const std::string& name : names) {
     if (auto opened = open_input(name, format); !opened) return Fail(sub, opened.error());
   }
@@ -577,7 +673,12 @@ int RunWatch(const WatchFlags& f) {
       }
     }
   };
-  session.on_bad_line = [&](const core::Error& e) { std::cerr << "flopline meter: " << e.ToString() << "\n"; };
+  std::vector<core::Error> push_bad;  // the bad lines of the push being answered
+  bool pushing = false;
+  session.on_bad_line = [&](const core::Error& e) {
+    std::cerr << "flopline meter: " << e.ToString() << "\n";
+    if (pushing) push_bad.push_back(e);
+  };
   session.on_law_error = [&](const core::Error& e) {
     ++failures;
     std::cerr << "flopline meter: " << e.ToString() << "\n";
@@ -645,12 +746,67 @@ int RunWatch(const WatchFlags& f) {
   };
   auto last_metrics = std::chrono::steady_clock::now();
 
+  // The push endpoint: its handler and this loop take turns with the session.
+  std::mutex session_mu;
+  std::atomic<std::uint64_t> pushes{0};
+  std::unique_ptr<PushAuthenticator> push_auth;
+  std::unique_ptr<http::Server> server;
+  std::thread server_thread;
+  if (!f.listen.empty()) {
+    if (!push_token) {
+      return Fail(sub, {core::Code::kInvalidArgument, "the push endpoint needs --push-token-file", {}, "--listen"});
+    }
+    http::Options options;
+    auto colon = f.listen.rfind(':');
+    int port = -1;
+    if (colon != std::string::npos && colon > 0) {
+      try {
+        std::size_t used = 0;
+        port = std::stoi(f.listen.substr(colon + 1), &used);
+        if (used != f.listen.size() - colon - 1) port = -1;
+      } catch (const std::exception&) {
+        port = -1;
+      }
+    }
+    if (port < 0 || port > 65535) {
+      return Fail(sub, {core::Code::kInvalidArgument, fmt::format("expected HOST:PORT, got '{}'", f.listen), {}, "--listen"});
+    }
+    options.host = f.listen.substr(0, colon);
+    options.port = static_cast<std::uint16_t>(port);
+    options.threads = 1;
+    options.workers = 2;
+    options.max_body_bytes = kPushMaxBody;
+    options.rate_per_second = kPushRate;
+    options.rate_burst = kPushBurst;
+    http::Route route;
+    route.method = "POST";
+    route.pattern = "/v1/steps";
+    route.roles = {"pusher"};
+    route.blocking = true;  // feeds the session, which may post a webhook or append to the ledger
+    route.summary = "step events (JSON Lines) for the meter";
+    route.handler = [&](http::Request& request) {
+      std::lock_guard lock(session_mu);
+      pushing = true;
+      http::Response r = PushSteps(request, session, push_bad);
+      pushing = false;
+      ++pushes;
+      return r;
+    };
+    push_auth = std::make_unique<PushAuthenticator>(*push_token);
+    server = std::make_unique<http::Server>(options, std::vector<http::Route>{route}, *push_auth);
+    if (auto listening = server->Listen(); !listening) return Fail(sub, listening.error());
+    std::cerr << fmt::format("flopline meter: listening on {}:{} (POST /v1/steps)\n", options.host, server->port());
+    server_thread = std::thread([&] { server->Run(); });
+  }
+
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   auto last_data = std::chrono::steady_clock::now();
   auto last_save = last_data;
   std::uint64_t alerts_saved = session.alerter().fired().size();
+  std::uint64_t pushes_seen = 0;
   for (;;) {
+    std::unique_lock lock(session_mu);
     std::size_t got = 0;
     bool open_left = false;
     for (auto& in : inputs) {
@@ -659,6 +815,10 @@ int RunWatch(const WatchFlags& f) {
       open_left = open_left || !in->eof();
     }
     auto now = std::chrono::steady_clock::now();
+    if (std::uint64_t p = pushes.load(); p != pushes_seen) {
+      pushes_seen = p;
+      got += 1;  // pushed lines count as data arriving
+    }
     if (got > 0) last_data = now;
     if (log && (session.alerter().fired().size() != alerts_saved || now - last_save > std::chrono::seconds(60))) {
       if (got > 0 || session.alerter().fired().size() != alerts_saved) save_state();
@@ -669,9 +829,14 @@ int RunWatch(const WatchFlags& f) {
       write_metrics();
       last_metrics = now;
     }
-    if (!open_left || g_stop) break;
+    if ((!open_left && !server) || g_stop) break;
     if (f.idle_exit > 0 && now - last_data > std::chrono::duration<double>(f.idle_exit)) break;
+    lock.unlock();
     if (got == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (server) {
+    server->Stop();
+    server_thread.join();
   }
   session.Refresh();
   save_state();
@@ -755,6 +920,10 @@ CommandRunner AddMeterCommand(CLI::App& app) {
   watch->add_option("--webhook", f.webhook, "URL each alert's JSON is POSTed to");
   watch->add_option("--metrics", f.metrics, "write the Prometheus text exposition to this file (every 10 s and at the end)");
   watch->add_option("--format", f.format, "table or json (JSON Lines: alerts, then the report)");
+  watch->add_option("--listen", f.listen,
+                    "HOST:PORT: also accept step events POSTed to /v1/steps (JSON Lines; port 0: any free one)");
+  watch->add_option("--push-token-file", f.push_token_file,
+                    "with --listen: the file holding the API token pushers send as 'Authorization: Bearer TOKEN'");
   watch->add_flag("--follow", f.follow, "keep reading the files as they grow (until SIGINT/SIGTERM or --idle-exit)");
   watch->add_option("--idle-exit", f.idle_exit, "with --follow: stop after this many seconds without new lines");
   watch->add_option("--rate-window", f.rate_window, "seconds of event time the rate is measured over (default 3600)");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `flopline meter watch`'s other inputs through the real binary: dcgm-exporter telemetry (Prometheus
 # text and the Prometheus API's JSON) beside a run's step events, with the hardware bound and MFU;
-# Hugging Face Trainer logs (the console's logs dicts and trainer_state.json).
+# Hugging Face Trainer logs (the console's logs dicts and trainer_state.json); step events pushed over
+# HTTP (curl).
 set -u
 bin=$1
 root=$2
@@ -181,6 +182,78 @@ sed -i 's/"global_step": 40/"global_step": "forty"/' "$tmp/ckpt-40/trainer_state
 check hf-state-bad-exit-2 test $? -eq 2
 check hf-state-bad-field grep -q "trainer_state.json:1: field 'global_step'" "$tmp/err"
 expect_error hf-one-run 2 "--run" -- meter watch --input-format hf "$tmp/train.log" --run r1=m --run r2=m
+
+# Step events pushed over HTTP: POST /v1/steps with the API token; a 400 naming each bad line and
+# field; 401 without the token; 413 for a body over 1 MiB; the report at SIGTERM counts what came.
+echo "push-token-0123456789abcdef" >"$tmp/push.token"
+"$bin" meter watch --listen 127.0.0.1:0 --push-token-file "$tmp/push.token" --run r1=m --format json \
+  >"$tmp/push.out" 2>"$tmp/push.err" &
+pusher=$!
+port=
+for _ in $(seq 1 300); do
+  port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$tmp/push.err" | grep -oE '[0-9]+$')
+  [[ -n $port ]] && break
+  sleep 0.1
+done
+check push-listening test -n "$port"
+url="http://127.0.0.1:$port/v1/steps"
+auth="Authorization: Bearer push-token-0123456789abcdef"
+push() {  # push NAME BODY_FILE [CURL_ARGS...]: the status in $tmp/push.code, the answer in $tmp/push.body
+  local body=$2
+  shift 2
+  curl -s -o "$tmp/push.body" -w '%{http_code}' --data-binary @"$body" "$@" "$url" >"$tmp/push.code"
+}
+{
+  echo '{"run":"r1","time":1767225600,"step":1,"tokens":1000,"flop":1e18}'
+  echo '{"run":"r1","time":1767225610,"step":2,"tokens":1000,"flop":1e18}'
+} >"$tmp/push1.jsonl"
+push good "$tmp/push1.jsonl" -H "$auth" -H 'Content-Type: application/x-ndjson'
+check push-200 test "$(cat "$tmp/push.code")" = 200
+check push-200-body python3 -c "
+import json; b = json.load(open('$tmp/push.body')); assert b == {'lines': 2, 'counted': 2, 'repeated': 0, 'bad': 0}, b"
+{
+  echo '{"run":"r1","time":1767225620,"step":2,"tokens":1000,"flop":1e18}'
+  echo ''
+  echo '{"run":"r1","time":1767225630,"step":3,"tokens":-1000,"flop":1e18}'
+  echo '{"run":"r9","time":1767225640,"step":4,"tokens":1000,"flop":1e18}'
+  echo '{"run":"r1","time":1767225650,"step":5,"tokens":1000,"flop":1e18}'
+} >"$tmp/push2.jsonl"
+push bad "$tmp/push2.jsonl" -H "$auth"
+check push-400 test "$(cat "$tmp/push.code")" = 400
+check push-400-names-lines python3 - "$tmp/push.body" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))
+assert b["title"] == "bad step events" and b["status"] == 400, b
+assert [(e["line"], e["field"]) for e in b["errors"]] == [(3, "tokens"), (4, "run")], b["errors"]
+assert b["counted"] == 1 and b["repeated"] == 1 and b["bad"] == 2, b
+assert b["detail"].startswith("push:127.0.0.1:3: field 'tokens'"), b["detail"]
+PY
+push no-token "$tmp/push1.jsonl"
+check push-401 test "$(cat "$tmp/push.code")" = 401
+push wrong-token "$tmp/push1.jsonl" -H "Authorization: Bearer push-token-0123456789abcdeX"
+check push-401-wrong test "$(cat "$tmp/push.code")" = 401
+python3 -c "
+import sys
+line = '{\"run\":\"r1\",\"time\":1767225700,\"step\":9,\"tokens\":1000,\"flop\":1e18}\n'
+sys.stdout.write(line * (2 * 1024 * 1024 // len(line)))" >"$tmp/push-big.jsonl"
+push too-big "$tmp/push-big.jsonl" -H "$auth"
+check push-413 test "$(cat "$tmp/push.code")" = 413
+kill -TERM "$pusher"
+wait "$pusher"
+check push-exit-2 test $? -eq 2  # bad lines were pushed
+check push-report python3 - "$tmp/push.out" <<'PY'
+import json, sys
+report = json.loads(open(sys.argv[1]).read().splitlines()[-1])["report"]
+run = report["runs"][0]
+assert run["steps_counted"] == 3 and run["steps_repeated"] == 1 and run["flop"] == 3e18, run
+assert report["bad_lines"] == 2 and report["lines_read"] == 6, report
+PY
+check push-stderr grep -q "^flopline meter: push:127.0.0.1:4: field 'run': unknown run 'r9'" "$tmp/push.err"
+expect_error push-no-token 2 "--push-token-file" -- meter watch --listen 127.0.0.1:0 --run r1=m
+expect_error push-token-no-listen 2 "--listen" -- meter watch "$tmp/steps.jsonl" --run r1=m --push-token-file "$tmp/push.token"
+expect_error push-bad-listen 2 "--listen" -- meter watch --listen nowhere --push-token-file "$tmp/push.token" --run r1=m
+echo short >"$tmp/short.token"
+expect_error push-short-token 2 "--push-token-file" -- meter watch --listen 127.0.0.1:0 --push-token-file "$tmp/short.token" --run r1=m
 
 # Flags.
 expect_error telemetry-no-run 2 "--telemetry" -- meter watch "$tmp/steps.jsonl" --run r1=m --telemetry "r9=$tmp/dcgm.prom"
