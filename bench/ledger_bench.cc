@@ -284,13 +284,20 @@ const MemoryTree& TreeOf(std::int64_t n) {
   return *t;
 }
 
-// The same log in SQLite, bulk-loaded through Storage::Append in batches of 100,000.
+// The same log in SQLite, bulk-loaded through Storage::Append in batches of 100,000. With
+// FLOPLINE_BENCH_PROOF_DIR set, the store is kept there and reused by later runs (the 10M-entry one
+// is 1.6 GB and takes minutes to load); a kept store is used only if it holds exactly n entries.
 Storage& SqliteOf(std::int64_t n) {
   static std::map<std::int64_t, std::unique_ptr<Storage>> stores;
   auto& s = stores[n];
   if (!s) {
-    s = *store::OpenSqlite(fmt::format("{}/proofs-{}.db", BenchDir(), n));
-    for (std::int64_t lo = 0; lo < n; lo += 100000) {
+    const char* keep = std::getenv("FLOPLINE_BENCH_PROOF_DIR");
+    s = *store::OpenSqlite(fmt::format("{}/proofs-{}.db", keep != nullptr ? keep : BenchDir(), n));
+    std::uint64_t held = *s->Size();
+    if (held != 0 && held != static_cast<std::uint64_t>(n)) {
+      throw std::runtime_error(fmt::format("the kept proof store holds {} entries, not {}", held, n));
+    }
+    for (std::int64_t lo = static_cast<std::int64_t>(held); lo < n; lo += 100000) {
       auto r = s->Append([&](std::uint64_t size, const NodeReader& nodes, std::string_view) -> core::Result<Batch> {
         FL_ASSIGN_OR_RETURN(Frontier f, Frontier::Load(nodes, size));
         Batch b;

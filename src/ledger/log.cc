@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -1038,7 +1039,7 @@ Result<VerifyReport> VerifyExport(const std::string& dir, const std::optional<st
 }
 
 GroupCommitter::GroupCommitter(Log& log, size_t max_batch)
-    : log_(log), max_batch_(max_batch), writer_([this] { Run(); }) {}
+    : log_(log), max_batch_(max_batch), completer_([this] { Complete(); }), writer_([this] { Run(); }) {}
 
 GroupCommitter::~GroupCommitter() {
   {
@@ -1047,6 +1048,12 @@ GroupCommitter::~GroupCommitter() {
   }
   cv_.notify_all();
   writer_.join();
+  {
+    std::lock_guard lock(done_mu_);
+    writer_stopped_ = true;
+  }
+  done_cv_.notify_all();
+  completer_.join();
 }
 
 std::future<Result<Appended>> GroupCommitter::Submit(RecordInput record) {
@@ -1084,22 +1091,50 @@ void GroupCommitter::Run() {
       sealed.push_back(std::move(p.sealed));
     }
     Result<std::vector<Appended>> appended = log_.AppendSealed(inputs, sealed);
+    std::vector<Outcome> outcomes;
+    outcomes.reserve(batch.size());
     if (!appended && appended.error().code == core::Code::kInvalidArgument && batch.size() > 1) {
       // One caller's bad record (a back-dated time) must not fail the others' appends: each is
       // tried on its own.
       for (size_t i = 0; i < batch.size(); ++i) {
         Result<std::vector<Appended>> one = log_.AppendSealed({inputs[i]}, {sealed[i]});
-        batch[i].done.set_value(one ? Result<Appended>((*one)[0]) : tl::unexpected(one.error()));
+        outcomes.push_back({std::move(batch[i].done), one ? Result<Appended>((*one)[0]) : tl::unexpected(one.error())});
       }
-      continue;
-    }
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (appended) {
-        batch[i].done.set_value((*appended)[i]);
-      } else {
-        batch[i].done.set_value(tl::unexpected(appended.error()));
+    } else {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        outcomes.push_back({std::move(batch[i].done),
+                            appended ? Result<Appended>((*appended)[i]) : tl::unexpected(appended.error())});
       }
     }
+    Finish(std::move(outcomes));
+  }
+}
+
+// Hands a committed batch's outcomes to the completer. Waking a batch's callers is the slow part
+// of fulfilling it (each set_value wakes a thread, which on a small machine runs at once), so the
+// writer goes on to the next transaction and leaves it to the completer.
+void GroupCommitter::Finish(std::vector<Outcome> outcomes) {
+  {
+    std::lock_guard lock(done_mu_);
+    if (outcomes_.empty()) {
+      outcomes_ = std::move(outcomes);
+    } else {
+      std::move(outcomes.begin(), outcomes.end(), std::back_inserter(outcomes_));
+    }
+  }
+  done_cv_.notify_one();
+}
+
+void GroupCommitter::Complete() {
+  std::unique_lock lock(done_mu_);
+  for (;;) {
+    done_cv_.wait(lock, [&] { return writer_stopped_ || !outcomes_.empty(); });
+    if (outcomes_.empty()) return;  // the writer has stopped and everything is fulfilled
+    std::vector<Outcome> ready = std::move(outcomes_);
+    outcomes_.clear();
+    lock.unlock();
+    for (Outcome& o : ready) o.done.set_value(std::move(o.result));
+    lock.lock();
   }
 }
 

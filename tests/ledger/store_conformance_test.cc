@@ -814,5 +814,76 @@ TEST_P(StoreTest, AFullExportIsOwnerOnly) {
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::ValuesIn(testing::Backends()),
                          [](const auto& param_info) { return param_info.param.name; });
 
+// The group committer's destructor fulfils every future it accepted: the writer drains the queue,
+// then the completer (which wakes the callers of committed batches) drains what the writer left it.
+TEST_P(StoreTest, AGroupCommitterStoppedAtOnceFulfilsEverythingItAccepted) {
+  std::vector<std::future<core::Result<Appended>>> futures;
+  {
+    GroupCommitter committer(*log_, /*max_batch=*/7);
+    for (int i = 0; i < 100; ++i) futures.push_back(committer.Submit(Record(i)));
+  }
+  std::set<uint64_t> indices;
+  for (auto& f : futures) {
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+    auto a = f.get();
+    ASSERT_TRUE(a) << a.error().ToString();
+    indices.insert(a->index);
+  }
+  EXPECT_EQ(indices.size(), 100u);
+  EXPECT_EQ(*indices.rbegin(), 99u);
+  EXPECT_TRUE(Verify().ok);
+}
+
+// SQLite's WAL is checkpointed by the store's own thread, off the commit path (issue 16): the
+// database file grows while the WAL is still below the size at which a writer checkpoints inline
+// (4,000 pages; SQLite's own auto-checkpoint is off), and under appends that never pause the WAL
+// stays bounded (without a checkpoint it would hold every page written).
+TEST(SqliteStore, TheWalIsCheckpointedByTheStoresThreadAndStaysBounded) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / fmt::format("flopline-wal-{}", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path db = dir / "ledger.db", wal = dir / "ledger.db-wal";
+  {
+    auto storage = store::Open("sqlite:" + db.string());
+    ASSERT_TRUE(storage) << storage.error().ToString();
+    Signer signer = *Signer::Generate("example.com/wal");
+    ASSERT_TRUE(Log::Init(**storage, "example.com/wal", signer, At("2019-01-01T00:00:00Z")));
+    Log log(**storage);
+    // 40 records of 4 KiB documents a commit: about 50 WAL pages each.
+    auto batch = [&](int b) {
+      std::vector<RecordInput> records;
+      for (int i = 0; i < 40; ++i) {
+        // Plain text (no JSON fields to commit to), so the test spends its time writing.
+        records.push_back({"ssp", "acme-f1",
+                           fmt::format("protocol {}\n{}", b * 40 + i, std::string(4000, static_cast<char>('a' + i % 26))),
+                           At("2026-11-23T10:00:00Z"), {}});
+      }
+      auto a = log.Append(records);
+      ASSERT_TRUE(a) << a.error().ToString();
+    };
+    const auto db_size_before = fs::file_size(db);
+    int b = 0;
+    // Past the thread's threshold (1,000 pages), well below the inline one. No checkpoint can have
+    // restarted the WAL before the thread's first, so its file grows until then.
+    constexpr std::uintmax_t kFrame = 4096 + 24;
+    for (; fs::file_size(wal) < 32 + 1000 * kFrame && b < 100; ++b) batch(b);
+    ASSERT_LT(fs::file_size(wal), 32 + 3000 * kFrame);
+    // The thread copies the WAL into the database file while nothing else writes.
+    for (int waited = 0; fs::file_size(db) < db_size_before + 500 * 4096u && waited < 600; ++waited) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_GE(fs::file_size(db), db_size_before + 500 * 4096u) << "no checkpoint off the commit path";
+    // About 8,000 pages more: the WAL never holds much more than the inline threshold and a commit.
+    for (int more = 0; more < 160; ++more, ++b) batch(b);
+    EXPECT_LT(fs::file_size(wal), 32 + (4000 + 200) * kFrame);
+    auto report = log.Verify();
+    ASSERT_TRUE(report);
+    EXPECT_TRUE(report->ok) << report->problem;
+    EXPECT_EQ(*(*storage)->Size(), static_cast<std::uint64_t>(b * 40));
+  }
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace flopline::ledger

@@ -182,7 +182,8 @@ core::Result<VerifyReport> VerifyExport(const std::string& dir,
 
 // Group commit: callers on any thread submit records; one writer drains the queue and appends
 // everything waiting in one durable transaction, so one fsync serves many appends. A future is
-// fulfilled only after its commit.
+// fulfilled only after its commit, by a second thread, so that the writer begins the next
+// transaction while the last one's callers wake up.
 class GroupCommitter {
  public:
   explicit GroupCommitter(Log& log, size_t max_batch = 4096);
@@ -198,7 +199,13 @@ class GroupCommitter {
     SealedRecord sealed;
     std::promise<core::Result<Appended>> done;
   };
+  struct Outcome {
+    std::promise<core::Result<Appended>> done;
+    core::Result<Appended> result;
+  };
   void Run();
+  void Complete();
+  void Finish(std::vector<Outcome> outcomes);
 
   Log& log_;
   size_t max_batch_;
@@ -206,6 +213,12 @@ class GroupCommitter {
   std::condition_variable cv_;
   std::deque<Pending> queue_;
   bool stopping_ = false;
+  // Committed batches' outcomes, for the completer.
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  std::vector<Outcome> outcomes_;
+  bool writer_stopped_ = false;
+  std::thread completer_;
   std::thread writer_;
 };
 
