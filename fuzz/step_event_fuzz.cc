@@ -1,10 +1,14 @@
 // Step events (docs/meter.md) on arbitrary bytes: every line either counts or is a bad line with a
-// message naming its line; the totals never go negative or non-finite.
+// message naming its line; the totals never go negative or non-finite. Run r2 has a key (the seed
+// 0x07 x 32; the corpus holds a line it signed): only events it verified are metered.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstdlib>
 #include <string_view>
+
+#include <sodium.h>
 
 #include "flopline/meter/session.h"
 
@@ -12,6 +16,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace flopline;
   meter::Session session(meter::AlertPolicy{});
   if (!session.AddRun({{"r1", "m", 6e9}, std::nullopt})) std::abort();
+  if (!session.AddRun({{"r2", "m", 6e9}, std::nullopt})) std::abort();
+  static const meter::PublicKey key = [] {
+    if (sodium_init() < 0) std::abort();
+    unsigned char seed[crypto_sign_SEEDBYTES];
+    std::fill(seed, seed + sizeof seed, 0x07);
+    meter::PublicKey pk{};
+    unsigned char sk[crypto_sign_SECRETKEYBYTES];
+    crypto_sign_seed_keypair(pk.data(), sk, seed);
+    return pk;
+  }();
+  session.SetRunKey(1, key);
   session.on_bad_line = [](const core::Error& e) {
     if (e.message.empty() || !e.where || e.where->line <= 0) std::abort();
   };
@@ -27,6 +42,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const meter::RunState& r = session.meter().run(0);
   if (!std::isfinite(r.flop.value()) || r.flop.value() < 0 || r.tokens.value() < 0) std::abort();
   if (session.counted() + session.repeated() + session.bad_lines() != session.lines_read()) std::abort();
-  (void)session.Report();
+  nlohmann::json report = session.Report();
+  const meter::RunState& keyed = session.meter().run(1);
+  if (keyed.steps_counted + keyed.steps_repeated > report["runs"][1]["signatures"]["verified"].get<std::uint64_t>()) {
+    std::abort();
+  }
   return 0;
 }

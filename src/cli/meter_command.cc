@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <atomic>
@@ -37,6 +38,7 @@
 #include "flopline/meter/megatron_log.h"
 #include "flopline/meter/prometheus.h"
 #include "flopline/meter/session.h"
+#include "flopline/meter/signing.h"
 #include "flopline/meter/simulate.h"
 #include "flopline/meter/state.h"
 #include "flopline/meter/webhook.h"
@@ -49,7 +51,7 @@ namespace {
 using nlohmann::json;
 
 struct WatchFlags {
-  std::vector<std::string> inputs, runs, configs, models, regimes, telemetry, precisions;
+  std::vector<std::string> inputs, runs, configs, models, regimes, telemetry, precisions, run_keys;
   std::string alert_at = "0.5,0.8,0.95", alert_within, store, webhook, format = "table", data_dir, regimes_dir;
   std::string stage_kind = "pretrain", priced_at;
   std::string gate_controller, gate_credential, gate_scope, metrics;
@@ -556,6 +558,23 @@ int RunWatch(const WatchFlags& f) {
     }
     session.meter().mutable_run(run).telemetry.precision = kv->second;
   }
+  // --run-key RUN=PUBKEY_FILE: the run's events count only when signed by its key.
+  for (const std::string& k : f.run_keys) {
+    auto kv = KeyValue(k, "--run-key", "RUN=PUBKEY_FILE");
+    if (!kv) return Fail(sub, kv.error());
+    int run = session.meter().FindRun(kv->first);
+    if (run < 0) {
+      return Fail(sub, {core::Code::kInvalidArgument, fmt::format("--run-key names run '{}', which no --run gives", kv->first),
+                        {}, "--run-key"});
+    }
+    auto text = core::ReadRegularFile(kv->second, {});
+    if (!text) return Fail(sub, {core::Code::kInvalidArgument, text.error().message, {}, "--run-key"});
+    auto key = meter::ParsePublicKey(*text, "--run-key");
+    if (!key) {
+      return Fail(sub, {core::Code::kInvalidArgument, fmt::format("{}: {}", kv->second, key.error().message), {}, "--run-key"});
+    }
+    session.SetRunKey(run, *key);
+  }
 
   // The input format: step events, a framework's log of one run, or one run's telemetry.
   InputFormat format;
@@ -884,6 +903,82 @@ int RunSimulate(SimulateFlags f) {
   return 0;
 }
 
+struct KeygenFlags {
+  std::string secret, public_key;
+};
+
+// Writes `text` to a new file at `path` (never over an existing one) with `mode`.
+core::Result<void> WriteNewFile(const std::string& path, const std::string& text, mode_t mode, const std::string& flag) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return core::InvalidArgument(fmt::format("cannot create {}: {}", path, std::strerror(errno)), flag);
+  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ok = close(fd) == 0 && ok;
+  if (!ok) return core::InvalidArgument(fmt::format("cannot write {}", path), flag);
+  return core::Ok();
+}
+
+int RunKeygen(const KeygenFlags& f) {
+  const std::string sub = "keygen";
+  if (f.secret.empty() || f.public_key.empty()) {
+    return Fail(sub, {core::Code::kInvalidArgument, "give both --secret FILE and --public FILE", {}, "--secret"});
+  }
+  auto [pk, sk] = meter::GenerateKeyPair();
+  if (auto w = WriteNewFile(f.secret, meter::KeyText(sk.data(), sk.size()) + "\n", 0600, "--secret"); !w) {
+    return Fail(sub, w.error());
+  }
+  sodium_memzero(sk.data(), sk.size());
+  if (auto w = WriteNewFile(f.public_key, meter::KeyText(pk.data(), pk.size()) + "\n", 0644, "--public"); !w) {
+    return Fail(sub, w.error());
+  }
+  std::cout << meter::KeyText(pk.data(), pk.size()) << "\n";
+  return 0;
+}
+
+struct SignFlags {
+  std::string key, input = "-";
+};
+
+// Signs each step event of the input (one per line) with the run's secret key; a line that is not
+// a step event is an error naming it, and nothing after it is written.
+int RunSign(const SignFlags& f) {
+  const std::string sub = "sign";
+  auto text = core::ReadRegularFile(f.key, {.refused_mode = 077});
+  if (!text) return Fail(sub, {text.error().code, text.error().message, {}, "--key"});
+  auto key = meter::ParseSecretKey(*text, "--key");
+  if (!key) return Fail(sub, {core::Code::kInvalidArgument, fmt::format("{}: {}", f.key, key.error().message), {}, "--key"});
+  std::string name = f.input == "-" ? "<stdin>" : f.input;
+  std::ifstream file;
+  if (f.input != "-") {
+    file.open(f.input);
+    if (!file) return Fail(sub, {core::Code::kNotFound, fmt::format("cannot open {}", f.input), {}, "input"});
+  }
+  std::istream& in = f.input == "-" ? std::cin : file;
+  meter::StepParser parser;
+  std::string line, out;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    auto event = parser.Parse(line, name, n);
+    if (!event) return Fail(sub, event.error());
+    if (!event->sig.empty()) {
+      return Fail(sub, core::InvalidArgument("is already there: the line is signed", "sig", core::Location{name, n, 0}).value());
+    }
+    auto signed_line = meter::SignLine(line, *key);
+    if (!signed_line) return Fail(sub, signed_line.error());
+    out += *signed_line;
+    out += '\n';
+    if (out.size() > (1 << 20)) {
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      out.clear();
+    }
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  sodium_memzero(key->data(), key->size());
+  return 0;
+}
+
 }  // namespace
 
 CommandRunner AddMeterCommand(CLI::App& app) {
@@ -920,6 +1015,8 @@ CommandRunner AddMeterCommand(CLI::App& app) {
   watch->add_option("--webhook", f.webhook, "URL each alert's JSON is POSTed to");
   watch->add_option("--metrics", f.metrics, "write the Prometheus text exposition to this file (every 10 s and at the end)");
   watch->add_option("--format", f.format, "table or json (JSON Lines: alerts, then the report)");
+  watch->add_option("--run-key", f.run_keys,
+                    "RUN=PUBKEY_FILE: the run's Ed25519 public key; only its signed events count (repeatable)");
   watch->add_option("--listen", f.listen,
                     "HOST:PORT: also accept step events POSTed to /v1/steps (JSON Lines; port 0: any free one)");
   watch->add_option("--push-token-file", f.push_token_file,
@@ -952,9 +1049,20 @@ CommandRunner AddMeterCommand(CLI::App& app) {
   simulate->add_option("--restart", sim->restarts, "STEP:CHECKPOINT[:DOWNTIME_S]: fail after STEP, resume after CHECKPOINT");
   simulate->add_option("--seed", sim->spec.seed, "random seed (default 1)");
 
-  return [watch_flags, sim, watch, simulate]() {
+  auto keygen_flags = std::make_shared<KeygenFlags>();
+  CLI::App* keygen = meter_app->add_subcommand("keygen", "make an Ed25519 key pair for signing a run's step events");
+  keygen->add_option("--secret", keygen_flags->secret, "new file for the secret key (base64, mode 0600)");
+  keygen->add_option("--public", keygen_flags->public_key, "new file for the public key (base64): the meter's --run-key");
+  auto sign_flags = std::make_shared<SignFlags>();
+  CLI::App* sign = meter_app->add_subcommand("sign", "sign step events (JSON Lines, stdin or FILE) with a run's secret key");
+  sign->add_option("input", sign_flags->input, "step-event file; - or none: standard input");
+  sign->add_option("--key", sign_flags->key, "the secret key file (meter keygen --secret)")->required();
+
+  return [watch_flags, sim, watch, simulate, keygen_flags, keygen, sign_flags, sign]() {
     if (watch->parsed()) return RunWatch(*watch_flags);
     if (simulate->parsed()) return RunSimulate(*sim);
+    if (keygen->parsed()) return RunKeygen(*keygen_flags);
+    if (sign->parsed()) return RunSign(*sign_flags);
     return 2;
   };
 }

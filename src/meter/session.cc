@@ -28,7 +28,18 @@ core::Result<int> Session::AddRun(SessionRun run) {
   watch_.emplace_back();
   watch_day_.push_back(0);
   law_failed_.push_back(false);
+  keys_.emplace_back();
+  verified_.push_back(0);
+  rejected_.push_back(0);
   return i;
+}
+
+void Session::SetRunKey(int run, const PublicKey& key) { keys_[static_cast<std::size_t>(run)] = key; }
+
+void Session::Refuse(int run, const core::Error& error) {
+  ++bad_lines_;
+  ++rejected_[static_cast<std::size_t>(run)];
+  if (on_bad_line) on_bad_line(error);
 }
 
 const LineWatch* Session::lines(int run) const { return watch_[static_cast<std::size_t>(run)].get(); }
@@ -61,11 +72,37 @@ void Session::Feed(const char* line, std::size_t size, std::size_t capacity, con
     return;
   }
   ++lines_read_;
+  // A run with a key meters only what its key signed, over the very bytes parsed.
+  if (int run = meter_.FindRun(event->run); run >= 0 && keys_[static_cast<std::size_t>(run)]) {
+    core::Location where{file, line_number, 0};
+    if (event->sig.empty()) {
+      Refuse(run, core::InvalidArgument(
+                      fmt::format("run '{}' has a key (--run-key): its events must be signed; this one is not", event->run),
+                      "sig", where)
+                      .value());
+      return;
+    }
+    auto verified = VerifyLine(std::string_view(line, size), event->sig, *keys_[static_cast<std::size_t>(run)], where,
+                               std::string(event->run));
+    if (!verified) {
+      Refuse(run, verified.error());
+      return;
+    }
+    ++verified_[static_cast<std::size_t>(run)];
+  }
   Count(*event, file, line_number);
 }
 
 void Session::FeedEvent(const StepEvent& event, const std::string& file, int line_number) {
   ++lines_read_;
+  if (int run = meter_.FindRun(event.run); run >= 0 && keys_[static_cast<std::size_t>(run)]) {
+    Refuse(run, core::InvalidArgument(fmt::format("run '{}' has a key (--run-key): only signed step events count, and "
+                                                  "this input's format carries no signature",
+                                                  event.run),
+                                      "sig", core::Location{file, line_number, 0})
+                    .value());
+    return;
+  }
   Count(event, file, line_number);
 }
 
@@ -218,6 +255,13 @@ json Session::Report() {
                          {"accelerators", accelerators}};
     } else {
       run["hardware"] = nullptr;
+    }
+    if (const auto& key = keys_[static_cast<std::size_t>(i)]) {
+      run["signatures"] = {{"public_key", KeyText(key->data(), key->size())},
+                           {"verified", verified_[static_cast<std::size_t>(i)]},
+                           {"refused", rejected_[static_cast<std::size_t>(i)]}};
+    } else {
+      run["signatures"] = nullptr;
     }
     bool both = r.steps_counted > 0 && t.peak.value() > 0;
     run["mfu"] = both ? json(r.flop.value() / t.peak.value()) : json(nullptr);

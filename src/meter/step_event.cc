@@ -51,6 +51,7 @@ enum Field : unsigned {
   kWorldSize = 1u << 6,
   kPrecision = 1u << 7,
   kVersion = 1u << 8,
+  kSig = 1u << 9,
 };
 
 core::Result<double> Number(element value, const At& at, std::string_view field, double max) {
@@ -150,9 +151,13 @@ core::Result<StepEvent> StepParser::Parse(const char* line, std::size_t size, st
       bit = kVersion;
       FL_ASSIGN_OR_RETURN(std::int64_t v, Whole(value, at, key, 1, 1000));
       if (v != 1) return Bad(at, "v", fmt::format("version {} is not known; this meter reads version 1", v));
+    } else if (key == "sig") {
+      bit = kSig;
+      FL_ASSIGN_OR_RETURN(e.sig, String(value, at, key));
+      if (e.sig.empty()) return Bad(at, "sig", "must not be empty");
     } else {
       return Bad(at, std::string(key),
-                 "unknown key (a step event has run, seq, time, step, tokens, flop, world_size, precision, v)");
+                 "unknown key (a step event has run, seq, time, step, tokens, flop, world_size, precision, v, sig)");
     }
     if (seen & bit) return Bad(at, std::string(key), "is given twice");
     seen |= bit;

@@ -2,7 +2,7 @@
 # `flopline meter watch`'s other inputs through the real binary: dcgm-exporter telemetry (Prometheus
 # text and the Prometheus API's JSON) beside a run's step events, with the hardware bound and MFU;
 # Hugging Face Trainer logs (the console's logs dicts and trainer_state.json); step events pushed over
-# HTTP (curl).
+# HTTP (curl); signed step events (meter keygen, meter sign, --run-key).
 set -u
 bin=$1
 root=$2
@@ -254,6 +254,83 @@ expect_error push-token-no-listen 2 "--listen" -- meter watch "$tmp/steps.jsonl"
 expect_error push-bad-listen 2 "--listen" -- meter watch --listen nowhere --push-token-file "$tmp/push.token" --run r1=m
 echo short >"$tmp/short.token"
 expect_error push-short-token 2 "--push-token-file" -- meter watch --listen 127.0.0.1:0 --push-token-file "$tmp/short.token" --run r1=m
+
+# Signed step events: a run with a key meters only the events its key signed.
+expect_ok keygen meter keygen --secret "$tmp/run.key" --public "$tmp/run.pub"
+check keygen-prints-public test "$(cat "$tmp/out")" = "$(cat "$tmp/run.pub")"
+check keygen-secret-mode test "$(stat -c %a "$tmp/run.key")" = 600
+expect_error keygen-no-overwrite 2 "cannot create" -- meter keygen --secret "$tmp/run.key" --public "$tmp/other.pub"
+expect_ok keygen-other meter keygen --secret "$tmp/other.key" --public "$tmp/other.pub"
+head -n 20 "$tmp/steps.jsonl" >"$tmp/twenty.jsonl"
+expect_ok sign meter sign --key "$tmp/run.key" "$tmp/twenty.jsonl"
+cp "$tmp/out" "$tmp/signed.jsonl"
+check signed-lines python3 -c "
+import json
+lines = open('$tmp/signed.jsonl').read().splitlines()
+assert len(lines) == 20 and all(l.endswith('\"}') and ',\"sig\":\"' in l for l in lines)
+assert all(json.loads(l)['step'] == i + 1 for i, l in enumerate(lines))"
+expect_ok signed-watch meter watch "$tmp/signed.jsonl" --run r1=m --run-key "r1=$tmp/run.pub" --format json
+check signed-counted python3 -c "
+import json
+run = json.loads(open('$tmp/out').read().splitlines()[-1])['report']['runs'][0]
+assert run['steps_counted'] == 20 and abs(run['flop'] / 2e16 - 1) < 1e-12, run
+assert run['signatures']['verified'] == 20 and run['signatures']['refused'] == 0, run['signatures']
+assert run['signatures']['public_key'] == open('$tmp/run.pub').read().strip()"
+# Unsigned, tampered and another key's events: bad lines naming 'sig', never metered.
+{
+  sed -n 1,2p "$tmp/signed.jsonl"
+  sed -n 3p "$tmp/twenty.jsonl"
+  sed -n 4p "$tmp/signed.jsonl" | sed 's/"tokens":1000/"tokens":9000/'
+  sed -n 5p "$tmp/twenty.jsonl" | "$bin" meter sign --key "$tmp/other.key"
+  sed -n 6p "$tmp/signed.jsonl"
+} >"$tmp/mixed.jsonl"
+"$bin" meter watch "$tmp/mixed.jsonl" --run r1=m --run-key "r1=$tmp/run.pub" --format json >"$tmp/out" 2>"$tmp/err"
+check mixed-exit-2 test $? -eq 2
+check mixed-bad-lines python3 - "$tmp/err" "$tmp/mixed.jsonl" "$tmp/out" <<'PY'
+import json, sys
+err = open(sys.argv[1]).read().splitlines()
+f = sys.argv[2]
+assert [l.split(": field")[0] for l in err] == [f"flopline meter: {f}:{n}" for n in (3, 4, 5)], err
+assert all("field 'sig'" in l for l in err), err
+assert "must be signed" in err[0] and "does not verify" in err[1] and "does not verify" in err[2], err
+run = json.loads(open(sys.argv[3]).read().splitlines()[-1])["report"]["runs"][0]
+assert run["steps_counted"] == 3 and run["signatures"] == {"public_key": run["signatures"]["public_key"], "verified": 3, "refused": 3}, run
+PY
+# Checked with another key, every event is refused.
+"$bin" meter watch "$tmp/signed.jsonl" --run r1=m --run-key "r1=$tmp/other.pub" --format json >"$tmp/out" 2>"$tmp/err"
+check wrong-key-refuses-all python3 -c "
+import json
+r = json.loads(open('$tmp/out').read().splitlines()[-1])['report']
+assert r['bad_lines'] == 20 and r['runs'][0]['steps_counted'] == 0, r"
+# Pushed events of a keyed run are checked the same way.
+"$bin" meter watch --listen 127.0.0.1:0 --push-token-file "$tmp/push.token" --run r1=m --run-key "r1=$tmp/run.pub" \
+  --format json >"$tmp/push.out" 2>"$tmp/push.err" &
+pusher=$!
+port=
+for _ in $(seq 1 300); do
+  port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$tmp/push.err" | grep -oE '[0-9]+$')
+  [[ -n $port ]] && break
+  sleep 0.1
+done
+url="http://127.0.0.1:$port/v1/steps"
+sed -n 1,2p "$tmp/signed.jsonl" >"$tmp/push-signed.jsonl"
+push signed "$tmp/push-signed.jsonl" -H "$auth"
+check push-signed-200 python3 -c "
+import json; b = json.load(open('$tmp/push.body')); assert b['counted'] == 2 and b['bad'] == 0, b"
+sed -n 3p "$tmp/twenty.jsonl" >"$tmp/push-unsigned.jsonl"
+push unsigned "$tmp/push-unsigned.jsonl" -H "$auth"
+check push-unsigned-400 python3 -c "
+import json; b = json.load(open('$tmp/push.body'))
+assert '$(cat "$tmp/push.code")' == '400' and [(e['line'], e['field']) for e in b['errors']] == [(1, 'sig')], b"
+kill -TERM "$pusher"
+wait "$pusher"
+expect_error run-key-no-run 2 "--run-key" -- meter watch "$tmp/signed.jsonl" --run r1=m --run-key "r9=$tmp/run.pub"
+expect_error run-key-not-a-key 2 "--run-key" -- meter watch "$tmp/signed.jsonl" --run r1=m --run-key "r1=$tmp/run.key"
+{ sed -n 1p "$tmp/twenty.jsonl"; echo '{"run":"r1","step":2}'; } >"$tmp/nope.jsonl"
+expect_error sign-not-an-event 2 "nope.jsonl:2" -- meter sign --key "$tmp/run.key" "$tmp/nope.jsonl"
+chmod 644 "$tmp/other.key"
+expect_error sign-key-mode 2 "--key" -- meter sign --key "$tmp/other.key" "$tmp/twenty.jsonl"
+expect_error sign-public-as-secret 2 "--key" -- meter sign --key "$tmp/run.pub" "$tmp/twenty.jsonl"
 
 # Flags.
 expect_error telemetry-no-run 2 "--telemetry" -- meter watch "$tmp/steps.jsonl" --run r1=m --telemetry "r9=$tmp/dcgm.prom"

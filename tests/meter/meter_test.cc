@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include "flopline/compute/estimate.h"
 #include "flopline/compute/hf_config.h"
@@ -14,6 +15,7 @@
 #include "flopline/meter/alerts.h"
 #include "flopline/meter/dcgm.h"
 #include "flopline/meter/hf_log.h"
+#include "flopline/meter/signing.h"
 #include "flopline/meter/lines.h"
 #include "flopline/meter/megatron_log.h"
 #include "flopline/meter/meter.h"
@@ -977,6 +979,93 @@ TEST(HfLogTest, BadTrainerStatesNameTheLineAndTheField) {
   auto no_flos = own.ParseTrainerState(with("\"total_flos\": 2.25e+15,", ""), "trainer_state.json", 1767225600, {});
   ASSERT_FALSE(no_flos);
   EXPECT_EQ(no_flos.error().field, "total_flos");
+}
+
+// The documented canonical form, built here by hand with libsodium (not through SignLine): the
+// prefix, then the line without its sig member; the signature spliced in before the closing brace.
+std::string SignByHand(const std::string& line, const SecretKey& key) {
+  std::string message = std::string(kSignedPrefix) + line;
+  unsigned char sig[crypto_sign_BYTES];
+  crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(message.data()), message.size(), key.data());
+  return line.substr(0, line.size() - 1) + ",\"sig\":\"" + KeyText(sig, sizeof sig) + "\"}";
+}
+
+std::string StepLine(int step, double tokens = 1000, const char* run = "r1") {
+  return fmt::format(R"({{"run":"{}","time":{},"step":{},"tokens":{},"flop":1e18}})", run, 1767225600 + 10 * step, step,
+                     tokens);
+}
+
+TEST(SigningTest, AKeyedRunMetersOnlyWhatItsKeySigned) {
+  ASSERT_GE(sodium_init(), 0);
+  auto [pk, sk] = GenerateKeyPair();
+  auto [other_pk, other_sk] = GenerateKeyPair();
+  (void)other_pk;
+  Session s(AlertPolicy{});
+  ASSERT_TRUE(s.AddRun({{"r1", "m", std::nullopt}, std::nullopt}));
+  ASSERT_TRUE(s.AddRun({{"r2", "m", std::nullopt}, std::nullopt}));
+  s.SetRunKey(0, pk);
+  std::vector<core::Error> bad;
+  s.on_bad_line = [&](const core::Error& e) { bad.push_back(e); };
+
+  auto signed1 = SignLine(StepLine(1), sk);
+  ASSERT_TRUE(signed1) << signed1.error().ToString();
+  s.Feed(*signed1, "steps.jsonl", 1);                    // signed with SignLine: counts
+  s.Feed(SignByHand(StepLine(2), sk), "steps.jsonl", 2);  // signed by hand, as documented: counts
+  s.Feed(StepLine(3), "steps.jsonl", 3);                  // unsigned
+  std::string tampered = SignByHand(StepLine(4), sk);
+  tampered.replace(tampered.find("\"tokens\":1000"), 13, "\"tokens\":1001");
+  s.Feed(tampered, "steps.jsonl", 4);                        // changed after signing
+  s.Feed(SignByHand(StepLine(5), other_sk), "steps.jsonl", 5);  // another key
+  std::string spaced = SignByHand(StepLine(6), sk);
+  spaced.replace(spaced.find(",\"sig\":\""), 8, ", \"sig\": \"");
+  s.Feed(spaced, "steps.jsonl", 6);  // the member not written as documented
+  std::string first = SignByHand(StepLine(7), sk);
+  std::string sig = first.substr(first.find(",\"sig\":\"") + 8);
+  sig.resize(sig.size() - 2);
+  s.Feed(R"({"sig":")" + sig + R"(",)" + StepLine(7).substr(1), "steps.jsonl", 7);  // not the last member
+  s.Feed(R"({"run":"r1","time":1767225680,"step":8,"tokens":1000,"flop":1e18,"sig":"not base64!"})", "steps.jsonl", 8);
+  std::string as_r1 = SignByHand(StepLine(9, 1000, "r2"), sk);
+  as_r1.replace(as_r1.find("\"r2\""), 4, "\"r1\"");
+  s.Feed(as_r1, "steps.jsonl", 9);  // signed as another run's event
+  s.FeedEvent(Event("r1", 10, 1767225700, 1000), "train.log", 10);  // a format with no signature
+
+  std::vector<int> lines;
+  for (const core::Error& e : bad) {
+    EXPECT_EQ(e.field, "sig") << e.ToString();
+    lines.push_back(e.where->line);
+  }
+  EXPECT_EQ(lines, (std::vector<int>{3, 4, 5, 6, 7, 8, 9, 10}));
+  const RunState& r = s.meter().run(0);
+  EXPECT_EQ(r.steps_counted, 2u);  // never metered: the refused events
+  EXPECT_DOUBLE_EQ(r.flop.value(), 2e18);
+  EXPECT_EQ(s.bad_lines(), 8u);
+  nlohmann::json report = s.Report();
+  EXPECT_EQ(report["runs"][0]["signatures"]["verified"], 2);
+  EXPECT_EQ(report["runs"][0]["signatures"]["refused"], 8);
+  EXPECT_EQ(report["runs"][0]["signatures"]["public_key"], KeyText(pk.data(), pk.size()));
+
+  // A run without a key meters its events signed or not (a signature is then not checked).
+  s.Feed(StepLine(1, 1000, "r2"), "steps.jsonl", 11);
+  s.Feed(SignByHand(StepLine(2, 1000, "r2"), other_sk), "steps.jsonl", 12);
+  EXPECT_EQ(s.meter().run(1).steps_counted, 2u);
+  EXPECT_TRUE(s.Report()["runs"][1]["signatures"].is_null());
+}
+
+TEST(SigningTest, KeysAreCheckedAsTheyAreRead) {
+  auto [pk, sk] = GenerateKeyPair();
+  auto public_key = ParsePublicKey(KeyText(pk.data(), pk.size()) + "\n", "--run-key");
+  ASSERT_TRUE(public_key);
+  EXPECT_EQ(*public_key, pk);
+  EXPECT_FALSE(ParsePublicKey(KeyText(sk.data(), sk.size()), "--run-key"));  // 64 bytes, not 32
+  EXPECT_FALSE(ParsePublicKey("not a key", "--run-key"));
+  ASSERT_TRUE(ParseSecretKey(KeyText(sk.data(), sk.size()), "--key"));
+  SecretKey mixed = sk;
+  mixed[40] ^= 1;  // the public half no longer the seed's
+  auto refused = ParseSecretKey(KeyText(mixed.data(), mixed.size()), "--key");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().field, "--key");
+  EXPECT_FALSE(SignedMessage(StepLine(1)));
+  EXPECT_FALSE(SignLine("not an event", sk));
 }
 
 class TelemetryTest : public ::testing::Test {

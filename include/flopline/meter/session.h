@@ -29,6 +29,7 @@
 #include "flopline/meter/alerts.h"
 #include "flopline/meter/dcgm.h"
 #include "flopline/meter/lines.h"
+#include "flopline/meter/signing.h"
 #include "flopline/meter/meter.h"
 #include "flopline/meter/step_event.h"
 
@@ -56,6 +57,10 @@ class Session {
   // else the accelerator's default). An unknown accelerator or precision makes the line bad (the
   // error names the file, the line and the name) and nothing of it is counted.
   void FeedTelemetry(int run, const std::vector<TensorSample>& samples, const std::string& file, int line_number);
+  // Gives run `run` a key: from then on its step events count only when signed by it (signing.h);
+  // an unsigned or badly signed event of the run, or one of a format that carries no signature
+  // (FeedEvent), is a bad line naming the field 'sig', and is never metered.
+  void SetRunKey(int run, const PublicKey& key);
   // The accelerator table telemetry is read against; must outlive the session.
   void set_accelerators(const compute::AcceleratorTable* table) { accelerators_ = table; }
 
@@ -94,6 +99,10 @@ class Session {
   std::vector<long long> watch_day_;  // the event day each watch was built for
   std::vector<bool> law_failed_;
   const compute::AcceleratorTable* accelerators_ = nullptr;
+  // Per run: its key, and how many of its events verified and were refused.
+  std::vector<std::optional<PublicKey>> keys_;
+  std::vector<std::uint64_t> verified_, rejected_;
+  void Refuse(int run, const core::Error& error);
   std::uint64_t lines_read_ = 0, bad_lines_ = 0, counted_ = 0, repeated_ = 0;
 };
 

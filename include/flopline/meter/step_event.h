@@ -9,7 +9,8 @@
 // `run`, `time`, `step` and `tokens` are required; `time` is seconds since the Unix epoch (a number)
 // or an ISO 8601 instant ("2026-01-01T00:00:00Z"); `flop` is the model FLOP of the step's tokens
 // (absent: the meter computes it from the run's config.json with compute's estimator); `seq` is the
-// emitter's own counter, which only grows, across restarts too. `v` (1) may name the version. Any
+// emitter's own counter, which only grows, across restarts too. `v` (1) may name the version; `sig`
+// is a signature by the run's key (signing.h), checked by the session for runs that have one. Any
 // other key is an error: an event the meter cannot read fully is never half counted.
 //
 // Parsed with simdjson (DOM: trailing content is caught), no allocation for a well-formed line: the
@@ -47,6 +48,7 @@ struct StepEvent {
   std::optional<double> flop;
   std::optional<std::int64_t> world_size;
   std::string_view precision;  // empty when absent
+  std::string_view sig;        // the Ed25519 signature's base64 (signing.h); empty when absent
 };
 
 class StepParser {
