@@ -182,6 +182,7 @@ std::string GzipTag(const std::string& tag) {
 struct Server::Impl {
   Options options;
   std::vector<Route> routes;
+  std::vector<std::vector<std::string_view>> patterns;  // each route's pattern, split at '/' (views into it)
   Authenticator& auth;
   std::unique_ptr<SessionKeys> keys;
   net::io_context io;
@@ -217,6 +218,7 @@ struct Server::Impl {
 
   Impl(Options o, std::vector<Route> r, Authenticator& a)
       : options(std::move(o)), routes(std::move(r)), auth(a), workers(options.workers) {
+    for (const Route& route : routes) patterns.push_back(Segments(route.pattern));
     for (const StaticFile& f : options.static_files) {
       Static st{&f, std::make_shared<const std::string>(reinterpret_cast<const char*>(f.data), f.size), nullptr, ""};
       st.etag = Etag(*st.body);
@@ -269,8 +271,9 @@ struct Server::Impl {
   const Route* Match(const std::string& method, const std::string& path, std::map<std::string, std::string>& params,
                      bool& path_known) {
     std::vector<std::string_view> segs = Segments(path);
-    for (const Route& r : routes) {
-      std::vector<std::string_view> pat = Segments(r.pattern);
+    for (std::size_t at = 0; at < routes.size(); ++at) {
+      const Route& r = routes[at];
+      const std::vector<std::string_view>& pat = patterns[at];
       if (pat.size() != segs.size()) continue;
       std::map<std::string, std::string> found;
       bool ok = true;
@@ -492,10 +495,13 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       }
       return Write(Problem(404, "Not Found", fmt::format("no resource at {}", req->path), "path", req->path), method);
     }
+    // A read is authenticated and answered here, on one view of the workspace (one store read).
+    std::shared_ptr<void> hold = route->blocking || route->poll ? nullptr : server_.auth.Hold();
     if (auto refused = server_.Admit(*route, *req)) return Write(std::move(*refused), method);
     if (route->poll) return StartStream(*route, req);
     if (!route->blocking) {
       Response r = Run(*route, *req);
+      if (r.later) return Defer(std::move(r.later), req);
       return Write(std::move(r), method);
     }
     net::post(server_.workers, [self = this->shared_from_this(), route, req]() {
@@ -503,6 +509,23 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       net::post(self->stream_.get_executor(),
                 [self, r = std::move(r), method = req->method]() mutable { self->Write(std::move(r), method); });
     });
+  }
+
+  // An answer given later (a write acknowledged by the group committer): no thread waits for it.
+  void Defer(std::function<void(std::function<void(Response)>)> later, const std::shared_ptr<Request>& req) {
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    auto answer = [self = this->shared_from_this(), req, answered](Response r) {
+      if (answered->exchange(true)) return;
+      net::post(self->stream_.get_executor(), [self, req, r = std::move(r)]() mutable {
+        self->server_.Finish(*req, r);
+        self->Write(std::move(r), req->method);
+      });
+    };
+    try {
+      later(answer);
+    } catch (const std::exception&) {
+      answer(Problem(500, "Internal Server Error", "the server failed to answer: see its log", "", req->path));
+    }
   }
 
   Response Run(const Route& route, Request& req) {

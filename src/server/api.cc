@@ -248,20 +248,40 @@ struct Api {
   }
 
   http::Response Obligations(http::Request& req) {
-    if (auto bad = OnlyQuery(req, {"as_of"})) return *bad;
+    if (auto bad = OnlyQuery(req, {"as_of", "regime", "model", "search", "versions", "limit", "cursor"})) return *bad;
+    workspace::ObligationQuery q;
     auto as_of = AsOf(req);
     if (!as_of) return Fail(as_of.error(), req);
-    auto out = ws->Obligations(*as_of);
+    auto limit = Limit(req);
+    if (!limit) return Fail(limit.error(), req);
+    std::string versions = Query(req, "versions");
+    if (!versions.empty() && versions != "all" && versions != "current") {
+      return Bad("versions", "must be 'all' (the default) or 'current' (no superseded version of a statute)", req);
+    }
+    q.as_of = *as_of;
+    q.limit = *limit;
+    q.regime = Query(req, "regime");
+    q.model = Query(req, "model");
+    q.search = Query(req, "search");
+    q.current_only = versions == "current";
+    q.cursor = Query(req, "cursor");
+    auto out = ws->Obligations(q);
     if (!out) return Fail(out.error(), req);
     return Ok(200, *out);
   }
 
+  // Answered from the group committer once the event is durable: no thread waits for the write.
   http::Response RecordEvent(http::Request& req) {
     auto body = Body(req);
     if (!body) return Fail(body.error(), req);
-    auto event = ws->RecordEvent(*body, Actor(req));
-    if (!event) return Fail(event.error(), req);
-    return Ok(201, *event);
+    http::Response later;
+    // The server keeps the request alive until the answer is given.
+    later.later = [this, &req, body = std::move(*body)](std::function<void(http::Response)> answer) {
+      ws->RecordEventThen(body, Actor(req), [&req, answer = std::move(answer)](core::Result<json> event) {
+        answer(event ? Ok(201, *event) : Fail(event.error(), req));
+      });
+    };
+    return later;
   }
 
   http::Response ListEvents(http::Request& req) {
@@ -348,6 +368,13 @@ struct Api {
     return Ok(200, *out);
   }
 
+  http::Response KillswitchAgents(http::Request& req) {
+    if (auto bad = OnlyQuery(req, {})) return *bad;
+    auto out = ws->KillswitchAgents();
+    if (!out) return Fail(out.error(), req);
+    return Ok(200, *out);
+  }
+
   // Pushed to dashboards: the workspace's generation, and how many obligations are overdue and
   // which is due next, whenever the log grows (a write here, or on another replica). Worked out
   // once per generation and day (from the workspace's summary, kept up to date as models change),
@@ -415,6 +442,8 @@ bool WorkspaceAuthenticator::SessionHolds(const http::Principal& who) {
 
 std::string WorkspaceAuthenticator::SessionSecret() { return ws_.signer().SignerKey(); }
 
+std::shared_ptr<void> WorkspaceAuthenticator::Hold() { return std::make_shared<workspace::Workspace::ReadOnce>(ws_); }
+
 std::vector<http::Route> DocumentedRoutes() { return ApiRoutes(nullptr, nullptr, {}); }
 
 std::vector<http::Route> ApiRoutes(workspace::Workspace* ws, WorkspaceAuthenticator* auth, const ApiOptions& options) {
@@ -459,9 +488,10 @@ std::vector<http::Route> ApiRoutes(workspace::Workspace* ws, WorkspaceAuthentica
        "the model judged under every regime as of a date (as_of): status, basis, clause trace, readings, margins, "
        "obligations, penalties (the explained JSON of `flopline assess`)",
        read(&Api::Determination), {}, 1000},
-      {"GET", "/api/v1/obligations", everyone, false, false, "every obligation's clock as of a date, overdue first",
+      {"GET", "/api/v1/obligations", everyone, false, false, "the obligations calendar as of a date: every started clock, overdue first, then soonest due; filters "
+       "regime, model, search, versions (all|current); counts per group; paginated (limit, cursor)",
        read(&Api::Obligations), {}, 1000},
-      {"POST", "/api/v1/events", kRecorders, false, true,
+      {"POST", "/api/v1/events", kRecorders, false, false,
        "record an event (training-started, released, incident-discovered, compute-estimated, ...): {model, kind, at}",
        write(&Api::RecordEvent), {}, 1000},
       {"GET", "/api/v1/events", everyone, false, false, "events in time order; filter model; paginated",
@@ -482,6 +512,10 @@ std::vector<http::Route> ApiRoutes(workspace::Workspace* ws, WorkspaceAuthentica
        write(&Api::SignCheckpoint), {}, 1000},
       {"GET", "/api/v1/killswitch/orders", everyone, false, false, "the shutdown orders and drills recorded",
        read(&Api::KillswitchOrders), {}, 1000},
+      {"GET", "/api/v1/killswitch/agents", everyone, false, false,
+       "the kill switch's agents that recorded orders and drills reached, each with its latest and what became of "
+       "its workload (stopped, drained, not stopped and why)",
+       read(&Api::KillswitchAgents), {}, 1000},
   };
   for (http::Route& r : DocumentRoutes(ws, options.documents)) routes.push_back(std::move(r));
   // The OpenAPI document is built from the table itself, once.

@@ -113,6 +113,12 @@ std::vector<json> QueryParameters(const std::string& method, const std::string& 
     add("search", "a substring of the id or the developer");
     add("derived_from", "a model id: only the models whose lineage passes through it (its derivatives)");
   }
+  if (pattern == "/api/v1/obligations") {
+    add("regime", "a regime id: only its obligations");
+    add("model", "a model id: only its obligations");
+    add("search", "a substring of the model id");
+    add("versions", "all (default), or current: no superseded version of a statute (an id with '@')");
+  }
   if (pattern == "/api/v1/models" || pattern == "/api/v1/obligations" || pattern.ends_with("/determination")) {
     add("as_of", "YYYY-MM-DD (default: today, UTC)");
   }
@@ -121,7 +127,8 @@ std::vector<json> QueryParameters(const std::string& method, const std::string& 
     add("kind", "only records of this kind");
     add("model", "only records of this model");
   }
-  if (pattern == "/api/v1/models" || pattern == "/api/v1/events" || pattern == "/api/v1/evidence") {
+  if (pattern == "/api/v1/models" || pattern == "/api/v1/events" || pattern == "/api/v1/evidence" ||
+      pattern == "/api/v1/obligations") {
     add("limit", "1 to 1000 (default 100)");
     add("cursor", "next_cursor of the previous page");
   }

@@ -6,18 +6,21 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "flopline/compute/accelerators.h"
 #include "flopline/compute/prices.h"
+#include "flopline/ledger/hash.h"
 #include "flopline/ledger/inventory.h"
 #include "flopline/ledger/log.h"
 #include "flopline/ledger/records.h"
@@ -47,8 +50,29 @@ constexpr std::int64_t kMaxSessionSeconds = 7 * 24 * 3600;
 // Dates whose every-model summary is kept (today's, and a few a reader asked for).
 constexpr std::size_t kMaxSummaries = 4;
 
+// The workspace whose log this thread reads at most once, while a Workspace::ReadOnce is alive on
+// it, and whether it has.
+struct ReadOnceHere {
+  const void* state = nullptr;
+  bool read = false;
+};
+thread_local ReadOnceHere read_once_here;
+
 core::Instant Now() {
   return core::Instant(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+}
+
+// The bytes of lower-case hex (a cursor), or nullopt.
+std::optional<std::string> HexDecode(std::string_view hex) {
+  if (hex.size() % 2) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    auto digit = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+    int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
 }
 
 // One obligation as Obligations lists it (docs/api.md).
@@ -64,6 +88,12 @@ json ObligationJson(const rules::ModelAnswer& a, const rules::Determination& d, 
           {"detail", o.detail}};
 }
 
+// An agent of the kill switch as the recorded orders and drills name it.
+struct KillswitchAgent {
+  int orders = 0, drills = 0;  // how many recorded orders and drills reached it
+  json last;                   // the latest of them, and what became of its workload
+};
+
 // A model's change, as a queued write: the model as it will be (create, change) or an event.
 struct Change {
   std::string action;                  // create-model | change-model | record-event
@@ -71,8 +101,17 @@ struct Change {
   std::optional<rules::Event> event;   // record-event
   std::optional<std::uint64_t> if_version;  // change-model: the model's version the writer read
   std::string actor;
-  std::promise<core::Result<json>> done;
+  // Called once with the outcome, on the group committer's thread, after the batch is durable (or
+  // refused): it must not block.
+  std::function<void(core::Result<json>)> done;
 };
+
+// A change's outcome as a future (for callers that wait).
+std::future<core::Result<json>> Awaited(Change& c) {
+  auto promise = std::make_shared<std::promise<core::Result<json>>>();
+  c.done = [promise](core::Result<json> r) { promise->set_value(std::move(r)); };
+  return promise->get_future();
+}
 
 Change ModelChange(std::string action, rules::Model model, const std::string& actor) {
   Change c;
@@ -90,12 +129,70 @@ Change EventChange(rules::Event event, const std::string& actor) {
   return c;
 }
 
-// Every model's answer (a summary determination per regime) as of one date, kept up to date as the
-// models change: only the models changed since, and their descendants, are judged again.
+// One obligation whose clock has started, as the calendar lists it (Workspace::Obligations).
+struct ObligationRow {
+  int rank = 0;     // the calendar's order: overdue, open with a date, open without, standing, met, other
+  std::string due;  // ISO time, empty when none
+  const rules::ModelAnswer* answer = nullptr;
+  const rules::Determination* determination = nullptr;
+  const rules::ObligationState* obligation = nullptr;
+};
+
+int RankOf(const rules::ObligationState& o) {
+  if (o.state == "overdue") return 0;
+  if (o.state == "open") return o.due ? 1 : 2;
+  if (o.state == "standing") return 3;
+  if (o.state == "met" || o.state == "met-late") return 4;
+  return 5;
+}
+
+// The place of a row in the calendar's order (a cursor names one): rank, due (none last), model,
+// regime, obligation id.
+using ObligationKey = std::tuple<int, std::string, std::string, std::string, std::string>;
+ObligationKey KeyOf(const ObligationRow& r) {
+  return {r.rank, r.due.empty() ? std::string("~") : r.due, r.answer->id, r.determination->regime, r.obligation->id};
+}
+
+// Every model's answers (a summary determination per regime) as of one date. Immutable once
+// published, so that readers use it outside the workspace's lock; a change publishes a new one
+// sharing the answers of the models it did not judge again.
 struct Summary {
-  std::vector<rules::ModelAnswer> answers;
-  std::unordered_map<std::string, std::size_t> by_id;  // model id -> its answer
-  std::set<std::string> dirty;                          // models changed since the answers
+  std::vector<std::shared_ptr<const rules::ModelAnswer>> answers;
+  std::shared_ptr<const std::unordered_map<std::string, std::size_t>> by_id;  // model id -> its answer
+
+  const rules::ModelAnswer* Find(const std::string& id) const {
+    auto it = by_id->find(id);
+    return it == by_id->end() ? nullptr : answers[it->second].get();
+  }
+
+  // Every obligation whose clock has started, in the calendar's order: sorted once per summary, by
+  // the first reader that asks, outside the workspace's lock (the rows point into this summary).
+  const std::vector<ObligationRow>& Calendar() const {
+    std::call_once(calendar_once, [&] {
+      for (const auto& a : answers) {
+        for (const rules::Determination& d : a->determinations) {
+          for (const rules::ObligationState& o : d.obligations) {
+            if (o.state == "not-triggered") continue;
+            calendar.push_back({RankOf(o), o.due ? o.due->ToString() : std::string(), a.get(), &d, &o});
+          }
+        }
+      }
+      std::sort(calendar.begin(), calendar.end(),
+                [](const ObligationRow& x, const ObligationRow& y) { return KeyOf(x) < KeyOf(y); });
+    });
+    return calendar;
+  }
+
+ private:
+  mutable std::once_flag calendar_once;
+  mutable std::vector<ObligationRow> calendar;
+};
+
+// A summary as of one date, and the models changed since it was judged (judged again when next
+// asked, with their descendants).
+struct DatedSummary {
+  std::shared_ptr<const Summary> summary;
+  std::set<std::string> dirty;
 };
 
 struct ModelState {
@@ -167,12 +264,13 @@ struct Workspace::State {
   std::map<std::string, User> users;
   std::map<std::string, core::Instant> ended_sessions;  // session id -> when it was ended
   std::vector<EvidenceEntry> evidence;     // non-internal records, in log order
+  std::map<std::string, KillswitchAgent> agents;  // every agent a recorded order or drill reached
   std::map<std::string, json> pending_files;  // a model id -> its workspace document, until the import
   // Derived from `models`, rebuilt (the summaries brought up to date) when the models change.
   std::set<std::string> changed_ids;  // models the entries being applied change
   std::shared_ptr<const rules::Inventory> inventory;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<const std::string>> determinations;
-  std::map<std::string, std::shared_ptr<Summary>> summaries;  // by as_of, at most kMaxSummaries
+  std::map<std::string, DatedSummary> summaries;  // by as_of, at most kMaxSummaries
 
   // The group committer of model changes.
   std::mutex queue_mu;
@@ -181,9 +279,12 @@ struct Workspace::State {
   bool stopping = false;
   std::thread writer;
 
-  // Reads the entries appended since the last replay. Caller holds `mu`.
+  // Reads the entries appended since the last replay (once per ReadOnce scope). Caller holds `mu`.
   core::Result<void> Refresh() {
+    bool once = read_once_here.state == this;
+    if (once && read_once_here.read) return core::Ok();
     FL_ASSIGN_OR_RETURN(std::uint64_t size, storage->Size());
+    if (once) read_once_here.read = true;
     if (size == replayed) return core::Ok();
     std::uint64_t before = models_at;
     FL_RETURN_IF_ERROR(storage->ForEachEntry(replayed, size, [&](const ledger::Entry& e) -> core::Result<void> {
@@ -199,7 +300,7 @@ struct Workspace::State {
   void ModelsChanged() {
     inventory.reset();
     determinations.clear();
-    for (auto& [as_of, summary] : summaries) summary->dirty.insert(changed_ids.begin(), changed_ids.end());
+    for (auto& [as_of, dated] : summaries) dated.dirty.insert(changed_ids.begin(), changed_ids.end());
     changed_ids.clear();
   }
 
@@ -259,7 +360,51 @@ struct Workspace::State {
       return core::Ok();
     }
     if (e.kind == kActionKind) return ApplyAction(e);
-    evidence.push_back({e.index, e.kind, e.model, e.recorded_at, ledger::Base64(e.leaf_hash), e.purged_at.has_value()});
+    EvidenceEntry entry{e.index, e.kind, e.model, e.recorded_at, ledger::Base64(e.leaf_hash), e.purged_at.has_value(), {}};
+    // What a public copy withholds, and on which ground: in the leaf itself (never purged).
+    json leaf = json::parse(e.leaf, nullptr, false);
+    if (leaf.is_object() && leaf.contains("redactions") && leaf["redactions"].is_object()) {
+      for (const auto& [field, ground] : leaf["redactions"].items()) {
+        if (ground.is_string()) entry.redactions[field] = ground.get<std::string>();
+      }
+    }
+    evidence.push_back(std::move(entry));
+    if (e.kind == "shutdown-order" || e.kind == "shutdown-drill") return ApplyShutdown(e);
+    return core::Ok();
+  }
+
+  // The agents a recorded shutdown order or drill reached (the controller's report: docs/killswitch.md,
+  // "Evidence"): each agent's latest, with what became of its workload.
+  core::Result<void> ApplyShutdown(const ledger::Entry& e) {
+    FL_ASSIGN_OR_RETURN(std::optional<json> doc, Document(e));
+    if (!doc || !doc->is_object()) return core::Ok();  // purged, or not the controller's report
+    json acks = doc->value("acks", json::object());
+    json why = doc->value("not_stopped_why", json::object());
+    auto agents_in = [&](const char* key, const char* result) {
+      json list = doc->value(key, json::array());
+      if (!list.is_array()) return;
+      for (const json& id : list) {
+        if (!id.is_string()) continue;
+        json seen = {{"index", e.index}, {"kind", e.kind}, {"recorded_at", e.recorded_at},
+                     {"fence", doc->value("fence", json(nullptr))}, {"scope", doc->value("scope", json(nullptr))},
+                     {"result", result}, {"why", nullptr}, {"stopped_at", nullptr}};
+        const std::string name = id.get<std::string>();
+        if (why.is_object() && why.contains(name) && why[name].is_string()) seen["why"] = why[name];
+        if (acks.is_object() && acks.contains(name) && acks[name].is_object()) {
+          const json& ack = acks[name];
+          if (ack.contains("stopped_at_ms") && ack["stopped_at_ms"].is_number_integer()) {
+            auto ms = ack["stopped_at_ms"].get<std::int64_t>();
+            seen["stopped_at"] = core::Instant(std::chrono::sys_seconds(std::chrono::seconds(ms / 1000))).ToString();
+          }
+        }
+        KillswitchAgent& agent = agents[name];
+        ++(e.kind == "shutdown-drill" ? agent.drills : agent.orders);
+        agent.last = std::move(seen);
+      }
+    };
+    agents_in("stopped_agents", "stopped");
+    agents_in("drained_agents", "drained");
+    agents_in("not_stopped", "not-stopped");
     return core::Ok();
   }
 
@@ -369,47 +514,57 @@ struct Workspace::State {
 
   // Every model's answer as of `as_of`: judged once (on every core), then brought up to date as the
   // models change by judging only the changed models and their descendants again, each along its
-  // lineage (what its determination depends on). Caller holds `mu`; the summary is valid while it
-  // does.
+  // lineage (what its determination depends on), into a new summary that shares the other models'
+  // answers (readers may hold the old one outside the lock). Caller holds `mu`; the summary stays
+  // valid as long as it is held.
   core::Result<std::shared_ptr<const Summary>> Summaries(core::Date as_of) {
     std::string key = as_of.ToString();
     rules::AssessOptions assess;
     assess.as_of = as_of;
     if (auto it = summaries.find(key); it != summaries.end()) {
-      Summary& summary = *it->second;
-      if (summary.dirty.empty()) return it->second;
-      std::set<std::string> affected = WithDescendants(summary.dirty);
+      DatedSummary& dated = it->second;
+      if (dated.dirty.empty()) return dated.summary;
+      std::set<std::string> affected = WithDescendants(dated.dirty);
       if (affected.size() * 4 < models.size()) {
+        auto next = std::make_shared<Summary>();
+        next->answers = dated.summary->answers;
+        next->by_id = dated.summary->by_id;
+        std::shared_ptr<std::unordered_map<std::string, std::size_t>> grown;  // a copy, once a model is new
         for (const std::string& id : affected) {
           FL_ASSIGN_OR_RETURN(rules::Inventory inv, Lineage(id));
           FL_RETURN_IF_ERROR(engine->AssessEach(inv, assess, {}, [&](std::size_t, const rules::ModelAnswer& a) {
             if (a.id != id) return true;
-            auto [at, fresh] = summary.by_id.try_emplace(id, summary.answers.size());
-            if (fresh) {
-              summary.answers.push_back(a);
+            auto answer = std::make_shared<const rules::ModelAnswer>(a);
+            if (auto at = next->by_id->find(id); at != next->by_id->end()) {
+              next->answers[at->second] = std::move(answer);
             } else {
-              summary.answers[at->second] = a;
+              if (!grown) grown = std::make_shared<std::unordered_map<std::string, std::size_t>>(*next->by_id);
+              grown->emplace(id, next->answers.size());
+              next->by_id = grown;
+              next->answers.push_back(std::move(answer));
             }
             return false;
           }));
         }
-        summary.dirty.clear();
-        return it->second;
+        dated = {next, {}};
+        return dated.summary;
       }
     }
     FL_ASSIGN_OR_RETURN(std::shared_ptr<const rules::Inventory> inv, Inventory());
     auto summary = std::make_shared<Summary>();
+    auto by_id = std::make_shared<std::unordered_map<std::string, std::size_t>>();
     summary->answers.reserve(inv->models.size());
     FL_RETURN_IF_ERROR(engine->AssessEach(
         *inv, assess, {},
         [&](std::size_t, const rules::ModelAnswer& a) {
-          summary->by_id[a.id] = summary->answers.size();
-          summary->answers.push_back(a);
+          (*by_id)[a.id] = summary->answers.size();
+          summary->answers.push_back(std::make_shared<const rules::ModelAnswer>(a));
           return true;
         },
         std::max(1u, std::thread::hardware_concurrency())));
+    summary->by_id = std::move(by_id);
     if (summaries.size() >= kMaxSummaries && !summaries.contains(key)) summaries.erase(summaries.begin());
-    summaries[key] = summary;
+    summaries[key] = {summary, {}};
     return std::shared_ptr<const Summary>(summary);
   }
 
@@ -499,9 +654,9 @@ struct Workspace::State {
       for (std::size_t i = 0; i < batch.size(); ++i) {
         if (!outcome[i]) continue;
         if (error && *outcome[i]) {
-          batch[i].done.set_value(tl::unexpected(*error));
+          batch[i].done(tl::unexpected(*error));
         } else {
-          batch[i].done.set_value(std::move(*outcome[i]));
+          batch[i].done(std::move(*outcome[i]));
         }
       }
     };
@@ -568,13 +723,18 @@ struct Workspace::State {
     }
   }
 
-  core::Result<json> Submit(Change change) {
-    std::future<core::Result<json>> result = change.done.get_future();
+  // Queues a change for the group committer; its `done` is called once it is written or refused.
+  void Enqueue(Change change) {
     {
       std::lock_guard lock(queue_mu);
       queue.push_back(std::move(change));
     }
     queue_cv.notify_one();
+  }
+
+  core::Result<json> Submit(Change change) {
+    std::future<core::Result<json>> result = Awaited(change);
+    Enqueue(std::move(change));
     return result.get();
   }
 
@@ -634,6 +794,12 @@ core::Result<std::unique_ptr<Workspace>> Workspace::Open(Options options) {
 
 const ledger::Signer& Workspace::signer() const { return s_->options.signer; }
 
+Workspace::ReadOnce::ReadOnce(Workspace& ws) : previous_(read_once_here.state), previous_read_(read_once_here.read) {
+  read_once_here = {ws.s_.get(), false};
+}
+
+Workspace::ReadOnce::~ReadOnce() { read_once_here = {previous_, previous_read_}; }
+
 core::Result<std::uint64_t> Workspace::Generation() {
   std::lock_guard lock(s_->mu);
   FL_RETURN_IF_ERROR(s_->Refresh());
@@ -667,8 +833,7 @@ core::Result<Page> Workspace::ListModels(const ModelQuery& q) {
       continue;
     }
     bool keep = q.regime.empty() && q.status.empty();
-    auto found = summary->by_id.find(m.id);
-    const rules::ModelAnswer* a = found == summary->by_id.end() ? nullptr : &summary->answers[found->second];
+    const rules::ModelAnswer* a = summary->Find(m.id);
     if (a && !keep) {
       keep = std::any_of(a->determinations.begin(), a->determinations.end(), [&](const rules::Determination& d) {
         bool regime_ok = q.regime.empty() || d.regime == q.regime;
@@ -738,12 +903,12 @@ core::Result<std::size_t> Workspace::ImportInventory(const rules::Inventory& inv
     for (int i : inventory.order) {
       const rules::Model& m = inventory.models[static_cast<std::size_t>(i)];
       Change c = ModelChange(s_->models.contains(m.id) ? "change-model" : "create-model", m, actor);
-      results.push_back(c.done.get_future());
+      results.push_back(Awaited(c));
       s_->queue.push_back(std::move(c));
     }
     for (const rules::Event& e : inventory.events) {
       Change c = EventChange(e, actor);
-      results.push_back(c.done.get_future());
+      results.push_back(Awaited(c));
       s_->queue.push_back(std::move(c));
     }
   }
@@ -760,6 +925,15 @@ core::Result<std::size_t> Workspace::ImportInventory(const rules::Inventory& inv
 core::Result<json> Workspace::RecordEvent(const json& body, const std::string& actor) {
   FL_ASSIGN_OR_RETURN(rules::Event e, EventFromJson(body));
   return s_->Submit(EventChange(std::move(e), actor));
+}
+
+void Workspace::RecordEventThen(const json& body, const std::string& actor,
+                                std::function<void(core::Result<json>)> done) {
+  auto e = EventFromJson(body);
+  if (!e) return done(tl::unexpected(e.error()));
+  Change c = EventChange(std::move(*e), actor);
+  c.done = std::move(done);
+  s_->Enqueue(std::move(c));
 }
 
 core::Result<Page> Workspace::ListEvents(const std::string& model, std::size_t limit, std::size_t cursor) {
@@ -812,58 +986,93 @@ core::Result<void> Workspace::Warm(core::Date as_of) {
   return core::Ok();
 }
 
-core::Result<json> Workspace::Obligations(core::Date as_of) {
-  std::lock_guard lock(s_->mu);
-  FL_RETURN_IF_ERROR(s_->Refresh());
-  FL_ASSIGN_OR_RETURN(std::shared_ptr<const Summary> summary, s_->Summaries(as_of));
-  json out = json::array();
-  for (const rules::ModelAnswer& a : summary->answers) {
-    for (const rules::Determination& d : a.determinations) {
-      for (const rules::ObligationState& o : d.obligations) {
-        if (o.state == "not-triggered") continue;
-        out.push_back(ObligationJson(a, d, o));
-      }
+core::Result<json> Workspace::Obligations(const ObligationQuery& q) {
+  std::optional<ObligationKey> after;
+  if (!q.cursor.empty()) {
+    // A cursor is the hex of the JSON array of the last item's key.
+    json key = json::parse(HexDecode(q.cursor).value_or("-"), nullptr, false);
+    if (!key.is_array() || key.size() != 5 || !key[0].is_number_integer() ||
+        !std::all_of(key.begin() + 1, key.end(), [](const json& k) { return k.is_string(); })) {
+      return core::InvalidArgument("is not a next_cursor this list gave", "cursor");
+    }
+    after = ObligationKey{key[0].get<int>(), key[1].get<std::string>(), key[2].get<std::string>(),
+                          key[3].get<std::string>(), key[4].get<std::string>()};
+  }
+  std::shared_ptr<const Summary> summary;
+  {
+    std::lock_guard lock(s_->mu);
+    FL_RETURN_IF_ERROR(s_->Refresh());
+    if (!q.model.empty() && !s_->models.contains(q.model)) {
+      return core::NotFound(fmt::format("no model '{}'", q.model), "model");
+    }
+    if (!q.regime.empty()) {
+      bool known = std::any_of(s_->engine->regimes().begin(), s_->engine->regimes().end(),
+                               [&](const rules::Regime& r) { return r.id == q.regime; });
+      if (!known) return core::InvalidArgument(fmt::format("no regime '{}'", q.regime), "regime");
+    }
+    FL_ASSIGN_OR_RETURN(summary, s_->Summaries(q.as_of));
+  }
+  // The rest reads the summary alone, which no writer changes: outside the lock.
+  const std::vector<ObligationRow>& rows = summary->Calendar();
+  std::size_t limit = std::clamp<std::size_t>(q.limit, 1, kMaxPage);
+  auto now = std::chrono::system_clock::now();
+  std::string soon = core::Instant(std::chrono::floor<std::chrono::seconds>(now + std::chrono::hours(72))).ToString();
+  std::string month = core::Instant(std::chrono::floor<std::chrono::seconds>(now + std::chrono::hours(30 * 24))).ToString();
+  std::set<std::string> regimes;
+  std::map<std::string, std::size_t> groups = {{"overdue", 0}, {"soon", 0},     {"month", 0}, {"later", 0},
+                                               {"undated", 0}, {"standing", 0}, {"met", 0},   {"other", 0}};
+  std::size_t total = 0;
+  json items = json::array();
+  std::optional<ObligationKey> last;  // the last item's, while more follow
+  bool more = false;
+  for (const ObligationRow& r : rows) {
+    const std::string& regime = r.determination->regime;
+    regimes.insert(regime);
+    if (!q.regime.empty() && regime != q.regime) continue;
+    if (q.current_only && regime.find('@') != std::string::npos && regime != q.regime) continue;
+    if (!q.model.empty() && r.answer->id != q.model) continue;
+    if (!q.search.empty() && r.answer->id.find(q.search) == std::string::npos) continue;
+    ++total;
+    static constexpr const char* kGroups[] = {"overdue", "soon", "undated", "standing", "met", "other"};
+    std::string group = kGroups[r.rank];
+    if (r.rank == 1) group = r.due <= soon ? "soon" : r.due <= month ? "month" : "later";
+    ++groups[group];
+    if (after && KeyOf(r) <= *after) continue;
+    if (items.size() < limit) {
+      items.push_back(ObligationJson(*r.answer, *r.determination, *r.obligation));
+      if (items.size() == limit) last = KeyOf(r);
+    } else {
+      more = true;
     }
   }
-  std::stable_sort(out.begin(), out.end(), [](const json& a, const json& b) {
-    // Overdue first, then by due time (none last).
-    if (a["overdue"] != b["overdue"]) return a["overdue"].get<bool>();
-    if (a["due"].is_null() != b["due"].is_null()) return b["due"].is_null();
-    return !a["due"].is_null() && a["due"].get<std::string>() < b["due"].get<std::string>();
-  });
-  return json{{"as_of", as_of.ToString()}, {"obligations", out}};
+  std::optional<std::string> next_cursor;
+  if (more) {
+    const auto& [rank, due, model, regime_id, id] = *last;
+    next_cursor = ledger::Hex(std::string_view(json::array({rank, due, model, regime_id, id}).dump()));
+  }
+  return json{{"as_of", q.as_of.ToString()}, {"items", std::move(items)},
+              {"next_cursor", next_cursor ? json(*next_cursor) : json(nullptr)}, {"total", total},
+              {"groups", groups}, {"regimes", regimes}};
 }
 
 core::Result<Workspace::DueSummary> Workspace::Due(core::Date as_of) {
-  std::lock_guard lock(s_->mu);
-  FL_RETURN_IF_ERROR(s_->Refresh());
-  FL_ASSIGN_OR_RETURN(std::shared_ptr<const Summary> summary, s_->Summaries(as_of));
-  // The first of Obligations' order: overdue ones are counted; of the open ones with a due time,
-  // the earliest (the first such in the models' order on a tie).
+  std::shared_ptr<const Summary> summary;
   DueSummary out;
-  out.generation = s_->replayed;
-  const rules::ModelAnswer* next_answer = nullptr;
-  const rules::Determination* next_determination = nullptr;
-  const rules::ObligationState* next = nullptr;
-  std::string next_due;
-  for (const rules::ModelAnswer& a : summary->answers) {
-    for (const rules::Determination& d : a.determinations) {
-      for (const rules::ObligationState& o : d.obligations) {
-        if (o.state == "overdue") {
-          ++out.overdue;
-        } else if (o.state == "open" && o.due) {
-          std::string due = o.due->ToString();
-          if (!next || due < next_due) {
-            next_answer = &a;
-            next_determination = &d;
-            next = &o;
-            next_due = std::move(due);
-          }
-        }
-      }
+  {
+    std::lock_guard lock(s_->mu);
+    FL_RETURN_IF_ERROR(s_->Refresh());
+    FL_ASSIGN_OR_RETURN(summary, s_->Summaries(as_of));
+    out.generation = s_->replayed;
+  }
+  // Obligations' order: the overdue ones first, then the open ones with a due time, soonest first.
+  for (const ObligationRow& r : summary->Calendar()) {
+    if (r.rank == 0) {
+      ++out.overdue;
+    } else {
+      if (r.rank == 1) out.next = ObligationJson(*r.answer, *r.determination, *r.obligation);
+      break;
     }
   }
-  if (next) out.next = ObligationJson(*next_answer, *next_determination, *next);
   return out;
 }
 
@@ -938,7 +1147,7 @@ core::Result<Page> Workspace::ListEvidence(const EvidenceQuery& q) {
       break;
     }
     page.items.push_back({{"index", e.index}, {"kind", e.kind}, {"model", e.model}, {"recorded_at", e.recorded_at},
-                          {"leaf_hash", e.leaf_hash}, {"purged", e.purged}});
+                          {"leaf_hash", e.leaf_hash}, {"purged", e.purged}, {"redactions", e.redactions}});
   }
   return page;
 }
@@ -976,6 +1185,16 @@ core::Result<json> Workspace::KillswitchOrders() {
                    {"leaf_hash", it->leaf_hash}});
   }
   return json{{"orders", out}};
+}
+
+core::Result<json> Workspace::KillswitchAgents() {
+  std::lock_guard lock(s_->mu);
+  FL_RETURN_IF_ERROR(s_->Refresh());
+  json out = json::array();
+  for (const auto& [id, agent] : s_->agents) {
+    out.push_back({{"id", id}, {"orders", agent.orders}, {"drills", agent.drills}, {"last", agent.last}});
+  }
+  return json{{"agents", out}};
 }
 
 core::Result<void> Workspace::RecordAction(const std::string& actor, const std::string& action,

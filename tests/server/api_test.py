@@ -252,9 +252,66 @@ check("the gzip ETag -> 304", s4 == 304, f"{s4}")
 s5, h5, b5 = call("GET", "/api/v1/models/walk-base/determination?as_of=2026-11-23", token=engineer,
                   headers={"Accept-Encoding": "gzip;q=0, identity"})
 check("gzip;q=0 is not compressed", s5 == 200 and "Content-Encoding" not in h5 and b5 == b, f"{s5}")
-s, h, b = call("GET", "/api/v1/obligations?as_of=2026-11-23", token=engineer)
-obl = json.loads(b)["obligations"]
-check("obligations listed", s == 200 and all({"model", "regime", "id", "state", "overdue", "due"} <= set(o) for o in obl))
+# The obligations calendar, paged: overdue first, then open ones soonest due, ... (docs/api.md).
+s, h, b = call("GET", "/api/v1/obligations?as_of=2026-11-23&limit=1000", token=engineer)
+calendar = json.loads(b)
+obl = calendar["items"]
+check("obligations listed", s == 200 and len(obl) >= 3 and calendar["next_cursor"] is None and
+      all({"model", "regime", "id", "state", "overdue", "due", "cite", "text"} <= set(o) for o in obl), b[:300])
+RANK = {"overdue": 0, "open": 1, "standing": 3, "met": 4, "met-late": 4}
+
+
+def rank(o):
+    r = RANK.get(o["state"], 5)
+    return (2 if r == 1 and o["due"] is None else r), o["due"] or "~", o["model"], o["regime"], o["id"]
+
+
+check("obligations in the calendar's order (overdue first, then soonest due)", [rank(o) for o in obl] == sorted(
+    rank(o) for o in obl), [rank(o)[:2] for o in obl][:20])
+check("obligations: total and groups count the list",
+      calendar["total"] == len(obl) and sum(calendar["groups"].values()) == len(obl) and
+      calendar["groups"]["overdue"] == sum(o["state"] == "overdue" for o in obl) and
+      set(calendar["regimes"]) == {o["regime"] for o in obl}, f'{calendar["total"]} {calendar["groups"]}')
+for role in ROLES:  # every role pages the same list
+    seen, cursor, pages = [], None, 0
+    while pages < 200:
+        s, h, b = call("GET", "/api/v1/obligations?as_of=2026-11-23&limit=2" + (f"&cursor={cursor}" if cursor else ""),
+                       token=tokens[role])
+        if s != 200:
+            break
+        page = json.loads(b)
+        seen += page["items"]
+        cursor, pages = page["next_cursor"], pages + 1
+        if cursor is None:
+            break
+    check(f"obligation pages cover the calendar once, in order, as {role}", s == 200 and seen == obl and pages > 1,
+          f"{s} {pages} {len(seen)} {len(obl)}")
+for name, query, keep in [
+        ("regime", "regime=ca-sb1047", lambda o: o["regime"] == "ca-sb1047"),
+        ("model", "model=walk-base", lambda o: o["model"] == "walk-base"),
+        ("search", "search=walk-b", lambda o: "walk-b" in o["model"]),
+        ("versions=current", "versions=current", lambda o: "@" not in o["regime"])]:
+    s, h, b = call("GET", f"/api/v1/obligations?as_of=2026-11-23&limit=1000&{query}", token=engineer)
+    got = json.loads(b)
+    check(f"obligations filtered by {name}", s == 200 and got["items"] == [o for o in obl if keep(o)] and
+          got["total"] == len(got["items"]), b[:300])
+s, h, b = call("GET", "/api/v1/obligations?as_of=2026-11-23&limit=1&regime=ca-sb1047", token=engineer)
+first = json.loads(b)
+s, h, b = call("GET", f"/api/v1/obligations?as_of=2026-11-23&limit=1&regime=ca-sb1047&cursor={first['next_cursor']}",
+               token=engineer)
+second = json.loads(b)["items"]
+wanted = [o for o in obl if o["regime"] == "ca-sb1047"][1:2]
+check("a filtered page's cursor goes on within the filter", second == wanted, f"{second} {wanted}")
+for name, query, status, field in [
+        ("limit 0", "limit=0", 400, "limit"), ("limit text", "limit=many", 400, "limit"),
+        ("limit over 1000", "limit=1001", 400, "limit"),
+        ("cursor not hex", "cursor=zz", 400, "cursor"), ("cursor not a key", "cursor=7b7d", 400, "cursor"),
+        ("cursor odd", "cursor=abc", 400, "cursor"), ("versions", "versions=old", 400, "versions"),
+        ("regime", "regime=atlantis", 400, "regime"), ("model", "model=nobody", 404, "model"),
+        ("as_of", "as_of=2026-02-30", 400, "as_of"), ("unknown parameter", "state=open", 400, "state")]:
+    for role in ROLES:
+        s, h, b = call("GET", f"/api/v1/obligations?{query}", token=tokens[role])
+        problem(f"GET obligations: bad {name} as {role}", s, h, b, status, field)
 ids, cursor, pages = [], None, 0
 while pages < 100:
     s, h, b = call("GET", "/api/v1/models?limit=2" + (f"&cursor={cursor}" if cursor else ""), token=engineer)

@@ -80,6 +80,13 @@ test('log in and see what is due first, then the example inventory', async () =>
   await login(page, ws.base, USERS.officer);
   await page.getByRole('heading', { name: 'What is due', level: 1 }).waitFor();
   await page.locator('.tally').waitFor();
+  // The calendar is the server's first page (current statutes), its tally the server's group counts.
+  const calendar = await apiGet(page, '/obligations?versions=current&limit=100');
+  const tally = await page.locator('.tally').innerText();
+  assert.match(tally, new RegExp(`${calendar.groups.overdue}\\s+overdue`));
+  assert.match(tally, new RegExp(`${calendar.groups.met}\\s+met`));
+  const shownRows = await page.locator('table.obligations tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.obligation));
+  assert.deepEqual(shownRows.sort(), calendar.items.map((o) => o.id).sort(), 'the rows are the API\'s page');
   await checkPage(page, 'obligations');
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Models' }).click();
   await page.getByRole('heading', { name: 'Models', level: 1 }).waitFor();
@@ -90,6 +97,14 @@ test('log in and see what is due first, then the example inventory', async () =>
   const acme = table.locator('tbody tr', { has: page.getByRole('link', { name: 'acme-f1', exact: true }) });
   assert.match(await acme.innerText(), /1\.2e26 FLOP/);
   assert.match(await acme.innerText(), /Covered model/);
+  // Each regime's margin and next deadline, as the API gives them for the same list.
+  const listed = (await apiGet(page, '/models?search=acme-f1')).items.find((m) => m.id === 'acme-f1');
+  const sb1047 = listed.determinations['ca-sb1047'];
+  assert.ok(sb1047.margin, 'the API gives the SB 1047 margin');
+  assert.equal(await acme.locator('.margin').first().innerText(), sb1047.margin.replaceAll('_', ' '));
+  const deadlines = await acme.locator('.next-deadline .duty').allInnerTexts();
+  const nexts = Object.entries(listed.determinations).filter(([r, d]) => !r.includes('@') && d.next_deadline).map(([, d]) => d.next_deadline.text);
+  assert.deepEqual(deadlines.sort(), nexts.sort(), 'each current regime\'s next deadline');
   await checkPage(page, 'inventory');
 
   // Filters live in the URL: a search and a regime status, then the URL alone restores them.
@@ -112,6 +127,19 @@ test('log in and see what is due first, then the example inventory', async () =>
   assert.equal(await page.getByLabel('Search id or developer').inputValue(), 'acme');
   assert.equal(await page.getByLabel('Regime').inputValue(), 'ca-sb1047');
   assert.deepEqual(await page.locator('table.inventory tbody th a').allInnerTexts(), filtered);
+
+  // The derivatives of a model: the filter in the URL, the list the API's derived_from gives.
+  await page.goto(`${ws.base}/#/models`);
+  await page.locator('table.inventory').waitFor();
+  await page.getByLabel('Derivatives of').fill('acme-f1');
+  await page.getByLabel('Derivatives of').press('Enter');
+  await page.waitForURL(/derived_from=acme-f1/);
+  const derived = (await apiGet(page, '/models?derived_from=acme-f1')).items.map((m) => m.id);
+  await page.waitForFunction((want) => {
+    const ids = [...document.querySelectorAll('table.inventory tbody th a')].map((a) => a.textContent);
+    return ids.join() === want.join();
+  }, derived);
+  assert.ok(derived.includes('acme-f1-chat') && !derived.includes('acme-f1'), `derivatives: ${derived}`);
 });
 
 test('a covered model: the answer per regime, its clause trace, readings side by side, lineage, compute', async () => {
@@ -217,6 +245,9 @@ test('append evidence with a redaction and check its proof, before and after a c
   await page.getByRole('button', { name: 'Check every proof on this page' }).click();
   await page.waitForFunction(() => [...document.querySelectorAll('table.evidence tbody tr')].every((r) => /Verified|awaiting|Purged/.test(r.innerText)));
   assert.equal(await page.locator('table.evidence .verdict-failed').count(), 0);
+  // What each record withholds from public copies, in the list.
+  const row = page.locator('table.evidence tbody tr', { has: page.getByRole('link', { name: String(index), exact: true }) });
+  assert.match(await row.locator('ul.redactions').innerText(), /harness_config\s*: trade-secret/);
   await checkPage(page, 'evidence');
 });
 
@@ -351,8 +382,16 @@ test('the kill switch page and the keyboard: "Record incident" is reached by Tab
   await page.goto(`${ws.base}/#/killswitch`);
   await page.getByRole('heading', { name: 'Kill switch', level: 1 }).waitFor();
   await page.locator('#drill-h').waitFor();
+  // The agents the recorded drill reached, as the API lists them.
+  const { agents } = await apiGet(page, '/killswitch/agents');
+  assert.ok(agents.length >= 1, 'the example drill reached agents');
+  await page.locator('table.agents').waitFor();
+  const listedAgents = await page.locator('table.agents tbody th').allInnerTexts();
+  assert.deepEqual(listedAgents, agents.map((a) => a.id));
+  assert.match(await page.locator(`table.agents tr[data-agent="${agents[0].id}"]`).innerText(), /Drill 7[\s\S]*Stopped/);
   await checkPage(page, 'killswitch');
-  for (let i = 0; i < 12; i++) {
+  // From the page's heading, through the page (the agents' and the records' links), round to the header.
+  for (let i = 0; i < 60; i++) {
     await page.keyboard.press('Tab');
     if (await page.evaluate(() => document.activeElement?.textContent === 'Record incident')) break;
   }

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <future>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -118,9 +120,11 @@ TEST_F(WorkspaceTest, ModelsEventsAndEvidenceAreLoggedAndReplayed) {
   EXPECT_FALSE(d["model"]["determinations"].empty());
 
   // The incident starts a clock: it is among the obligations.
-  auto obligations = other->Obligations(core::Date::FromYmd(2026, 11, 23));
-  ASSERT_TRUE(obligations);
-  EXPECT_FALSE((*obligations)["obligations"].empty());
+  ObligationQuery calendar;
+  calendar.as_of = core::Date::FromYmd(2026, 11, 23);
+  auto obligations = other->Obligations(calendar);
+  ASSERT_TRUE(obligations) << obligations.error().ToString();
+  EXPECT_FALSE((*obligations)["items"].empty());
 
   // Everything verifies, and a checkpoint can be signed over it.
   auto signed_cp = other->SignCheckpoint("alice");
@@ -336,16 +340,35 @@ TEST_F(WorkspaceTest, TheSummaryKeptUpToDateEqualsOneJudgedAfresh) {
   auto judged = fresh->ListModels(query);
   ASSERT_TRUE(judged);
   EXPECT_EQ(after->items, judged->items);
-  auto obligations = ws_->Obligations(query.as_of);
-  auto fresh_obligations = fresh->Obligations(query.as_of);
+  ObligationQuery calendar;
+  calendar.as_of = query.as_of;
+  calendar.limit = 1000;
+  auto obligations = ws_->Obligations(calendar);
+  auto fresh_obligations = fresh->Obligations(calendar);
   ASSERT_TRUE(obligations && fresh_obligations);
   EXPECT_EQ(*obligations, *fresh_obligations);
+  EXPECT_EQ((*obligations)["next_cursor"], nullptr);
+  // Paged two at a time, the calendar is the same list.
+  json paged = json::array();
+  calendar.limit = 2;
+  for (int pages = 0; pages < 1000; ++pages) {
+    auto page = ws_->Obligations(calendar);
+    ASSERT_TRUE(page) << page.error().ToString();
+    for (const json& o : (*page)["items"]) paged.push_back(o);
+    if ((*page)["next_cursor"].is_null()) break;
+    calendar.cursor = (*page)["next_cursor"];
+  }
+  EXPECT_EQ(paged, (*obligations)["items"]);
+  calendar.cursor = "7b7d";  // the hex of "{}"
+  auto bad = ws_->Obligations(calendar);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().field, "cursor");
   // The header's summary is Obligations' first overdue count and next open deadline.
   auto due = ws_->Due(query.as_of);
   ASSERT_TRUE(due);
   std::size_t overdue = 0;
   json next = nullptr;
-  for (const json& o : (*obligations)["obligations"]) {
+  for (const json& o : (*obligations)["items"]) {
     if (o["overdue"].get<bool>()) {
       ++overdue;
     } else if (next.is_null() && o["state"] == "open" && !o["due"].is_null()) {
@@ -410,6 +433,100 @@ TEST_F(WorkspaceTest, AnotherKeyIsRefused) {
   auto ws = Workspace::Open(Opening());
   ASSERT_FALSE(ws);
   EXPECT_EQ(ws.error().field, "--key");
+}
+
+}  // namespace
+}  // namespace flopline::workspace
+
+namespace flopline::workspace {
+namespace {
+
+// Within a ReadOnce scope a thread reads the log once: another replica's write is seen from the
+// next scope (the next request), not in the middle of one.
+TEST_F(WorkspaceTest, AReadOnceScopeReadsTheLogOnce) {
+  std::unique_ptr<Workspace> other = OpenOne();
+  ASSERT_TRUE(ws_->CreateModel(Frontier("first"), "alice"));
+  {
+    Workspace::ReadOnce once(*other);
+    ASSERT_TRUE(other->GetModel("first"));  // the scope's one read
+    ASSERT_TRUE(ws_->CreateModel(Frontier("second"), "alice"));
+    auto unseen = other->GetModel("second");
+    ASSERT_FALSE(unseen);
+    EXPECT_EQ(unseen.error().code, core::Code::kNotFound);
+  }
+  EXPECT_TRUE(other->GetModel("second"));  // out of the scope: read again
+  Workspace::ReadOnce once(*other);         // and a new scope's first call reads too
+  ASSERT_TRUE(ws_->CreateModel(Frontier("third"), "alice"));
+  EXPECT_TRUE(other->GetModel("third"));
+}
+
+// RecordEventThen answers through its callback once the event is durable, without a waiting
+// thread; a body refused as it is read is answered at once.
+TEST_F(WorkspaceTest, RecordEventThenAnswersWhenTheEventIsDurable) {
+  ASSERT_TRUE(ws_->CreateModel(Frontier("acme-f1"), "alice"));
+  std::promise<core::Result<json>> answered;
+  ws_->RecordEventThen({{"model", "acme-f1"}, {"kind", "released"}, {"at", "2026-06-01T00:00:00Z"}}, "bob",
+                       [&](core::Result<json> r) { answered.set_value(std::move(r)); });
+  auto event = answered.get_future().get();
+  ASSERT_TRUE(event) << event.error().ToString();
+  EXPECT_EQ((*event)["kind"], "released");
+  EXPECT_EQ((*OpenOne()->GetModel("acme-f1"))["events"].size(), 1u);  // in the log: another reader sees it
+  std::optional<core::Result<json>> refused;
+  ws_->RecordEventThen({{"model", "acme-f1"}, {"kind", "exploded"}, {"at", "2026-06-01T00:00:00Z"}}, "bob",
+                       [&](core::Result<json> r) { refused = std::move(r); });
+  ASSERT_TRUE(refused);  // at once, on this thread
+  ASSERT_FALSE(*refused);
+  EXPECT_EQ(refused->error().field, "kind");
+  std::promise<core::Result<json>> missing;
+  ws_->RecordEventThen({{"model", "nobody"}, {"kind", "released"}, {"at", "2026-06-01T00:00:00Z"}}, "bob",
+                       [&](core::Result<json> r) { missing.set_value(std::move(r)); });
+  auto none = missing.get_future().get();
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().field, "model");
+}
+
+// The evidence list says what each record withholds from public copies; the kill switch's agents
+// are those the recorded drills and orders reached, each with its latest.
+TEST_F(WorkspaceTest, EvidenceRedactionsAndTheKillSwitchAgentsAreListed) {
+  ASSERT_TRUE(ws_->CreateModel(Frontier("acme-f1"), "alice"));
+  ASSERT_TRUE(ws_->AppendEvidence({{"kind", "test-results"}, {"model", "acme-f1"},
+                                   {"document", {{"suite", "cyber"}, {"harness", "internal"}}},
+                                   {"redactions", {{"harness", "trade-secret"}}}},
+                                  "alice"));
+  json drill = {{"fence", 7}, {"scope", "lineage:acme-f1"}, {"reason", "drill"}, {"drill", true}, {"targeted", 2},
+                {"stopped", 1}, {"stopped_agents", {"train-a"}}, {"drained_agents", json::array()},
+                {"not_stopped", {"serve-b"}}, {"not_stopped_why", {{"serve-b", "no confirmation before the timeout"}}},
+                {"acks", {{"train-a", {{"id", "train-a"}, {"fence", 7}, {"result", "stopped"}, {"stopped_at_ms", 1764000000000}}}}},
+                {"elapsed_ms", 1840}, {"complete", false}};
+  ASSERT_TRUE(ws_->AppendEvidence({{"kind", "shutdown-drill"}, {"document", drill}}, "alice"));
+  drill["fence"] = 9;
+  drill["drill"] = false;
+  drill["stopped_agents"] = {"train-a", "serve-b"};
+  drill["not_stopped"] = json::array();
+  auto order = ws_->AppendEvidence({{"kind", "shutdown-order"}, {"document", drill}}, "alice");
+  ASSERT_TRUE(order) << order.error().ToString();
+
+  std::unique_ptr<Workspace> replayed = OpenOne();
+  for (Workspace* w : {ws_.get(), replayed.get()}) {  // as written, and as replayed
+    EvidenceQuery q;
+    q.kind = "test-results";
+    auto listed = w->ListEvidence(q);
+    ASSERT_TRUE(listed);
+    ASSERT_EQ(listed->items.size(), 1u);
+    EXPECT_EQ(listed->items[0]["redactions"], json({{"harness", "trade-secret"}}));
+    auto agents = w->KillswitchAgents();
+    ASSERT_TRUE(agents) << agents.error().ToString();
+    const json& list = (*agents)["agents"];
+    ASSERT_EQ(list.size(), 2u);
+    EXPECT_EQ(list[0]["id"], "serve-b");
+    EXPECT_EQ(list[0]["drills"], 1);
+    EXPECT_EQ(list[0]["orders"], 1);
+    EXPECT_EQ(list[0]["last"]["kind"], "shutdown-order");
+    EXPECT_EQ(list[0]["last"]["result"], "stopped");
+    EXPECT_EQ(list[1]["id"], "train-a");
+    EXPECT_EQ(list[1]["last"]["index"], (*order)["index"]);
+    EXPECT_EQ(list[1]["last"]["stopped_at"], "2025-11-24T16:00:00Z");
+  }
 }
 
 }  // namespace

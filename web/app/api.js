@@ -86,3 +86,39 @@ export function useGet(path, generation) {
   }, [path, generation]);
   return state;
 }
+
+// `path` with more query parameters.
+export const withQuery = (path, params) => `${path}${path.includes('?') ? '&' : '?'}${query(params).slice(1)}`;
+
+// A paged list ({items, next_cursor, ...}): its first page now, and again whenever `generation`
+// changes (as many items as were shown, so a live update keeps the reader's place); `more()` adds
+// the page after what is shown. {data (the latest answer, with every item shown), error, loading,
+// more}.
+export function usePages(path, generation, pageSize = 100) {
+  const [state, setState] = useState({ data: null, error: null, loading: true, path });
+  const current = useRef(state);
+  current.current = state;
+  const latest = useRef(0);
+  const load = (url, merge) => {
+    const ticket = ++latest.current;
+    setState((s) => ({ ...s, error: null, loading: true }));
+    get(url).then(
+      (data) => ticket === latest.current && setState((s) => ({ data: merge(s.data, data), error: null, loading: false, path })),
+      (error) => ticket === latest.current && setState((s) => ({ ...s, error, loading: false })),
+    );
+  };
+  useEffect(() => {
+    if (!path) return;
+    const same = current.current.path === path && current.current.data;
+    const shown = same ? Math.min(1000, Math.max(pageSize, current.current.data.items.length)) : pageSize;
+    if (!same) setState({ data: null, error: null, loading: true, path });
+    load(withQuery(path, { limit: shown }), (_, data) => data);
+  }, [path, generation]);
+  const more = () => {
+    const { data, loading } = current.current;
+    if (!data?.next_cursor || loading) return;
+    load(withQuery(path, { limit: pageSize, cursor: data.next_cursor }),
+      (had, page) => ({ ...page, items: [...(had?.items ?? []), ...page.items] }));
+  };
+  return { ...state, more };
+}

@@ -43,6 +43,11 @@ struct Response {
   // The entity tag of a successful GET; empty: the server hashes the body. A handler that knows
   // what version of the resource it answers with (cheaper than hashing a large body) sets it.
   std::string etag;
+  // An answer given later, without a thread waiting for it (a durable write acknowledged by the
+  // group committer): when set, nothing is sent now; the server calls `later` once with `answer`,
+  // which sends the real response and may be called from any thread (once). The request stays
+  // alive until then. For a route that is not `blocking`: `later` must not block.
+  std::function<void(std::function<void(Response)> answer)> later;
 };
 
 Response Json(int status, std::string body);
@@ -105,6 +110,9 @@ class Authenticator {
   // before its expiry (logged out, the user's sessions revoked, the user disabled or given another
   // role). Called for every request with a session cookie.
   virtual bool SessionHolds(const Principal& who) { return !who.name.empty(); }
+  // Held while one request answered on an I/O thread (a read) is authenticated and answered: the
+  // workspace's adapter reads the store once for both (workspace::Workspace::ReadOnce).
+  virtual std::shared_ptr<void> Hold() { return nullptr; }
 };
 
 class Server {

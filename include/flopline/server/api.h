@@ -43,6 +43,8 @@ class WorkspaceAuthenticator final : public http::Authenticator {
   std::optional<http::Principal> Password(const std::string& name, const std::string& password) override;
   std::string SessionSecret() override;
   bool SessionHolds(const http::Principal& who) override;
+  // One read of the store for a request's credentials and its answer (Workspace::ReadOnce).
+  std::shared_ptr<void> Hold() override;
 
  private:
   workspace::Workspace& ws_;

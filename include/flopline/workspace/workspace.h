@@ -31,6 +31,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,6 +73,7 @@ struct EvidenceEntry {
   std::uint64_t index = 0;
   std::string kind, model, recorded_at, leaf_hash;  // leaf_hash in base64
   bool purged = false;
+  std::map<std::string, std::string> redactions;  // field ("*": the whole document) -> ground
 };
 
 struct Page {
@@ -84,6 +87,16 @@ struct ModelQuery {
   core::Date as_of;
   std::size_t limit = 100;
   std::string cursor;                   // the id after which to start
+};
+
+struct ObligationQuery {
+  core::Date as_of;
+  std::string regime;         // only this regime's
+  std::string model;          // only this model's
+  std::string search;         // only models whose id holds this
+  bool current_only = false;  // leave out superseded versions of a statute (ids with '@')
+  std::size_t limit = 100;    // 1 to 1000
+  std::string cursor;         // next_cursor of the previous page
 };
 
 struct EvidenceQuery {
@@ -123,6 +136,12 @@ class Workspace {
 
   // Events {"model", "kind", "at"}: recorded in the model's inventory (the obligations' clocks).
   core::Result<nlohmann::json> RecordEvent(const nlohmann::json& body, const std::string& actor);
+  // RecordEvent without waiting: `done` is called once with what RecordEvent would return, when the
+  // event is durable or refused (a body refused as it is read: at once, on this thread; else on the
+  // group committer's thread, so it must not block). For a server that answers the request from
+  // there instead of holding a thread per waiting write.
+  void RecordEventThen(const nlohmann::json& body, const std::string& actor,
+                       std::function<void(core::Result<nlohmann::json>)> done);
   core::Result<Page> ListEvents(const std::string& model, std::size_t limit, std::size_t cursor);
 
   // The explained determination of one model (the JSON of `flopline assess --explain --format
@@ -134,11 +153,23 @@ class Workspace {
     std::uint64_t generation = 0;
   };
   core::Result<Judged> Determination(const std::string& id, core::Date as_of);
-  // Every open, overdue or met obligation of every model as of `as_of`.
-  core::Result<nlohmann::json> Obligations(core::Date as_of);
+  // One page of the obligations whose clocks have started (every state but not-triggered) as of
+  // `query.as_of`, in the calendar's order: overdue first, then open ones soonest due first, open
+  // ones with no date, standing duties, met ones, the rest; within each by due time, then model,
+  // regime and obligation id. The answer:
+  //   {"as_of", "items": [{"model", "regime", "id", "cite", "text", "due", "state", "overdue",
+  //    "detail"}], "next_cursor": string or null, "total": how many match the filters,
+  //    "groups": {"overdue", "soon" (open, due within 72 h of the server's clock), "month" (within
+  //    30 days), "later", "undated", "standing", "met", "other"}: how many of those match in each,
+  //    "regimes": every regime with an obligation (the filters' choices)}.
+  // Built from the every-model summary (judged once, kept up to date) outside the workspace's lock:
+  // a page of 10,000 models' obligations does not hold up other requests. A cursor is the last
+  // item's place in that order, so a page after a change goes on from where the reader was.
+  // kInvalidArgument naming "cursor" for a cursor this did not give.
+  core::Result<nlohmann::json> Obligations(const ObligationQuery& query);
   // What a dashboard's header shows, without listing every obligation: how many are overdue as of
-  // `as_of`, and the open one due next (as Obligations lists it; null when none), at the workspace's
-  // generation.
+  // `as_of`, and the open one due next (Obligations' first open item with a due time; null when
+  // none), at the workspace's generation.
   struct DueSummary {
     std::size_t overdue = 0;
     nlohmann::json next = nullptr;
@@ -157,6 +188,12 @@ class Workspace {
   core::Result<nlohmann::json> SignCheckpoint(const std::string& actor);
   // The shutdown orders and drills recorded, newest first.
   core::Result<nlohmann::json> KillswitchOrders();
+  // The kill switch's agents, as the recorded orders and drills name them (the controller's reports
+  // appended with `killswitch controller --store`; docs/killswitch.md): {"agents": [{"id", "orders",
+  // "drills", "last": {"index", "kind", "recorded_at", "fence", "scope", "result": "stopped" |
+  // "drained" | "not-stopped", "why", "stopped_at"}}]}, by id. Only agents an order or drill reached:
+  // the controller itself is the source for the agents connected now.
+  core::Result<nlohmann::json> KillswitchAgents();
 
   // A workspace-action record: who did what to what (an auditor's read, a login).
   core::Result<void> RecordAction(const std::string& actor, const std::string& action, const std::string& target);
@@ -173,6 +210,22 @@ class Workspace {
   // after the user's sessions were last revoked.
   core::Result<bool> SessionHolds(const std::string& name, const std::string& role, const std::string& session_id,
                                   core::Instant issued);
+  // While one is alive on a thread, that thread's calls read the store's size (and replay what is
+  // new) at most once: for one request's token check and its answer, one round trip to the store
+  // and one view of the log (a replica's write is seen from the next request). Writes are not
+  // affected: a change is checked against the log as it is when written. Lives on one thread.
+  class ReadOnce {
+   public:
+    explicit ReadOnce(Workspace& ws);
+    ~ReadOnce();
+    ReadOnce(const ReadOnce&) = delete;
+    ReadOnce& operator=(const ReadOnce&) = delete;
+
+   private:
+    const void* previous_;
+    bool previous_read_;
+  };
+
   // The log's signing key: the server derives its session-cookie key from it (every replica holds
   // the same key, so a session opened on one is honoured by the other).
   const ledger::Signer& signer() const;

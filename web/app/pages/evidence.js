@@ -96,6 +96,14 @@ function Checkpoint({ generation, me }) {
   </section>`;
 }
 
+// What a public copy of a record withholds, and on which ground (the leaf says it).
+function Redactions({ redactions }) {
+  const withheld = Object.entries(redactions ?? {});
+  if (!withheld.length) return html`<span class="muted">None</span>`;
+  return html`<ul class="plain redactions">${withheld.map(([field, ground]) => html`<li>
+    ${field === '*' ? 'Whole document' : html`<code>${field}</code>`}<span class="sub">: ${ground}</span></li>`)}</ul>`;
+}
+
 function Row({ e, result, onCheck }) {
   const kind = evidenceKind(e.kind);
   return html`<tr>
@@ -104,6 +112,7 @@ function Row({ e, result, onCheck }) {
     <td>${e.model ? html`<a href=${href(`/models/${encodeURIComponent(e.model)}`)}>${e.model}</a>` : html`<span class="muted">—</span>`}</td>
     <td><${Time} iso=${e.recorded_at} /></td>
     <td><code class="hash short" title=${e.leaf_hash}>${e.leaf_hash.slice(0, 12)}…</code></td>
+    <td><${Redactions} redactions=${e.redactions} /></td>
     <td>${e.purged ? html`<span class="muted">Purged: retention ended</span>` : result?.error
       ? html`<span class="verdict verdict-failed">${result.error}</span>`
       : result && !result.verdict ? html`<span class="muted">Checking…</span>`
@@ -163,7 +172,7 @@ export function EvidencePage({ params }) {
     ${items.length ? html`<table class="data evidence">
       <caption class="visually-hidden">Evidence records</caption>
       <thead><tr><th scope="col" class="num">#</th><th scope="col">Kind</th><th scope="col">Model</th><th scope="col">Recorded</th>
-        <th scope="col">Fingerprint</th><th scope="col">Proof</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
+        <th scope="col">Fingerprint</th><th scope="col">Withheld from public copies</th><th scope="col">Proof</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
       <tbody>${items.map((e) => html`<${Row} key=${e.index} e=${e} result=${results[e.index]} onCheck=${check} />`)}</tbody>
     </table>` : ''}
     <nav class="pager" aria-label="Pages of evidence">

@@ -85,9 +85,10 @@ function EventFormBody({ params, fixedKind, title, intro }) {
     if (mine.length) return setErrors(mine);
     setBusy(true);
     try {
-      const before = (await get('/obligations')).obligations;
+      const clocks = `/obligations${query({ model: model.trim(), limit: 1000 })}`;
+      const before = (await get(clocks)).items;
       const event = await post('/events', { model: model.trim(), kind, at: isoSeconds(d) });
-      const after = (await get('/obligations')).obligations;
+      const after = (await get(clocks)).items;
       setErrors([]);
       setDone({ event, clocks: startedClocks(before, after, event.model) });
     } catch (e) {

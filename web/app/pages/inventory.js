@@ -7,8 +7,8 @@ import { query, useGet } from '../api.js';
 import { flop } from '../format.js';
 import { html } from '../html.js';
 import {
-  Empty, Loading, PageTitle, Problem, RECORDERS, Status, can, href, isCurrentRegime, navigate, regimeShort, statusWord,
-  useSession,
+  Countdown, Empty, Loading, PageTitle, Problem, RECORDERS, Status, can, href, isCurrentRegime, navigate, regimeShort,
+  statusWord, useNow, useSession,
 } from '../ui.js';
 
 export const PAGE_SIZE = 100;
@@ -47,7 +47,7 @@ function Filters({ params, regimes }) {
     return () => clearTimeout(t);
   }, [search]);
   const set = (key) => (e) => navigate('/models', { ...params, [key]: e.target.value, cursor: '', page: '' }, { replace: true });
-  const filtered = params.search || params.regime || params.status;
+  const filtered = params.search || params.regime || params.status || params.derived_from;
   return html`<form class="filters" role="search" onSubmit=${(e) => e.preventDefault()}>
     <div class="field inline">
       <label for="filter-search">Search id or developer</label>
@@ -68,20 +68,38 @@ function Filters({ params, regimes }) {
         ${STATUSES.map((s) => html`<option value=${s}>${statusWord(s)}</option>`)}
       </select>
     </div>
+    <div class="field inline">
+      <label for="filter-derived">Derivatives of</label>
+      <input id="filter-derived" type="search" placeholder="a model id" value=${params.derived_from ?? ''} onChange=${set('derived_from')} />
+    </div>
     ${filtered ? html`<a class="clear" href="#/models">Clear filters</a>` : ''}
   </form>`;
+}
+
+// The margin to the line that decided the status ("cumulative_flop 1.2e26 is above 1e26"), in words.
+function Margin({ margin }) {
+  if (!margin) return null;
+  return html`<div class="sub margin">${margin.replace(/^cumulative_flop\b/, 'compute').replaceAll('_', ' ')}</div>`;
+}
+
+// The regime's most pressing deadline: its countdown, and the duty beside it.
+function NextDeadline({ next, now }) {
+  if (!next) return null;
+  return html`<div class="sub next-deadline" title=${`${next.text} (${next.cite})`}><${Countdown} due=${next.due} now=${now} state=${next.state} />
+    <span class="duty">${next.text}</span></div>`;
 }
 
 export function InventoryPage({ params }) {
   const { generation, me } = useSession();
   const page = Math.max(1, Number(params.page) || 1);
-  const path = `/models${query({ regime: params.regime, status: params.status, search: params.search, cursor: params.cursor, limit: PAGE_SIZE })}`;
+  const now = useNow(60000);
+  const path = `/models${query({ regime: params.regime, status: params.status, search: params.search, derived_from: params.derived_from, cursor: params.cursor, limit: PAGE_SIZE })}`;
   const { data, error, loading } = useGet(path, generation);
   const items = data?.items ?? [];
   const all = regimesOf(items);
   const columns = all.filter((r) => isCurrentRegime(r) || r === params.regime);
   const regimes = all.length ? all : params.regime ? [params.regime] : [];
-  const filtered = params.search || params.regime || params.status;
+  const filtered = params.search || params.regime || params.status || params.derived_from;
   const first = (page - 1) * PAGE_SIZE + 1;
 
   return html`<section>
@@ -117,7 +135,7 @@ export function InventoryPage({ params }) {
           <td class="num">${flop(m.cumulative_flop)}</td>
           ${columns.map((r) => {
             const d = m.determinations?.[r];
-            return html`<td>${d ? html`<${Status} status=${d.status} covered=${d.covered} />` : html`<span class="muted">—</span>`}</td>`;
+            return html`<td>${d ? html`<${Status} status=${d.status} covered=${d.covered} /><${Margin} margin=${d.margin} /><${NextDeadline} next=${d.next_deadline} now=${now} />` : html`<span class="muted">—</span>`}</td>`;
           })}
         </tr>`)}
       </tbody>

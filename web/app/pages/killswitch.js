@@ -5,6 +5,42 @@ import { span } from '../format.js';
 import { html } from '../html.js';
 import { Empty, FILERS, Loading, PageTitle, Problem, Time, can, href, useNow, useSession } from '../ui.js';
 
+const RESULTS = {
+  stopped: ['■', 'Stopped', 'clear'],
+  drained: ['◐', 'Drained, then stopped', 'clear'],
+  'not-stopped': ['⚠', 'Not confirmed stopped', 'covered'],
+};
+
+// The agents the recorded orders and drills reached, each with the latest and what became of its
+// workload. The agents connected now are the controller's to say (flopline killswitch status).
+function Agents({ generation }) {
+  const { data, error } = useGet('/killswitch/agents', generation);
+  const agents = data?.agents ?? [];
+  return html`<section aria-labelledby="agents-h">
+    <h2 id="agents-h">Agents</h2>
+    <p>Every agent a recorded order or drill reached, with the latest one. The agents connected to the controller now: <code>flopline killswitch status --controller HOST:PORT</code> (docs/killswitch.md).</p>
+    <${Problem} error=${error} />
+    ${data && !agents.length ? html`<p class="muted">No recorded order or drill has reached an agent yet.</p>` : ''}
+    ${agents.length ? html`<table class="data agents">
+      <caption class="visually-hidden">Kill-switch agents, by id</caption>
+      <thead><tr><th scope="col">Agent</th><th scope="col">Latest</th><th scope="col">Its workload</th><th scope="col">Confirmed stopped</th>
+        <th scope="col" class="num">Drills</th><th scope="col" class="num">Orders</th></tr></thead>
+      <tbody>${agents.map((a) => {
+        const [icon, word, kind] = RESULTS[a.last.result] ?? ['?', a.last.result, 'unknown'];
+        return html`<tr data-agent=${a.id}>
+          <th scope="row"><code>${a.id}</code></th>
+          <td><a href=${`#/evidence/${a.last.index}`}>${a.last.kind === 'shutdown-drill' ? 'Drill' : 'Shutdown order'} ${a.last.fence ?? ''}</a>
+            <div class="sub"><${Time} iso=${a.last.recorded_at} />${a.last.scope ? html` — <code>${a.last.scope}</code>` : ''}</div></td>
+          <td><span class=${`status status-${kind}`}><span aria-hidden="true" class="icon">${icon}</span>${word}</span>${a.last.why ? html`<div class="sub">${a.last.why}</div>` : ''}</td>
+          <td>${a.last.stopped_at ? html`<${Time} iso=${a.last.stopped_at} />` : html`<span class="muted">—</span>`}</td>
+          <td class="num">${a.drills}</td>
+          <td class="num">${a.orders}</td>
+        </tr>`;
+      })}</tbody>
+    </table>` : ''}
+  </section>`;
+}
+
 export function KillSwitchPage() {
   const { generation, me } = useSession();
   const now = useNow(60000);
@@ -35,10 +71,7 @@ export function KillSwitchPage() {
           <p><a href=${`#/evidence/${lastOrder.index}`}>Its record and proof</a></p>` : html`<p>No shutdown order has been given.</p>`}
       </section>
     </div>
-    <section class="card" aria-labelledby="agents-h">
-      <h2 id="agents-h">Agents</h2>
-      <p>The agents that stop the workloads report to the kill-switch controller, not to this workspace: see them with <code>flopline killswitch status --controller HOST:PORT</code> (docs/killswitch.md). Orders and drills the controller records appear below.</p>
-    </section>
+    <${Agents} generation=${generation} />
     <h2>Orders and drills</h2>
     ${orders.length ? html`<table class="data">
       <caption class="visually-hidden">Shutdown orders and drills, newest first</caption>

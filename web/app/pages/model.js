@@ -161,18 +161,9 @@ function useLineage(model, generation) {
           break;
         }
       }
-      const page = await get(`/models${query({ limit: 1000 })}`).catch(() => ({ items: [] }));
-      const children = new Map();
-      for (const m of page.items) if (m.base) children.set(m.base, [...(children.get(m.base) ?? []), m]);
-      const descendants = [];
-      const walk = (id, depth) => {
-        for (const c of children.get(id) ?? []) {
-          descendants.push(c);
-          if (depth < 8) walk(c.id, depth + 1);
-        }
-      };
-      walk(model.id, 0);
-      if (!cancelled) setLineage({ ancestors, descendants, partial: Boolean(page.next_cursor) });
+      // Every model whose lineage passes through this one (the API's derived_from filter).
+      const page = await get(`/models${query({ derived_from: model.id, limit: 1000 })}`).catch(() => ({ items: [] }));
+      if (!cancelled) setLineage({ ancestors, descendants: page.items, partial: Boolean(page.next_cursor) });
     })();
     return () => {
       cancelled = true;
@@ -224,7 +215,7 @@ function LineageGraph({ model, lineage }) {
       })}
     </svg>` : html`<${Loading} />`}
     <figcaption id="lineage-caption">Lineage of ${model.id}: ${nodes.filter((n) => n.base).map((n) => `${n.id} is a ${n.derivation} of ${n.base}`).join('; ')}.
-      ${lineage.partial ? ' Derivatives are looked for among the first 1,000 models only.' : ''}</figcaption>
+      ${lineage.descendants.length ? html` <a href=${href('/models', { derived_from: model.id })}>${lineage.partial ? 'The first 1,000 of its derivatives' : `Its ${lineage.descendants.length === 1 ? 'derivative' : `${lineage.descendants.length} derivatives`}`} in the inventory</a>.` : ''}</figcaption>
   </figure>`;
 }
 
