@@ -86,6 +86,15 @@ core::Result<std::pair<std::string, std::string>> KeyValue(const std::string& te
   return std::pair{text.substr(0, eq), text.substr(eq + 1)};
 }
 
+// "RUN=VALUE" of a flag about a run given with --run: the run's index and the value.
+core::Result<std::pair<int, std::string>> RunFlag(meter::Session& session, const std::string& text,
+                                                  const std::string& flag, const std::string& shape) {
+  FL_ASSIGN_OR_RETURN(auto kv, KeyValue(text, flag, shape));
+  int run = session.meter().FindRun(kv.first);
+  if (run < 0) return core::InvalidArgument(fmt::format("{} names run '{}', which no --run gives", flag, kv.first), flag);
+  return std::pair{run, kv.second};
+}
+
 core::Date Today() {
   return core::Date(std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now())));
 }
@@ -549,24 +558,15 @@ int RunWatch(const WatchFlags& f) {
                       "--config"});
   }
   for (const std::string& p : f.precisions) {
-    auto kv = KeyValue(p, "--precision", "RUN=PRECISION");
-    if (!kv) return Fail(sub, kv.error());
-    int run = session.meter().FindRun(kv->first);
-    if (run < 0) {
-      return Fail(sub, {core::Code::kInvalidArgument, fmt::format("--precision names run '{}', which no --run gives", kv->first),
-                        {}, "--precision"});
-    }
-    session.meter().mutable_run(run).telemetry.precision = kv->second;
+    auto given = RunFlag(session, p, "--precision", "RUN=PRECISION");
+    if (!given) return Fail(sub, given.error());
+    session.meter().mutable_run(given->first).telemetry.precision = given->second;
   }
   // --run-key RUN=PUBKEY_FILE: the run's events count only when signed by its key.
   for (const std::string& k : f.run_keys) {
-    auto kv = KeyValue(k, "--run-key", "RUN=PUBKEY_FILE");
+    auto kv = RunFlag(session, k, "--run-key", "RUN=PUBKEY_FILE");
     if (!kv) return Fail(sub, kv.error());
-    int run = session.meter().FindRun(kv->first);
-    if (run < 0) {
-      return Fail(sub, {core::Code::kInvalidArgument, fmt::format("--run-key names run '{}', which no --run gives", kv->first),
-                        {}, "--run-key"});
-    }
+    int run = kv->first;
     auto text = core::ReadRegularFile(kv->second, {});
     if (!text) return Fail(sub, {core::Code::kInvalidArgument, text.error().message, {}, "--run-key"});
     auto key = meter::ParsePublicKey(*text, "--run-key");
@@ -634,15 +634,10 @@ int RunWatch(const WatchFlags& f) {
   }
   // --telemetry RUN=FILE: a run's dcgm telemetry beside its step events.
   for (const std::string& t : f.telemetry) {
-    auto kv = KeyValue(t, "--telemetry", "RUN=FILE");
+    auto kv = RunFlag(session, t, "--telemetry", "RUN=FILE");
     if (!kv) return Fail(sub, kv.error());
-    int run = session.meter().FindRun(kv->first);
-    if (run < 0) {
-      return Fail(sub, {core::Code::kInvalidArgument, fmt::format("--telemetry names run '{}', which no --run gives", kv->first),
-                        {}, "--telemetry"});
-    }
     InputFormat telemetry;
-    telemetry.telemetry_run = run;
+    telemetry.telemetry_run = kv->first;
     if (auto opened = open_input(kv->second, telemetry); !opened) return Fail(sub, opened.error());
   }
 

@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "line_error.h"
+
 namespace flopline::meter {
 namespace {
 
@@ -18,15 +20,6 @@ using nlohmann::json;
 
 // The latest time a sample may carry: the end of the year 9999 (a later one is a unit mistake).
 constexpr double kMaxTime = 253402300799.0;
-
-struct At {
-  const std::string& file;
-  int line;
-};
-
-tl::unexpected<core::Error> Bad(const At& at, std::string field, std::string message) {
-  return core::InvalidArgument(std::move(message), std::move(field), core::Location{at.file, at.line, 0});
-}
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':'; }

@@ -10,19 +10,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "line_error.h"
+
 namespace flopline::meter {
 namespace {
 
 using nlohmann::json;
-
-struct At {
-  const std::string& file;
-  int line;
-};
-
-tl::unexpected<core::Error> Bad(const At& at, std::string field, std::string message) {
-  return core::InvalidArgument(std::move(message), std::move(field), core::Location{at.file, at.line, 0});
-}
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 

@@ -11,21 +11,13 @@
 #include <fmt/format.h>
 
 #include "flopline/core/instant.h"
+#include "line_error.h"
 
 namespace flopline::meter {
 namespace {
 
 using simdjson::dom::element;
 using simdjson::dom::element_type;
-
-struct At {
-  const std::string& file;
-  int line;
-};
-
-tl::unexpected<core::Error> Bad(const At& at, std::string field, std::string message) {
-  return core::InvalidArgument(std::move(message), std::move(field), core::Location{at.file, at.line, 0});
-}
 
 const char* TypeName(element_type t) {
   switch (t) {

@@ -186,15 +186,18 @@ expect_error hf-one-run 2 "--run" -- meter watch --input-format hf "$tmp/train.l
 # Step events pushed over HTTP: POST /v1/steps with the API token; a 400 naming each bad line and
 # field; 401 without the token; 413 for a body over 1 MiB; the report at SIGTERM counts what came.
 echo "push-token-0123456789abcdef" >"$tmp/push.token"
-"$bin" meter watch --listen 127.0.0.1:0 --push-token-file "$tmp/push.token" --run r1=m --format json \
-  >"$tmp/push.out" 2>"$tmp/push.err" &
-pusher=$!
-port=
-for _ in $(seq 1 300); do
-  port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$tmp/push.err" | grep -oE '[0-9]+$')
-  [[ -n $port ]] && break
-  sleep 0.1
-done
+# start_pusher ARGS...: a meter serving pushes in the background ($pusher); its port in $port.
+start_pusher() {
+  "$bin" meter watch --listen 127.0.0.1:0 --push-token-file "$tmp/push.token" "$@" >"$tmp/push.out" 2>"$tmp/push.err" &
+  pusher=$!
+  port=
+  for _ in $(seq 1 300); do
+    port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$tmp/push.err" | grep -oE '[0-9]+$')
+    [[ -n $port ]] && break
+    sleep 0.1
+  done
+}
+start_pusher --run r1=m --format json
 check push-listening test -n "$port"
 url="http://127.0.0.1:$port/v1/steps"
 auth="Authorization: Bearer push-token-0123456789abcdef"
@@ -303,15 +306,7 @@ import json
 r = json.loads(open('$tmp/out').read().splitlines()[-1])['report']
 assert r['bad_lines'] == 20 and r['runs'][0]['steps_counted'] == 0, r"
 # Pushed events of a keyed run are checked the same way.
-"$bin" meter watch --listen 127.0.0.1:0 --push-token-file "$tmp/push.token" --run r1=m --run-key "r1=$tmp/run.pub" \
-  --format json >"$tmp/push.out" 2>"$tmp/push.err" &
-pusher=$!
-port=
-for _ in $(seq 1 300); do
-  port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$tmp/push.err" | grep -oE '[0-9]+$')
-  [[ -n $port ]] && break
-  sleep 0.1
-done
+start_pusher --run r1=m --run-key "r1=$tmp/run.pub" --format json
 url="http://127.0.0.1:$port/v1/steps"
 sed -n 1,2p "$tmp/signed.jsonl" >"$tmp/push-signed.jsonl"
 push signed "$tmp/push-signed.jsonl" -H "$auth"
