@@ -22,7 +22,9 @@
 // resident memory per enrolled agent (VmRSS with N agents less VmRSS before the first).
 //
 // usage: killswitch_fleet FLOPLINE_BINARY [--agents 1000,10000] [--rounds 5] [--threads 2]
-//                         [--etcd] [--ttl-ms 30000] [--check]
+//                         [--controller-threads 0] [--etcd] [--ttl-ms 30000] [--check]
+// --controller-threads 1,2: the controller's --threads, one flopline row each (the etcd row has
+// the last); 0 is the controller's default (one per core, at most 8).
 // --check: exit 1 unless every round of every path was complete (every agent verified the order
 // and was confirmed); the short ctest uses it. Needs etcd on PATH for --etcd.
 #include <arpa/inet.h>
@@ -855,11 +857,11 @@ std::uint16_t FreePort() {
 // Starts a controller and waits until the operator can talk to it; its pid.
 pid_t StartController(const std::string& bin, const std::string& dir, const std::string& key,
                       const Endpoint& at, std::int64_t ttl_ms, const std::string& etcd,
-                      const Credential& op) {
+                      const Credential& op, int threads) {
   std::vector<std::string> argv = {bin,     "killswitch", "controller",
                                    "--listen", at.ToString(), "--lease-ttl",
                                    fmt::format("{}", static_cast<double>(ttl_ms) / 1000.0),
-                                   "--key", key};
+                                   "--key", key, "--threads", std::to_string(threads)};
   if (!etcd.empty()) {
     argv.push_back("--etcd");
     argv.push_back(etcd);
@@ -890,12 +892,12 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: killswitch_fleet FLOPLINE_BINARY [--agents 1000,10000] [--rounds 5] "
-                 "[--threads 2] [--etcd] [--ttl-ms 30000] [--check]\n");
+                 "[--threads 2] [--controller-threads 0] [--etcd] [--ttl-ms 30000] [--check]\n");
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
   std::string bin = argv[1];
-  std::vector<int> sizes = {1000, 10000};
+  std::vector<int> sizes = {1000, 10000}, controller_threads = {0};
   int rounds = 5, threads = 2;
   bool with_etcd = false, check = false;
   std::int64_t ttl_ms = 30'000;
@@ -911,6 +913,8 @@ int main(int argc, char** argv) {
       rounds = std::stoi(value());
     } else if (a == "--threads") {
       threads = std::stoi(value());
+    } else if (a == "--controller-threads") {
+      controller_threads = Ints(value());
     } else if (a == "--ttl-ms") {
       ttl_ms = std::stoll(value());
     } else if (a == "--etcd") {
@@ -990,11 +994,22 @@ int main(int argc, char** argv) {
                 n * check_us / 1000.0 / std::min(threads, n));
     Print(floor);
     incomplete += floor.incomplete;
-    std::vector<std::pair<std::string, std::string>> paths = {{"flopline", ""}};
-    if (with_etcd) paths.emplace_back("flopline+etcd", etcd_endpoint);
-    for (const auto& [name, endpoint] : paths) {
+    struct Path {
+      std::string name, etcd;
+      int threads;
+    };
+    std::vector<Path> paths;
+    auto named = [&](std::string name, int t) {
+      return controller_threads.size() > 1 ? fmt::format("{}/{}t", name, t) : name;
+    };
+    for (int t : controller_threads) paths.push_back({named("flopline", t), "", t});
+    if (with_etcd) {
+      int t = controller_threads.back();
+      paths.push_back({named("flopline+etcd", t), etcd_endpoint, t});
+    }
+    for (const auto& [name, endpoint, ctl_threads] : paths) {
       Endpoint at{"127.0.0.1", FreePort()};
-      pid_t ctl = StartController(bin, dir, key, at, ttl_ms, endpoint, op);
+      pid_t ctl = StartController(bin, dir, key, at, ttl_ms, endpoint, op, ctl_threads);
       long rss0 = RssKiB(ctl);
       Series s = ControllerRun(name, fleet, ctl, at, op, verifier, rounds, ttl_ms, rss0);
       Stop(ctl);

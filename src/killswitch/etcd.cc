@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <charconv>
 #include <condition_variable>
 #include <deque>
@@ -124,7 +125,7 @@ Result<std::int64_t> EtcdClient::GrantLease(std::int64_t ttl_seconds) {
 Result<void> EtcdClient::KeepAlive(std::int64_t lease) {
   FL_ASSIGN_OR_RETURN(json r, Call("/v3/lease/keepalive", {{"ID", std::to_string(lease)}}));
   if (!r.contains("result") || !r["result"].contains("TTL"))
-    return Unavailable("the lease is gone");
+    return core::MakeError(core::Code::kNotFound, "etcd: the lease is gone");
   return core::Ok();
 }
 
@@ -320,9 +321,14 @@ class Etcd final : public Coordinator {
     json value = agent;
     value["controller"] = me_;
     std::string key = std::string(kRoot) + "agents/" + agent["id"].get<std::string>();
+    std::string sealed = SealEtcdValue(master_, key, value.dump());
+    {
+      std::lock_guard lock(local_mu_);
+      local_[key] = sealed;
+    }
     std::lock_guard lock(mu_);
     SendQueued();
-    auto r = client_.Put(key, SealEtcdValue(master_, key, value.dump()), lease_);
+    auto r = client_.Put(key, sealed, lease_);
     if (!r) {
       Warn(r.error().message);
       return 0;
@@ -333,7 +339,12 @@ class Etcd final : public Coordinator {
   void AgentRenewed(const std::string&) override {}  // the controller's one lease keeps them all
 
   void AgentDown(const std::string& id) override {
-    Queue({std::string(kRoot) + "agents/" + id, "", true});
+    std::string key = std::string(kRoot) + "agents/" + id;
+    {
+      std::lock_guard lock(local_mu_);
+      local_.erase(key);
+    }
+    Queue({key, "", true});
   }
 
   std::vector<json> RemoteAgents() override {
@@ -407,6 +418,7 @@ class Etcd final : public Coordinator {
   struct Op {
     std::string key, value;
     bool erase = false;
+    std::int64_t lease = 0;  // a put under this lease
   };
   void Queue(Op op) {
     {
@@ -433,7 +445,9 @@ class Etcd final : public Coordinator {
         if (op.erase) {
           success.push_back({{"requestDeleteRange", {{"key", B64(op.key)}}}});
         } else {
-          success.push_back({{"requestPut", {{"key", B64(op.key)}, {"value", B64(op.value)}}}});
+          json put = {{"key", B64(op.key)}, {"value", B64(op.value)}};
+          if (op.lease != 0) put["lease"] = std::to_string(op.lease);
+          success.push_back({{"requestPut", put}});
         }
         ops.pop_front();
       }
@@ -457,10 +471,43 @@ class Etcd final : public Coordinator {
   void KeepLease() {
     EtcdClient client(endpoints_);
     while (!stop_) {
-      if (auto r = client.KeepAlive(lease_); !r) Warn(r.error().message);
+      if (auto r = client.KeepAlive(lease_); !r) {
+        Warn(r.error().message);
+        if (r.error().code == core::Code::kNotFound) Regrant();
+      }
       for (int i = 0; i < 10 * ttl_s_ / 3 + 1 && !stop_; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+  }
+
+  // The controller's lease expired (etcd unreachable, or without a leader, for longer than the
+  // TTL: found by tests/cli/killswitch_chaos_test.sh, a partition round): its key and its agents'
+  // entries went with it, so the other controllers no longer saw its agents (an order issued
+  // there would have left them out), and every enrolment here failed for ever ("requested lease
+  // not found"). A new lease, and the controller and every agent still enrolled here put again
+  // under it, after what was queued (an agent gone meanwhile is deleted after its put).
+  void Regrant() {
+    std::lock_guard lock(mu_);
+    SendQueued();
+    auto lease = client_.GrantLease(ttl_s_);
+    if (!lease) {
+      Warn(lease.error().message);  // the next keep-alive finds the old lease gone again
+      return;
+    }
+    lease_ = *lease;
+    if (auto r = client_.Put(std::string(kRoot) + "controllers/" + me_, "up", lease_); !r)
+      Warn(r.error().message);
+    std::size_t agents = 0;
+    {
+      std::lock_guard local(local_mu_);
+      std::lock_guard queue(queue_mu_);
+      for (const auto& [key, value] : local_) queue_.push_back({key, value, false, lease_});
+      agents = local_.size();
+    }
+    SendQueued();
+    Warn(fmt::format("etcd: this controller's lease had expired: a new one, and its {} agents "
+                     "registered again",
+                     agents));
   }
 
   void WatchLoop(std::int64_t from) {
@@ -510,8 +557,10 @@ class Etcd final : public Coordinator {
   EtcdClient client_;
   std::mutex mu_;
   std::int64_t ttl_s_;
-  std::int64_t lease_ = 0;
+  std::atomic<std::int64_t> lease_{0};
   std::string me_;
+  std::mutex local_mu_;
+  std::map<std::string, std::string> local_;  // the agents enrolled here: key -> sealed entry
   int wake_;
   std::atomic<bool> stop_{false};
   std::thread keeper_, watcher_, writer_;

@@ -438,6 +438,18 @@ check etcd-hostile-logged wait_until 30000 grep -q "etcd: ignored /flopline/ks/o
 check etcd-hostile-controllers-alive bash -c "kill -0 $ca && kill -0 $cb"
 expect_ok etcd-hostile-status killswitch status --controller 127.0.0.1:$PB --format json "${op[@]}"
 check etcd-hostile-agent-skipped python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {a["id"] for a in d["agents"]} == {"ha1","ha2","ha3","ha4","ha5","ha6"}, d' "$tmp/out"
+# The chaos test found a controller whose etcd lease had expired during a partition: its agents'
+# entries went with it (the other controller no longer saw them) and every later enrolment there
+# failed ("requested lease not found"), for good. PB's lease revoked: PB takes a new one and puts
+# its agents back, PA sees all six again, and the agents that move to PB below can enrol there.
+etcdctl_e() { ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:$E "$@"; }
+pb_lease=$(for l in $(etcdctl_e lease list | tail -n +2); do
+  etcdctl_e lease timetolive "$l" --keys | grep -q "/flopline/ks/controllers/$cb-" && echo "$l"; done)
+check etcd-lease-found test -n "$pb_lease"
+etcdctl_e lease revoke "$pb_lease" >/dev/null
+check etcd-lease-regranted wait_until 15000 grep -q "lease had expired: a new one, and its 3 agents registered again" "$tmp/controller-$PB.log"
+expect_ok etcd-lease-status-a killswitch status --controller 127.0.0.1:$PA --format json "${op[@]}"
+check etcd-lease-a-sees-all python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {a["id"] for a in d["agents"]} == {"ha1","ha2","ha3","ha4","ha5","ha6"}, d' "$tmp/out"
 kill -9 $ca
 sleep 3   # longer than the 2 s lease: agents of the dead controller must have moved, not stopped
 check ha-nothing-stopped bash -c "$(declare -p num tag); $(declare -f alive running); for i in 1 2 3 4 5 6; do running ha\$i || exit 1; done"

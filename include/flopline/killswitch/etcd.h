@@ -74,6 +74,8 @@ class EtcdClient {
       const std::string& prefix);
   core::Result<void> Delete(const std::string& key);
   core::Result<std::int64_t> GrantLease(std::int64_t ttl_seconds);
+  // kNotFound once the lease has expired (a new one must be granted); kUnavailable if etcd cannot
+  // be reached.
   core::Result<void> KeepAlive(std::int64_t lease);
   // Streams events under `prefix` from `start_revision` until `stop` is set; calls `on_put` for
   // each put (key, value) and raises `*last_revision` (if given) to each one's mod_revision.
