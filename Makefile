@@ -56,7 +56,7 @@ bench: build
 	  build/bench/ledger_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true; \
 	  status=$$?; scripts/pg-test-server.sh stop build/pg-bench; exit $$status
 	@build/bench/killswitch_bench build/flopline 10,100,1000 20,10,3
-	@build/tests/killswitch_fleet build/flopline --agents 1000,9000 --rounds 5 --etcd
+	@build/tests/killswitch_fleet build/flopline --agents 1000,9000 --rounds 5 --etcd --controller-threads 1,2
 
 clean:
 	rm -rf build build-asan build-debug build-fuzz
