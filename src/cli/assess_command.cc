@@ -383,22 +383,39 @@ class ChunkPrinter {
 };
 
 // One output buffer per judging thread, for Engine::AssessChunks's `judged` hook: each thread
-// appends the models it judges (a consecutive run of the chunk), and the buffers are written in
-// order when the chunk is done.
+// appends the models it judges (a consecutive run of the chunk). When a chunk is done its buffers
+// are written in order on a thread of their own while the next chunk is judged into a second set:
+// the judging threads never wait for a write (a million models' JSON is gigabytes), only, at the
+// next chunk's end, for the write before it.
 class Fused {
  public:
-  explicit Fused(unsigned threads) : buffers_(std::max(1u, threads)) {}
-  std::string& buffer(unsigned part) { return buffers_[part]; }
+  explicit Fused(unsigned threads) {
+    for (auto& set : sets_) set.resize(std::max(1u, threads));
+  }
+  ~Fused() { Wait(); }
+  std::string& buffer(unsigned part) { return sets_[current_][part]; }
+  // Called between chunks (the judging threads are done with the current set).
   bool Write() {
-    for (std::string& b : buffers_) {
-      std::fwrite(b.data(), 1, b.size(), stdout);
-      b.clear();
-    }
+    Wait();  // the set before, which the next chunk is judged into
+    std::vector<std::string>& full = sets_[current_];
+    writing_ = std::thread([&full] {
+      for (std::string& b : full) {
+        std::fwrite(b.data(), 1, b.size(), stdout);
+        b.clear();
+      }
+    });
+    current_ ^= 1;
     return true;
+  }
+  // Every set written: before anything else goes to standard output.
+  void Wait() {
+    if (writing_.joinable()) writing_.join();
   }
 
  private:
-  std::vector<std::string> buffers_;
+  std::array<std::vector<std::string>, 2> sets_;
+  unsigned current_ = 0;
+  std::thread writing_;
 };
 
 // Every rule of every reading, obligations, penalty and notes: what --explain adds per model.
@@ -640,15 +657,18 @@ int Run(const AssessFlags& f) {
   auto each_chunk = [&](const std::function<bool(std::size_t)>& explain,
                         const std::function<bool(std::string&, std::size_t, std::size_t, const rules::ModelAnswer&)>& print) {
     Fused fused(threads);
-    return engine.AssessChunks(*inventory, options, explain,
-                               [&](std::size_t, std::span<const rules::ModelAnswer>) {
-                                 out.Flush();
-                                 return fused.Write();
-                               },
-                               threads, rules::Engine::Summaries::kBrief,
-                               [&](unsigned part, std::size_t i, const rules::ModelAnswer& a) {
-                                 print(fused.buffer(part), part, i, a);
-                               });
+    auto done = engine.AssessChunks(*inventory, options, explain,
+                                    [&](std::size_t, std::span<const rules::ModelAnswer>) {
+                                      fused.Wait();
+                                      out.Flush();  // the head, before the first chunk
+                                      return fused.Write();
+                                    },
+                                    threads, rules::Engine::Summaries::kBrief,
+                                    [&](unsigned part, std::size_t i, const rules::ModelAnswer& a) {
+                                      print(fused.buffer(part), part, i, a);
+                                    });
+    fused.Wait();
+    return done;
   };
 
   if (f.quiet) {
@@ -739,7 +759,6 @@ int Run(const AssessFlags& f) {
   Fused fused(threads);
   auto done = engine.AssessChunks(*inventory, options, {},
                                   [&](std::size_t first, std::span<const rules::ModelAnswer> answers) {
-                                    out.Flush();
                                     if (headed) return fused.Write();
                                     head(answers);
                                     headed = true;
@@ -750,6 +769,7 @@ int Run(const AssessFlags& f) {
                                   [&](unsigned part, std::size_t i, const rules::ModelAnswer& a) {
                                     if (headed) print_row(fused.buffer(part), part, i, a);
                                   });
+  fused.Wait();  // the last chunk written before the legend
   if (!done) {
     out.buffer().clear();
     return ReportError("assess", done.error().ToString());

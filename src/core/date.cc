@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 namespace flopline::core {
@@ -32,7 +33,7 @@ Result<Date> Date::Parse(std::string_view text) {
 }
 
 std::string Date::ToString() const {
-  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd_.year()),
+  return fmt::format(FMT_COMPILE("{:04}-{:02}-{:02}"), static_cast<int>(ymd_.year()),
                      static_cast<unsigned>(ymd_.month()), static_cast<unsigned>(ymd_.day()));
 }
 

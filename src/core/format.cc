@@ -2,11 +2,12 @@
 
 #include <cmath>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 namespace flopline::core {
 
-std::string Sci3(double value) { return fmt::format("{:.2e}", value); }
+std::string Sci3(double value) { return fmt::format(FMT_COMPILE("{:.2e}"), value); }
 
 std::string Grouped(std::int64_t value) {
   std::string digits = std::to_string(value < 0 ? -value : value);

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 namespace flopline::core {
@@ -33,8 +34,10 @@ Result<Instant> Instant::Parse(std::string_view text) {
 std::string Instant::ToString() const {
   auto day = std::chrono::floor<std::chrono::days>(t_);
   std::chrono::hh_mm_ss hms(t_ - day);
-  return fmt::format("{}T{:02}:{:02}:{:02}Z", Date(std::chrono::year_month_day(day)).ToString(),
-                     hms.hours().count(), hms.minutes().count(), hms.seconds().count());
+  const std::chrono::year_month_day ymd(day);
+  return fmt::format(FMT_COMPILE("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z"), static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), hms.hours().count(),
+                     hms.minutes().count(), hms.seconds().count());
 }
 
 Instant Instant::PlusMonths(int months) const {

@@ -1,9 +1,11 @@
 #include "flopline/rules/determination_json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include "flopline/core/format.h"
@@ -41,6 +43,17 @@ json DeadlineJson(const Determination& d) {
 
 std::string MarginOrEmpty(const Determination& d) { return KeyMargin(d); }
 
+// Every reading gives the same status, by the same rule, to the same developer: the determination's
+// own status and developer_of_record say it all, and the summary lists no readings.
+bool ReadingsAgree(const Determination& d) {
+  const Outcome& first = d.outcomes.front();
+  return std::all_of(d.outcomes.begin() + 1, d.outcomes.end(), [&](const Outcome& o) {
+    return o.status == first.status && o.rule == first.rule && o.developer == first.developer;
+  });
+}
+
+json PenaltyIndex(const Determination& d) { return d.penalty < 0 ? json(nullptr) : json(d.penalty); }
+
 json DeterminationJson(const Determination& d) {
   json readings = json::array();
   for (const Outcome& o : d.outcomes) {
@@ -62,7 +75,9 @@ json DeterminationJson(const Determination& d) {
               {"developer_of_record", first.developer},
               {"margin", margin.empty() ? json(nullptr) : json(margin)},
               {"next_deadline", DeadlineJson(d)},
+              {"readings_agree", ReadingsAgree(d)},
               {"readings", readings},
+              {"penalty", PenaltyIndex(d)},
               {"penalty_max_usd", d.penalty_currency == "USD" ? OrNull(d.penalty_first) : json(nullptr)},
               {"penalty_max", OrNull(d.penalty_first)},
               {"penalty_subsequent_max", OrNull(d.penalty_subsequent)},
@@ -97,7 +112,7 @@ void AppendNumber(std::string& out, double v) {
     out += "null";  // never produced by a checked inventory; JSON has no inf
     return;
   }
-  fmt::format_to(std::back_inserter(out), "{}", v);
+  fmt::format_to(std::back_inserter(out), FMT_COMPILE("{}"), v);
 }
 
 void AppendOptional(std::string& out, const std::optional<double>& v) {
@@ -109,6 +124,11 @@ void AppendOptional(std::string& out, const std::optional<double>& v) {
 
 void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
+  AppendJsonEscaped(out, s);
+  out += '"';
+}
+
+void AppendJsonEscaped(std::string& out, std::string_view s) {
   // Runs of characters that need no escape are copied whole: this writes gigabytes.
   auto plain = [](char c) { return c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20; };
   // Eight bytes at a time while none needs an escape (a byte below 0x20, '"' or '\\'): the
@@ -144,7 +164,6 @@ void AppendJsonString(std::string& out, std::string_view s) {
         }
     }
   }
-  out += '"';
 }
 
 const Margin* KeyMarginOf(const Determination& d) {
@@ -158,6 +177,33 @@ const Margin* KeyMarginOf(const Determination& d) {
     if (!key && m.threshold > 0) key = &m;
   }
   return key;
+}
+
+// KeyMargin's text as a JSON string, or null, written straight into `out`: the summary's hot path
+// (no string per model; the threshold's text formatted again only when it changes).
+void AppendKeyMargin(std::string& out, const Determination& d) {
+  const Margin* key = KeyMarginOf(d);
+  if (!key) {
+    out += "null";
+    return;
+  }
+  thread_local double last_threshold = std::nan("");
+  thread_local std::string threshold_text;
+  if (!(key->threshold == last_threshold)) {
+    last_threshold = key->threshold;
+    threshold_text = core::Sci3(key->threshold);
+  }
+  std::string_view right = key->right;
+  if (right.starts_with("param.")) right.remove_prefix(6);
+  out += '"';
+  AppendJsonEscaped(out, key->left);
+  out += ' ';
+  AppendJsonEscaped(out, key->text);
+  out += ' ';
+  AppendJsonEscaped(out, right);
+  out += ' ';
+  out += threshold_text;
+  out += '"';
 }
 
 std::string KeyMargin(const Determination& d) {
@@ -229,9 +275,7 @@ void AppendSummaryJson(std::string& out, const ModelAnswer& a) {
     out += "],\"developer_of_record\":";
     AppendJsonString(out, d.outcomes.front().developer);
     out += ",\"margin\":";
-    std::string margin = KeyMargin(d);
-    if (margin.empty()) out += "null";
-    else AppendJsonString(out, margin);
+    AppendKeyMargin(out, d);
     out += ",\"next_deadline\":";
     if (const ObligationState* o = NextDeadline(d)) {
       out += "{\"id\":";
@@ -246,8 +290,10 @@ void AppendSummaryJson(std::string& out, const ModelAnswer& a) {
     } else {
       out += "null";
     }
-    out += ",\"readings\":[";
-    for (std::size_t i = 0; i < d.outcomes.size(); ++i) {
+    // The readings only where they differ: their names are in the head (regimes[].readings).
+    const bool agree = ReadingsAgree(d);
+    out += agree ? ",\"readings_agree\":true,\"readings\":[" : ",\"readings_agree\":false,\"readings\":[";
+    for (std::size_t i = 0; !agree && i < d.outcomes.size(); ++i) {
       const Outcome& o = d.outcomes[i];
       if (i) out += ',';
       out += "{\"reading\":";
@@ -262,7 +308,12 @@ void AppendSummaryJson(std::string& out, const ModelAnswer& a) {
       AppendJsonString(out, o.developer);
       out += '}';
     }
-    out += "],\"penalty_max_usd\":";
+    // The penalty by its index in the head (regimes[].penalties: its clause, the violations the
+    // figure is for, the other remedies), and the figures, which are the model's.
+    out += "],\"penalty\":";
+    if (d.penalty < 0) out += "null";
+    else fmt::format_to(std::back_inserter(out), "{}", d.penalty);
+    out += ",\"penalty_max_usd\":";
     AppendOptional(out, d.penalty_currency == "USD" ? d.penalty_first : std::nullopt);
     out += ",\"penalty_max\":";
     AppendOptional(out, d.penalty_first);
@@ -271,16 +322,6 @@ void AppendSummaryJson(std::string& out, const ModelAnswer& a) {
     out += ",\"penalty_currency\":";
     if (d.penalty_currency.empty()) out += "null";
     else AppendJsonString(out, d.penalty_currency);
-    // Optional text fields: null when empty, as in the explained shape.
-    for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"penalty_cite", &d.penalty_cite},
-                                     {"penalty_condition", &d.penalty_condition},
-                                     {"penalty_otherwise", &d.penalty_otherwise}}) {
-      out += ",\"";
-      out += key;
-      out += "\":";
-      if (value->empty()) out += "null";
-      else AppendJsonString(out, *value);
-    }
     out += ",\"notes\":[";
     for (std::size_t i = 0; i < d.notes.size(); ++i) {
       if (i) out += ',';
@@ -298,12 +339,27 @@ json RegimesToJson(const std::vector<RegimeContext>& regimes) {
     for (const ParamValue& p : r.params) {
       params.push_back({{"name", p.name}, {"value", p.value}, {"unit", p.unit}, {"cite", p.cite}, {"basis", p.basis}});
     }
+    json penalties = json::array();
+    for (const Penalty& p : r.penalties) {
+      auto text = [](const std::string& t) { return t.empty() ? json(nullptr) : json(t); };
+      penalties.push_back({{"cite", p.cite},
+                           {"applies_to", p.applies_to},
+                           {"currency", p.currency},
+                           {"first", p.first},
+                           {"subsequent", p.subsequent},
+                           {"from", p.from ? json(p.from->ToString()) : json(nullptr)},
+                           {"condition", text(p.condition)},
+                           {"otherwise", text(p.otherwise)},
+                           {"secondary", text(p.secondary)}});
+    }
     out.push_back({{"id", r.id},
                    {"title", r.title},
                    {"note", r.note.empty() ? json(nullptr) : json(r.note)},
                    {"in_force", r.in_force},
                    {"parameters", params},
-                   {"notes", r.notes}});
+                   {"notes", r.notes},
+                   {"readings", r.readings},
+                   {"penalties", penalties}});
   }
   return out;
 }

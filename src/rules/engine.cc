@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include "flopline/core/format.h"
@@ -242,8 +243,9 @@ ParamValue ValueAt(const Regime& r, const Parameter& p, core::Date as_of, const 
 std::string MarginText(double value, double threshold) {
   if (value == threshold) return "exactly at";
   if (threshold <= 0 || value <= 0) return value > threshold ? "above" : "below";
-  return value > threshold ? fmt::format("{:.3g}x above", value / threshold)
-                           : fmt::format("{:.3g}x below", threshold / value);
+  // Compiled formats: a million models' summaries format millions of these.
+  return value > threshold ? fmt::format(FMT_COMPILE("{:.3g}x above"), value / threshold)
+                           : fmt::format(FMT_COMPILE("{:.3g}x below"), threshold / value);
 }
 
 struct Evaluated {
@@ -693,6 +695,8 @@ RegimeRun Prepare(const Regime& r, const AssessOptions& options, const std::vect
     run.slots.emplace_back(r.schema(c));
     run.reading_names.push_back(r.CombinationName(c));
   }
+  run.context.readings = run.reading_names;
+  run.context.penalties = r.penalties;
   return run;
 }
 
@@ -755,6 +759,7 @@ void Reset(Determination& d) {
   d.penalty_cite.clear();
   d.penalty_condition.clear();
   d.penalty_otherwise.clear();
+  d.penalty = -1;
   d.notes.clear();
 }
 
@@ -981,7 +986,11 @@ void Determine(const RegimeRun& run, const Inventory& inv, std::size_t mi, const
       double next = r.compiled_penalties(c)[2 * pi + 1].EvaluateNumber(values, params, &known_next);
       if (known_first) d.penalty_first = first;
       if (known_next) d.penalty_subsequent = next;
+      d.penalty = static_cast<int>(pi);
       d.penalty_currency = p.currency;
+      // A brief summary names the penalty by index: its texts, and the notes below that restate
+      // them, are the regime's, written once (RegimeContext::penalties).
+      if (detail == Detail::kBrief) break;
       d.penalty_cite = p.cite;
       d.penalty_condition = p.condition;
       d.penalty_otherwise = p.otherwise;

@@ -176,7 +176,23 @@ for a, b in zip(s["models"], e["models"]):
     for x, y in zip(a["determinations"], b["determinations"]):
         for k in ("regime", "status", "covered", "basis", "margin", "next_deadline", "penalty_max", "developer_of_record"):
             assert x[k] == y[k], (a["id"], x["regime"], k, x[k], y[k])
-        assert [r["status"] for r in x["readings"]] == [r["status"] for r in y["readings"]]
+        assert x["readings_agree"] == y["readings_agree"] and x["penalty"] == y["penalty"], (a["id"], x["regime"])
+        if x["readings_agree"]:
+            # Listed only where they differ: every explained reading gives the determination's answer.
+            assert x["readings"] == [], (a["id"], x["regime"])
+            assert {(r["status"], r["developer"]) for r in y["readings"]} == {(x["status"], x["developer_of_record"])}
+        else:
+            assert [r["status"] for r in x["readings"]] == [r["status"] for r in y["readings"]]
+        # The penalty's texts are written once, in the head; the explained shape repeats them.
+        assert "penalty_cite" not in x and "penalty_condition" not in x
+        p = s["regimes"][[r["id"] for r in s["regimes"]].index(x["regime"])]["penalties"][x["penalty"]] \
+            if x["penalty"] is not None else None
+        assert (p["cite"], p["condition"], p["otherwise"]) == (y["penalty_cite"], y["penalty_condition"], y["penalty_otherwise"]) \
+            if p else y["penalty_cite"] is None, (a["id"], x["regime"])
+        # The summary keeps the model's own notes, and leaves out only those restating the head's penalty.
+        assert set(x["notes"]) <= set(y["notes"]), (a["id"], x["regime"])
+    for r in s["regimes"]:
+        assert r["readings"] and all(isinstance(n, str) for n in r["readings"]), r["id"]
 PY
 
 # JSON Lines: the converter writes the bulk format; assessing it gives the same answers.
@@ -211,7 +227,8 @@ statuses = set()
 for m in d["models"]:
     assert [x["regime"] for x in m["determinations"]] == regimes, m["id"]
     for x in m["determinations"]:
-        assert x["status"] and x["readings"], m["id"]
+        assert x["status"] and (x["readings"] or x["readings_agree"]), m["id"]
+        assert x["readings_agree"] == (x["readings"] == []), m["id"]
         statuses.add(x["status"])
 assert "depends-on-reading" in statuses and len(statuses) >= 6, statuses
 PY
@@ -296,8 +313,11 @@ assert ids == ["ca-sb1047", "ca-sb53", "eu-ai-act-gpai", "ny-raise"], ids
 for m in d["models"]:
     det = {x["regime"]: x for x in m["determinations"]}
     assert set(det) == set(ids), det.keys()
-    # Item 4: the penalty's condition is a field of the summary shape too.
-    assert "penalty_condition" in det["ca-sb1047"] and "penalty_otherwise" in det["ca-sb1047"]
+    # Item 4: the penalty's condition reaches the summary too, written once in the head.
+    sb = d["regimes"][0]["penalties"]
+    assert sb and all("condition" in p and "otherwise" in p for p in sb), sb
+    x = det["ca-sb1047"]
+    assert x["penalty"] is None or 0 <= x["penalty"] < len(sb), x
 PY
 expect_ok named-version assess "$ex/frontier-lab.toml" --as-of 2025-06-01 --regime ca-sb1047@2024-05-16 --explain=acme-f1
 check named-version-secondary grep -q 'read from a secondary source' "$tmp/out"

@@ -664,33 +664,49 @@ TEST_F(VersionsTest, SupersededVersionsAreAssessedOnlyWhenNamed) {
   EXPECT_EQ(named->front().determinations.front().regime, "ca-sb1047@2024-07-03");
 }
 
-// Item 4: the penalty's condition and the other remedies are fields of both JSON shapes.
+// Item 4: the penalty's condition and the other remedies reach both JSON shapes: the explained
+// shape repeats them per model, the summary names the penalty in the head, where they are written once.
 TEST_F(LawTest, Sb1047_22606a1_PenaltyConditionInBothJsonShapes) {
-  auto a = Assess(Models(Pretrain("m", 2e26, 2e8)), "2026-06-01");
-  ModelAnswer only = a.front();
-  only.determinations.erase(std::remove_if(only.determinations.begin(), only.determinations.end(),
-                                           [](const Determination& d) { return d.regime != "ca-sb1047"; }),
-                            only.determinations.end());
-  ASSERT_EQ(only.determinations.size(), 1u);
-  nlohmann::json explained = ModelToJson(only)["determinations"][0];
+  Engine engine(*regimes_, {});
+  auto contexts = engine.Context({core::Date::FromYmd(2026, 6, 1), {}, {}});
+  ASSERT_TRUE(contexts);
+  const nlohmann::json head = RegimesToJson(*contexts);
+  auto penalty_in_head = [&](const std::string& regime, const nlohmann::json& summary) -> nlohmann::json {
+    for (const nlohmann::json& r : head) {
+      if (r["id"] == regime) return r["penalties"].at(summary["penalty"].get<std::size_t>());
+    }
+    ADD_FAILURE() << regime << " not in the head";
+    return nullptr;
+  };
+  auto only = [](std::vector<ModelAnswer> answers, const std::string& regime) {
+    ModelAnswer a = answers.front();
+    std::erase_if(a.determinations, [&](const Determination& d) { return d.regime != regime; });
+    return a;
+  };
+  auto summary_of = [](const ModelAnswer& a) {
+    std::string text;
+    AppendSummaryJson(text, a);
+    return nlohmann::json::parse(text)["determinations"][0];
+  };
+  const ModelAnswer sb1047 = only(Assess(Models(Pretrain("m", 2e26, 2e8)), "2026-06-01"), "ca-sb1047");
+  ASSERT_EQ(sb1047.determinations.size(), 1u);
+  nlohmann::json explained = ModelToJson(sb1047)["determinations"][0];
   EXPECT_NE(explained["penalty_condition"].get<std::string>().find("death or bodily harm"), std::string::npos);
   EXPECT_NE(explained["penalty_otherwise"].get<std::string>().find("(a)(4)-(7)"), std::string::npos);
-  std::string summary;
-  AppendSummaryJson(summary, only);
-  nlohmann::json parsed = nlohmann::json::parse(summary)["determinations"][0];
-  EXPECT_EQ(parsed["penalty_condition"], explained["penalty_condition"]);
-  EXPECT_EQ(parsed["penalty_otherwise"], explained["penalty_otherwise"]);
+  nlohmann::json summary = summary_of(sb1047);
+  ASSERT_TRUE(explained["penalty"].is_number());
+  EXPECT_EQ(summary["penalty"], explained["penalty"]);
+  EXPECT_FALSE(summary.contains("penalty_condition"));
+  nlohmann::json penalty = penalty_in_head("ca-sb1047", summary);
+  EXPECT_EQ(penalty["condition"], explained["penalty_condition"]);
+  EXPECT_EQ(penalty["otherwise"], explained["penalty_otherwise"]);
+  EXPECT_EQ(penalty["cite"], explained["penalty_cite"]);
   // SB 53's penalty names no other remedies: null, in both shapes.
-  auto sb53 = Assess(Models(Pretrain("m", 2e26, 2e8)), "2026-06-01");
-  ModelAnswer other = sb53.front();
-  other.determinations.erase(std::remove_if(other.determinations.begin(), other.determinations.end(),
-                                            [](const Determination& d) { return d.regime != "ca-sb53"; }),
-                             other.determinations.end());
-  std::string other_summary;
-  AppendSummaryJson(other_summary, other);
-  EXPECT_TRUE(nlohmann::json::parse(other_summary)["determinations"][0]["penalty_otherwise"].is_null());
-  EXPECT_TRUE(ModelToJson(other)["determinations"][0]["penalty_otherwise"].is_null());
-  EXPECT_FALSE(nlohmann::json::parse(other_summary)["determinations"][0]["penalty_condition"].is_null());
+  const ModelAnswer sb53 = only(Assess(Models(Pretrain("m", 2e26, 2e8)), "2026-06-01"), "ca-sb53");
+  EXPECT_TRUE(ModelToJson(sb53)["determinations"][0]["penalty_otherwise"].is_null());
+  nlohmann::json sb53_penalty = penalty_in_head("ca-sb53", summary_of(sb53));
+  EXPECT_TRUE(sb53_penalty["otherwise"].is_null());
+  EXPECT_FALSE(sb53_penalty["condition"].is_null());
 }
 
 // ---- The obligation language's new keys are checked at load, with the field ----

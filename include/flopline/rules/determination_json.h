@@ -45,5 +45,7 @@ const ObligationState* NextDeadline(std::span<const ObligationState> obligations
 
 // `s` as a JSON string literal (quoted, escaped) appended to `out`.
 void AppendJsonString(std::string& out, std::string_view s);
+// The same without the quotes: a piece of a string literal.
+void AppendJsonEscaped(std::string& out, std::string_view s);
 
 }  // namespace flopline::rules

@@ -60,6 +60,8 @@ struct RegimeContext {
   bool in_force = true;
   std::vector<ParamValue> params;
   std::vector<std::string> notes;  // parameter notes (CPI, regulator-set values) and the in-force note
+  std::vector<std::string> readings;  // the combinations' names, in the order of a determination's outcomes
+  std::vector<Penalty> penalties;     // a determination's `penalty` indexes these
 };
 
 struct Margin {
@@ -96,7 +98,9 @@ struct ObligationState {
 // A summary has the same status, covered, basis, outcomes' statuses and rules, obligations and
 // penalties, but no explanation steps, no parameters, no title or note, margins only for the
 // first reading, and only the notes of its own (the regime's are in RegimeContext): building the
-// explanations is most of the work, and nobody reads a million of them.
+// explanations is most of the work, and nobody reads a million of them. A brief summary (what
+// `assess` prints) also leaves the penalty's texts and the notes that restate them to the regime's
+// RegimeContext::penalties, naming the one that applies by `penalty`.
 struct Determination {
   bool explained = true;
   std::string regime, title, note;
@@ -111,6 +115,7 @@ struct Determination {
   std::string penalty_currency, penalty_cite;
   std::string penalty_condition;  // which violations the figure is for; empty = every violation
   std::string penalty_otherwise;  // the remedies for the others
+  int penalty = -1;               // the regime's penalty (an index into RegimeContext::penalties), -1 none
   std::vector<std::string> notes;  // explained: the regime's notes first, then the model's own
 };
 
