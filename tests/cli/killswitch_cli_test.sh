@@ -16,7 +16,9 @@ relay="python3 $src/tests/killswitch/order_relay.py"
 tag="7$$"                                    # marks this run's workload processes (digits: sleep's argument)
 declare -A num                               # agent name -> its workload's sleep duration suffix
 next=10
-base=$((20000 + RANDOM % 20000))
+# Below the ephemeral range (32768 on): a port of ours taken by some outgoing connection made a
+# controller fail to start (the forged-orders steps failed together once, connection refused).
+base=$((20000 + RANDOM % 12000))
 pids=()
 cleanup_all() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
