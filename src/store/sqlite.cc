@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 #include <span>
+#include <system_error>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -159,7 +160,15 @@ class Checkpointer {
     {
       std::lock_guard lock(mu_);
       pending_ = true;
-      if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+      if (!thread_.joinable() && !no_thread_) {
+        try {
+          thread_ = std::thread([this] { Run(); });
+        } catch (const std::system_error&) {
+          // Out of threads (this runs inside SQLite's callback, where nothing may throw): the
+          // writer's inline checkpoint bounds the WAL instead.
+          no_thread_ = true;
+        }
+      }
     }
     cv_.notify_one();
   }
@@ -187,7 +196,7 @@ class Checkpointer {
   std::string path_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool pending_ = false, stopping_ = false;
+  bool pending_ = false, stopping_ = false, no_thread_ = false;
   std::thread thread_;  // started by the first signal: a short-lived store never starts it
 };
 
