@@ -39,15 +39,19 @@ namespace {
 using namespace flopline;
 using namespace flopline::ledger;
 
-// A scratch directory for the run's stores (gigabytes at 10M entries), removed at exit.
-std::string BenchDir() {
-  static const std::string dir = [] {
+// A scratch directory for the run's stores (gigabytes at 10M entries), removed at exit. The path is
+// never destroyed: the exit handler, registered while the path was being made, runs after the
+// destructors of statics made before it returned (a static std::string was already gone, and every
+// run left its stores behind in /tmp).
+const std::string& BenchDir() {
+  static const std::string* dir = [] {
     auto d = std::filesystem::temp_directory_path() / fmt::format("flopline-bench-{}", getpid());
     std::filesystem::create_directories(d);
+    auto* path = new std::string(d.string());
     std::atexit([] { std::filesystem::remove_all(BenchDir()); });
-    return d.string();
+    return path;
   }();
-  return dir;
+  return *dir;
 }
 
 RecordInput TestRecord(int i) {
