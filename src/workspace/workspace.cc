@@ -148,7 +148,7 @@ int RankOf(const rules::ObligationState& o) {
 
 // The place of a row in the calendar's order (a cursor names one): rank, due (none last), model,
 // regime, obligation id.
-using ObligationKey = std::tuple<int, std::string, std::string, std::string, std::string>;
+using ObligationKey = ObligationCursor;
 ObligationKey KeyOf(const ObligationRow& r) {
   return {r.rank, r.due.empty() ? std::string("~") : r.due, r.answer->id, r.determination->regime, r.obligation->id};
 }
@@ -989,14 +989,8 @@ core::Result<void> Workspace::Warm(core::Date as_of) {
 core::Result<json> Workspace::Obligations(const ObligationQuery& q) {
   std::optional<ObligationKey> after;
   if (!q.cursor.empty()) {
-    // A cursor is the hex of the JSON array of the last item's key.
-    json key = json::parse(HexDecode(q.cursor).value_or("-"), nullptr, false);
-    if (!key.is_array() || key.size() != 5 || !key[0].is_number_integer() ||
-        !std::all_of(key.begin() + 1, key.end(), [](const json& k) { return k.is_string(); })) {
-      return core::InvalidArgument("is not a next_cursor this list gave", "cursor");
-    }
-    after = ObligationKey{key[0].get<int>(), key[1].get<std::string>(), key[2].get<std::string>(),
-                          key[3].get<std::string>(), key[4].get<std::string>()};
+    FL_ASSIGN_OR_RETURN(ObligationKey key, ParseObligationCursor(q.cursor));
+    after = std::move(key);
   }
   std::shared_ptr<const Summary> summary;
   {
@@ -1046,10 +1040,7 @@ core::Result<json> Workspace::Obligations(const ObligationQuery& q) {
     }
   }
   std::optional<std::string> next_cursor;
-  if (more) {
-    const auto& [rank, due, model, regime_id, id] = *last;
-    next_cursor = ledger::Hex(std::string_view(json::array({rank, due, model, regime_id, id}).dump()));
-  }
+  if (more) next_cursor = ObligationCursorText(*last);
   return json{{"as_of", q.as_of.ToString()}, {"items", std::move(items)},
               {"next_cursor", next_cursor ? json(*next_cursor) : json(nullptr)}, {"total", total},
               {"groups", groups}, {"regimes", regimes}};
@@ -1251,6 +1242,26 @@ core::Result<std::optional<User>> Workspace::FindUser(const std::string& name) {
   auto it = s_->users.find(name);
   if (it == s_->users.end()) return std::optional<User>();
   return std::optional<User>(it->second);
+}
+
+std::string ObligationCursorText(const ObligationCursor& key) {
+  const auto& [rank, due, model, regime, id] = key;
+  return ledger::Hex(std::string_view(json::array({rank, due, model, regime, id}).dump()));
+}
+
+core::Result<ObligationCursor> ParseObligationCursor(std::string_view text) {
+  auto refused = [] { return core::InvalidArgument("is not a next_cursor this list gave", "cursor"); };
+  std::optional<std::string> bytes = HexDecode(text);
+  if (!bytes) return refused();
+  json key = json::parse(*bytes, nullptr, false);
+  // The rank is a small integer (an index of the calendar's groups): anything else was not written here.
+  if (!key.is_array() || key.size() != 5 || !key[0].is_number_integer() || key[0].get<std::int64_t>() < 0 ||
+      key[0].get<std::int64_t>() > 64 ||
+      !std::all_of(key.begin() + 1, key.end(), [](const json& k) { return k.is_string(); })) {
+    return refused();
+  }
+  return ObligationCursor{key[0].get<int>(), key[1].get<std::string>(), key[2].get<std::string>(),
+                          key[3].get<std::string>(), key[4].get<std::string>()};
 }
 
 }  // namespace flopline::workspace

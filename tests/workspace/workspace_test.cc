@@ -363,6 +363,23 @@ TEST_F(WorkspaceTest, TheSummaryKeptUpToDateEqualsOneJudgedAfresh) {
   auto bad = ws_->Obligations(calendar);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().field, "cursor");
+  // A cursor reads back only as the list wrote it: a rank no group has (an int's overflow once), odd
+  // or upper-case hex, a short key, are refused naming the cursor.
+  const ObligationCursor key{1, "2026-12-01T00:00:00Z", "m", "ca-sb1047", "protocol"};
+  auto back = ParseObligationCursor(ObligationCursorText(key));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, key);
+  auto hex = [](const std::string& text) {
+    std::string out;
+    for (unsigned char c : text) out += fmt::format("{:02x}", c);
+    return out;
+  };
+  for (const std::string& text : {hex(R"([4294967297,"~","m","r","d"])"), hex(R"([-1,"~","m","r","d"])"),
+                                  hex(R"([0,"~","m","r"])"), std::string("abc"), std::string("7B7D")}) {
+    auto refused = ParseObligationCursor(text);
+    ASSERT_FALSE(refused) << text;
+    EXPECT_EQ(refused.error().field, "cursor");
+  }
   // The header's summary is Obligations' first overdue count and next open deadline.
   auto due = ws_->Due(query.as_of);
   ASSERT_TRUE(due);

@@ -36,6 +36,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -241,5 +242,13 @@ class Workspace {
 // first (the fuzz target's entry point).
 core::Result<nlohmann::json> NormaliseModel(const nlohmann::json& body);
 core::Result<nlohmann::json> NormaliseModelText(std::string_view text);
+
+// The place of a row in the obligations calendar's order, which a page's next_cursor names: rank,
+// due (an instant, "~" for none), model, regime, obligation id.
+using ObligationCursor = std::tuple<int, std::string, std::string, std::string, std::string>;
+// A cursor's text (lower-case hex of the JSON array of the key) and back: kInvalidArgument naming
+// "cursor" for any text ObligationCursorText did not write (the fuzz target's entry point).
+std::string ObligationCursorText(const ObligationCursor& key);
+core::Result<ObligationCursor> ParseObligationCursor(std::string_view text);
 
 }  // namespace flopline::workspace
