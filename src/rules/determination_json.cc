@@ -259,10 +259,9 @@ void AppendSummaryJson(std::string& out, const ModelAnswer& a) {
   for (const Determination& d : a.determinations) {
     if (!first_d) out += ',';
     first_d = false;
+    // Whether the regime is in force is the regime's: in the head (regimes[].in_force).
     out += "{\"regime\":";
     AppendJsonString(out, d.regime);
-    out += ",\"in_force\":";
-    out += d.in_force ? "true" : "false";
     out += ",\"status\":";
     AppendJsonString(out, d.status);
     out += ",\"covered\":";
@@ -310,18 +309,21 @@ void AppendSummaryJson(std::string& out, const ModelAnswer& a) {
     }
     // The penalty by its index in the head (regimes[].penalties: its clause, the violations the
     // figure is for, the other remedies), and the figures, which are the model's.
+    // The figures only when a penalty applies (without one they are all null).
     out += "],\"penalty\":";
-    if (d.penalty < 0) out += "null";
-    else fmt::format_to(std::back_inserter(out), "{}", d.penalty);
-    out += ",\"penalty_max_usd\":";
-    AppendOptional(out, d.penalty_currency == "USD" ? d.penalty_first : std::nullopt);
-    out += ",\"penalty_max\":";
-    AppendOptional(out, d.penalty_first);
-    out += ",\"penalty_subsequent_max\":";
-    AppendOptional(out, d.penalty_subsequent);
-    out += ",\"penalty_currency\":";
-    if (d.penalty_currency.empty()) out += "null";
-    else AppendJsonString(out, d.penalty_currency);
+    if (d.penalty < 0) {
+      out += "null";
+    } else {
+      fmt::format_to(std::back_inserter(out), FMT_COMPILE("{}"), d.penalty);
+      out += ",\"penalty_max_usd\":";
+      AppendOptional(out, d.penalty_currency == "USD" ? d.penalty_first : std::nullopt);
+      out += ",\"penalty_max\":";
+      AppendOptional(out, d.penalty_first);
+      out += ",\"penalty_subsequent_max\":";
+      AppendOptional(out, d.penalty_subsequent);
+      out += ",\"penalty_currency\":";
+      AppendJsonString(out, d.penalty_currency);
+    }
     out += ",\"notes\":[";
     for (std::size_t i = 0; i < d.notes.size(); ++i) {
       if (i) out += ',';

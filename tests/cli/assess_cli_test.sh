@@ -174,8 +174,12 @@ for a, b in zip(s["models"], e["models"]):
     assert a["id"] == b["id"]
     assert "explanation" not in a["determinations"][0] and "explanation" in b["determinations"][0]
     for x, y in zip(a["determinations"], b["determinations"]):
-        for k in ("regime", "status", "covered", "basis", "margin", "next_deadline", "penalty_max", "developer_of_record"):
+        for k in ("regime", "status", "covered", "basis", "margin", "next_deadline", "developer_of_record"):
             assert x[k] == y[k], (a["id"], x["regime"], k, x[k], y[k])
+        # The figures only where a penalty applies; in_force is the head's.
+        for k in ("penalty_max_usd", "penalty_max", "penalty_subsequent_max", "penalty_currency"):
+            assert x.get(k) == y[k] and (k in x) == (x["penalty"] is not None), (a["id"], x["regime"], k)
+        assert "in_force" not in x and y["in_force"] == s["regimes"][[r["id"] for r in s["regimes"]].index(x["regime"])]["in_force"]
         assert x["readings_agree"] == y["readings_agree"] and x["penalty"] == y["penalty"], (a["id"], x["regime"])
         if x["readings_agree"]:
             # Listed only where they differ: every explained reading gives the determination's answer.
