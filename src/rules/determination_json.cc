@@ -179,38 +179,45 @@ const Margin* KeyMarginOf(const Determination& d) {
   return key;
 }
 
-// KeyMargin's text as a JSON string, or null, written straight into `out`: the summary's hot path
-// (no string per model; the threshold's text formatted again only when it changes).
+// KeyMargin's text appended to `out`: one writer for the table, the API and the summary JSON. The
+// threshold's text is formatted again only when it changes (a million summaries name a few lines).
+void AppendKeyMarginText(std::string& out, const Margin& key) {
+  thread_local double last_threshold = std::nan("");
+  thread_local std::string threshold_text;
+  if (!(key.threshold == last_threshold)) {
+    last_threshold = key.threshold;
+    threshold_text = core::Sci3(key.threshold);
+  }
+  std::string_view right = key.right;
+  if (right.starts_with("param.")) right.remove_prefix(6);
+  out += key.left;
+  out += ' ';
+  out += key.text;
+  out += ' ';
+  out += right;
+  out += ' ';
+  out += threshold_text;
+}
+
+// The same as a JSON string, or null, without a string per model (the summary's hot path).
 void AppendKeyMargin(std::string& out, const Determination& d) {
   const Margin* key = KeyMarginOf(d);
   if (!key) {
     out += "null";
     return;
   }
-  thread_local double last_threshold = std::nan("");
-  thread_local std::string threshold_text;
-  if (!(key->threshold == last_threshold)) {
-    last_threshold = key->threshold;
-    threshold_text = core::Sci3(key->threshold);
-  }
-  std::string_view right = key->right;
-  if (right.starts_with("param.")) right.remove_prefix(6);
-  out += '"';
-  AppendJsonEscaped(out, key->left);
-  out += ' ';
-  AppendJsonEscaped(out, key->text);
-  out += ' ';
-  AppendJsonEscaped(out, right);
-  out += ' ';
-  out += threshold_text;
-  out += '"';
+  thread_local std::string text;
+  text.clear();
+  AppendKeyMarginText(text, *key);
+  AppendJsonString(out, text);
 }
 
 std::string KeyMargin(const Determination& d) {
   const Margin* key = KeyMarginOf(d);
   if (!key) return "";
-  return fmt::format("{} {} {} {}", key->left, key->text,
-                     key->right.rfind("param.", 0) == 0 ? key->right.substr(6) : key->right, core::Sci3(key->threshold));
+  std::string out;
+  AppendKeyMarginText(out, *key);
+  return out;
 }
 
 const ObligationState* NextDeadline(const Determination& d) { return NextDeadline(d.obligations); }
