@@ -17,6 +17,7 @@
 
 #include "flopline/store/open.h"
 #include "store/schema.h"
+#include "store/sqlite_vfs.h"
 
 // The columns ReadEntry reads, in its order.
 #define FLOPLINE_SELECT_ENTRY \
@@ -29,9 +30,17 @@ using core::Result;
 using ledger::Hash;
 using ledger::NodeId;
 
+// SQLite's message, and for an I/O error the system's reason, which flopline's VFS keeps
+// (`disk I/O error (Read-only file system)`).
 tl::unexpected<core::Error> DbError(sqlite3* db, std::string_view what) {
-  return core::MakeError(core::Code::kUnavailable,
-                         fmt::format("sqlite: {}: {}", what, db ? sqlite3_errmsg(db) : "no connection"));
+  if (db == nullptr) return core::MakeError(core::Code::kUnavailable, fmt::format("sqlite: {}: no connection", what));
+  std::string reason;
+  int primary = sqlite3_errcode(db) & 0xff;
+  // SQLite records the system's error only for some statements (not a failed COMMIT's).
+  int sys = TakeLastErrno();
+  if (sys == 0) sys = sqlite3_system_errno(db);
+  if (sys != 0 && (primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN)) reason = fmt::format(" ({})", std::strerror(sys));
+  return core::MakeError(core::Code::kUnavailable, fmt::format("sqlite: {}: {}{}", what, sqlite3_errmsg(db), reason));
 }
 
 // A prepared statement; reset on every use.
@@ -176,7 +185,7 @@ class Checkpointer {
   void Run() {
     sqlite3* db = nullptr;
     // No connection, no checkpoints: the writer's inline checkpoint bounds the WAL instead.
-    if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) == SQLITE_OK) {
+    if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, DurableVfs()) == SQLITE_OK) {
       // The copy is fsynced before the WAL may restart over it.
       sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
     }
@@ -213,8 +222,9 @@ class SqliteStorage final : public ledger::Storage {
   }
 
   Result<void> Connect() {
+    // Through flopline's VFS: a sync is checked against a journal that aborted under it.
     if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        nullptr) != SQLITE_OK) {
+                        DurableVfs()) != SQLITE_OK) {
       return core::MakeError(core::Code::kUnavailable,
                              fmt::format("sqlite: cannot open {}: {}", path_, db_ ? sqlite3_errmsg(db_) : "out of memory"));
     }
