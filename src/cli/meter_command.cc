@@ -681,7 +681,7 @@ int RunWatch(const WatchFlags& f) {
       for (const std::string& k : fired) {
         if (k.starts_with(r.spec.id + "|")) own.push_back(k);
       }
-      if (auto a = meter::SaveState(*log, r, own, Now()); !a) {
+      if (auto a = meter::SaveState(*log, r, own, Now(), session.RunReport(i)); !a) {
         ++failures;
         std::cerr << "flopline meter: ledger: " << a.error().ToString() << "\n";
       }

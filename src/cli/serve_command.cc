@@ -84,6 +84,9 @@ int Serve(const ServeFlags& f) {
                                                 FindRegimesDir(f.regimes_dir), FindDataDir(f.data_dir)});
   if (!documents) return ReportError("serve", documents.error().ToString());
   api.documents = *documents;
+  auto meter = workspace::MeterView::Open(f.store);
+  if (!meter) return ReportError("serve", meter.error().ToString());
+  api.meter = std::move(*meter);
   server::WorkspaceAuthenticator auth(**ws, api.session_seconds);
   http::Options options;
   options.host = f.listen.substr(0, colon);

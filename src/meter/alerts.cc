@@ -95,6 +95,7 @@ json LineToJson(const WatchedLine& l, const Projection& p, double time) {
           {"flop", p.value},
           {"fraction", p.fraction},
           {"moved_by_run", l.slope > 0},
+          {"run_flop_at_line", l.RunFlopAtLine() ? json(*l.RunFlopAtLine()) : json(nullptr)},
           {"projected_crossing",
            {{"point", at(p.eta)}, {"earliest", at(p.eta_low)}, {"latest", at(p.eta_high)}}},
           {"status_at_line", l.status_at_line},

@@ -203,78 +203,80 @@ void Session::Refresh() {
 
 json Session::Report() {
   json runs = json::array();
-  for (int i = 0; i < meter_.runs(); ++i) {
-    const RunState& r = meter_.run(i);
-    Rate rate = meter_.RateOf(i);
-    json run = {{"run", r.spec.id},
-                {"model", r.spec.model},
-                {"flop", r.flop.value()},
-                {"tokens", r.tokens.value()},
-                {"steps_counted", r.steps_counted},
-                {"steps_repeated", r.steps_repeated},
-                {"repeated_flop", r.repeated_flop.value()},
-                {"flop_from_config", r.flop_from_config},
-                {"first_event", r.steps_counted ? json(InstantText(r.first_time)) : json(nullptr)},
-                {"last_event", r.steps_counted ? json(InstantText(r.last_time)) : json(nullptr)},
-                {"world_size", r.world_size ? json(*r.world_size) : json(nullptr)},
-                {"precision", r.precision},
-                {"rate",
-                 {{"flop_per_second", rate.point},
-                  {"low", rate.low},
-                  {"high", rate.high},
-                  {"window_seconds", rate.seconds}}}};
-    json line_list = json::array();
-    json status = json::array();
-    if (const LineWatch* w = lines(i)) {
-      for (const WatchedLine& l : w->lines()) line_list.push_back(LineToJson(l, Project(l, r.flop.value(), rate), r.last_time));
-      auto now = w->StatusNow(r.flop.value(), AtSecond(r.last_time));
-      if (now) {
-        for (const RegimeStatus& s : *now) {
-          status.push_back({{"regime", s.regime},
-                            {"status", s.status},
-                            {"covered", s.covered ? json(*s.covered) : json(nullptr)},
-                            {"basis", s.basis}});
-        }
-      }
-    }
-    const Telemetry& t = r.telemetry;
-    if (t.samples > 0) {
-      json accelerators = json::array();
-      for (const auto& [name, a] : t.accelerators) {
-        accelerators.push_back(
-            {{"model_name", name}, {"accelerator", a.id}, {"precision", a.precision}, {"peak_flop_per_second", a.peak}});
-      }
-      run["hardware"] = {{"flop_bound", t.bound.value()},
-                         {"peak_flop", t.peak.value()},
-                         {"gpu_seconds", t.gpu_seconds.value()},
-                         {"gpus", t.gpus.size()},
-                         {"samples", t.samples},
-                         {"samples_repeated", t.samples_repeated},
-                         {"first_sample", InstantText(t.first_time)},
-                         {"last_sample", InstantText(t.last_time)},
-                         {"accelerators", accelerators}};
-    } else {
-      run["hardware"] = nullptr;
-    }
-    if (const auto& key = keys_[static_cast<std::size_t>(i)]) {
-      run["signatures"] = {{"public_key", KeyText(key->data(), key->size())},
-                           {"verified", verified_[static_cast<std::size_t>(i)]},
-                           {"refused", rejected_[static_cast<std::size_t>(i)]}};
-    } else {
-      run["signatures"] = nullptr;
-    }
-    bool both = r.steps_counted > 0 && t.peak.value() > 0;
-    run["mfu"] = both ? json(r.flop.value() / t.peak.value()) : json(nullptr);
-    run["model_over_bound"] = both && t.bound.value() > 0 ? json(r.flop.value() / t.bound.value()) : json(nullptr);
-    run["lines"] = line_list;
-    run["status_if_stopped_now"] = status;
-    runs.push_back(std::move(run));
-  }
+  for (int i = 0; i < meter_.runs(); ++i) runs.push_back(RunReport(i));
   return {{"runs", runs},
           {"lines_read", lines_read_},
           {"bad_lines", bad_lines_},
           {"steps_counted", counted_},
           {"steps_repeated", repeated_}};
+}
+
+json Session::RunReport(int i) {
+  const RunState& r = meter_.run(i);
+  Rate rate = meter_.RateOf(i);
+  json run = {{"run", r.spec.id},
+              {"model", r.spec.model},
+              {"flop", r.flop.value()},
+              {"tokens", r.tokens.value()},
+              {"steps_counted", r.steps_counted},
+              {"steps_repeated", r.steps_repeated},
+              {"repeated_flop", r.repeated_flop.value()},
+              {"flop_from_config", r.flop_from_config},
+              {"first_event", r.steps_counted ? json(InstantText(r.first_time)) : json(nullptr)},
+              {"last_event", r.steps_counted ? json(InstantText(r.last_time)) : json(nullptr)},
+              {"world_size", r.world_size ? json(*r.world_size) : json(nullptr)},
+              {"precision", r.precision},
+              {"rate",
+               {{"flop_per_second", rate.point},
+                {"low", rate.low},
+                {"high", rate.high},
+                {"window_seconds", rate.seconds}}}};
+  json line_list = json::array();
+  json status = json::array();
+  if (const LineWatch* w = lines(i)) {
+    for (const WatchedLine& l : w->lines()) line_list.push_back(LineToJson(l, Project(l, r.flop.value(), rate), r.last_time));
+    auto now = w->StatusNow(r.flop.value(), AtSecond(r.last_time));
+    if (now) {
+      for (const RegimeStatus& s : *now) {
+        status.push_back({{"regime", s.regime},
+                          {"status", s.status},
+                          {"covered", s.covered ? json(*s.covered) : json(nullptr)},
+                          {"basis", s.basis}});
+      }
+    }
+  }
+  const Telemetry& t = r.telemetry;
+  if (t.samples > 0) {
+    json accelerators = json::array();
+    for (const auto& [name, a] : t.accelerators) {
+      accelerators.push_back(
+          {{"model_name", name}, {"accelerator", a.id}, {"precision", a.precision}, {"peak_flop_per_second", a.peak}});
+    }
+    run["hardware"] = {{"flop_bound", t.bound.value()},
+                       {"peak_flop", t.peak.value()},
+                       {"gpu_seconds", t.gpu_seconds.value()},
+                       {"gpus", t.gpus.size()},
+                       {"samples", t.samples},
+                       {"samples_repeated", t.samples_repeated},
+                       {"first_sample", InstantText(t.first_time)},
+                       {"last_sample", InstantText(t.last_time)},
+                       {"accelerators", accelerators}};
+  } else {
+    run["hardware"] = nullptr;
+  }
+  if (const auto& key = keys_[static_cast<std::size_t>(i)]) {
+    run["signatures"] = {{"public_key", KeyText(key->data(), key->size())},
+                         {"verified", verified_[static_cast<std::size_t>(i)]},
+                         {"refused", rejected_[static_cast<std::size_t>(i)]}};
+  } else {
+    run["signatures"] = nullptr;
+  }
+  bool both = r.steps_counted > 0 && t.peak.value() > 0;
+  run["mfu"] = both ? json(r.flop.value() / t.peak.value()) : json(nullptr);
+  run["model_over_bound"] = both && t.bound.value() > 0 ? json(r.flop.value() / t.bound.value()) : json(nullptr);
+  run["lines"] = line_list;
+  run["status_if_stopped_now"] = status;
+  return run;
 }
 
 }  // namespace flopline::meter

@@ -23,7 +23,7 @@ core::Result<ledger::Appended> AppendInternal(ledger::Log& log, const ledger::Re
 
 }  // namespace
 
-json StateToJson(const RunState& r, const std::vector<std::string>& fired) {
+json StateToJson(const RunState& r, const std::vector<std::string>& fired, const json& report) {
   json ranges = json::array();
   for (auto [a, b] : r.steps.Ranges()) ranges.push_back({a, b});
   const Telemetry& t = r.telemetry;
@@ -37,23 +37,25 @@ json StateToJson(const RunState& r, const std::vector<std::string>& fired) {
                     {"first_time", t.first_time},
                     {"last_time", t.last_time},
                     {"gpus", gpus}};
-  return {{"run", r.spec.id},
-          {"model", r.spec.model},
-          {"flop", r.flop.value()},
-          {"tokens", r.tokens.value()},
-          {"steps_counted", r.steps_counted},
-          {"steps_repeated", r.steps_repeated},
-          {"repeated_flop", r.repeated_flop.value()},
-          {"flop_from_config", r.flop_from_config},
-          {"first_time", r.first_time},
-          {"last_time", r.last_time},
-          {"max_step", r.max_step},
-          {"time_at_max_step", r.time_at_max_step},
-          {"max_seq", r.max_seq ? json(*r.max_seq) : json(nullptr)},
-          {"time_at_max_seq", r.time_at_max_seq},
-          {"steps", ranges},
-          {"telemetry", telemetry},
-          {"fired", fired}};
+  json out = {{"run", r.spec.id},
+              {"model", r.spec.model},
+              {"flop", r.flop.value()},
+              {"tokens", r.tokens.value()},
+              {"steps_counted", r.steps_counted},
+              {"steps_repeated", r.steps_repeated},
+              {"repeated_flop", r.repeated_flop.value()},
+              {"flop_from_config", r.flop_from_config},
+              {"first_time", r.first_time},
+              {"last_time", r.last_time},
+              {"max_step", r.max_step},
+              {"time_at_max_step", r.time_at_max_step},
+              {"max_seq", r.max_seq ? json(*r.max_seq) : json(nullptr)},
+              {"time_at_max_seq", r.time_at_max_seq},
+              {"steps", ranges},
+              {"telemetry", telemetry},
+              {"fired", fired}};
+  if (!report.is_null()) out["report"] = report;
+  return out;
 }
 
 core::Result<std::vector<std::string>> RestoreState(const json& d, RunState& r) {
@@ -134,8 +136,8 @@ core::Result<std::vector<std::string>> RestoreState(const json& d, RunState& r) 
 }
 
 core::Result<ledger::Appended> SaveState(ledger::Log& log, const RunState& run, const std::vector<std::string>& fired,
-                                         core::Instant recorded_at) {
-  return AppendInternal(log, {kStateKind, run.spec.model, StateToJson(run, fired).dump(), recorded_at, {}});
+                                         core::Instant recorded_at, const json& report) {
+  return AppendInternal(log, {kStateKind, run.spec.model, StateToJson(run, fired, report).dump(), recorded_at, {}});
 }
 
 core::Result<ledger::Appended> RecordAlert(ledger::Log& log, const Alert& alert, core::Instant recorded_at) {

@@ -11,6 +11,7 @@
 
 #include "flopline/http/auth.h"
 #include "flopline/server/document_routes.h"
+#include "flopline/server/meter_routes.h"
 #include "responses.h"
 
 namespace flopline::server {
@@ -518,6 +519,7 @@ std::vector<http::Route> ApiRoutes(workspace::Workspace* ws, WorkspaceAuthentica
        read(&Api::KillswitchAgents), {}, 1000},
   };
   for (http::Route& r : DocumentRoutes(ws, options.documents)) routes.push_back(std::move(r));
+  for (http::Route& r : MeterRoutes(ws, options.meter)) routes.push_back(std::move(r));
   // The OpenAPI document is built from the table itself, once.
   auto document = std::make_shared<const std::string>(OpenApi(routes).dump(2) + "\n");
   for (http::Route& r : routes) {

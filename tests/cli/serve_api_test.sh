@@ -48,6 +48,13 @@ users() {
   printf '"engineer-password": "correct horse battery engineer"}\n' >>"$tmp/tokens.json"
 }
 
+# meter_seed STORE: a short run "walk-run" metered into the store (the meter routes' {run}).
+meter_seed() {
+  "$bin" meter simulate --run walk-run --steps 20 --tokens-per-step 1e6 --flop-per-token 1e10 >"$tmp/walk-run.jsonl"
+  "$bin" meter watch "$tmp/walk-run.jsonl" --run walk-run=walk-base --store "$1" >/dev/null 2>"$tmp/walk-run.err" ||
+    { echo "FAIL meter seed $1"; cat "$tmp/walk-run.err"; failed=$((failed + 1)); }
+}
+
 # --- the contract kept in the repository is the table's --------------------------------------------
 expect_ok print-openapi serve --print-openapi
 cp "$tmp/out" "$tmp/openapi.json"
@@ -65,6 +72,7 @@ expect_error user-token-unknown 2 "no user 'ghost'" -- user token --store "sqlit
 # --- SQLite: the whole suite ------------------------------------------------------------------------
 S=sqlite:$tmp/ws.db
 users "$S"
+meter_seed "$S"
 check key-0600 test "$(stat -c %a "$tmp/ws.db.key")" = 600
 if start_server sqlite --store "$S" --rate-limit 0; then
   check api-sqlite python3 "$src/tests/server/api_test.py" "$url" "$tmp/tokens.json" "$tmp/openapi.json"
@@ -192,6 +200,7 @@ if [[ -n "$pg" ]]; then
   psql -h "$host" -p "$port" -U postgres -d postgres -qc "CREATE DATABASE $db" >/dev/null
   P="postgres:host=$host port=$port user=postgres dbname=$db"
   users "$P" --key "$tmp/pg.key"
+  meter_seed "$P"
   if start_server pg1 --store "$P" --key "$tmp/pg.key" --rate-limit 0; then
     first=$url
     if start_server pg2 --store "$P" --key "$tmp/pg.key" --rate-limit 0; then

@@ -72,6 +72,7 @@ def sample(method, pattern):
     counter[0] += 1
     n = counter[0]
     path = pattern.replace("{id}", "walk-base").replace("{index}", str(evidence_index))
+    path = path.replace("{run}", "walk-run")  # metered into the store by serve_api_test.sh (meter_seed)
     if "{kind}" in pattern or pattern.startswith("/api/v1/documents/"):
         path = pattern.replace("{id}", "walk-base").replace("{kind}", STATEMENT).replace("{index}", str(document_index))
         if method == "POST" and pattern.endswith("/signatures"):

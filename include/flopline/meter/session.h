@@ -84,6 +84,8 @@ class Session {
   // with its projection, status per regime as if
   // training stopped now (docs/meter.md "Report").
   nlohmann::json Report();
+  // One run's entry of the report's "runs" (what a meter-state record carries, state.h).
+  nlohmann::json RunReport(int run);
 
  private:
   void Rebuild(int run, double now);

@@ -31,14 +31,18 @@ struct SavedState {
   nlohmann::json document;
 };
 
-nlohmann::json StateToJson(const RunState& run, const std::vector<std::string>& fired);
+// `report`, when not null, is the run's entry of the meter's report (Session::RunReport: rate,
+// lines with their projections and duties, status as if stopped now), kept in the record as
+// "report" for those who read the ledger (the workspace's meter view); a restart does not use it.
+nlohmann::json StateToJson(const RunState& run, const std::vector<std::string>& fired,
+                           const nlohmann::json& report = nullptr);
 // Restores `run` (its spec kept) and returns the fired alert keys. kDataLoss naming the field when
 // the document is not a meter state.
 core::Result<std::vector<std::string>> RestoreState(const nlohmann::json& document, RunState& run);
 
 // Appends a meter-state record for `run` (model: the run's model).
 core::Result<ledger::Appended> SaveState(ledger::Log& log, const RunState& run, const std::vector<std::string>& fired,
-                                         core::Instant recorded_at);
+                                         core::Instant recorded_at, const nlohmann::json& report = nullptr);
 // Appends the alert's record.
 core::Result<ledger::Appended> RecordAlert(ledger::Log& log, const Alert& alert, core::Instant recorded_at);
 // The latest meter-state record for run `run_id`, its document checked against its leaf

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flopline/http/server.h"
+#include "flopline/workspace/meter_view.h"
 #include "flopline/workspace/workspace.h"
 
 namespace flopline::server {
@@ -27,6 +28,8 @@ struct ApiOptions {
   int session_seconds = 8 * 3600;
   // The document routes' service (OpenDocumentService); null: those routes answer 503.
   std::shared_ptr<DocumentService> documents;
+  // The meter's records read back (meter_routes.h); null: those routes answer 503.
+  std::shared_ptr<workspace::MeterView> meter;
 };
 
 // The users of the workspace as the HTTP layer sees them: bearer tokens checked against their
