@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include <cstdio>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
@@ -161,6 +163,15 @@ struct Controller::Impl {
     std::int64_t last_confirm = 0;
     std::string inventory_error;  // why the store's lineage could not be used, if it could not
   };
+  // A line from a connection, authenticated and parsed on any thread of the pool (Check); what
+  // it does is done on the loop's thread, in the order the lines came (OnLine).
+  struct Checked {
+    std::string reject;  // why the connection must close, if it must
+    std::string from;    // the envelope's sender
+    Secret session{};    // the key it was sealed under
+    std::optional<ClientMessage> msg;
+    json doc;  // an acknowledgement as JSON, made here rather than on the loop's thread
+  };
   // One connection: its hello nonce and, once its first message authenticated, whom it speaks for.
   struct Conn {
     std::unique_ptr<LineConn> line;
@@ -172,6 +183,12 @@ struct Controller::Impl {
     std::uint64_t serial = 0;  // which connection this is, whatever its descriptor's number
     bool heard = false;       // has sent something (if only part of a line)
     bool watch_out = false;   // registered for EPOLLOUT (output waiting)
+    // Waiting for a coordinator call made for one of its lines (Defer): its later lines are held
+    // until that line is done, so each connection's lines still act in the order they came; a
+    // connection that ended meanwhile is closed after them.
+    int waiting = 0;  // deferred lines not yet done
+    bool ended = false;
+    std::deque<Checked> held;
   };
 
   ControllerOptions opt;
@@ -213,6 +230,20 @@ struct Controller::Impl {
   // authentication and parsing) is spread over these threads; what the lines then do to the
   // controller's state is done in order on the loop's thread.
   ForkJoin pool;
+  // Coordinator calls that wait on the network run here, one at a time in the order asked, and
+  // what follows each runs on the loop's thread when the loop next turns (Defer).
+  struct Deferred {
+    std::function<void()> call;  // on the coordinator's thread
+    std::function<void()> then;  // on the loop's thread, after `call`
+  };
+  std::thread coord_thread;
+  std::mutex coord_mu;
+  std::condition_variable coord_cv;
+  std::deque<Deferred> coord_calls;
+  std::deque<std::function<void()>> coord_done;
+  bool coord_stop = false;
+  int coord_wake = -1;  // eventfd: a call is done
+  bool coord_wake_watched = false;
 
   Impl(ControllerOptions o, ledger::Signer s, std::unique_ptr<Coordinator> c)
       : opt(std::move(o)),
@@ -236,8 +267,16 @@ struct Controller::Impl {
     max_conns = std::max(max_conns, kOperatorReserve + 1);
     spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
     epoll = epoll_create1(EPOLL_CLOEXEC);
+    coord_wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   }
   ~Impl() {
+    {
+      std::lock_guard lock(coord_mu);
+      coord_stop = true;
+    }
+    coord_cv.notify_all();
+    if (coord_thread.joinable()) coord_thread.join();
+    if (coord_wake >= 0) close(coord_wake);
     for (auto& [fd, c] : conns) c.line->Close();
     if (spare >= 0) close(spare);
     if (epoll >= 0) close(epoll);
@@ -306,12 +345,106 @@ struct Controller::Impl {
     return declared;
   }
 
-  // Signs a new order; the caller pushes it.
+  // Runs `call` (coordinator calls) and then `then`. With a coordinator that waits on the network,
+  // `call` runs on the coordinator's thread and `then` on the loop's thread once it is done, and
+  // connection `fd` is busy meanwhile (its later lines are held); the loop goes on serving every
+  // other line, renewals above all: an etcd call can wait seconds (an election, a member cut off),
+  // and a loop that waited with it left renewals unanswered past the lease, so agents failed
+  // closed (tests/cli/killswitch_chaos_test.sh, round 6; tests/cli/killswitch_etcd_stall_test.sh).
+  // `then` checks that the connection is still the same one (Alive) before it answers it, and
+  // returns false when the connection must close. Otherwise both run at once, here, and Defer
+  // returns what `then` did.
+  bool Defer(int fd, std::function<void()> call, std::function<bool()> then) {
+    if (!coord->Blocking()) {
+      call();
+      return then();
+    }
+    auto it = conns.find(fd);
+    if (it == conns.end()) return false;
+    ++it->second.waiting;
+    std::uint64_t serial = it->second.serial;
+    if (!coord_thread.joinable()) coord_thread = std::thread([this] { CoordinatorThread(); });
+    {
+      std::lock_guard lock(coord_mu);
+      coord_calls.push_back({std::move(call), [this, fd, serial, then = std::move(then)] {
+                               bool open = then();
+                               if (!Alive(fd, serial)) return;
+                               --conns.at(fd).waiting;
+                               if (!open) {
+                                 Drop(fd);
+                               } else {
+                                 Resume(fd, serial);
+                               }
+                             }});
+    }
+    coord_cv.notify_one();
+    return true;
+  }
+  void CoordinatorThread() {
+    for (;;) {
+      Deferred d;
+      {
+        std::unique_lock lock(coord_mu);
+        coord_cv.wait(lock, [&] { return coord_stop || !coord_calls.empty(); });
+        if (coord_stop) return;
+        d = std::move(coord_calls.front());
+        coord_calls.pop_front();
+      }
+      try {
+        d.call();
+      } catch (const std::exception& e) {  // a bug; the loop's part still runs and answers
+        Log(std::string("internal error in a coordinator call: ") + e.what());
+      }
+      {
+        std::lock_guard lock(coord_mu);
+        coord_done.push_back(std::move(d.then));
+      }
+      std::uint64_t one = 1;
+      if (write(coord_wake, &one, sizeof one) < 0) {
+      }
+    }
+  }
+  // The loop's part of every coordinator call done since the last turn, in the order asked.
+  void RunDeferred() {
+    std::uint64_t count;
+    while (read(coord_wake, &count, sizeof count) > 0) {
+    }
+    std::deque<std::function<void()>> done;
+    {
+      std::lock_guard lock(coord_mu);
+      done.swap(coord_done);
+    }
+    for (auto& then : done) then();
+  }
+  bool Alive(int fd, std::uint64_t serial) const {
+    auto it = conns.find(fd);
+    return it != conns.end() && it->second.serial == serial;
+  }
+  // A connection's deferred lines are done: its held lines act now, in order, until one of them
+  // waits in turn; a connection that ended while it waited is closed once they are done.
+  void Resume(int fd, std::uint64_t serial) {
+    bool open = true;
+    while (open && Alive(fd, serial) && conns.at(fd).waiting == 0 &&
+           !conns.at(fd).held.empty()) {
+      Checked k = std::move(conns.at(fd).held.front());
+      conns.at(fd).held.pop_front();
+      try {
+        open = OnLine(fd, k, MonotonicMs());
+      } catch (const std::exception& e) {
+        open = Reject(fd, std::string("internal error: ") + e.what());
+      }
+    }
+    if (!Alive(fd, serial)) return;
+    const Conn& c = conns.at(fd);
+    if (!open || (c.ended && c.waiting == 0 && c.held.empty())) Drop(fd);
+  }
+
+  // Signs a new order under `fence` (from the coordinator); the caller pushes it.
   core::Result<std::pair<Order, std::string>> Issue(const Scope& scope, const std::string& reason,
                                                     std::int64_t expires_ms,
                                                     std::vector<std::string> named,
-                                                    const std::vector<std::string>& targeted) {
-    FL_ASSIGN_OR_RETURN(std::uint64_t fence, coord->NextFence());
+                                                    const std::vector<std::string>& targeted,
+                                                    std::uint64_t fence) {
     Order o;
     o.fence = fence;
     o.scope = scope.ToString();
@@ -327,13 +460,67 @@ struct Controller::Impl {
     return std::make_pair(std::move(o), std::move(note));
   }
 
-  bool OnEnroll(int fd, const EnrollMsg& m, std::int64_t now) {
-    std::uint64_t floor =
-        coord->AgentUp({{"id", m.id}, {"model", m.model}, {"lineage", m.lineage}});
+  // An enrolment: the coordinator's fence floor first (AgentUp, deferred), then EnrollDone.
+  bool OnEnroll(int fd, const EnrollMsg& m) {
+    std::uint64_t serial = conns.at(fd).serial;
+    json agent = {{"id", m.id}, {"model", m.model}, {"lineage", m.lineage}};
+    auto floor = std::make_shared<std::uint64_t>(0);
+    return Defer(
+        fd, [this, agent, floor] { *floor = coord->AgentUp(agent); },
+        [this, fd, serial, m, floor] { return EnrollDone(fd, serial, m, *floor, nullptr); });
+  }
+
+  // The first order in force whose scope takes this agent in, if any.
+  const std::pair<Order, std::string>* InForceFor(const EnrollMsg& m) {
+    std::map<std::string, std::string> bases;
+    bool bases_read = false;
+    std::int64_t wall = NowMs();
+    for (const auto& entry : in_force) {
+      const Order& order = entry.first;
+      if (order.expires_ms <= wall) continue;
+      auto scope = Scope::Parse(order.scope);
+      if (!scope) continue;
+      bool in = scope->Matches(m.id, m.model, m.lineage) ||
+                std::find(order.targets.begin(), order.targets.end(), m.id) != order.targets.end();
+      if (!in && scope->kind == Scope::Kind::kLineage && opt.model_bases) {
+        if (!bases_read) {
+          bases_read = true;
+          auto read = opt.model_bases();
+          if (read) {
+            bases = std::move(*read);
+          } else {
+            Log(
+                fmt::format("WARNING: the evidence store's inventory cannot be used for lineage "
+                            "order {} ({}): {}; agent {} is matched on its declared lineage only",
+                            order.fence, order.scope, read.error().message, m.id));
+          }
+        }
+        in = scope->Matches(m.id, m.model, Lineage(m.model, m.lineage, bases));
+      }
+      if (in) return &entry;
+    }
+    return nullptr;
+  }
+
+  // The rest of an enrolment, on the loop's thread, once the floor is known. An order in force
+  // whose scope takes the agent in is re-issued for it alone, with a fence above the floor it is
+  // about to learn, so that it stops at once (or never starts): that fence is one more deferred
+  // call (`fence` is null until it is made), and the agent is enrolled here only with it.
+  // False when the connection must close.
+  bool EnrollDone(int fd, std::uint64_t serial, const EnrollMsg& m, std::uint64_t floor,
+                  const std::shared_ptr<core::Result<std::uint64_t>>& fence) {
+    if (!Alive(fd, serial)) return true;  // closed meanwhile (enrolled again): it retries
     if (floor == 0) {
       // A floor of 0 would let the agent act on any replayed order: refuse, it retries.
       SendSealed(fd, {{"type", "error"}, {"message", "the fence floor is unavailable; try again"}});
       return true;
+    }
+    const std::pair<Order, std::string>* order = InForceFor(m);
+    if (order != nullptr && fence == nullptr) {
+      auto next = std::make_shared<core::Result<std::uint64_t>>(0);
+      return Defer(
+          fd, [this, next] { *next = coord->NextFence(); },
+          [this, fd, serial, m, floor, next] { return EnrollDone(fd, serial, m, floor, next); });
     }
     Agent& a = agents[m.id];
     if (a.fd >= 0 && a.fd != fd) {
@@ -349,58 +536,34 @@ struct Controller::Impl {
     a.deployment = m.deployment;
     a.lineage = m.lineage;
     a.fd = fd;
-    a.last_renew = now;
-    lease_due.emplace_back(now + opt.lease_ttl_ms, &a);
+    a.last_renew = MonotonicMs();  // the enrolment is done now, however long etcd took
+    lease_due.emplace_back(a.last_renew + opt.lease_ttl_ms, &a);
     a.floor = floor;
     a.state = "live";
     agent_of[fd] = a.id;
-    // Orders in force whose scope takes this agent in: re-issued for it alone, with a fence above
-    // the floor it is about to learn, so that it stops at once (or never starts).
     std::vector<std::string> orders;
-    std::map<std::string, std::string> bases;
-    bool bases_read = false;
-    std::int64_t wall = NowMs();
-    for (const auto& [order, note] : in_force) {
-      if (order.expires_ms <= wall) continue;
-      auto scope = Scope::Parse(order.scope);
-      if (!scope) continue;
-      bool in = scope->Matches(a.id, a.model, a.lineage) ||
-                std::find(order.targets.begin(), order.targets.end(), a.id) != order.targets.end();
-      if (!in && scope->kind == Scope::Kind::kLineage && opt.model_bases) {
-        if (!bases_read) {
-          bases_read = true;
-          auto read = opt.model_bases();
-          if (read) {
-            bases = std::move(*read);
-          } else {
-            Log(
-                fmt::format("WARNING: the evidence store's inventory cannot be used for lineage "
-                            "order {} ({}): {}; agent {} is matched on its declared lineage only",
-                            order.fence, order.scope, read.error().message, a.id));
+    if (order != nullptr) {
+      const Order& o = order->first;
+      auto again =
+          fence && *fence
+              ? Issue(Scope{Scope::Kind::kAgent, a.id},
+                      fmt::format("order {} in force for {}: {}", o.fence, o.scope, o.reason),
+                      o.expires_ms, {}, {a.id}, **fence)
+              : core::Result<std::pair<Order, std::string>>(
+                    tl::unexpected(fence ? fence->error() : core::Error{}));
+      if (!again) {
+        Log("could not re-issue order " + std::to_string(o.fence) + ": " + again.error().message);
+      } else {
+        derived_of[again->first.fence] = o.fence;
+        orders.push_back(again->second);
+        for (Pending& p : pending) {
+          if (p.order.fence == o.fence && p.target_set.insert(a.id).second) {
+            p.targeted.push_back(a.id);
           }
         }
-        in = scope->Matches(a.id, a.model, Lineage(a.model, a.lineage, bases));
+        Log(fmt::format("agent {} enrolled into {}, stopped by order {}: told to stop (order {})",
+                        a.id, o.scope, o.fence, again->first.fence));
       }
-      if (!in) continue;
-      Scope self{Scope::Kind::kAgent, a.id};
-      auto again = Issue(
-          self, fmt::format("order {} in force for {}: {}", order.fence, order.scope, order.reason),
-          order.expires_ms, {}, {a.id});
-      if (!again) {
-        Log("could not re-issue order " + std::to_string(order.fence) + ": " +
-            again.error().message);
-        continue;
-      }
-      derived_of[again->first.fence] = order.fence;
-      orders.push_back(again->second);
-      for (Pending& p : pending) {
-        if (p.order.fence == order.fence && p.target_set.insert(a.id).second) {
-          p.targeted.push_back(a.id);
-        }
-      }
-      Log(fmt::format("agent {} enrolled into {}, stopped by order {}: told to stop (order {})",
-                      a.id, order.scope, order.fence, again->first.fence));
-      break;  // one is enough: the agent stops
     }
     EnrolledNote text{a.id, m.nonce, floor, opt.lease_ttl_ms};
     auto note = signer.Sign(text.Text());
@@ -463,7 +626,8 @@ struct Controller::Impl {
                       {"message", "the request arrived after its timeout; not carried out"}});
       return true;
     }
-    Pending p;
+    auto pp = std::make_shared<Pending>();
+    Pending& p = *pp;
     p.drill = m.drill;
     p.client = fd;
     p.start = now;
@@ -487,11 +651,36 @@ struct Controller::Impl {
                         scope->ToString(), p.inventory_error));
       }
     }
+    // The agents enrolled elsewhere and the fence, from the coordinator (deferred); then the
+    // targets, this controller's own agents taken as they are once those are known.
+    std::uint64_t serial = conns.at(fd).serial;
+    auto remote = std::make_shared<std::vector<json>>();
+    auto fence = std::make_shared<core::Result<std::uint64_t>>(0);
+    return Defer(
+        fd,
+        [this, remote, fence] {
+          *remote = coord->RemoteAgents();
+          *fence = coord->NextFence();
+        },
+        [this, fd, serial, pp, sc = *scope, m, wall, bs = std::move(bases), remote, fence] {
+          ShutdownDone(Alive(fd, serial) ? fd : -1, *pp, sc, m, wall, bs, *remote, *fence);
+          return true;
+        });
+  }
+
+  // The rest of a shutdown, on the loop's thread: `fd` is the operator's connection, -1 if it
+  // closed meanwhile (the order is still carried out and recorded).
+  void ShutdownDone(int fd, Pending& p, const Scope& scope, const ShutdownMsg& m, std::int64_t wall,
+                    const std::map<std::string, std::string>& bases,
+                    const std::vector<json>& remote,
+                    const core::Result<std::uint64_t>& fence) {
+    p.client = fd;
+    std::set<std::string> targets, named;
     auto consider = [&](const std::string& id, const std::string& model,
                         const std::vector<std::string>& declared) {
-      if (scope->Matches(id, model, declared)) {
+      if (scope.Matches(id, model, declared)) {
         targets.insert(id);
-      } else if (!bases.empty() && scope->Matches(id, model, Lineage(model, declared, bases))) {
+      } else if (!bases.empty() && scope.Matches(id, model, Lineage(model, declared, bases))) {
         targets.insert(id);
         named.insert(id);
       }
@@ -500,7 +689,7 @@ struct Controller::Impl {
       // Live agents, and agents whose lease lapsed without a confirmation that they stopped.
       if (a.state == "live" || a.state == "lease-expired") consider(id, a.model, a.lineage);
     }
-    for (const json& r : coord->RemoteAgents()) {
+    for (const json& r : remote) {
       auto id = StringField(r, "id");
       auto model = StringField(r, "model");
       auto lineage = StringsField(r, "lineage");
@@ -508,11 +697,16 @@ struct Controller::Impl {
     }
     p.targeted.assign(targets.begin(), targets.end());
     p.target_set = std::move(targets);
-    auto issued =
-        Issue(*scope, m.reason, wall + m.timeout_ms, {named.begin(), named.end()}, p.targeted);
+    if (!fence) {
+      if (fd >= 0) SendSealed(fd, {{"type", "error"}, {"message", fence.error().message}});
+      Log(fmt::format("shutdown of {} not issued: {}", m.scope, fence.error().message));
+      return;
+    }
+    auto issued = Issue(scope, m.reason, wall + m.timeout_ms, {named.begin(), named.end()},
+                        p.targeted, *fence);
     if (!issued) {
-      SendSealed(fd, {{"type", "error"}, {"message", issued.error().message}});
-      return true;
+      if (fd >= 0) SendSealed(fd, {{"type", "error"}, {"message", issued.error().message}});
+      return;
     }
     p.order = issued->first;
     p.note = issued->second;
@@ -527,7 +721,6 @@ struct Controller::Impl {
     coord->PublishOrder(p.order.fence, p.note, p.targeted);
     in_force.emplace_back(p.order, p.note);
     pending.push_back(std::move(p));
-    return true;
   }
 
   // The connections of those of `ids` connected here.
@@ -626,7 +819,8 @@ struct Controller::Impl {
     }
   }
 
-  json Status(std::int64_t now) {
+  // `elsewhere`: the agents enrolled at other controllers (RemoteAgents).
+  json Status(std::int64_t now, const std::vector<json>& elsewhere) {
     json list = json::array();
     for (const auto& [id, a] : agents) {
       std::string state = a.state == "live" && !LeaseValid(a, now) ? "lease-expired" : a.state;
@@ -640,7 +834,7 @@ struct Controller::Impl {
            {"exempt", opt.exempt.contains(id)},
            {"lease_ms_left", std::max<std::int64_t>(0, a.last_renew + opt.lease_ttl_ms - now)}});
     }
-    for (const json& r : coord->RemoteAgents()) {
+    for (const json& r : elsewhere) {
       auto id = StringField(r, "id");
       if (!id || agents.contains(*id)) continue;
       json remote = r;
@@ -664,13 +858,6 @@ struct Controller::Impl {
 
   // A line from a connection, authenticated and parsed on any thread of the pool (Check); what
   // it does is done on the loop's thread, in the order the lines came (OnLine).
-  struct Checked {
-    std::string reject;  // why the connection must close, if it must
-    std::string from;    // the envelope's sender
-    Secret session{};    // the key it was sealed under
-    std::optional<ClientMessage> msg;
-    json doc;  // an acknowledgement as JSON, made here rather than on the loop's thread
-  };
   // `from` and `session`: the connection's sender and key as of the lines before this one.
   Checked Check(const Conn& c, const std::optional<std::string>& from, const Secret& session,
                 const std::string& line) const {
@@ -735,7 +922,7 @@ struct Controller::Impl {
       --unauthenticated;
       if (agent_msg) ++agent_conns;
     }
-    if (auto* e = std::get_if<EnrollMsg>(&msg)) return OnEnroll(fd, *e, now);
+    if (auto* e = std::get_if<EnrollMsg>(&msg)) return OnEnroll(fd, *e);
     if (auto* r = std::get_if<RenewMsg>(&msg)) {
       auto a = agents.find(r->id);
       // "lease-expired" is only what this controller inferred (its loop may have stalled past the
@@ -765,8 +952,14 @@ struct Controller::Impl {
       return true;
     }
     if (auto* s = std::get_if<ShutdownMsg>(&msg)) return OnShutdown(fd, *s, now);
-    SendSealed(fd, Status(now));
-    return true;
+    std::uint64_t serial = c.serial;
+    auto remote = std::make_shared<std::vector<json>>();
+    return Defer(
+        fd, [this, remote] { *remote = coord->RemoteAgents(); },
+        [this, fd, serial, remote] {
+          if (Alive(fd, serial)) SendSealed(fd, Status(MonotonicMs(), *remote));
+          return true;
+        });
   }
 
   void Drop(int fd) {
@@ -940,6 +1133,10 @@ struct Controller::Impl {
     bool open = r.open;
     for (Checked& k : r.lines) {
       if (!open) break;
+      if (Alive(r.fd, r.serial) && conns.at(r.fd).waiting > 0) {
+        conns.at(r.fd).held.push_back(std::move(k));
+        continue;
+      }
       try {
         open = OnLine(r.fd, k, now);
       } catch (const std::exception& e) {
@@ -950,7 +1147,19 @@ struct Controller::Impl {
       open = Reject(r.fd, fmt::format("a line longer than {} bytes, or too much unread output",
                                       kMaxLineBytes));
     }
-    if (!open || r.ended) Drop(r.fd);
+    if (!open) {
+      Drop(r.fd);
+    } else if (r.ended && Alive(r.fd, r.serial)) {
+      Conn& c = conns.at(r.fd);
+      if (c.waiting == 0 && c.held.empty()) {
+        Drop(r.fd);
+      } else {
+        // Closed once its waiting lines are done (Resume); until then out of the epoll set, which
+        // would report its end on every turn.
+        c.ended = true;
+        epoll_ctl(epoll, EPOLL_CTL_DEL, r.fd, nullptr);
+      }
+    }
   }
 
   // Closes connections past their authentication bound and notes lapsed leases, from the queues
@@ -966,6 +1175,10 @@ struct Controller::Impl {
       // Unauthenticated, or an agent's connection that has not enrolled, past the bound.
       bool unauthenticated_late = !c.from;
       bool unenrolled = c.from && c.from->starts_with("agent:") && !agent_of.contains(due.fd);
+      if (unenrolled && c.waiting > 0) {  // its enrolment waits on the coordinator: not yet
+        auth_due.push_back({now + opt.auth_timeout_ms, due.fd, due.serial});
+        continue;
+      }
       if (unauthenticated_late || unenrolled) {
         Log(fmt::format("closed the connection from {}: not {} within {} ms", c.peer,
                         unauthenticated_late ? "authenticated" : "enrolled",
@@ -993,6 +1206,10 @@ struct Controller::Impl {
       wake_watched = true;
       Watch(coord->WakeFd(), false, EPOLL_CTL_ADD);
     }
+    if (coord_wake >= 0 && !coord_wake_watched) {
+      coord_wake_watched = true;
+      Watch(coord_wake, false, EPOLL_CTL_ADD);
+    }
     epoll_event events[512];
     int n = epoll_wait(epoll, events, 512, timeout_ms);
     std::int64_t now = MonotonicMs();
@@ -1003,13 +1220,14 @@ struct Controller::Impl {
       int fd = events[i].data.fd;
       if (fd == listener) {
         accept = true;  // after the others: a new connection may take a number closed just now
-      } else if (fd != coord->WakeFd()) {
+      } else if (fd != coord->WakeFd() && fd != coord_wake) {
         ready.push_back(Ready{fd, events[i].events, 0, true, false, false, {}});
       }
     }
     pool.Run(ready.size(), [&](std::size_t i) { Gather(ready[i]); });
     for (Ready& r : ready) Apply(r, now);
     if (accept) Accept(now);
+    RunDeferred();
     Sweep(now);
     PollCoordinator(now);
     Finish(now);

@@ -73,7 +73,7 @@ Result<json> EtcdClient::Call(const std::string& path, const json& body) {
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.size()));
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms_);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
@@ -122,11 +122,42 @@ Result<std::int64_t> EtcdClient::GrantLease(std::int64_t ttl_seconds) {
   return std::stoll(r.value("ID", "0"));
 }
 
+Result<void> KeepAliveAnswer(const json& r) {
+  // Only an answer for the lease with TTL 0 (or none) says the lease is gone: an error in its
+  // place ({"error": ...}: no leader, a timeout while the cluster elects one; etcd 3.4 sends it
+  // with HTTP 503, a stream's later error comes with 200) says nothing of the lease, and taking it
+  // for a lost lease would put every agent entry under a new lease while etcd has no leader.
+  if (!r.is_object()) return Unavailable("lease keep-alive: not a JSON object");
+  if (auto e = r.find("error"); e != r.end()) {
+    std::string message = e->is_object() ? e->value("message", e->dump()) : e->dump();
+    return Unavailable("lease keep-alive: " + message);
+  }
+  auto result = r.find("result");
+  if (result == r.end() || !result->is_object())
+    return Unavailable("lease keep-alive: no result in " + r.dump().substr(0, 200));
+  // An expired (or unknown) lease is answered with TTL 0, which the gateway leaves out.
+  auto ttl = result->find("TTL");
+  std::int64_t seconds = 0;
+  if (ttl != result->end() && ttl->is_string()) {
+    const std::string& text = ttl->get_ref<const std::string&>();
+    std::from_chars(text.data(), text.data() + text.size(), seconds);
+  } else if (ttl != result->end() && ttl->is_number_integer()) {
+    seconds = ttl->get<std::int64_t>();
+  }
+  if (seconds <= 0) {
+    auto header = result->find("header");
+    std::string member = header != result->end() && header->is_object()
+                             ? header->value("member_id", std::string("?"))
+                             : std::string("?");
+    return core::MakeError(core::Code::kNotFound,
+                           "etcd: the lease is gone (TTL 0, answered by member " + member + ")");
+  }
+  return core::Ok();
+}
+
 Result<void> EtcdClient::KeepAlive(std::int64_t lease) {
   FL_ASSIGN_OR_RETURN(json r, Call("/v3/lease/keepalive", {{"ID", std::to_string(lease)}}));
-  if (!r.contains("result") || !r["result"].contains("TTL"))
-    return core::MakeError(core::Code::kNotFound, "etcd: the lease is gone");
-  return core::Ok();
+  return KeepAliveAnswer(r);
 }
 
 namespace {
@@ -192,7 +223,7 @@ int OnWatchProgress(void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 Result<void> EtcdClient::Watch(
     const std::string& prefix, std::int64_t start_revision, const std::atomic<bool>& stop,
     const std::function<void(const std::string&, const std::string&)>& on_put,
-    std::int64_t* last_revision) {
+    std::int64_t* last_revision, long idle_s) {
   json body = {{"create_request",
                 {{"key", B64(prefix)},
                  {"range_end", B64(PrefixEnd(prefix))},
@@ -215,6 +246,12 @@ Result<void> EtcdClient::Watch(
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, &state);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+  if (idle_s > 0) {
+    // Not one byte in idle_s seconds: the member is cut off (a partition drops its packets, so it
+    // cannot even cancel the watch), and the stream moves on to the next member.
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, idle_s);
+  }
   CURLcode rc = curl_easy_perform(c);
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -379,10 +416,8 @@ class Etcd final : public Coordinator {
                     const std::vector<std::string>& targets) override {
     json value = {{"note", note}, {"targets", targets}, {"controller", me_}};
     std::string key = fmt::format("{}orders/{:020}", kRoot, fence);
-    std::lock_guard lock(mu_);
-    SendQueued();
-    if (auto r = client_.Put(key, SealEtcdValue(master_, key, value.dump())); !r)
-      Warn(r.error().message);
+    // Queued: the writer sends it at once, in order with the acks that follow it.
+    Queue({key, SealEtcdValue(master_, key, value.dump()), false});
   }
 
   void PublishAck(std::uint64_t fence, const json& ack) override {
@@ -403,6 +438,7 @@ class Etcd final : public Coordinator {
   }
 
   int WakeFd() const override { return wake_; }
+  bool Blocking() const override { return true; }
 
  private:
   static void Warn(const std::string& message) {
@@ -470,10 +506,18 @@ class Etcd final : public Coordinator {
 
   void KeepLease() {
     EtcdClient client(endpoints_);
+    // A member that does not answer (cut off, stopped) costs one renewal interval, not curl's 5 s:
+    // the next renewal goes to the next member well within the TTL.
+    client.set_timeout_ms(std::max<long>(500, static_cast<long>(ttl_s_) * 1000 / 3));
     while (!stop_) {
       if (auto r = client.KeepAlive(lease_); !r) {
         Warn(r.error().message);
-        if (r.error().code == core::Code::kNotFound) Regrant();
+        if (r.error().code == core::Code::kNotFound) Regrant(client);
+      } else if (auto beat = client.Put(std::string(kRoot) + "controllers/" + me_, "up", lease_);
+                 !beat) {
+        // Written at each renewal, so that every controller's watch hears something every
+        // TTL/3 while etcd works, and can tell a silent member from a quiet cluster (WatchLoop).
+        Warn(beat.error().message);
       }
       for (int i = 0; i < 10 * ttl_s_ / 3 + 1 && !stop_; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -485,17 +529,16 @@ class Etcd final : public Coordinator {
   // entries went with it, so the other controllers no longer saw its agents (an order issued
   // there would have left them out), and every enrolment here failed for ever ("requested lease
   // not found"). A new lease, and the controller and every agent still enrolled here put again
-  // under it, after what was queued (an agent gone meanwhile is deleted after its put).
-  void Regrant() {
-    std::lock_guard lock(mu_);
-    SendQueued();
-    auto lease = client_.GrantLease(ttl_s_);
+  // under it by the writer, after what was queued (an agent gone meanwhile is deleted after its
+  // put). On the keeper's own client, without mu_: an order's fence does not wait on it.
+  void Regrant(EtcdClient& client) {
+    auto lease = client.GrantLease(ttl_s_);
     if (!lease) {
       Warn(lease.error().message);  // the next keep-alive finds the old lease gone again
       return;
     }
     lease_ = *lease;
-    if (auto r = client_.Put(std::string(kRoot) + "controllers/" + me_, "up", lease_); !r)
+    if (auto r = client.Put(std::string(kRoot) + "controllers/" + me_, "up", lease_); !r)
       Warn(r.error().message);
     std::size_t agents = 0;
     {
@@ -504,7 +547,7 @@ class Etcd final : public Coordinator {
       for (const auto& [key, value] : local_) queue_.push_back({key, value, false, lease_});
       agents = local_.size();
     }
-    SendQueued();
+    queued_.notify_one();
     Warn(fmt::format("etcd: this controller's lease had expired: a new one, and its {} agents "
                      "registered again",
                      agents));
@@ -544,7 +587,7 @@ class Etcd final : public Coordinator {
             if (write(wake_, &one, sizeof one) < 0) {
             }
           },
-          &seen);
+          &seen, ttl_s_ + 2);
       if (!r && !stop_) {
         Warn(r.error().message);
         std::this_thread::sleep_for(std::chrono::milliseconds(200));

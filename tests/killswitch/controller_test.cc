@@ -11,7 +11,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -443,18 +447,21 @@ class Stepped {
   }
   // The next line to `p`, unsealed, stepping the controller meanwhile; nullopt on EOF or timeout.
   std::optional<json> Next(Peer& p) {
+    auto unseal = [&](const std::string& line) -> std::optional<json> {
+      auto env = ParseEnvelope(line);
+      if (!env) return json::parse(line, nullptr, false);
+      if (!MacValid(p.session, Direction::kController, *env)) return std::nullopt;
+      return json::parse(env->msg, nullptr, false);
+    };
+    // A line read with an earlier one (several can come in one read) is already here.
+    if (std::optional<std::string> line = p.conn->NextLine()) return unseal(*line);
     std::int64_t deadline = MonotonicMs() + kWaitMs;
     while (MonotonicMs() < deadline) {
       controller_->Step(5);
       pollfd pf{p.conn->fd(), POLLIN, 0};
       if (poll(&pf, 1, 5) != 1) continue;
       bool open = p.conn->ReadSome();
-      if (std::optional<std::string> line = p.conn->NextLine()) {
-        auto env = ParseEnvelope(*line);
-        if (!env) return json::parse(*line, nullptr, false);
-        if (!MacValid(p.session, Direction::kController, *env)) return std::nullopt;
-        return json::parse(env->msg, nullptr, false);
-      }
+      if (std::optional<std::string> line = p.conn->NextLine()) return unseal(*line);
       if (!open) return std::nullopt;
     }
     return std::nullopt;
@@ -784,6 +791,109 @@ TEST(Printable, EscapesControlCharactersAndBackslashes) {
   EXPECT_EQ(Printable(std::string("x\0y\x1b[31m\x7f", 9)), "x\\x00y\\x1b[31m\\x7f");
   EXPECT_EQ(Printable("back\\slash"), "back\\\\slash");
   EXPECT_EQ(Printable("caf\xc3\xa9"), "caf\xc3\xa9");  // UTF-8 kept
+}
+
+// A coordinator that waits on the network, as etcd does, and whose calls wait until the test
+// opens its gate (a stalled etcd member, a cluster electing a leader), or 10 s pass: a controller
+// that called it on its loop then fails the test rather than hanging it.
+class GatedCoordinator final : public Coordinator {
+ public:
+  core::Result<std::uint64_t> NextFence() override {
+    Wait();
+    return ++last_;
+  }
+  std::uint64_t AgentUp(const json&) override {
+    Wait();
+    return ++last_;
+  }
+  void AgentRenewed(const std::string&) override {}
+  void AgentDown(const std::string&) override {}
+  std::vector<json> RemoteAgents() override {
+    Wait();
+    return {};
+  }
+  void PublishOrder(std::uint64_t, const std::string&, const std::vector<std::string>&) override {}
+  void PublishAck(std::uint64_t, const json&) override {}
+  Inbound Poll() override { return {}; }
+  bool Blocking() const override { return true; }
+  void Open(bool open) {
+    {
+      std::lock_guard lock(mu_);
+      open_ = open;
+    }
+    cv_.notify_all();
+  }
+  int waiting() {
+    std::lock_guard lock(mu_);
+    return waiting_;
+  }
+
+ private:
+  void Wait() {
+    std::unique_lock lock(mu_);
+    ++waiting_;
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return open_; });
+    --waiting_;
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = true;
+  int waiting_ = 0;
+  std::atomic<std::uint64_t> last_{0};
+};
+
+// Issue 16, the chaos test's round 6: the controller's loop waited on etcd (5 s on a member cut
+// off) while an order was issued, and its agents' renewals went unanswered past the lease. With
+// etcd's calls stalled, an enrolment, a shutdown and a status request now wait off the loop: a
+// live agent's renewals are still answered meanwhile, and each waiting connection's later lines
+// act after its waiting one, in order, once etcd answers.
+TEST(ControllerStep, RenewalsAreAnsweredWhileTheCoordinatorStalls) {
+  auto owned = std::make_unique<GatedCoordinator>();
+  GatedCoordinator* coord = owned.get();
+  Stepped s({}, std::move(owned));
+  Stepped::Peer live = s.Connect("agent:a1");
+  ASSERT_TRUE(s.Send(live, EnrollMsg{0, "a1", "m1", "", "n1", {}}));
+  ASSERT_EQ(s.Next(live).value_or(json())["type"], "enrolled");
+
+  coord->Open(false);
+  Stepped::Peer late = s.Connect("agent:a2");
+  ASSERT_TRUE(s.Send(late, EnrollMsg{0, "a2", "m2", "", "n2", {}}));
+  ASSERT_TRUE(s.Send(late, RenewMsg{0, "a2"}));  // held until its enrolment is done
+  Stepped::Peer op = s.Connect("operator");
+  ASSERT_TRUE(s.Send(op, ShutdownMsg{0, "model:m2", "stalled", 600'000, NowMs(), false}));
+  Stepped::Peer asker = s.Connect("operator");
+  ASSERT_TRUE(s.Send(asker, StatusMsg{0}));
+  std::int64_t deadline = MonotonicMs() + kWaitMs;
+  while (coord->waiting() == 0 && MonotonicMs() < deadline) s.controller().Step(5);
+  ASSERT_EQ(coord->waiting(), 1) << "the enrolment never reached the coordinator";
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(s.Send(live, RenewMsg{0, "a1"}));
+    EXPECT_EQ(s.Next(live).value_or(json())["type"], "renewed") << "renewal " << i;
+  }
+
+  coord->Open(true);
+  EXPECT_EQ(s.Next(late).value_or(json())["type"], "enrolled");
+  EXPECT_EQ(s.Next(late).value_or(json())["type"], "renewed");
+  // The shutdown waited behind the enrolment, so the agent enrolled meanwhile is its target.
+  std::optional<json> order = s.Next(late);
+  ASSERT_TRUE(order);
+  ASSERT_EQ((*order)["type"], "order") << order->dump();
+  std::string note = (*order)["order"];
+  auto body = Order::ParseText(note.substr(0, note.find('\n') + 1));
+  ASSERT_TRUE(body);
+  ASSERT_TRUE(s.Send(late, AckMsg{0, "a2", body->fence, AckMsg::Result::kStopped, NowMs(), "", ""}));
+  std::optional<json> report = s.Next(op);
+  ASSERT_TRUE(report);
+  EXPECT_EQ((*report)["targeted"], 1) << report->dump();
+  EXPECT_EQ((*report)["complete"], true) << report->dump();
+  std::optional<json> status = s.Next(asker);
+  ASSERT_TRUE(status);
+  EXPECT_EQ((*status)["type"], "agents");
+  EXPECT_EQ((*status)["agents"].size(), 2u) << status->dump();
+  live.conn->Close();
+  late.conn->Close();
+  op.conn->Close();
+  asker.conn->Close();
 }
 
 }  // namespace

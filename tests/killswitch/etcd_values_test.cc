@@ -69,5 +69,27 @@ TEST(EtcdValues, OnlyValuesSealedUnderTheMasterSecretForTheirKeyOpen) {
   }
 }
 
+// A keep-alive's answer: only TTL 0 (left out by the gateway) says the lease is gone; an error in
+// its place (no leader, a timeout during an election: etcd 3.4's own words below) says nothing of
+// the lease and must not make the controller re-register everything under a new one.
+TEST(EtcdValues, AKeepAliveErrorIsNotALostLease) {
+  EXPECT_TRUE(KeepAliveAnswer(json::parse(
+      R"({"result":{"header":{"revision":"7"},"ID":"694d8c1b0a6f1e21","TTL":"5"}})")));
+  auto gone = KeepAliveAnswer(json::parse(R"({"result":{"header":{"revision":"7"},"ID":"1"}})"));
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, core::Code::kNotFound);
+  auto zero = KeepAliveAnswer(json::parse(R"({"result":{"ID":"1","TTL":"0"}})"));
+  ASSERT_FALSE(zero);
+  EXPECT_EQ(zero.error().code, core::Code::kNotFound);
+  for (const char* text :
+       {R"({"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}})",
+        R"({"error":{"grpc_code":4,"message":"etcdserver: request timed out"}})", R"({"error":"x"})",
+        R"({})", R"([1])", R"({"result":5})"}) {
+    auto r = KeepAliveAnswer(json::parse(text));
+    ASSERT_FALSE(r) << text;
+    EXPECT_EQ(r.error().code, core::Code::kUnavailable) << text;
+  }
+}
+
 }  // namespace
 }  // namespace flopline::killswitch

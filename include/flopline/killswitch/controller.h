@@ -58,6 +58,11 @@ class Coordinator {
   virtual Inbound Poll() = 0;
   // A descriptor that becomes readable when Poll() has something (-1: none).
   virtual int WakeFd() const { return -1; }
+  // True when NextFence, AgentUp and RemoteAgents wait on the network (etcd): the controller then
+  // calls them on a thread of their own, never on its loop, so that renewals are still answered
+  // while they wait (a call can wait seconds during an election or on an unreachable member, and
+  // agents fail closed when their renewals go unanswered for the lease's TTL).
+  virtual bool Blocking() const { return false; }
 };
 
 std::unique_ptr<Coordinator> LocalCoordinator();

@@ -59,6 +59,11 @@ std::optional<RelayedOrder> ParseRelayedOrder(const nlohmann::json& v);
 // The controller an agent entry names ("controller", a string); nullopt when it is not a string.
 std::optional<std::string> EntryController(const nlohmann::json& v);
 
+// What a lease keep-alive's answer says: Ok while the lease lives; kNotFound once it has expired
+// (TTL 0, left out by the gateway); kUnavailable for an error answered in its place (no leader, a
+// timeout during an election), which says nothing of the lease.
+core::Result<void> KeepAliveAnswer(const nlohmann::json& answer);
+
 // A minimal etcd v3 JSON-gateway client, also used by the benchmark's watch-based baseline.
 class EtcdClient {
  public:
@@ -66,6 +71,9 @@ class EtcdClient {
   ~EtcdClient();
   EtcdClient(const EtcdClient&) = delete;
   EtcdClient& operator=(const EtcdClient&) = delete;
+
+  // How long one request to one member may take before the next member is tried (default 5 s).
+  void set_timeout_ms(long ms) { timeout_ms_ = ms; }
 
   core::Result<nlohmann::json> Call(const std::string& path, const nlohmann::json& body);
   core::Result<std::int64_t> Put(const std::string& key, const std::string& value,
@@ -79,16 +87,18 @@ class EtcdClient {
   core::Result<void> KeepAlive(std::int64_t lease);
   // Streams events under `prefix` from `start_revision` until `stop` is set; calls `on_put` for
   // each put (key, value) and raises `*last_revision` (if given) to each one's mod_revision.
-  // Returns when stopped or the stream breaks (refused, cut, or cancelled by a member that lost
-  // its leader); a broken stream moves the client to its next endpoint.
+  // Returns when stopped or the stream breaks (refused, cut, cancelled by a member that lost its
+  // leader, or, with `idle_s` > 0, silent for idle_s seconds); a broken stream moves the client to
+  // its next endpoint.
   core::Result<void> Watch(
       const std::string& prefix, std::int64_t start_revision, const std::atomic<bool>& stop,
       const std::function<void(const std::string&, const std::string&)>& on_put,
-      std::int64_t* last_revision = nullptr);
+      std::int64_t* last_revision = nullptr, long idle_s = 0);
 
  private:
   std::vector<std::string> endpoints_;
   size_t current_ = 0;
+  long timeout_ms_ = 5000;
   void* curl_ = nullptr;
 };
 
