@@ -1,6 +1,8 @@
 // The embedded backend: one SQLite file in WAL mode with synchronous=FULL, so a commit returns only
-// after the WAL is fsynced. Writers in several processes serialise on BEGIN IMMEDIATE. The WAL is
-// copied into the database file (checkpointed) by a thread of the store's own, off the commit path.
+// after the WAL is fsynced, opened through flopline's VFS, which fails a sync that a journal abort
+// made untrustworthy (store/sqlite_vfs.h). Writers in several processes serialise on BEGIN
+// IMMEDIATE. The WAL is copied into the database file (checkpointed) by a thread of the store's
+// own, off the commit path.
 #include <sqlite3.h>
 
 #include <chrono>
