@@ -9,4 +9,5 @@ binary=${1:-$root/build/flopline}
 bash "$root/tests/web/npm-ci.sh" >/dev/null
 mkdir -p "$root/docs/screenshots"
 FLOPLINE_SCREENSHOTS="$root/docs/screenshots" node --test-reporter=spec "$root/tests/web/dashboard.test.mjs" "$binary" "$root"
+FLOPLINE_SCREENSHOTS="$root/docs/screenshots" node --test-reporter=spec "$root/tests/web/meter.test.mjs" "$binary" "$root"
 ls -l "$root/docs/screenshots"

@@ -13,6 +13,7 @@ import { ModelPage } from './pages/model.js';
 import { ObligationsPage } from './pages/obligations.js';
 import { EvidencePage, EvidenceRecordPage } from './pages/evidence.js';
 import { KillSwitchPage } from './pages/killswitch.js';
+import { MeterPage, MeterRunPage } from './pages/meter.js';
 import { EventForm, EvidenceForm, IncidentForm } from './pages/forms.js';
 import { FileDocumentPage, FiledDocumentPage, ModelDocumentsPage } from './pages/documents.js';
 
@@ -20,6 +21,7 @@ const NAV = [
   ['/obligations', 'Due', 'What is due and what is late'],
   ['/models', 'Models', 'The inventory and each model’s status per regime'],
   ['/evidence', 'Evidence', 'Records, proofs and checkpoints'],
+  ['/meter', 'Compute meter', 'Training runs against each line, as the meter counts them'],
   ['/killswitch', 'Kill switch', 'Shutdown orders and drills'],
 ];
 
@@ -36,6 +38,8 @@ function pageFor(route) {
   if (path === '/evidence/new') return html`<${EvidenceForm} params=${params} />`;
   if ((m = /^\/evidence\/(\d+)$/.exec(path))) return html`<${EvidenceRecordPage} index=${Number(m[1])} />`;
   if (path === '/killswitch') return html`<${KillSwitchPage} params=${params} />`;
+  if (path === '/meter') return html`<${MeterPage} params=${params} />`;
+  if ((m = /^\/meter\/(.+)$/.exec(path))) return html`<${MeterRunPage} run=${decodeURIComponent(m[1])} />`;
   if (path === '/incident') return html`<${IncidentForm} params=${params} />`;
   if (path === '/events/new') return html`<${EventForm} params=${params} />`;
   return html`<h1 tabindex="-1">Page not found</h1><p>There is no page at <code>${path}</code>. <a href="#/">Go to what is due</a>.</p>`;
