@@ -252,6 +252,53 @@ assert run["steps_counted"] == 3 and run["steps_repeated"] == 1 and run["flop"] 
 assert report["bad_lines"] == 2 and report["lines_read"] == 6, report
 PY
 check push-stderr grep -q "^flopline meter: push:127.0.0.1:4: field 'run': unknown run 'r9'" "$tmp/push.err"
+# The documented rate limit (docs/meter.md: 50 requests a second from one address, bursts of 100):
+# one client pushing as fast as it can over one connection is answered 429 (a problem document with
+# Retry-After) once its burst is spent, never admitted more than the bucket holds for the time it
+# took, and a refused push meters nothing: the run counts exactly the steps of the pushes answered 200.
+start_pusher --run r1=m --format json
+check push-limit-listening test -n "$port"
+check push-429 python3 - "$port" "$tmp/limit.json" <<'PY'
+import http.client, json, sys, time
+port, out = int(sys.argv[1]), sys.argv[2]
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+auth = {"Authorization": "Bearer push-token-0123456789abcdef"}
+accepted, refused, first_429 = 0, 0, None
+start = time.monotonic()
+for i in range(5000):
+    body = json.dumps({"run": "r1", "time": 1767226000 + i, "step": 1000 + i, "tokens": 1000, "flop": 1e18})
+    conn.request("POST", "/v1/steps", body=body, headers=auth)
+    r = conn.getresponse()
+    answer = r.read()
+    if r.status == 200:
+        accepted += 1
+    elif r.status == 429:
+        refused += 1
+        if first_429 is None:
+            first_429 = (r.getheader("Content-Type", ""), r.getheader("Retry-After"), json.loads(answer))
+        if refused >= 20:
+            break
+    else:
+        raise SystemExit(f"push {i}: {r.status} {answer[:200]!r}")
+elapsed = time.monotonic() - start
+assert first_429, f"no 429 in {accepted} pushes over {elapsed:.1f} s"
+ctype, retry, doc = first_429
+assert ctype.startswith("application/problem+json") and retry == "1" and doc["status"] == 429, first_429
+# The bucket: 100 at the start, 50 more each second; a little slack for the clocks' edges.
+assert accepted <= 100 + 50 * elapsed + 2, (accepted, elapsed)
+assert accepted >= 100, accepted  # the burst itself is admitted
+json.dump({"accepted": accepted, "refused": refused}, open(out, "w"))
+PY
+kill -TERM "$pusher"
+wait "$pusher"
+check push-limit-exit-0 test $? -eq 0
+check push-limit-refused-metered-nothing python3 - "$tmp/push.out" "$tmp/limit.json" <<'PY'
+import json, sys
+report = json.loads(open(sys.argv[1]).read().splitlines()[-1])["report"]
+accepted = json.load(open(sys.argv[2]))["accepted"]
+run = report["runs"][0]
+assert run["steps_counted"] == accepted and report["lines_read"] == accepted and run["flop"] == accepted * 1e18, (run, accepted)
+PY
 expect_error push-no-token 2 "--push-token-file" -- meter watch --listen 127.0.0.1:0 --run r1=m
 expect_error push-token-no-listen 2 "--listen" -- meter watch "$tmp/steps.jsonl" --run r1=m --push-token-file "$tmp/push.token"
 expect_error push-bad-listen 2 "--listen" -- meter watch --listen nowhere --push-token-file "$tmp/push.token" --run r1=m
