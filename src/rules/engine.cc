@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <type_traits>
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -31,6 +32,9 @@ struct ModelFacts {
   double own_flop = 0, cumulative_flop = 0, lineage_flop = 0, finetune_flop = 0, base_flop = 0;
   std::optional<double> own_cost, cumulative_cost, lineage_cost, finetune_cost;
   bool same_developer = false;  // the base has this model's developer
+  // The derivation's index in kDerivations, which is the `derivation` fact's value list in every
+  // schema (StandardFacts): found once here rather than by name for every regime and reading.
+  int derivation = -1;
 };
 
 std::optional<double> Sum(std::optional<double> a, std::optional<double> b) {
@@ -58,6 +62,8 @@ std::vector<ModelFacts> ComputeFacts(const Inventory& inv) {
     if (finetune_cost_known) f.finetune_cost = finetune_cost;
     f.cumulative_flop = f.lineage_flop = f.own_flop;
     f.cumulative_cost = f.lineage_cost = f.own_cost;
+    const auto derivation = std::find(kDerivations.begin(), kDerivations.end(), m.derivation);
+    f.derivation = derivation == kDerivations.end() ? -1 : static_cast<int>(derivation - kDerivations.begin());
     int base = inv.base_index[static_cast<std::size_t>(i)];
     if (base >= 0) {
       const ModelFacts& b = out[static_cast<std::size_t>(base)];
@@ -141,8 +147,7 @@ void FillFor(const Regime& r, const FactSchema& schema, const FactSlots& slots, 
   const auto at = static_cast<std::size_t>(base_status);
   const bool base_covered =
       base_known && base_status < none && (covered ? (*covered)[at] != 0 : r.IsCovered(r.statuses[at]));
-  FillFacts(schema, slots, m, f, base_known ? base_status : none, base_covered, base_known,
-            schema.ValueIndex(slots.derivation, m.derivation), v);
+  FillFacts(schema, slots, m, f, base_known ? base_status : none, base_covered, base_known, f.derivation, v);
 }
 
 // ---- parameters as of a date ----
@@ -312,10 +317,15 @@ void Obligations(const Regime& r, std::size_t combination, const std::string& st
                  core::Date as_of, bool with_text, std::vector<ObligationState>& out) {
   out.clear();
   const core::Instant now = core::Instant::StartOf(as_of) + std::chrono::hours(24);  // through the end of as_of
-  auto of_kinds = [&](const std::vector<std::string>& kinds) {
+  // The times of the events of the given kinds (a list, or one kind), sorted.
+  auto of_kinds = [&](const auto& kinds) {
     std::vector<core::Instant> at;
     for (const Event* e : events) {
-      if (std::find(kinds.begin(), kinds.end(), e->kind) != kinds.end()) at.push_back(e->at);
+      if constexpr (std::is_same_v<std::decay_t<decltype(kinds)>, std::string>) {
+        if (e->kind == kinds) at.push_back(e->at);
+      } else if (std::find(kinds.begin(), kinds.end(), e->kind) != kinds.end()) {
+        at.push_back(e->at);
+      }
     }
     std::sort(at.begin(), at.end());
     return at;
@@ -331,10 +341,11 @@ void Obligations(const Regime& r, std::size_t combination, const std::string& st
       base.text = o.text;
       base.retention = o.retention;
     }
+    std::string prefix;  // texts only (with_text)
     // A duty that is not law (e.g. a Code of Practice timeline) says so in every state.
-    std::string prefix = o.source.empty() ? "" : fmt::format("[{}, not law] ", o.source);
+    if (with_text && !o.source.empty()) prefix = fmt::format("[{}, not law] ", o.source);
     // A duty read from an analysis rather than the bill's text says so in every state.
-    if (!o.secondary.empty()) prefix += fmt::format("[read from a secondary source: {}] ", o.secondary);
+    if (with_text && !o.secondary.empty()) prefix += fmt::format("[read from a secondary source: {}] ", o.secondary);
     if (const auto& condition = r.compiled_obligations(combination)[oi]) {
       Truth holds = condition->Evaluate(facts, params);
       if (holds == Truth::kFalse) {
@@ -344,14 +355,14 @@ void Obligations(const Regime& r, std::size_t combination, const std::string& st
         out.push_back(std::move(base));
         continue;
       }
-      if (holds == Truth::kUnknown) prefix += fmt::format("applies only {} (not known for this model); ", o.when_text);
+      if (with_text && holds == Truth::kUnknown) prefix += fmt::format("applies only {} (not known for this model); ", o.when_text);
     }
     std::vector<core::Instant> triggers = of_kinds(o.triggers);
     // An exemption (SB 1047's earlier versions: a positive safety determination, a limited duty
     // exemption) relieves the model of the duty from when it is recorded; a duty due before then
     // (a `before` clock whose event came first) was owed and is judged as usual.
     if (!o.exempt_by.empty()) {
-      std::vector<core::Instant> exempt = of_kinds({o.exempt_by});
+      std::vector<core::Instant> exempt = of_kinds(o.exempt_by);
       if (!exempt.empty() && exempt.front() < now &&
           (o.clock != Obligation::Clock::kBefore || triggers.empty() || exempt.front() <= triggers.front())) {
         base.state = "not-applicable";
@@ -361,7 +372,7 @@ void Obligations(const Regime& r, std::size_t combination, const std::string& st
         continue;
       }
     }
-    std::vector<core::Instant> met = o.met_by.empty() ? std::vector<core::Instant>{} : of_kinds({o.met_by});
+    std::vector<core::Instant> met = o.met_by.empty() ? std::vector<core::Instant>{} : of_kinds(o.met_by);
     const bool self_renewing = std::find(o.triggers.begin(), o.triggers.end(), o.met_by) != o.triggers.end();
     const std::optional<core::Instant> from = o.from ? std::optional<core::Instant>(core::Instant::StartOf(*o.from))
                                                      : std::nullopt;
@@ -741,6 +752,7 @@ enum class Detail { kExplained, kSummary, kBrief };
 struct Scratch {
   FactValues values;
   std::vector<int> status;  // [combination]: the status index decided, -1 unknown
+  std::vector<int> rules;   // [combination]: the deciding rule's index, -1 none
   std::vector<NumericComparison> numeric;
   std::vector<ObligationState> obligations;
 };
@@ -787,6 +799,13 @@ void Determine(const RegimeRun& run, const Inventory& inv, std::size_t mi, const
   const std::size_t combos = r.combinations().size();
   const std::vector<double>& params = run.params;
   auto base_status = [&](std::size_t c) { return base >= 0 ? run.status[c][static_cast<std::size_t>(base)] : none; };
+  // `values` holds the facts under reading `filled` (none yet): filled again only for another one.
+  std::size_t filled = combos;
+  auto fill = [&](std::size_t c) {
+    if (filled == c) return;
+    FillFor(r, r.schema(c), run.slots[c], m, fact, base_status(c), values, &run.covered);
+    filled = c;
+  };
   Reset(d);
   d.explained = explain;
   d.regime = r.id;
@@ -799,16 +818,17 @@ void Determine(const RegimeRun& run, const Inventory& inv, std::size_t mi, const
   }
   d.outcomes.resize(combos);
   scratch.status.resize(combos);
+  scratch.rules.resize(combos);
   std::size_t basis_size = 0;
   for (std::size_t c = 0; c < combos; ++c) {
     Evaluated e;
     if (explain) {
-      FillFor(r, r.schema(c), run.slots[c], m, fact, base_status(c), values, &run.covered);
+      fill(c);
       e = Decide(r, c, values, params, run.ranks);
     } else {
       // The lineage pass decided every reading with these same facts; the first reading's facts
       // are filled again for its margins, not decided again.
-      if (c == 0) FillFor(r, r.schema(c), run.slots[c], m, fact, base_status(c), values, &run.covered);
+      if (c == 0) fill(c);
       e.status = run.status[c][mi];
       e.rule = run.rule[c][mi];
     }
@@ -822,6 +842,7 @@ void Determine(const RegimeRun& run, const Inventory& inv, std::size_t mi, const
                              : std::string_view("unknown");
     o.covered = e.status >= 0 && run.covered[static_cast<std::size_t>(e.status)];
     scratch.status[c] = e.status;
+    scratch.rules[c] = e.rule;
     o.developer = m.developer;
     if (!explain) {
       // The first reading's margins, from the rules that give them, without a text trace. A brief
@@ -913,12 +934,14 @@ void Determine(const RegimeRun& run, const Inventory& inv, std::size_t mi, const
                                              rule.secondary.empty() ? "" : " [read from a secondary source: " + rule.secondary + "]"),
                                  rule.cite});
       }
-      if (!rule.ambiguity.empty()) {
+      // Said once per rule, however many readings it decided.
+      const bool first_time = std::find(scratch.rules.begin(), scratch.rules.begin() + static_cast<std::ptrdiff_t>(c),
+                                        e.rule) == scratch.rules.begin() + static_cast<std::ptrdiff_t>(c);
+      if (first_time && !rule.ambiguity.empty()) {
         d.notes.push_back(fmt::format("rule {} decided under ambiguity {}: see the other readings", rule.id, rule.ambiguity));
       }
-      if (!rule.secondary.empty()) {
-        std::string note = fmt::format("rule {} was read from a secondary source: {}", rule.id, rule.secondary);
-        if (std::find(d.notes.begin(), d.notes.end(), note) == d.notes.end()) d.notes.push_back(std::move(note));
+      if (first_time && !rule.secondary.empty()) {
+        d.notes.push_back(fmt::format("rule {} was read from a secondary source: {}", rule.id, rule.secondary));
       }
     } else if (explain && e.unknown_blocked) {
       o.explanation.push_back({"Status unknown: a rule that could decide has unknown inputs (see above)", ""});
@@ -963,7 +986,7 @@ void Determine(const RegimeRun& run, const Inventory& inv, std::size_t mi, const
   auto covered_outcome = std::find_if(d.outcomes.begin(), d.outcomes.end(), [](const Outcome& o) { return o.covered; });
   if (covered_outcome != d.outcomes.end()) {
     std::size_t c = static_cast<std::size_t>(covered_outcome - d.outcomes.begin());
-    FillFor(r, r.schema(c), run.slots[c], m, fact, base_status(c), values, &run.covered);
+    fill(c);
     if (detail == Detail::kBrief) {
       Obligations(r, c, covered_outcome->status, events, values, params, options.as_of, false, scratch.obligations);
       KeepNextDeadline(r, scratch.obligations, d.obligations);

@@ -523,6 +523,39 @@ TEST_F(EngineTest, BriefSummariesAgreeWithFullOnes) {
   EXPECT_GT(deadlines, 0u);
 }
 
+// A rule decided under an ambiguity in several readings is one note, not one per reading: the
+// notes of every shape (explained, summary, brief) say each thing once.
+TEST_F(EngineTest, NotesSayEachThingOnce) {
+  // A fine-tune in SB 1047's band gap (A2) is decided by the same rule under every reading.
+  Inventory inv = Models(Pretrain("base", 2e26, 2e8) + Derived("ft", "base", "fine-tune", 2.9e25, 1.1e7) +
+                         Derived("ft2", "ft", "fine-tune", 1e22, 1e4));
+  Engine engine(*regimes_, {});
+  AssessOptions options{core::Date::FromYmd(2026, 11, 23), {}, {}};
+  std::size_t ambiguity_notes = 0;
+  auto check = [&](const ModelAnswer& a, const char* shape) {
+    for (const Determination& d : a.determinations) {
+      SCOPED_TRACE(std::string(shape) + ": " + a.id + " under " + d.regime);
+      for (std::size_t i = 0; i < d.notes.size(); ++i) {
+        if (d.notes[i].find("decided under ambiguity") != std::string::npos) ++ambiguity_notes;
+        for (std::size_t j = i + 1; j < d.notes.size(); ++j) EXPECT_NE(d.notes[i], d.notes[j]);
+      }
+    }
+  };
+  auto explained = engine.Assess(inv, options);
+  ASSERT_TRUE(explained) << explained.error().ToString();
+  for (const ModelAnswer& a : *explained) check(a, "explained");
+  ASSERT_TRUE(engine.AssessEach(inv, options, {}, [&](std::size_t, const ModelAnswer& a) {
+    check(a, "summary");
+    return true;
+  }));
+  auto brief = engine.AssessChunks(inv, options, {}, [&](std::size_t, std::span<const ModelAnswer> chunk) {
+    for (const ModelAnswer& a : chunk) check(a, "brief");
+    return true;
+  }, 1, Engine::Summaries::kBrief);
+  ASSERT_TRUE(brief) << brief.error().ToString();
+  EXPECT_GT(ambiguity_notes, 0u);  // the case the test is about happened
+}
+
 }  // namespace
 }  // namespace flopline::rules
 
