@@ -324,9 +324,27 @@ struct Piece {
   bool any = false;
 };
 
+// The lines of `data` that start {"model" as most writers write them: what a piece reserves (any
+// other spelling only grows the list as it is read; an event line reserves nothing).
+std::size_t ModelLines(const char* data, std::size_t size) {
+  constexpr std::string_view kModelLine = "{\"model\"";
+  std::size_t models = 0;
+  for (const char* p = data, *end = data + size; p < end;) {
+    if (static_cast<std::size_t>(end - p) >= kModelLine.size() && std::memcmp(p, kModelLine.data(), kModelLine.size()) == 0) {
+      ++models;
+    }
+    const void* newline = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+    if (!newline) break;
+    p = static_cast<const char*>(newline) + 1;
+  }
+  return models;
+}
+
 void ParsePiece(const std::string& path, const char* data, std::size_t size, const compute::AcceleratorTable& accelerators,
                 const compute::PriceTable& prices, const compute::ConfigLoader& load, Piece& out) {
   simdjson::dom::parser parser;
+  // Room for the models at once, not a million moves as the list grows.
+  out.models.reserve(ModelLines(data, size));
   std::size_t pos = 0;
   int& number = out.lines;
   auto fail = [&](Result<void> r) {
