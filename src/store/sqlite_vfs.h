@@ -12,7 +12,9 @@
 // handle, and the abort is set before the transaction is marked committed, so a request that needs
 // a handle, made after the sync returned, tells the two cases apart: it fails only if the journal
 // aborted before the sync could have been honest. The check is fallocate(FALLOC_FL_KEEP_SIZE) of
-// the WAL's first byte, which is already written: it changes no data and no size.
+// the WAL's first byte, which is already written: it changes no data and no size. It is made after
+// a sync that wrote past the size the last checked sync left (or found the size changed): a sync
+// of overwrites alone commits no metadata, so its data is durable whatever the journal does.
 #pragma once
 
 #include <functional>

@@ -58,6 +58,11 @@ class AbortingJournal {
     std::lock_guard lock(mu_);
     return syncs_after_abort_;
   }
+  // How many syncs were checked so far.
+  int checks() {
+    std::lock_guard lock(mu_);
+    return checks_;
+  }
 
   // The store's files as the replay leaves them, and the file system mounted again; call with
   // every connection closed.
@@ -78,6 +83,7 @@ class AbortingJournal {
  private:
   int AfterSync(const std::string& path) {
     std::lock_guard lock(mu_);
+    ++checks_;
     std::optional<std::string> now = ReadFile(path);
     if (abort_next_ || aborted_) {
       abort_next_ = false;
@@ -95,7 +101,7 @@ class AbortingJournal {
   std::mutex mu_;
   std::map<std::string, std::optional<std::string>> durable_;  // guarded by mu_
   bool abort_next_ = false, aborted_ = false;
-  int syncs_after_abort_ = 0;
+  int syncs_after_abort_ = 0, checks_ = 0;
 };
 
 std::string FreshDir() {
@@ -190,6 +196,30 @@ TEST_F(SqliteDurabilityTest, ACheckpointDuringAJournalAbortKeepsTheWalFrames) {
   ASSERT_EQ(sqlite3_step(count), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(count, 0), 100) << "acknowledged rows lost after the repair";
   sqlite3_finalize(count);
+  sqlite3_close_v2(db);
+}
+
+// A sync that wrote only over the file's checked bytes (the WAL restarted over its old frames) is
+// not checked: it commits no metadata, and the check would make it wait for a journal commit.
+// One that wrote past them is.
+TEST_F(SqliteDurabilityTest, OnlySyncsThatGrewAFileAreChecked) {
+  AbortingJournal journal(db_);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(db_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, store::DurableVfs()),
+            SQLITE_OK);
+  auto exec = [&](const std::string& sql) { return sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr); };
+  ASSERT_EQ(exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;"
+                 "CREATE TABLE t (i INTEGER PRIMARY KEY, v BLOB)"),
+            SQLITE_OK);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(exec(fmt::format("INSERT INTO t VALUES ({}, randomblob(2000))", i)), SQLITE_OK);
+  ASSERT_EQ(sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr), SQLITE_OK);
+  int before = journal.checks();
+  ASSERT_EQ(exec("INSERT INTO t VALUES (20, randomblob(100))"), SQLITE_OK);  // the WAL restarts over old frames
+  EXPECT_EQ(journal.checks(), before) << "an overwrite-only sync was checked";
+  ASSERT_EQ(exec("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300)"
+                 " INSERT INTO t SELECT x + 1000, randomblob(2000) FROM c"),
+            SQLITE_OK);  // 600 KB: past the old WAL
+  EXPECT_GT(journal.checks(), before) << "a sync that grew the WAL was not checked";
   sqlite3_close_v2(db);
 }
 
