@@ -46,7 +46,7 @@ fuzz-smoke:
 # (scripts/soak-ledger.sh, docs/reliability.md). Optimised build: rounds, not instrumentation.
 soak: build
 	@scripts/soak-ledger.sh build
-	@bash tests/cli/killswitch_chaos_test.sh build/flopline 4
+	@bash tests/cli/killswitch_chaos_test.sh build/flopline 8
 
 bench: build
 	@build/bench/compute_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
