@@ -117,9 +117,31 @@ RecordInput Record(int i) {
 
 class SqliteDurabilityTest : public ::testing::Test {
  protected:
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void TearDown() override {
+    sqlite3_close_v2(conn_);
+    std::filesystem::remove_all(dir_);
+  }
+  // A connection of the test's own through the store's VFS, to a table t of `rows` rows of 2,000
+  // random bytes (each insert its own transaction), in WAL mode, synchronous=FULL, no automatic
+  // checkpoint.
+  void OpenTable(int rows) {
+    ASSERT_EQ(sqlite3_open_v2(db_.c_str(), &conn_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, store::DurableVfs()),
+              SQLITE_OK);
+    ASSERT_EQ(Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;"
+                   "CREATE TABLE t (i INTEGER PRIMARY KEY, v BLOB)"),
+              SQLITE_OK);
+    for (int i = 0; i < rows; ++i) ASSERT_EQ(Exec(fmt::format("INSERT INTO t VALUES ({}, randomblob(2000))", i)), SQLITE_OK);
+  }
+  int Exec(const std::string& sql) { return sqlite3_exec(conn_, sql.c_str(), nullptr, nullptr, nullptr); }
+  int Checkpoint() { return sqlite3_wal_checkpoint_v2(conn_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr); }
+  void Close() {
+    sqlite3_close_v2(conn_);
+    conn_ = nullptr;
+  }
+
   std::string dir_ = FreshDir();
   std::string db_ = dir_ + "/evidence.db";
+  sqlite3* conn_ = nullptr;
 };
 
 // The append whose WAL sync the abort straddled is refused, with the system's reason, and so is
@@ -172,31 +194,20 @@ TEST_F(SqliteDurabilityTest, AnAppendWhoseSyncStraddlesAJournalAbortIsNotAcknowl
 // frames it copied: with the copy's growth of the database lost, those frames are the only copy.
 TEST_F(SqliteDurabilityTest, ACheckpointDuringAJournalAbortKeepsTheWalFrames) {
   AbortingJournal journal(db_);
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(db_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, store::DurableVfs()),
-            SQLITE_OK);
-  auto exec = [&](const std::string& sql) { return sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr); };
-  ASSERT_EQ(exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;"
-                 "CREATE TABLE t (i INTEGER PRIMARY KEY, v BLOB)"),
-            SQLITE_OK);
-  for (int i = 0; i < 100; ++i) {
-    ASSERT_EQ(exec(fmt::format("INSERT INTO t VALUES ({}, randomblob(2000))", i)), SQLITE_OK);  // each acknowledged
-  }
+  OpenTable(100);  // each row acknowledged
   journal.AbortDuringNextSync();
-  EXPECT_NE(sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr), SQLITE_OK)
-      << "the checkpoint succeeded on a journal that had aborted";
+  EXPECT_NE(Checkpoint(), SQLITE_OK) << "the checkpoint succeeded on a journal that had aborted";
   // The next transaction restarts the WAL if the checkpoint claimed every frame; it fails either way.
-  EXPECT_NE(exec("INSERT INTO t VALUES (100, randomblob(2000))"), SQLITE_OK);
-  sqlite3_close_v2(db);
+  EXPECT_NE(Exec("INSERT INTO t VALUES (100, randomblob(2000))"), SQLITE_OK);
+  Close();
   journal.Repair();
-  ASSERT_EQ(sqlite3_open_v2(db_.c_str(), &db, SQLITE_OPEN_READWRITE, store::DurableVfs()), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open_v2(db_.c_str(), &conn_, SQLITE_OPEN_READWRITE, store::DurableVfs()), SQLITE_OK);
   sqlite3_stmt* count = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM t WHERE i < 100", -1, &count, nullptr), SQLITE_OK)
-      << sqlite3_errmsg(db);
+  ASSERT_EQ(sqlite3_prepare_v2(conn_, "SELECT count(*) FROM t WHERE i < 100", -1, &count, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(conn_);
   ASSERT_EQ(sqlite3_step(count), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(count, 0), 100) << "acknowledged rows lost after the repair";
   sqlite3_finalize(count);
-  sqlite3_close_v2(db);
 }
 
 // A sync that wrote only over the file's checked bytes (the WAL restarted over its old frames) is
@@ -204,23 +215,15 @@ TEST_F(SqliteDurabilityTest, ACheckpointDuringAJournalAbortKeepsTheWalFrames) {
 // One that wrote past them is.
 TEST_F(SqliteDurabilityTest, OnlySyncsThatGrewAFileAreChecked) {
   AbortingJournal journal(db_);
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(db_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, store::DurableVfs()),
-            SQLITE_OK);
-  auto exec = [&](const std::string& sql) { return sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr); };
-  ASSERT_EQ(exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;"
-                 "CREATE TABLE t (i INTEGER PRIMARY KEY, v BLOB)"),
-            SQLITE_OK);
-  for (int i = 0; i < 20; ++i) ASSERT_EQ(exec(fmt::format("INSERT INTO t VALUES ({}, randomblob(2000))", i)), SQLITE_OK);
-  ASSERT_EQ(sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr), SQLITE_OK);
+  OpenTable(20);
+  ASSERT_EQ(Checkpoint(), SQLITE_OK);
   int before = journal.checks();
-  ASSERT_EQ(exec("INSERT INTO t VALUES (20, randomblob(100))"), SQLITE_OK);  // the WAL restarts over old frames
+  ASSERT_EQ(Exec("INSERT INTO t VALUES (20, randomblob(100))"), SQLITE_OK);  // the WAL restarts over old frames
   EXPECT_EQ(journal.checks(), before) << "an overwrite-only sync was checked";
-  ASSERT_EQ(exec("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300)"
+  ASSERT_EQ(Exec("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300)"
                  " INSERT INTO t SELECT x + 1000, randomblob(2000) FROM c"),
             SQLITE_OK);  // 600 KB: past the old WAL
   EXPECT_GT(journal.checks(), before) << "a sync that grew the WAL was not checked";
-  sqlite3_close_v2(db);
 }
 
 // The check itself on this machine's file system: a file that is there and writable passes, and
