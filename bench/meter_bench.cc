@@ -7,7 +7,9 @@
 // core. Then event-to-alert latency: for 500 runs, the time from handing an event line to the session
 // to its alert's JSON being built, for the events that cross 50%, 80%, 95% and the line (every
 // one must alert): with the day's lines already found, on a new day (the engine first), and with
-// each alert appended to a SQLite evidence log.
+// each alert appended to a SQLite evidence log. Then the other inputs' parsers, lines per second on
+// one core, beside the step-event parser's in the same run: dcgm-exporter's Prometheus text and the
+// same samples as Prometheus API JSON (dcgm.h), and Hugging Face Trainer console lines (hf_log.h).
 // Usage: meter_bench [EVENTS] (default 2,000,000).
 #include <algorithm>
 #include <chrono>
@@ -21,6 +23,8 @@
 #include <simdjson.h>
 
 #include "flopline/ledger/log.h"
+#include "flopline/meter/dcgm.h"
+#include "flopline/meter/hf_log.h"
 #include "flopline/meter/session.h"
 #include "flopline/meter/simulate.h"
 #include "flopline/meter/state.h"
@@ -78,6 +82,97 @@ meter::LineContext Law(const rules::Engine* engine) {
   law.model = "acme-f2";
   law.usd_per_flop = 1.5e-18;
   return law;
+}
+
+// Lines per second of each input format's parser, parse only (nothing counted), on the same number
+// of lines: step events (the simulated ones above), dcgm-exporter text (one GPU a line, 8 GPUs a
+// node, a scrape every 15 s), the same samples as Prometheus API vector answers (one a line), and
+// Hugging Face Trainer console lines (a training entry a line, FLOP left to the config).
+int ParsersBench(const simdjson::padded_string& steps, std::int64_t events) {
+  std::int64_t n = std::min<std::int64_t>(events, 1'000'000);
+  std::vector<std::string> text, api, hf;
+  text.reserve(static_cast<std::size_t>(n));
+  api.reserve(static_cast<std::size_t>(n));
+  hf.reserve(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::int64_t node = i / 8 % 512, gpu = i % 8, scrape = i / (8 * 512);
+    double active = 0.55 + 0.3 * static_cast<double>((i * 7919) % 1000) / 1000.0;
+    std::string uuid = fmt::format("GPU-604ac76c-{:04x}-{:04x}-9f2e-3c1d5a7b{:04x}", node, gpu, i % 65536);
+    text.push_back(fmt::format(
+        "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE{{gpu=\"{}\",UUID=\"{}\",pci_bus_id=\"00000000:{:02X}:00.0\",device=\"nvidia{}\","
+        "modelName=\"NVIDIA H100 80GB HBM3\",Hostname=\"node-{}\",DCGM_FI_DRIVER_VERSION=\"550.54.15\"}} {:.6f} {}",
+        gpu, uuid, 0x19 + gpu, gpu, node, active, (1767225600 + scrape * 15) * 1000));
+    api.push_back(fmt::format(
+        R"({{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{"__name__":"DCGM_FI_PROF_PIPE_TENSOR_ACTIVE","UUID":"{}","gpu":"{}","modelName":"NVIDIA H100 80GB HBM3","Hostname":"node-{}"}},"value":[{}.0,"{:.6f}"]}}]}}}})",
+        uuid, gpu, node, 1767225600 + scrape * 15, active));
+    hf.push_back(fmt::format("{{'loss': {:.4f}, 'grad_norm': {:.4f}, 'learning_rate': 4.9e-05, 'epoch': {:.2f}, "
+                             "'num_input_tokens_seen': {}}}",
+                             2.5 - 1e-6 * static_cast<double>(i), 1.0 + active, static_cast<double>(i) / 1e5,
+                             (i + 1) * 4194304));
+  }
+  auto mean_bytes = [&](const std::vector<std::string>& lines) {
+    double b = 0;
+    for (const auto& l : lines) b += static_cast<double>(l.size());
+    return b / static_cast<double>(lines.size());
+  };
+  std::vector<double> step_rate, text_rate, api_rate, hf_rate;
+  for (int round = 0; round < 5; ++round) {
+    meter::StepParser steps_parser;
+    std::int64_t line = 0, ok = 0;
+    auto t0 = Clock::now();
+    ForEachLine(steps, [&](const char* p, std::size_t len, std::size_t cap) {
+      if (line < n) ok += steps_parser.Parse(p, len, cap, "bench", static_cast<int>(++line)).has_value();
+    });
+    auto t1 = Clock::now();
+    if (ok != n) return 7;
+    step_rate.push_back(static_cast<double>(n) / Seconds(t0, t1));
+
+    for (auto* lines : {&text, &api}) {
+      meter::DcgmParser dcgm;
+      std::size_t samples = 0;
+      int number = 0;
+      t0 = Clock::now();
+      for (const std::string& l : *lines) {
+        auto got = dcgm.Parse(l, "bench", ++number, std::nullopt);
+        if (!got) {
+          std::fprintf(stderr, "meter_bench: %s\n", got.error().ToString().c_str());
+          return 7;
+        }
+        samples += (*got)->size();
+      }
+      t1 = Clock::now();
+      if (samples != static_cast<std::size_t>(n)) return 7;
+      (lines == &text ? text_rate : api_rate).push_back(static_cast<double>(n) / Seconds(t0, t1));
+    }
+
+    meter::HfLogParser parser({"r1", 1, std::nullopt, true});
+    meter::HfCounted counted;
+    std::int64_t events_out = 0;
+    int number = 0;
+    t0 = Clock::now();
+    for (const std::string& l : hf) {
+      ++number;
+      auto got = parser.ParseLine(l, "bench", number, 1767225600.0 + number, counted);
+      if (!got) {
+        std::fprintf(stderr, "meter_bench: %s\n", got.error().ToString().c_str());
+        return 7;
+      }
+      events_out += got->has_value();
+    }
+    t1 = Clock::now();
+    if (events_out != n) return 7;
+    hf_rate.push_back(static_cast<double>(n) / Seconds(t0, t1));
+  }
+  double base = Median(step_rate);
+  std::printf("%-36s %14s %10s %12s\n", "parser (parse only, one core)", "lines/s", "bytes/line", "vs steps");
+  auto row = [&](const char* name, double rate, double bytes) {
+    std::printf("%-36s %14.0f %10.0f %11.2fx\n", name, rate, bytes, rate / base);
+  };
+  row("step events (JSON Lines, simdjson)", base, static_cast<double>(steps.size()) / static_cast<double>(events));
+  row("dcgm-exporter text (a GPU a line)", Median(text_rate), mean_bytes(text));
+  row("dcgm as Prometheus API JSON", Median(api_rate), mean_bytes(api));
+  row("Hugging Face Trainer console", Median(hf_rate), mean_bytes(hf));
+  return 0;
 }
 
 }  // namespace
@@ -211,5 +306,5 @@ int main(int argc, char** argv) {
   }
   std::filesystem::remove_all(dir);
   delete engine;
-  return 0;
+  return ParsersBench(bytes, events);
 }
