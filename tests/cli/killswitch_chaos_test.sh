@@ -35,16 +35,7 @@ cleanup_all() {
   [[ -n ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
 }
 trap cleanup_all EXIT
-now_ms() { date +%s%3N; }
-wait_until() {  # MS COMMAND...: polls every 20 ms until the command succeeds or MS pass
-  local deadline=$(($(now_ms) + $1)); shift
-  until "$@"; do
-    (($(now_ms) > deadline)) && return 1
-    sleep 0.02
-  done
-}
-alive() { pgrep -f "^sleep $tag$1\$" >/dev/null 2>&1; }
-gone() { ! alive "$1"; }
+source "$(dirname "$0")/killswitch_lib.sh"
 
 # --- the cluster: members 1 and 2 on this host, member 3 behind a veth link when we may ----------
 partition=0

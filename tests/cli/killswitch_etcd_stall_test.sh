@@ -24,16 +24,7 @@ cleanup_all() {
   rm -rf "$tmp"
 }
 trap cleanup_all EXIT
-now_ms() { date +%s%3N; }
-wait_until() {  # MS COMMAND...: polls every 20 ms until the command succeeds or MS pass
-  local deadline=$(($(now_ms) + $1)); shift
-  until "$@"; do
-    (($(now_ms) > deadline)) && return 1
-    sleep 0.02
-  done
-}
-alive() { pgrep -f "^sleep $tag$1\$" >/dev/null 2>&1; }
-gone() { ! alive "$1"; }
+source "$(dirname "$0")/killswitch_lib.sh"
 
 E=$((base + 1)); EP=$((base + 2)); P=$((base + 3))
 etcd --data-dir "$tmp/etcd" --listen-client-urls "http://127.0.0.1:$E" --advertise-client-urls "http://127.0.0.1:$E" \
