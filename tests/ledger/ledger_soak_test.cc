@@ -489,8 +489,10 @@ TEST(LedgerSoak, AFileSystemTurnedReadOnlyMidRunIsAClearErrorAndLosesNothing) {
   if (Command attached = Shell("losetup -j " + Quote(image)); !attached.output.empty()) {
     std::printf("soak: read-only: the image is still attached after umount (%s), mounted in: %s",
                 attached.output.substr(0, attached.output.find('\n')).c_str(),
-                Shell("grep -l \"$(losetup -j " + Quote(image) + " | cut -d: -f1 | xargs basename)\" "
-                      "/proc/[0-9]*/mountinfo | head -5 | tr '\\n' ' '; echo").output.c_str());
+                Shell("for f in $(grep -l \"$(losetup -j " + Quote(image) + " | cut -d: -f1 | xargs basename)\" "
+                      "/proc/[0-9]*/mountinfo | head -3); do p=${f#/proc/}; p=${p%/mountinfo}; "
+                      "echo -n \"pid $p $(readlink /proc/$p/ns/mnt) $(tr '\\0' ' ' < /proc/$p/cmdline | cut -c1-80); \"; "
+                      "done; echo").output.c_str());
   }
   std::string repaired = SoakDir() + "/read-only-repaired.img";
   ASSERT_EQ(Shell(fmt::format("cp {} {}", Quote(image), Quote(repaired))).exit_code, 0);
