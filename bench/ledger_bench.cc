@@ -11,6 +11,10 @@
 //   BM_PlainBatchCommits/sqlite|postgres  what the database alone can do: the same rows, one plain
 //                                   durable commit per batch of 512 (the group committer's batches
 //                                   are about that size), no sealing, no tree.
+//   BM_SyncCheck/0|1                one overwrite of a written 4 KiB block and its fdatasync, alone
+//                                   (0) and followed by the store's check (1, store/sqlite_vfs.h);
+//                                   the check follows only syncs that grew a file, and this shows
+//                                   what it would cost one that did not (a journal commit).
 //   BM_InclusionProof/N, BM_ConsistencyProof/N   one proof from a log of N entries, in memory and
 //                                   from SQLite (goal: under 50 us at 1M and 10M).
 //   BM_VerifyStore                  `ledger verify` over a SQLite store: entries/s re-derived.
@@ -18,6 +22,7 @@
 // PostgreSQL runs only when FLOPLINE_PG_CONNINFO names a server (make bench starts one).
 // Run: build/bench/ledger_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -33,6 +38,7 @@
 
 #include "flopline/ledger/log.h"
 #include "flopline/store/open.h"
+#include "store/sqlite_vfs.h"
 
 namespace {
 
@@ -276,6 +282,23 @@ BENCHMARK_CAPTURE(BM_Plain, batch_sqlite, std::string("sqlite"), 512)
     ->Name("BM_PlainBatchCommits/sqlite")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Plain, batch_postgres, std::string("postgres"), 512)
     ->Name("BM_PlainBatchCommits/postgres")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_SyncCheck(benchmark::State& state) {
+  std::string path = fmt::format("{}/sync-check-wal", BenchDir());
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  std::string block(4096, 'w');
+  for (int i = 0; i < 16; ++i) (void)!write(fd, block.data(), block.size());
+  fsync(fd);
+  int i = 0;
+  for (auto _ : state) {
+    (void)!pwrite(fd, block.data(), block.size(), 4096 * (i++ % 16));
+    if (fdatasync(fd) != 0) state.SkipWithError("fdatasync failed");
+    if (state.range(0) == 1 && store::ProbeJournal(path) != 0) state.SkipWithError("the check failed");
+  }
+  close(fd);
+  std::filesystem::remove(path);
+}
+BENCHMARK(BM_SyncCheck)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // A log of n entries in memory (leaf hashes only: proofs never read the leaves).
 const MemoryTree& TreeOf(std::int64_t n) {
