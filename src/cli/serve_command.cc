@@ -4,8 +4,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <functional>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -40,9 +44,12 @@ core::Result<std::string> KeyPathOf(const ServeFlags& f) {
   return core::InvalidArgument("give --key FILE: a PostgreSQL store keeps no key file of its own", "--key");
 }
 
-core::Result<std::unique_ptr<workspace::Workspace>> OpenWorkspace(const ServeFlags& f) {
+core::Result<ledger::Signer> SignerOf(const ServeFlags& f) {
   FL_ASSIGN_OR_RETURN(std::string key_path, KeyPathOf(f));
-  FL_ASSIGN_OR_RETURN(ledger::Signer signer, LoadOrCreateSigner(key_path, f.origin));
+  return LoadOrCreateSigner(key_path, f.origin);
+}
+
+core::Result<std::unique_ptr<workspace::Workspace>> OpenWorkspace(const ServeFlags& f, ledger::Signer signer) {
   workspace::Options options;
   options.store = f.store;
   options.regimes_dir = FindRegimesDir(f.regimes_dir);
@@ -51,6 +58,103 @@ core::Result<std::unique_ptr<workspace::Workspace>> OpenWorkspace(const ServeFla
   options.signer = std::move(signer);
   return workspace::Workspace::Open(std::move(options));
 }
+
+core::Result<std::unique_ptr<workspace::Workspace>> OpenWorkspace(const ServeFlags& f) {
+  FL_ASSIGN_OR_RETURN(ledger::Signer signer, SignerOf(f));
+  return OpenWorkspace(f, std::move(signer));
+}
+
+// How `flopline serve` stops on SIGINT or SIGTERM, at whatever point it is: SIGINT and SIGTERM are
+// blocked in every thread and one thread waits for them from the start.
+//   - Before Opening() (the key file being read or created): the stop is remembered, and Opening()
+//     says so; the caller returns as it would after serving.
+//   - From Opening() until Serving() (the store opened, its log replayed, the law loaded, the
+//     socket bound): the process ends at once with exit status 0, as after serving. Nothing has
+//     been acknowledged to anyone yet, and whatever the store was writing (a first start's log,
+//     a migration) is one transaction, which an exit leaves unwritten like a crash would; so no
+//     wait (a large log being replayed, a PostgreSQL server that does not answer) holds it up.
+//   - From Serving(stop) on: `stop` is called once (it must not block: stop accepting and answering,
+//     give up the summary being judged); the caller returns once the server has stopped and the
+//     writes it acknowledged are done. A second signal ends the process at once: every write the
+//     server acknowledged is durable already (the group committer answers after the fsync).
+//   - After Done() (or the destructor): nothing.
+class StopOnSignal {
+ public:
+  StopOnSignal() {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGINT);
+    sigaddset(&signals_, SIGTERM);
+    // Blocked before any other thread starts, so every thread inherits it and only sigwait sees them.
+    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+    waiter_ = std::thread([this] { Wait(); });
+  }
+  ~StopOnSignal() {
+    Done();
+    // Wakes the waiter: with the phase done, it returns.
+    pthread_kill(waiter_.native_handle(), SIGTERM);
+    waiter_.join();
+  }
+  StopOnSignal(const StopOnSignal&) = delete;
+  StopOnSignal& operator=(const StopOnSignal&) = delete;
+
+  // False when a signal came already: return without opening anything.
+  bool Opening() {
+    std::lock_guard lock(mu_);
+    if (signalled_) return false;
+    phase_ = Phase::kOpening;
+    return true;
+  }
+  // False when a signal came already (it cannot, from Opening() on, but the phases do not assume it).
+  bool Serving(std::function<void()> stop) {
+    std::lock_guard lock(mu_);
+    if (signalled_) return false;
+    stop_ = std::move(stop);
+    phase_ = Phase::kServing;
+    return true;
+  }
+  // The server has stopped: a signal from now on is not the stop's business (what `stop` names is
+  // about to be destroyed).
+  void Done() {
+    std::lock_guard lock(mu_);
+    phase_ = Phase::kDone;
+    stop_ = nullptr;
+  }
+
+ private:
+  enum class Phase { kStarting, kOpening, kServing, kDone };
+
+  void Wait() {
+    for (;;) {
+      int sig = 0;
+      sigwait(&signals_, &sig);
+      std::lock_guard lock(mu_);
+      switch (phase_) {
+        case Phase::kDone:
+          return;
+        case Phase::kStarting:
+          signalled_ = true;
+          break;
+        case Phase::kOpening:
+          std::_Exit(0);
+        case Phase::kServing:
+          if (signalled_) {
+            std::cerr << "flopline serve: a second signal: stopped at once" << std::endl;
+            std::_Exit(0);
+          }
+          signalled_ = true;
+          stop_();
+          break;
+      }
+    }
+  }
+
+  sigset_t signals_;
+  std::mutex mu_;
+  Phase phase_ = Phase::kStarting;
+  bool signalled_ = false;
+  std::function<void()> stop_;
+  std::thread waiter_;
+};
 
 void AddStoreFlags(CLI::App* app, ServeFlags& f) {
   app->add_option("--store", f.store, "sqlite:PATH or postgres:CONNINFO (created on first use)")->required();
@@ -70,13 +174,11 @@ int Serve(const ServeFlags& f) {
                                             {}, "--listen"}.ToString());
   }
   // Signals go to the one thread that waits for them, never to the server's threads.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  auto ws = OpenWorkspace(f);
+  StopOnSignal stop;
+  auto signer = SignerOf(f);
+  if (!signer) return ReportError("serve", signer.error().ToString());
+  if (!stop.Opening()) return 0;
+  auto ws = OpenWorkspace(f, std::move(*signer));
   if (!ws) return ReportError("serve", ws.error().ToString());
   server::ApiOptions api;
   api.tls = !f.tls_cert.empty();
@@ -102,28 +204,40 @@ int Serve(const ServeFlags& f) {
   options.static_files = server::WebFiles();
   http::Server server(options, server::ApiRoutes(ws->get(), &auth, api), auth);
   if (auto r = server.Listen(); !r) return ReportError("serve", r.error().ToString());
+  // Stopping: no more requests taken or answered (io_context::stop: Run() returns once each I/O
+  // thread is out of its handler), and the summary being judged given up so that none waits for it.
+  std::atomic<bool> stopping{false};
+  if (!stop.Serving([&server, &ws, &stopping]() {
+        stopping = true;
+        server.Stop();
+        (*ws)->Interrupt();
+      })) {
+    return 0;
+  }
   std::string scheme = f.tls_cert.empty() ? "http" : "https";
   std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
   std::cout << fmt::format("listening on {}://{}:{}", scheme, host, server.port()) << std::endl;
   // Every model judged as of today while the server starts answering (then kept up to date), so
   // that the first dashboard does not wait for it; a request that needs it meanwhile waits.
-  std::thread warm([&ws]() {
+  std::thread warm([&ws, &stopping]() {
     core::Date today =
         core::Instant(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())).date();
     if (auto warmed = (*ws)->Warm(today); !warmed) {
-      std::cerr << "flopline serve: judging the models as of today: " << warmed.error().ToString() << std::endl;
+      if (stopping) {
+        std::cerr << "flopline serve: stopped before every model was judged as of today (nothing stored is lost)"
+                  << std::endl;
+      } else {
+        std::cerr << "flopline serve: judging the models as of today: " << warmed.error().ToString() << std::endl;
+      }
     }
   });
-  std::thread waiter([&server, signals]() {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    server.Stop();
-  });
-  server.Run();
-  // Stopped by a signal, or the io_context ran out of work: wake the waiter either way.
-  pthread_kill(waiter.native_handle(), SIGTERM);
-  waiter.join();
+  server.Run();  // returns once `stop` has run (a signal): the io_context never runs out of work
   warm.join();
+  // The writes in flight finish before the workspace goes: the handlers waiting for theirs first,
+  // then the group committer writes what is queued (its answers dropped with the stopped server).
+  server.Drain();
+  ws->reset();
+  stop.Done();
   return 0;
 }
 

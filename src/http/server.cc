@@ -714,6 +714,8 @@ void Server::Run() {
 
 void Server::Stop() { impl_->io.stop(); }
 
+void Server::Drain() { impl_->workers.join(); }
+
 namespace {
 
 void Accept(Server::Impl& impl) {

@@ -1099,6 +1099,7 @@ Result<void> Engine::AssessChunks(const Inventory& inv, const AssessOptions& opt
   auto judge = [&](unsigned part, std::size_t begin, std::size_t end, std::size_t chunk_start) {
     Scratch scratch;
     for (std::size_t mi = begin; mi < end; ++mi) {
+      if (options.stop && options.stop->load(std::memory_order_relaxed)) return;
       const ModelFacts& f = facts[mi];
       ModelAnswer& a = answers[mi - chunk_start];
       // Field by field, and determinations cleared rather than replaced: the answers are reused
@@ -1132,6 +1133,9 @@ Result<void> Engine::AssessChunks(const Inventory& inv, const AssessOptions& opt
       }
       judge(0, start, start + n / use, start);
       for (std::thread& w : workers) w.join();
+    }
+    if (options.stop && options.stop->load()) {
+      return core::MakeError(core::Code::kUnavailable, "stopped before every model was judged", "stop");
     }
     if (!chunk(start, std::span<const ModelAnswer>(answers.data(), n))) return core::Ok();
   }

@@ -3,6 +3,7 @@
 #include "flopline/workspace/workspace.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -271,6 +272,8 @@ struct Workspace::State {
   std::shared_ptr<const rules::Inventory> inventory;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<const std::string>> determinations;
   std::map<std::string, DatedSummary> summaries;  // by as_of, at most kMaxSummaries
+  // Set by Interrupt: no summary is judged or brought up to date from then on (read without `mu`).
+  std::atomic<bool> interrupted{false};
 
   // The group committer of model changes.
   std::mutex queue_mu;
@@ -425,8 +428,20 @@ struct Workspace::State {
 
   // The rows of one import (at log index `index`): models upserted by id (the whole model from its
   // workspace document when the import carried one), their runs and events replaced, and the events
-  // of models it does not name appended (the backends' upsert rules).
+  // of models it does not name appended (the backends' upsert rules). The runs and events are
+  // grouped by model first: an import of every model of a large inventory is read in linear time
+  // (each model scanned every row once: 20,000 models took 48 s to open under ASan).
   void ApplyRows(const ledger::InventoryRows& rows, std::uint64_t index) {
+    std::unordered_map<std::string_view, std::vector<const ledger::InventoryRows::Run*>> runs_of;
+    for (const ledger::InventoryRows::Run& run : rows.runs) runs_of[run.model].push_back(&run);
+    std::unordered_map<std::string_view, std::vector<const ledger::InventoryRows::Event*>> events_of;
+    for (const ledger::InventoryRows::Event& ev : rows.events) events_of[ev.model].push_back(&ev);
+    static const std::vector<const ledger::InventoryRows::Run*> kNoRuns;
+    static const std::vector<const ledger::InventoryRows::Event*> kNoEvents;
+    auto of = [](const auto& grouped, const std::string& id, const auto& none) -> const auto& {
+      auto it = grouped.find(id);
+      return it == grouped.end() ? none : it->second;
+    };
     std::set<std::string> named;
     for (const ledger::InventoryRows::Model& r : rows.models) {
       named.insert(r.id);
@@ -448,24 +463,21 @@ struct Workspace::State {
         m.derivation = r.derivation.empty() ? "pretrain" : r.derivation;
         m.foundation_model = r.foundation_model;
         m.developer_revenue_usd = r.developer_revenue_usd;
-        for (const ledger::InventoryRows::Run& run : rows.runs) {
-          if (run.model != r.id) continue;
+        for (const ledger::InventoryRows::Run* run : of(runs_of, r.id, kNoRuns)) {
           rules::TrainingStage s;
-          s.kind = run.kind;
-          if (auto d = core::Date::Parse(run.start)) s.start = *d;
-          s.flop = s.flop_low = s.flop_high = run.flop;
-          s.flop_method = run.flop_method;
-          s.cost_usd = run.cost_usd;
-          s.cost_source = run.cost_usd ? "recorded" : "not recorded";
+          s.kind = run->kind;
+          if (auto d = core::Date::Parse(run->start)) s.start = *d;
+          s.flop = s.flop_low = s.flop_high = run->flop;
+          s.flop_method = run->flop_method;
+          s.cost_usd = run->cost_usd;
+          s.cost_source = run->cost_usd ? "recorded" : "not recorded";
           m.training.push_back(std::move(s));
         }
       }
       state.model = std::move(m);
       state.events.clear();
-      for (const ledger::InventoryRows::Event& ev : rows.events) {
-        if (ev.model != r.id) continue;
-        auto at = core::Instant::Parse(ev.at);
-        if (at) state.events.push_back({ev.model, ev.kind, *at, {}});
+      for (const ledger::InventoryRows::Event* ev : of(events_of, r.id, kNoEvents)) {
+        if (auto at = core::Instant::Parse(ev->at)) state.events.push_back({ev->model, ev->kind, *at, {}});
       }
     }
     for (const ledger::InventoryRows::Event& ev : rows.events) {
@@ -531,6 +543,7 @@ struct Workspace::State {
         next->by_id = dated.summary->by_id;
         std::shared_ptr<std::unordered_map<std::string, std::size_t>> grown;  // a copy, once a model is new
         for (const std::string& id : affected) {
+          if (interrupted) return Stopping();
           FL_ASSIGN_OR_RETURN(rules::Inventory inv, Lineage(id));
           FL_RETURN_IF_ERROR(engine->AssessEach(inv, assess, {}, [&](std::size_t, const rules::ModelAnswer& a) {
             if (a.id != id) return true;
@@ -550,22 +563,33 @@ struct Workspace::State {
         return dated.summary;
       }
     }
+    if (interrupted) return Stopping();
     FL_ASSIGN_OR_RETURN(std::shared_ptr<const rules::Inventory> inv, Inventory());
     auto summary = std::make_shared<Summary>();
     auto by_id = std::make_shared<std::unordered_map<std::string, std::size_t>>();
     summary->answers.reserve(inv->models.size());
-    FL_RETURN_IF_ERROR(engine->AssessEach(
+    // Interrupt stops the engine's threads after the model each is on.
+    assess.stop = &interrupted;
+    auto judged = engine->AssessEach(
         *inv, assess, {},
         [&](std::size_t, const rules::ModelAnswer& a) {
           (*by_id)[a.id] = summary->answers.size();
           summary->answers.push_back(std::make_shared<const rules::ModelAnswer>(a));
           return true;
         },
-        std::max(1u, std::thread::hardware_concurrency())));
+        std::max(1u, std::thread::hardware_concurrency()));
+    if (interrupted) return Stopping();
+    FL_RETURN_IF_ERROR(judged);
     summary->by_id = std::move(by_id);
     if (summaries.size() >= kMaxSummaries && !summaries.contains(key)) summaries.erase(summaries.begin());
     summaries[key] = {summary, {}};
     return std::shared_ptr<const Summary>(summary);
+  }
+
+  // What a summary asked for after Interrupt answers.
+  static tl::unexpected<core::Error> Stopping() {
+    return core::MakeError(core::Code::kUnavailable,
+                           "the workspace is stopping: the models were not all judged (the next start judges them)");
   }
 
   // `ids` and every model whose lineage passes through one of them.
@@ -985,6 +1009,8 @@ core::Result<void> Workspace::Warm(core::Date as_of) {
   FL_RETURN_IF_ERROR(s_->Summaries(as_of));
   return core::Ok();
 }
+
+void Workspace::Interrupt() { s_->interrupted = true; }
 
 core::Result<json> Workspace::Obligations(const ObligationQuery& q) {
   std::optional<ObligationKey> after;

@@ -4,6 +4,7 @@
 // ends, year ends and a leap day.
 #include "flopline/rules/engine.h"
 
+#include <atomic>
 #include <cmath>
 #include <random>
 
@@ -449,6 +450,40 @@ TEST_F(EngineTest, SummaryAgreesWithTheExplainedAnswerOnEveryStatus) {
       EXPECT_FALSE(f.outcomes.front().explanation.empty());
     }
   }
+}
+
+// A stop set while models are judged (a server that is stopping) ends the judging after the model
+// each thread is on: the chunk being judged is never handed over, and the answer says it stopped.
+TEST_F(EngineTest, AStopEndsTheJudgingWithoutHandingOverTheUnfinishedChunk) {
+  std::string text = Pretrain("base", 2e26, 2e8);
+  for (int i = 0; i < 600; ++i) text += Derived("d" + std::to_string(i), "base", "fine-tune", 1e22, 1e4);
+  Inventory inv = Models(text);
+  Engine engine(*regimes_, {});
+  std::atomic<bool> stop{false};
+  AssessOptions options{core::Date::FromYmd(2026, 11, 23), {}, {}, &stop};
+  std::atomic<std::size_t> judged{0};
+  std::size_t handed = 0;
+  // Set on a judging thread once 100 models are judged: deterministic, whatever the threads' pace.
+  auto stopped = engine.AssessChunks(
+      inv, options, {},
+      [&](std::size_t, std::span<const ModelAnswer> chunk) {
+        handed += chunk.size();
+        return true;
+      },
+      2, Engine::Summaries::kFull,
+      [&](unsigned, std::size_t, const ModelAnswer&) {
+        if (++judged == 100) stop = true;
+      });
+  ASSERT_FALSE(stopped);
+  EXPECT_EQ(stopped.error().code, core::Code::kUnavailable);
+  EXPECT_EQ(stopped.error().field, "stop");
+  EXPECT_EQ(handed, 0u);
+  EXPECT_LT(judged.load(), inv.models.size());  // each thread stopped after the model it was on
+  // Without a stop, or with one never set, every model is judged and handed over.
+  stop = false;
+  std::size_t all = 0;
+  ASSERT_TRUE(engine.AssessEach(inv, options, {}, [&](std::size_t, const ModelAnswer&) { return ++all > 0; }, 2));
+  EXPECT_EQ(all, inv.models.size());
 }
 
 // The brief summaries `flopline assess` prints (AssessChunks, Summaries::kBrief: storage reused

@@ -502,6 +502,57 @@ TEST_F(WorkspaceTest, RecordEventThenAnswersWhenTheEventIsDurable) {
   EXPECT_EQ(none.error().field, "model");
 }
 
+// A server that is stopping interrupts the workspace: no summary of every model is judged or brought
+// up to date from then on (kUnavailable, so that a stop does not wait for one), the one judged and
+// up to date is still read, and writes go on, durable, as before: nothing stored is lost.
+TEST_F(WorkspaceTest, AnInterruptedWorkspaceJudgesNoSummaryButKeepsWriting) {
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(ws_->CreateModel(Frontier(fmt::format("m{}", i)), "alice"));
+  const core::Date as_of = core::Date::FromYmd(2026, 11, 23);
+  ASSERT_TRUE(ws_->Warm(as_of));
+  ModelQuery query;
+  query.as_of = as_of;
+  auto judged = ws_->ListModels(query);
+  ASSERT_TRUE(judged);
+  ws_->Interrupt();
+  ws_->Interrupt();  // more than once: the same
+  auto still = ws_->ListModels(query);  // judged and up to date: read as it was
+  ASSERT_TRUE(still) << still.error().ToString();
+  EXPECT_EQ(still->items, judged->items);
+  // Another date's summary is not judged, nor is Warm's.
+  query.as_of = core::Date::FromYmd(2026, 12, 1);
+  auto other = ws_->ListModels(query);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().code, core::Code::kUnavailable);
+  auto warm = ws_->Warm(query.as_of);
+  ASSERT_FALSE(warm);
+  EXPECT_EQ(warm.error().code, core::Code::kUnavailable);
+  // Writes go on, and are durable.
+  auto event = ws_->RecordEvent({{"model", "m3"}, {"kind", "released"}, {"at", "2026-06-01T00:00:00Z"}}, "bob");
+  ASSERT_TRUE(event) << event.error().ToString();
+  ASSERT_TRUE(ws_->CreateModel(Frontier("m8"), "alice"));
+  // The summary the change made stale is not brought up to date, nor the obligations built from it.
+  query.as_of = as_of;
+  auto stale = ws_->ListModels(query);
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, core::Code::kUnavailable);
+  ObligationQuery calendar;
+  calendar.as_of = as_of;
+  auto obligations = ws_->Obligations(calendar);
+  ASSERT_FALSE(obligations);
+  EXPECT_EQ(obligations.error().code, core::Code::kUnavailable);
+  // One model's determination is not a summary: it is still answered.
+  EXPECT_TRUE(ws_->Determination("m8", as_of));
+  // Nothing is lost: the next start reads every write and judges every model.
+  ws_.reset();
+  ws_ = OpenOne();
+  ASSERT_NE(ws_, nullptr);
+  EXPECT_EQ((*ws_->GetModel("m3"))["events"].size(), 1u);
+  query.limit = 1000;
+  auto after = ws_->ListModels(query);
+  ASSERT_TRUE(after) << after.error().ToString();
+  EXPECT_EQ(after->items.size(), 9u);
+}
+
 // The evidence list says what each record withholds from public copies; the kill switch's agents
 // are those the recorded drills and orders reached, each with its latest.
 TEST_F(WorkspaceTest, EvidenceRedactionsAndTheKillSwitchAgentsAreListed) {

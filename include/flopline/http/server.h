@@ -126,6 +126,10 @@ class Server {
   // Serves until Stop() (from a signal handler's thread or another thread).
   void Run();
   void Stop();
+  // After Run() returns: waits for the blocking handlers still running on the worker pool (a write
+  // waiting for its durable append) to finish; their answers are not sent. Whatever is handed to
+  // the stopped server later (an answer from the group committer) is dropped with it, never run.
+  void Drain();
 
   // The route table as given (for the OpenAPI document and tests).
   const std::vector<Route>& routes() const;

@@ -13,6 +13,7 @@
 // concurrently.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <optional>
@@ -45,6 +46,10 @@ struct AssessOptions {
   core::Date as_of;
   std::vector<Override> overrides;
   std::vector<std::string> regimes;  // ids to assess; empty = all
+  // When given and set (from another thread) while models are judged, each judging thread stops
+  // after the model it is on, and AssessEach/AssessChunks return kUnavailable naming "stop" without
+  // handing over the unfinished chunk: a server that is stopping gives up a summary of every model.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 

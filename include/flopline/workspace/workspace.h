@@ -180,6 +180,14 @@ class Workspace {
   // Judges every model as of `as_of` now (on every core), so that the first reader does not wait:
   // `flopline serve` calls it for today as it starts.
   core::Result<void> Warm(core::Date as_of);
+  // Gives up, for good, the work that loses nothing when given up, for a server that is stopping: a
+  // summary of every model being judged (Warm's, or the one a reader waits for) stops after the
+  // models being judged now (a chunk of the engine's, or one model and its lineage) and is not kept,
+  // and every later call that needs a summary judged (or brought up to date) answers kUnavailable
+  // ("the workspace is stopping"); one already judged and up to date is still read.
+  // Writes go on: the changes queued are written and acknowledged, and the destructor waits for
+  // them. May be called from any thread, more than once; it does not wait.
+  void Interrupt();
 
   // Evidence: {"kind", "model"?, "document": object or string, "redactions"?: {field: ground}}.
   core::Result<nlohmann::json> AppendEvidence(const nlohmann::json& body, const std::string& actor);
