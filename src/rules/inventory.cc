@@ -159,9 +159,7 @@ Result<void> ParseTomlModels(const ModelFile& file, Inventory& out, const comput
     m.where = f.Where();
     FL_ASSIGN_OR_RETURN(m.id, f.String("id"));
     if (m.id.empty()) return f.Bad("id", "must not be empty");
-    if (!out.index.emplace(m.id, static_cast<int>(out.models.size())).second) {
-      return f.Bad("id", fmt::format("'{}' is already defined", m.id));
-    }
+    if (out.index.Find(out.models, m.id) >= 0) return f.Bad("id", fmt::format("'{}' is already defined", m.id));
     FL_ASSIGN_OR_RETURN(m.developer, f.String("developer"));
     FL_ASSIGN_OR_RETURN(m.developer_revenue_usd, f.OptionalPositive("developer_revenue_usd", /*allow_zero=*/true));
     FL_RETURN_IF_ERROR(CheckMoneyField(f, t, "developer_revenue_usd"));
@@ -201,6 +199,7 @@ Result<void> ParseTomlModels(const ModelFile& file, Inventory& out, const comput
       return core::Ok();
     }, f.prefix()));
     out.models.push_back(std::move(m));
+    out.index.Insert(out.models, static_cast<int>(out.models.size()) - 1);  // absent: checked above
     return core::Ok();
   }));
   FL_RETURN_IF_ERROR(core::ForEachTable(root, "event", file.path, false, [&](const TomlFields& f, const toml::table& t) -> Result<void> {
@@ -227,15 +226,65 @@ std::optional<std::string> MoneyProblem(double usd) {
   return fmt::format("is too large: at most {} USD fits in whole cents, got {}", kMaxUsd, usd);
 }
 
-int Inventory::Find(std::string_view id) const {
-  if (index.size() == models.size()) {
-    auto it = index.find(std::string(id));
-    if (it != index.end() && static_cast<std::size_t>(it->second) < models.size() &&
-        models[static_cast<std::size_t>(it->second)].id == id) {
-      return it->second;
-    }
-    if (it == index.end()) return -1;
+namespace {
+std::uint64_t HashId(std::string_view id) { return std::hash<std::string_view>{}(id); }
+}  // namespace
+
+void IdIndex::Clear() {
+  slots_.clear();
+  size_ = 0;
+}
+
+void IdIndex::Reserve(const std::vector<Model>& models, std::size_t count) {
+  std::size_t capacity = 16;
+  while (capacity < 2 * count) capacity *= 2;
+  if (capacity > slots_.size()) Rehash(models, capacity);
+}
+
+void IdIndex::Rehash(const std::vector<Model>& models, std::size_t capacity) {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(capacity, Slot{});
+  const std::size_t mask = capacity - 1;
+  for (const Slot& s : old) {
+    if (s.at < 0) continue;
+    const std::uint64_t h = HashId(models[static_cast<std::size_t>(s.at)].id);
+    std::size_t i = h & mask;
+    while (slots_[i].at >= 0) i = (i + 1) & mask;
+    slots_[i] = s;
   }
+}
+
+int IdIndex::Insert(const std::vector<Model>& models, int at) {
+  if (2 * (size_ + 1) > slots_.size()) Rehash(models, std::max<std::size_t>(16, 2 * slots_.size()));
+  const std::string& id = models[static_cast<std::size_t>(at)].id;
+  const std::uint64_t h = HashId(id);
+  const auto tag = static_cast<std::uint32_t>(h >> 32);
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t i = h & mask;
+  for (; slots_[i].at >= 0; i = (i + 1) & mask) {
+    if (slots_[i].tag == tag && models[static_cast<std::size_t>(slots_[i].at)].id == id) return slots_[i].at;
+  }
+  slots_[i] = Slot{tag, at};
+  ++size_;
+  return -1;
+}
+
+int IdIndex::Find(const std::vector<Model>& models, std::string_view id) const {
+  if (slots_.empty()) return -1;
+  const std::uint64_t h = HashId(id);
+  const auto tag = static_cast<std::uint32_t>(h >> 32);
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = h & mask; slots_[i].at >= 0; i = (i + 1) & mask) {
+    const auto at = static_cast<std::size_t>(slots_[i].at);
+    if (slots_[i].tag == tag && at < models.size() && models[at].id == id) return slots_[i].at;
+  }
+  return -1;
+}
+
+int Inventory::Find(std::string_view id) const {
+  // The index is trusted while it covers every model (the parsers and LinkLineage keep it so); an
+  // inventory built or changed in code is scanned.
+  if (index.size() == models.size()) return index.Find(models, id);
   for (std::size_t i = 0; i < models.size(); ++i) {
     if (models[i].id == id) return static_cast<int>(i);
   }
@@ -244,20 +293,24 @@ int Inventory::Find(std::string_view id) const {
 
 Result<void> LinkLineage(Inventory& inv) {
   if (inv.index.size() != inv.models.size()) {
-    inv.index.clear();
-    inv.index.reserve(inv.models.size());
-    for (std::size_t i = 0; i < inv.models.size(); ++i) inv.index.emplace(inv.models[i].id, static_cast<int>(i));
+    inv.index.Clear();
+    inv.index.Reserve(inv.models, inv.models.size());
+    for (std::size_t i = 0; i < inv.models.size(); ++i) {
+      if (inv.index.Insert(inv.models, static_cast<int>(i)) >= 0) {
+        const Model& m = inv.models[i];
+        return core::InvalidArgument(fmt::format("'{}' is already defined", m.id), "id", m.where);
+      }
+    }
   }
-  const auto& index = inv.index;
   inv.base_index.assign(inv.models.size(), -1);
   for (std::size_t i = 0; i < inv.models.size(); ++i) {
     const Model& m = inv.models[i];
     if (m.base.empty()) continue;
-    auto it = index.find(m.base);
-    if (it == index.end()) {
+    const int base = inv.index.Find(inv.models, m.base);
+    if (base < 0) {
       return core::InvalidArgument(fmt::format("'{}' names no model in the files given", m.base), "base", m.where);
     }
-    inv.base_index[i] = it->second;
+    inv.base_index[i] = base;
   }
   // Every chain of bases must end; order models so that bases come first. Each model has one base,
   // so following bases from any model either ends or revisits a model of the same walk: a cycle.
@@ -284,7 +337,7 @@ Result<void> LinkLineage(Inventory& inv) {
     }
   }
   for (const Event& e : inv.events) {
-    if (index.find(e.model) == index.end()) {
+    if (inv.index.Find(inv.models, e.model) < 0) {
       return core::InvalidArgument(fmt::format("'{}' names no model in the files given", e.model), "event.model", e.where);
     }
   }

@@ -457,16 +457,17 @@ Result<void> ParseJsonlModels(const std::string& path, const simdjson::padded_st
   std::size_t total = out.models.size();
   for (const Piece& piece : parsed) total += piece.models.size();
   out.models.reserve(total);
-  out.index.reserve(total);
+  out.index.Reserve(out.models, total);
   for (Piece& piece : parsed) {
     LinesFrom(piece, lines);
     lines += piece.lines;
     any = any || piece.any;
     for (Model& m : piece.models) {
-      if (!out.index.emplace(m.id, static_cast<int>(out.models.size())).second) {
-        return Bad(Line{path, m.where.line}, "model.id", fmt::format("'{}' is already defined", m.id));
-      }
       out.models.push_back(std::move(m));
+      if (out.index.Insert(out.models, static_cast<int>(out.models.size()) - 1) >= 0) {
+        const Model& again = out.models.back();
+        return Bad(Line{path, again.where.line}, "model.id", fmt::format("'{}' is already defined", again.id));
+      }
     }
     piece.models = {};
     out.events.insert(out.events.end(), std::make_move_iterator(piece.events.begin()),

@@ -284,6 +284,40 @@ TEST(InventoryJsonlTest, FindUsesTheIndexAndStaysRightWhenTheInventoryChanges) {
   EXPECT_EQ(inv->Find("c"), 2);  // stale index: a scan, not a wrong answer
 }
 
+// The id index: every id found at its position through many growths, absent ids not found
+// (including ones that share a hash's slot run), a second insert of an id reports the first.
+TEST(IdIndexTest, FindsEveryIdThroughGrowthAndReportsADuplicate) {
+  std::vector<rules::Model> models(5000);
+  IdIndex index;
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    models[i].id = "model-" + std::to_string(i * 7919 % 100003);
+    ASSERT_EQ(index.Insert(models, static_cast<int>(i)), -1) << i;
+  }
+  EXPECT_EQ(index.size(), models.size());
+  for (std::size_t i = 0; i < models.size(); ++i) EXPECT_EQ(index.Find(models, models[i].id), static_cast<int>(i));
+  EXPECT_EQ(index.Find(models, "model-100004"), -1);
+  EXPECT_EQ(index.Find(models, ""), -1);
+  models.push_back(rules::Model{});
+  models.back().id = models[1234].id;
+  EXPECT_EQ(index.Insert(models, static_cast<int>(models.size()) - 1), 1234);
+  EXPECT_EQ(index.size(), models.size() - 1);  // nothing added
+  index.Clear();
+  EXPECT_EQ(index.Find(models, models[0].id), -1);
+}
+
+// An inventory built in code with one id twice is an error of LinkLineage, naming the id, not a
+// lineage that quietly links to whichever came first.
+TEST(InventoryTest, ADuplicateIdBuiltInCodeIsAnError) {
+  Inventory inv;
+  for (const char* id : {"a", "b", "a"}) {
+    inv.models.push_back(rules::Model{});
+    inv.models.back().id = id;
+  }
+  auto linked = LinkLineage(inv);
+  ASSERT_FALSE(linked);
+  EXPECT_NE(linked.error().message.find("'a' is already defined"), std::string::npos) << linked.error().ToString();
+}
+
 // A file of more than a few megabytes is parsed in pieces, one per core: the models, events and
 // lines must be those of reading it from the top, and so must the first error.
 TEST(InventoryJsonlTest, ALargeFileReadInPiecesIsTheSameAsFromTheTop) {

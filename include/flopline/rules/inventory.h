@@ -25,9 +25,11 @@
 // for an unknown model or of an unknown kind.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -76,6 +78,30 @@ struct Event {
   core::Location where;
 };
 
+// Model ids to their positions in a list of models: an open-addressing table of (hash, position)
+// over the models' own ids, nothing copied. A million models cost 16 MB, no allocation each, and
+// a lookup touches two cache lines (a map of strings allocated a node per model and was most of
+// what `assess` does on one core between parsing and judging).
+class IdIndex {
+ public:
+  // Adds models[at] (already in `models`); returns the position of an earlier model with the same
+  // id (nothing added), or -1.
+  int Insert(const std::vector<Model>& models, int at);
+  int Find(const std::vector<Model>& models, std::string_view id) const;  // -1 if absent
+  std::size_t size() const { return size_; }
+  void Clear();
+  void Reserve(const std::vector<Model>& models, std::size_t count);
+
+ private:
+  struct Slot {
+    std::uint32_t tag = 0;  // the hash's high bits: most mismatches end here, without the string
+    std::int32_t at = -1;   // -1: empty
+  };
+  void Rehash(const std::vector<Model>& models, std::size_t capacity);
+  std::vector<Slot> slots_;  // a power of two long, at most half full
+  std::size_t size_ = 0;
+};
+
 struct Inventory {
   std::vector<Model> models;
   std::vector<Event> events;           // in the order read
@@ -83,7 +109,7 @@ struct Inventory {
   std::vector<int> base_index;         // per model: index of its base, or -1
   // id -> model index, kept by the parsers and LinkLineage; Find falls back to a scan when it is
   // stale (an inventory built or changed in code), so it is never wrong, only slower.
-  std::unordered_map<std::string, int> index;
+  IdIndex index;
 
   int Find(std::string_view id) const;  // -1 if absent
 };
@@ -112,7 +138,8 @@ core::Result<Inventory> LoadInventory(const std::vector<std::string>& paths,
                                       const compute::AcceleratorTable& accelerators,
                                       const compute::PriceTable& prices);
 
-// Checks lineage and fills `order`, `base_index` and `index`; for inventories built in code.
+// Checks lineage (a duplicate id is an error) and fills `order`, `base_index` and `index`; for
+// inventories built in code.
 core::Result<void> LinkLineage(Inventory& inventory);
 
 // Writes the models and events of the files (TOML or JSON Lines, read and checked as
