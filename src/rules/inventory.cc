@@ -226,9 +226,11 @@ std::optional<std::string> MoneyProblem(double usd) {
   return fmt::format("is too large: at most {} USD fits in whole cents, got {}", kMaxUsd, usd);
 }
 
-namespace {
-std::uint64_t HashId(std::string_view id) { return std::hash<std::string_view>{}(id); }
-}  // namespace
+std::uint64_t IdIndex::Hash(std::string_view id) { return std::hash<std::string_view>{}(id); }
+
+void IdIndex::Prefetch(std::uint64_t hash) const {
+  if (!slots_.empty()) __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
+}
 
 void IdIndex::Clear() {
   slots_.clear();
@@ -247,7 +249,7 @@ void IdIndex::Rehash(const std::vector<Model>& models, std::size_t capacity) {
   const std::size_t mask = capacity - 1;
   for (const Slot& s : old) {
     if (s.at < 0) continue;
-    const std::uint64_t h = HashId(models[static_cast<std::size_t>(s.at)].id);
+    const std::uint64_t h = Hash(models[static_cast<std::size_t>(s.at)].id);
     std::size_t i = h & mask;
     while (slots_[i].at >= 0) i = (i + 1) & mask;
     slots_[i] = s;
@@ -256,8 +258,31 @@ void IdIndex::Rehash(const std::vector<Model>& models, std::size_t capacity) {
 
 int IdIndex::Insert(const std::vector<Model>& models, int at) {
   if (2 * (size_ + 1) > slots_.size()) Rehash(models, std::max<std::size_t>(16, 2 * slots_.size()));
+  return InsertHashed(models, at, Hash(models[static_cast<std::size_t>(at)].id));
+}
+
+int IdIndex::InsertRange(const std::vector<Model>& models, int begin, int end) {
+  if (end <= begin) return -1;
+  Reserve(models, size_ + static_cast<std::size_t>(end - begin));
+  constexpr int kAhead = 16;
+  std::uint64_t ahead[kAhead];  // the hashes of the next models, by position % kAhead
+  const std::size_t mask = slots_.size() - 1;
+  auto fetch = [&](int at) {
+    ahead[at % kAhead] = Hash(models[static_cast<std::size_t>(at)].id);
+    __builtin_prefetch(&slots_[ahead[at % kAhead] & mask]);
+  };
+  for (int at = begin; at < std::min(end, begin + kAhead); ++at) fetch(at);
+  for (int at = begin; at < end; ++at) {
+    const std::uint64_t h = ahead[at % kAhead];
+    if (at + kAhead < end) fetch(at + kAhead);
+    if (InsertHashed(models, at, h) >= 0) return at;
+  }
+  return -1;
+}
+
+// Adds models[at] with its id's hash; the table has room (Insert, InsertRange).
+int IdIndex::InsertHashed(const std::vector<Model>& models, int at, std::uint64_t h) {
   const std::string& id = models[static_cast<std::size_t>(at)].id;
-  const std::uint64_t h = HashId(id);
   const auto tag = static_cast<std::uint32_t>(h >> 32);
   const std::size_t mask = slots_.size() - 1;
   std::size_t i = h & mask;
@@ -270,8 +295,11 @@ int IdIndex::Insert(const std::vector<Model>& models, int at) {
 }
 
 int IdIndex::Find(const std::vector<Model>& models, std::string_view id) const {
+  return Find(models, id, Hash(id));
+}
+
+int IdIndex::Find(const std::vector<Model>& models, std::string_view id, std::uint64_t h) const {
   if (slots_.empty()) return -1;
-  const std::uint64_t h = HashId(id);
   const auto tag = static_cast<std::uint32_t>(h >> 32);
   const std::size_t mask = slots_.size() - 1;
   for (std::size_t i = h & mask; slots_[i].at >= 0; i = (i + 1) & mask) {
@@ -294,19 +322,28 @@ int Inventory::Find(std::string_view id) const {
 Result<void> LinkLineage(Inventory& inv) {
   if (inv.index.size() != inv.models.size()) {
     inv.index.Clear();
-    inv.index.Reserve(inv.models, inv.models.size());
-    for (std::size_t i = 0; i < inv.models.size(); ++i) {
-      if (inv.index.Insert(inv.models, static_cast<int>(i)) >= 0) {
-        const Model& m = inv.models[i];
-        return core::InvalidArgument(fmt::format("'{}' is already defined", m.id), "id", m.where);
-      }
+    if (int again = inv.index.InsertRange(inv.models, 0, static_cast<int>(inv.models.size())); again >= 0) {
+      const Model& m = inv.models[static_cast<std::size_t>(again)];
+      return core::InvalidArgument(fmt::format("'{}' is already defined", m.id), "id", m.where);
     }
   }
-  inv.base_index.assign(inv.models.size(), -1);
-  for (std::size_t i = 0; i < inv.models.size(); ++i) {
+  // Each base's slot fetched a few models ahead: a large inventory's table is larger than the caches.
+  constexpr std::size_t kAhead = 16;
+  const std::size_t n = inv.models.size();
+  std::vector<std::uint64_t> base_hash(std::min(n, kAhead));
+  auto fetch = [&](std::size_t i) {
+    if (inv.models[i].base.empty()) return;
+    base_hash[i % kAhead] = IdIndex::Hash(inv.models[i].base);
+    inv.index.Prefetch(base_hash[i % kAhead]);
+  };
+  for (std::size_t i = 0; i < std::min(n, kAhead); ++i) fetch(i);
+  inv.base_index.assign(n, -1);
+  for (std::size_t i = 0; i < n; ++i) {
     const Model& m = inv.models[i];
+    const std::uint64_t hash = base_hash[i % kAhead];
+    if (i + kAhead < n) fetch(i + kAhead);
     if (m.base.empty()) continue;
-    const int base = inv.index.Find(inv.models, m.base);
+    const int base = inv.index.Find(inv.models, m.base, hash);
     if (base < 0) {
       return core::InvalidArgument(fmt::format("'{}' names no model in the files given", m.base), "base", m.where);
     }

@@ -462,12 +462,11 @@ Result<void> ParseJsonlModels(const std::string& path, const simdjson::padded_st
     LinesFrom(piece, lines);
     lines += piece.lines;
     any = any || piece.any;
-    for (Model& m : piece.models) {
-      out.models.push_back(std::move(m));
-      if (out.index.Insert(out.models, static_cast<int>(out.models.size()) - 1) >= 0) {
-        const Model& again = out.models.back();
-        return Bad(Line{path, again.where.line}, "model.id", fmt::format("'{}' is already defined", again.id));
-      }
+    const int first = static_cast<int>(out.models.size());
+    for (Model& m : piece.models) out.models.push_back(std::move(m));
+    if (int again = out.index.InsertRange(out.models, first, static_cast<int>(out.models.size())); again >= 0) {
+      const Model& m = out.models[static_cast<std::size_t>(again)];
+      return Bad(Line{path, m.where.line}, "model.id", fmt::format("'{}' is already defined", m.id));
     }
     piece.models = {};
     out.events.insert(out.events.end(), std::make_move_iterator(piece.events.begin()),

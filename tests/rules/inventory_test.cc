@@ -303,6 +303,12 @@ TEST(IdIndexTest, FindsEveryIdThroughGrowthAndReportsADuplicate) {
   EXPECT_EQ(index.size(), models.size() - 1);  // nothing added
   index.Clear();
   EXPECT_EQ(index.Find(models, models[0].id), -1);
+  // The same a range at a time (what the parsers do): the first position whose id came before.
+  EXPECT_EQ(index.InsertRange(models, 0, 3000), -1);
+  EXPECT_EQ(index.InsertRange(models, 3000, static_cast<int>(models.size())), static_cast<int>(models.size()) - 1);
+  for (std::size_t i = 0; i + 1 < models.size(); ++i) {
+    EXPECT_EQ(index.Find(models, models[i].id, IdIndex::Hash(models[i].id)), static_cast<int>(i));
+  }
 }
 
 // An inventory built in code with one id twice is an error of LinkLineage, naming the id, not a

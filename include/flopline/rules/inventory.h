@@ -87,7 +87,16 @@ class IdIndex {
   // Adds models[at] (already in `models`); returns the position of an earlier model with the same
   // id (nothing added), or -1.
   int Insert(const std::vector<Model>& models, int at);
+  // Adds models[begin, end) in order, each one's slot fetched from memory a few models ahead (the
+  // table of a large inventory is larger than the caches: each insert is a miss); returns the
+  // first position whose id an earlier model has (nothing from it on added), or -1.
+  int InsertRange(const std::vector<Model>& models, int begin, int end);
   int Find(const std::vector<Model>& models, std::string_view id) const;  // -1 if absent
+  // The same in steps, for many lookups in a row: Hash(id), Prefetch(hash) a few lookups ahead,
+  // then Find with the hash.
+  static std::uint64_t Hash(std::string_view id);
+  void Prefetch(std::uint64_t hash) const;
+  int Find(const std::vector<Model>& models, std::string_view id, std::uint64_t hash) const;
   std::size_t size() const { return size_; }
   void Clear();
   void Reserve(const std::vector<Model>& models, std::size_t count);
@@ -98,6 +107,7 @@ class IdIndex {
     std::int32_t at = -1;   // -1: empty
   };
   void Rehash(const std::vector<Model>& models, std::size_t capacity);
+  int InsertHashed(const std::vector<Model>& models, int at, std::uint64_t hash);
   std::vector<Slot> slots_;  // a power of two long, at most half full
   std::size_t size_ = 0;
 };
