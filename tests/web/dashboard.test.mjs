@@ -396,8 +396,23 @@ test('the kill switch page and the keyboard: "Record incident" is reached by Tab
     if (await page.evaluate(() => document.activeElement?.textContent === 'Record incident')) break;
   }
   assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Record incident');
+  // Where the focus is the moment the new page's heading appears: on it, in the same task (a
+  // focus given a frame later left a keystroke in between on the link followed, and made this
+  // test fail now and then when it read the focus before that frame).
+  await page.evaluate(() => {
+    window.focusAtHeading = new Promise((resolve) => {
+      const seen = new MutationObserver(() => {
+        const h1 = [...document.querySelectorAll('main h1')].find((e) => e.textContent === 'Record an incident');
+        if (!h1) return;
+        seen.disconnect();
+        resolve(document.activeElement?.tagName);
+      });
+      seen.observe(document.body, { childList: true, subtree: true });
+    });
+  });
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { name: 'Record an incident', level: 1 }).waitFor();
+  assert.equal(await page.evaluate(() => window.focusAtHeading), 'H1', 'the new page\'s heading has the focus as it appears');
   assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'H1', 'the new page\'s heading has the focus');
 });
 

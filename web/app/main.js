@@ -2,7 +2,7 @@
 // every page, the live overdue count), the server-sent event stream that refreshes open pages, and
 // the hash router that picks the page.
 import { render } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useState } from 'preact/hooks';
 
 import { api, get, onUnauthorized } from './api.js';
 import { html } from './html.js';
@@ -109,8 +109,10 @@ function App() {
     return onUnauthorized(() => setMe(null));
   }, []);
 
-  // A new page: its heading takes the focus (not on a filter change or a live refresh).
-  useEffect(() => {
+  // A new page: its heading takes the focus (not on a filter change or a live refresh). In the
+  // same task as the page's first render (a layout effect): a plain effect ran a frame later, so a
+  // keystroke (or a test) in between still acted on the link that was followed.
+  useLayoutEffect(() => {
     if (me && focusPath !== null && focusPath !== route.path) document.querySelector('main h1')?.focus();
     setFocusPath(route.path);
   }, [route.path, Boolean(me)]);
