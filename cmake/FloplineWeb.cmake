@@ -1,6 +1,6 @@
 # File: every file under web/ compiled into the server as an http::StaticFile table, so the binary
-# serves the dashboard without a web/ folder beside it. A new file under web/ re-runs CMake
-# (CONFIGURE_DEPENDS); the generated source changes only when a file does.
+# serves the dashboard without a web/ folder beside it. A new or changed file under web/ re-runs
+# CMake (CONFIGURE_DEPENDS); the generated source changes only when a file does.
 function(flopline_embed_web out_var)
   file(GLOB_RECURSE files CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/web/*")
   list(SORT files)
@@ -34,6 +34,9 @@ function(flopline_embed_web out_var)
     elseif(ext STREQUAL ".txt")
       set(type "text/plain; charset=utf-8")
     endif()
+    # A change to an embedded file's content re-runs CMake too (the glob's CONFIGURE_DEPENDS sees
+    # only files added or removed): without it a rebuild served the old page.
+    set_property(DIRECTORY "${PROJECT_SOURCE_DIR}" APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${path}")
     file(READ "${path}" hex HEX)
     string(LENGTH "${hex}" hex_len)
     math(EXPR size "${hex_len} / 2")
