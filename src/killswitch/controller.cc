@@ -750,8 +750,14 @@ struct Controller::Impl {
     for (const auto& id : not_stopped) {
       auto a = agents.find(id);
       std::string reason = "no confirmation before the timeout";
-      if (a != agents.end() && a->second.fd < 0)
+      if (a == agents.end()) {
+        // Its confirmation comes through etcd: a write that no member accepts is kept and sent
+        // again, and the controllers' logs say so (WARNING: no etcd member accepts ...).
+        reason = "enrolled at another controller: no confirmation relayed through etcd before the "
+                 "timeout";
+      } else if (a->second.fd < 0) {
         reason = "disconnected: its lease lapses and it stops itself, unconfirmed";
+      }
       why[id.get<std::string>()] = reason;
     }
     json report = {{"type", "report"},

@@ -75,6 +75,10 @@ class EtcdClient {
   // How long one request to one member may take before the next member is tried (default 5 s).
   void set_timeout_ms(long ms) { timeout_ms_ = ms; }
 
+  // One request, tried on each member in turn from the one that answered last, until one serves
+  // it. kUnavailable when none did (none answered, or each answered 5xx: no leader, timed out);
+  // kFailedPrecondition when a member refused the request itself (4xx: too large, a lease not
+  // found), which the next member would refuse too.
   core::Result<nlohmann::json> Call(const std::string& path, const nlohmann::json& body);
   core::Result<std::int64_t> Put(const std::string& key, const std::string& value,
                                  std::int64_t lease = 0);
@@ -87,13 +91,16 @@ class EtcdClient {
   core::Result<void> KeepAlive(std::int64_t lease);
   // Streams events under `prefix` from `start_revision` until `stop` is set; calls `on_put` for
   // each put (key, value) and raises `*last_revision` (if given) to each one's mod_revision.
+  // `*last_revision` counts every event's revision, deletes' too.
   // Returns when stopped or the stream breaks (refused, cut, cancelled by a member that lost its
-  // leader, or, with `idle_s` > 0, silent for idle_s seconds); a broken stream moves the client to
+  // leader, or, with `idle_s` > 0, silent for idle_s seconds), or when `move_on` (asked every
+  // 100 ms, if given) says the stream is behind (kAborted); a broken stream moves the client to
   // its next endpoint.
   core::Result<void> Watch(
       const std::string& prefix, std::int64_t start_revision, const std::atomic<bool>& stop,
       const std::function<void(const std::string&, const std::string&)>& on_put,
-      std::int64_t* last_revision = nullptr, long idle_s = 0);
+      std::int64_t* last_revision = nullptr, long idle_s = 0,
+      const std::function<bool()>& move_on = {});
 
  private:
   std::vector<std::string> endpoints_;
