@@ -190,10 +190,12 @@ std::vector<PlainRow> PlainRows(int n) {
   return rows;
 }
 
+// The two tables as the store lays them out since schema version 2 (each keyed by the entry's
+// index, written in order; the documents were keyed by their SHA-256 before, a random index).
 constexpr char kPlainSchema[] =
-    "CREATE TABLE entries (idx BIGINT PRIMARY KEY, leaf {0} NOT NULL, leaf_hash {0} NOT NULL, kind TEXT NOT NULL,"
+    "CREATE TABLE entries (idx {1} PRIMARY KEY, leaf {0} NOT NULL, leaf_hash {0} NOT NULL, kind TEXT NOT NULL,"
     " model TEXT NOT NULL, recorded_at TEXT NOT NULL, content_hash {0} NOT NULL, openings TEXT NOT NULL);"
-    "CREATE TABLE documents (hash {0} PRIMARY KEY, bytes {0} NOT NULL)";
+    "CREATE TABLE documents (entry {1} PRIMARY KEY, bytes {0} NOT NULL)";
 
 // A SQLite file configured as the store's (WAL, synchronous=FULL) with the entries and documents
 // tables alone; `batch` rows per transaction (1: the naive baseline).
@@ -204,11 +206,11 @@ void SqlitePlain(benchmark::State& state, const std::vector<PlainRow>& rows, int
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"}) {
     sqlite3_exec(db, pragma, nullptr, nullptr, nullptr);
   }
-  sqlite3_exec(db, fmt::format(kPlainSchema, "BLOB").c_str(), nullptr, nullptr, nullptr);
+  sqlite3_exec(db, fmt::format(kPlainSchema, "BLOB", "INTEGER").c_str(), nullptr, nullptr, nullptr);
   sqlite3_stmt *entry = nullptr, *doc = nullptr;
   sqlite3_prepare_v2(db, "INSERT INTO entries VALUES (?, ?, ?, 'test-results', 'acme-f1', '2026-11-23T00:00:00Z', ?, ?)",
                      -1, &entry, nullptr);
-  sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO documents VALUES (?, ?)", -1, &doc, nullptr);
+  sqlite3_prepare_v2(db, "INSERT INTO documents VALUES (?, ?)", -1, &doc, nullptr);
   auto blob = [](sqlite3_stmt* s, int i, const std::string& v) {
     sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
   };
@@ -224,7 +226,7 @@ void SqlitePlain(benchmark::State& state, const std::vector<PlainRow>& rows, int
       sqlite3_bind_text(entry, 5, r.openings.data(), static_cast<int>(r.openings.size()), SQLITE_STATIC);
       if (sqlite3_step(entry) != SQLITE_DONE) std::abort();
       sqlite3_reset(entry);
-      blob(doc, 1, r.content_hash + std::to_string(next));
+      sqlite3_bind_int64(doc, 1, next);
       blob(doc, 2, r.document);
       if (sqlite3_step(doc) != SQLITE_DONE) std::abort();
       sqlite3_reset(doc);
@@ -243,7 +245,7 @@ void PostgresPlain(benchmark::State& state, const std::vector<PlainRow>& rows, i
   pqxx::connection conn(FreshPostgresDatabase(fmt::format("flopline_plain_{}_{}", getpid(), n++)));
   {
     pqxx::work tx(conn);
-    tx.exec(fmt::format(kPlainSchema, "BYTEA"));
+    tx.exec(fmt::format(kPlainSchema, "BYTEA", "BIGINT"));
     tx.commit();
   }
   std::int64_t next = 0;
@@ -255,10 +257,10 @@ void PostgresPlain(benchmark::State& state, const std::vector<PlainRow>& rows, i
       auto raw = [&](const std::string& v) { return tx.quote_raw(reinterpret_cast<const unsigned char*>(v.data()), v.size()); };
       entries += fmt::format("{}({}, {}, {}, 'test-results', 'acme-f1', '2026-11-23T00:00:00Z', {}, {})", i ? "," : "",
                              next, raw(r.leaf), raw(r.leaf_hash), raw(r.content_hash), tx.quote(r.openings));
-      docs += fmt::format("{}({}, {})", i ? "," : "", raw(r.content_hash + std::to_string(next)), raw(r.document));
+      docs += fmt::format("{}({}, {})", i ? "," : "", next, raw(r.document));
     }
     tx.exec0(entries);
-    tx.exec0(docs + " ON CONFLICT DO NOTHING");
+    tx.exec0(docs);
     tx.commit();
   }
   state.SetItemsProcessed(state.iterations() * batch);

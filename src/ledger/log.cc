@@ -287,7 +287,7 @@ Result<std::vector<Appended>> AppendBatch(Storage& storage, const std::vector<Re
           });
           out.push_back({e.index, e.leaf_hash, std::move(notices)});
           if (purge_target) batch.purges.emplace_back(*purge_target, e.recorded_at);
-          batch.documents.emplace_back(e.content_hash, inputs[i].document);
+          batch.documents.emplace_back(e.index, inputs[i].document);
           batch.entries.push_back(std::move(e));
         }
         batch.imports = imports;
@@ -627,7 +627,7 @@ Result<VerifyReport> Log::VerifyInto(const VerifyOptions& options, LogAudit& aud
       if (audit.leaves.back().kind == kInventoryKind) audit.inventory_complete = false;
       return core::Ok();
     }
-    Result<std::optional<std::string>> doc = storage_.GetDocument(e.content_hash);
+    Result<std::optional<std::string>> doc = storage_.GetDocument(e.index);
     if (!doc) return tl::unexpected(doc.error());
     if (!doc->has_value()) {
       Fail(report, e.index, fmt::format("entry {}: its document is missing", e.index));
@@ -717,7 +717,7 @@ Result<void> Log::VerifyInventory() {
                                                                 "leaf hash",
                                                                 e.index));
     }
-    FL_ASSIGN_OR_RETURN(std::optional<std::string> doc, storage_.GetDocument(e.content_hash));
+    FL_ASSIGN_OR_RETURN(std::optional<std::string> doc, storage_.GetDocument(e.index));
     if (!doc) return core::MakeError(core::Code::kDataLoss, fmt::format("entry {}: its document is missing", e.index));
     if (Result<void> opened = CheckOpening(e.leaf, *doc, e.openings); !opened) {
       return core::MakeError(core::Code::kDataLoss, fmt::format("entry {}: {}", e.index, opened.error().message));
@@ -786,7 +786,7 @@ Result<ProducedRecord> Log::Produce(std::uint64_t index) {
     if (!logged) return data_loss("it is marked purged but no purge of it is logged");
     return out;
   }
-  FL_ASSIGN_OR_RETURN(std::optional<std::string> doc, storage_.GetDocument(e.content_hash));
+  FL_ASSIGN_OR_RETURN(std::optional<std::string> doc, storage_.GetDocument(e.index));
   if (!doc || Sha256(*doc) != e.content_hash) return data_loss("the document is missing or altered");
   if (Result<void> opened = CheckOpening(e.leaf, *doc, e.openings); !opened) return data_loss(opened.error().message);
   out.document = std::move(*doc);
@@ -875,7 +875,7 @@ Result<void> Log::Export(const std::string& dir, bool public_copy) {
     }
     leaves << e.leaf << '\n';
     if (e.purged_at) return core::Ok();
-    FL_ASSIGN_OR_RETURN(std::optional<std::string> doc, storage_.GetDocument(e.content_hash));
+    FL_ASSIGN_OR_RETURN(std::optional<std::string> doc, storage_.GetDocument(e.index));
     if (!doc) return core::MakeError(core::Code::kDataLoss, fmt::format("entry {}: document missing", e.index));
     json line = {{"index", e.index}};
     bool publish_document = true;

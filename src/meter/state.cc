@@ -149,7 +149,7 @@ core::Result<std::optional<SavedState>> LoadState(ledger::Storage& storage, cons
   std::optional<SavedState> latest;
   FL_RETURN_IF_ERROR(storage.ForEachEntry(0, size, [&](const ledger::Entry& e) -> core::Result<void> {
     if (e.kind != kStateKind || e.purged_at) return core::Ok();
-    FL_ASSIGN_OR_RETURN(std::optional<std::string> doc, storage.GetDocument(e.content_hash));
+    FL_ASSIGN_OR_RETURN(std::optional<std::string> doc, storage.GetDocument(e.index));
     if (!doc) return core::Ok();
     if (auto opened = ledger::CheckOpening(e.leaf, *doc, e.openings); !opened) {
       return core::MakeError(core::Code::kDataLoss,

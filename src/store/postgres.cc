@@ -107,17 +107,22 @@ class PostgresStorage final : public ledger::Storage {
         }
         tx.exec0(sql);
       }
+      FL_RETURN_IF_ERROR(FitsNodeKeys(batch));
       if (!batch.nodes.empty()) {
-        std::string sql = "INSERT INTO nodes (level, idx, hash) VALUES ";
+        std::string sql = "INSERT INTO nodes (id, hash) VALUES ";
         for (size_t i = 0; i < batch.nodes.size(); ++i) {
-          sql += fmt::format("{}({}, {}, {})", i ? "," : "", batch.nodes[i].first.level,
-                             batch.nodes[i].first.index, Raw(tx, batch.nodes[i].second));
+          const auto& [id, hash] = batch.nodes[i];
+          sql += fmt::format("{}({}, {})", i ? "," : "", NodeKey(id.level, id.index), Raw(tx, hash));
         }
         tx.exec0(sql);
       }
-      for (const auto& [hash, bytes] : batch.documents) {
-        tx.exec0(fmt::format("INSERT INTO documents (hash, bytes) VALUES ({}, {}) ON CONFLICT DO NOTHING",
-                             Raw(tx, hash), Raw(tx, bytes)));
+      if (!batch.documents.empty()) {
+        std::string sql = "INSERT INTO documents (entry, bytes) VALUES ";
+        for (size_t i = 0; i < batch.documents.size(); ++i) {
+          sql += fmt::format("{}({}, {})", i ? "," : "", batch.documents[i].first, Raw(tx, batch.documents[i].second));
+        }
+        // A row already there has no entry (the entry is new): what a rollback by hand left behind.
+        tx.exec0(sql + " ON CONFLICT (entry) DO UPDATE SET bytes = excluded.bytes");
       }
       for (const auto& [index, at] : batch.purges) FL_RETURN_IF_ERROR(PurgeIn(tx, index, at));
       for (const ledger::InventoryRows& rows : batch.imports) ImportIn(tx, rows);
@@ -186,9 +191,10 @@ class PostgresStorage final : public ledger::Storage {
   Result<void> ForEachNode(const std::function<Result<void>(NodeId, const Hash&)>& fn) override {
     std::vector<std::pair<NodeId, Hash>> nodes;
     FL_RETURN_IF_ERROR(Transact("scanning nodes", [&](pqxx::work& tx) -> Result<void> {
-      for (const pqxx::row& row : tx.exec("SELECT level, idx, hash FROM nodes")) {
-        FL_ASSIGN_OR_RETURN(Hash h, ToHash(row[2], "a node"));
-        nodes.push_back({{row[0].as<int>(), row[1].as<std::uint64_t>()}, h});
+      for (const pqxx::row& row : tx.exec("SELECT id, hash FROM nodes")) {
+        FL_ASSIGN_OR_RETURN(Hash h, ToHash(row[1], "a node"));
+        auto key = row[0].as<std::int64_t>();
+        nodes.push_back({{NodeKeyLevel(key), NodeKeyIndex(key)}, h});
       }
       return core::Ok();
     }));
@@ -196,10 +202,10 @@ class PostgresStorage final : public ledger::Storage {
     return core::Ok();
   }
 
-  Result<std::optional<std::string>> GetDocument(const Hash& content_hash) override {
+  Result<std::optional<std::string>> GetDocument(std::uint64_t index) override {
     std::optional<std::string> out;
     FL_RETURN_IF_ERROR(Transact("reading a document", [&](pqxx::work& tx) -> Result<void> {
-      pqxx::result r = tx.exec(fmt::format("SELECT bytes FROM documents WHERE hash = {}", Raw(tx, content_hash)));
+      pqxx::result r = tx.exec(fmt::format("SELECT bytes FROM documents WHERE entry = {}", index));
       if (!r.empty()) out = Bytes(r[0][0]);
       return core::Ok();
     }));
@@ -316,18 +322,15 @@ class PostgresStorage final : public ledger::Storage {
     pqxx::work& tx_;
   };
 
-  // Deletes an entry's salts and, unless another live entry holds it, its document, inside the
-  // append that logs the purge. An entry already purged fails the whole append (two purges raced).
+  // Deletes an entry's salts and its document, inside the append that logs the purge. An entry
+  // already purged fails the whole append (two purges raced).
   static Result<void> PurgeIn(pqxx::work& tx, std::uint64_t index, const std::string& at) {
     pqxx::result marked = tx.exec0(fmt::format(
         "UPDATE entries SET openings = '', purged_at = {} WHERE idx = {} AND purged_at IS NULL", tx.quote(at), index));
     if (marked.affected_rows() != 1) {
       return core::MakeError(core::Code::kFailedPrecondition, fmt::format("entry {} is already purged", index));
     }
-    tx.exec0(fmt::format(
-        "DELETE FROM documents WHERE hash = (SELECT content_hash FROM entries WHERE idx = {}) AND NOT EXISTS"
-        " (SELECT 1 FROM entries e WHERE e.content_hash = documents.hash AND e.purged_at IS NULL)",
-        index));
+    tx.exec0(fmt::format("DELETE FROM documents WHERE entry = {}", index));
     return core::Ok();
   }
 
@@ -379,13 +382,13 @@ class PostgresStorage final : public ledger::Storage {
     if (ids.empty()) return std::vector<Hash>{};
     std::string values;
     for (size_t i = 0; i < ids.size(); ++i) {
-      values += fmt::format("{}({}, {}, {})", i ? "," : "", i, ids[i].level, ids[i].index);
+      values += fmt::format("{}({}, {}, {})", i ? "," : "", i, ids[i].level, NodeKey(ids[i].level, ids[i].index));
     }
-    // Level 0 lives in entries.leaf_hash, the rest in nodes.
+    // Level 0 lives in entries.leaf_hash (its key is the entry's index), the rest in nodes.
     pqxx::result r = tx.exec(fmt::format(
-        "SELECT w.pos, COALESCE(n.hash, e.leaf_hash) FROM (VALUES {}) AS w(pos, level, idx)"
-        " LEFT JOIN nodes n ON w.level > 0 AND n.level = w.level AND n.idx = w.idx"
-        " LEFT JOIN entries e ON w.level = 0 AND e.idx = w.idx ORDER BY w.pos",
+        "SELECT w.pos, COALESCE(n.hash, e.leaf_hash) FROM (VALUES {}) AS w(pos, level, id)"
+        " LEFT JOIN nodes n ON w.level > 0 AND n.id = w.id"
+        " LEFT JOIN entries e ON w.level = 0 AND e.idx = w.id ORDER BY w.pos",
         values));
     std::vector<Hash> out;
     for (size_t i = 0; i < r.size(); ++i) {

@@ -293,14 +293,16 @@ class SqliteStorage final : public ledger::Storage {
           .Bind(e.recorded_at).Bind(e.content_hash).Bind(e.openings);
       if (Result<void> r = entry.Run("appending an entry"); !r) return Rollback(r);
     }
-    Stmt& node = Prepare("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)");
+    if (Result<void> r = FitsNodeKeys(*batch); !r) return Rollback(r);
+    Stmt& node = Prepare("INSERT INTO nodes (id, hash) VALUES (?, ?)");
     for (const auto& [id, hash] : batch->nodes) {
-      node.Reset().Bind(id.level).Bind(id.index).Bind(hash);
+      node.Reset().Bind(NodeKey(id.level, id.index)).Bind(hash);
       if (Result<void> r = node.Run("storing a node"); !r) return Rollback(r);
     }
-    Stmt& doc = Prepare("INSERT OR IGNORE INTO documents (hash, bytes) VALUES (?, ?)");
-    for (const auto& [hash, bytes] : batch->documents) {
-      doc.Reset().Bind(hash).BindBlob(bytes);
+    // A row already there has no entry (the entry is new): what a rollback by hand left behind.
+    Stmt& doc = Prepare("INSERT OR REPLACE INTO documents (entry, bytes) VALUES (?, ?)");
+    for (const auto& [index, bytes] : batch->documents) {
+      doc.Reset().Bind(index).BindBlob(bytes);
       if (Result<void> r = doc.Run("storing a document"); !r) return Rollback(r);
     }
     for (const auto& [index, at] : batch->purges) {
@@ -326,38 +328,46 @@ class SqliteStorage final : public ledger::Storage {
     return h[0];
   }
 
-  // A proof's nodes in one statement of point lookups (UNION ALL, each by the primary key; a
-  // row-value IN list is planned as a scan), prepared once per node count.
+  // A proof's nodes in at most two statements, one per table: the stored nodes by their integer
+  // key (`id IN (...)`: SQLite seeks each rowid of the list in order, one cursor), level 0 by the
+  // entries' rowid; each prepared once per count.
   Result<std::vector<Hash>> Nodes(std::span<const NodeId> ids) const override {
     std::lock_guard lock(mu_);
-    if (ids.empty()) return std::vector<Hash>{};
-    std::string& sql = batch_sql_[ids.size()];
-    if (sql.empty()) {
-      for (size_t i = 0; i < ids.size(); ++i) {
-        if (i > 0) sql += " UNION ALL ";
-        // level 0 is the entries' leaf hash; the CASE keeps one statement shape for any mix.
-        sql += fmt::format(
-            "SELECT {0}, hash FROM nodes WHERE level = ?{1} AND idx = ?{2} AND ?{1} > 0"
-            " UNION ALL SELECT {0}, leaf_hash FROM entries WHERE idx = ?{2} AND ?{1} = 0",
-            i, 2 * i + 1, 2 * i + 2);
-      }
-    }
-    Stmt& s = Prepare(sql.c_str());
-    s.Reset();
-    for (NodeId id : ids) s.Bind(id.level).Bind(id.index);
     std::vector<Hash> out(ids.size());
+    std::vector<std::int64_t> stored, leaves;  // keys, in the order of `ids`
+    for (NodeId id : ids) (id.level > 0 ? stored : leaves).push_back(NodeKey(id.level, id.index));
     std::vector<bool> found(ids.size(), false);
-    for (int rc; (rc = s.Step()) == SQLITE_ROW;) {
-      auto pos = static_cast<size_t>(s.Int(0));
-      Result<Hash> h = s.HashAt(1, "a node");
-      if (!h || pos >= ids.size()) {
-        s.Reset();
-        return core::MakeError(core::Code::kDataLoss, "the store holds a malformed node");
+    // Every position of `ids` whose key is `key` (a proof names a node once, but nothing forbids it).
+    auto fill = [&](bool leaf, std::int64_t key, const Hash& h) {
+      for (size_t i = 0; i < ids.size(); ++i) {
+        if ((ids[i].level == 0) == leaf && NodeKey(ids[i].level, ids[i].index) == key) {
+          out[i] = h;
+          found[i] = true;
+        }
       }
-      out[pos] = *h;
-      found[pos] = true;
+    };
+    for (bool leaf : {false, true}) {
+      const std::vector<std::int64_t>& keys = leaf ? leaves : stored;
+      if (keys.empty()) continue;
+      std::string& sql = (leaf ? leaf_sql_ : node_sql_)[keys.size()];
+      if (sql.empty()) {
+        sql = leaf ? "SELECT idx, leaf_hash FROM entries WHERE idx IN (" : "SELECT id, hash FROM nodes WHERE id IN (";
+        for (size_t i = 0; i < keys.size(); ++i) sql += i ? ",?" : "?";
+        sql += ")";
+      }
+      Stmt& s = Prepare(sql.c_str());
+      s.Reset();
+      for (std::int64_t key : keys) s.Bind(key);
+      for (int rc; (rc = s.Step()) == SQLITE_ROW;) {
+        Result<Hash> h = s.HashAt(1, "a node");
+        if (!h) {
+          s.Reset();
+          return core::MakeError(core::Code::kDataLoss, "the store holds a malformed node");
+        }
+        fill(leaf, s.Int(0), *h);
+      }
+      s.Reset();
     }
-    s.Reset();
     for (size_t i = 0; i < ids.size(); ++i) {
       if (!found[i]) {
         return core::MakeError(core::Code::kDataLoss, fmt::format("the store lacks the node at level {} index {}",
@@ -397,20 +407,20 @@ class SqliteStorage final : public ledger::Storage {
 
   Result<void> ForEachNode(const std::function<Result<void>(NodeId, const Hash&)>& fn) override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "SELECT level, idx, hash FROM nodes");
+    Stmt s(db_, "SELECT id, hash FROM nodes");
     if (!s.ok()) return DbError(db_, "scanning nodes");
     for (int rc; (rc = s.Step()) != SQLITE_DONE;) {
       if (rc != SQLITE_ROW) return DbError(db_, "scanning nodes");
-      FL_ASSIGN_OR_RETURN(Hash h, s.HashAt(2, "a node"));
-      FL_RETURN_IF_ERROR(fn({static_cast<int>(s.Int(0)), static_cast<std::uint64_t>(s.Int(1))}, h));
+      FL_ASSIGN_OR_RETURN(Hash h, s.HashAt(1, "a node"));
+      FL_RETURN_IF_ERROR(fn({NodeKeyLevel(s.Int(0)), NodeKeyIndex(s.Int(0))}, h));
     }
     return core::Ok();
   }
 
-  Result<std::optional<std::string>> GetDocument(const Hash& content_hash) override {
+  Result<std::optional<std::string>> GetDocument(std::uint64_t index) override {
     std::lock_guard lock(mu_);
-    Stmt& s = Prepare("SELECT bytes FROM documents WHERE hash = ?");
-    s.Reset().Bind(content_hash);
+    Stmt& s = Prepare("SELECT bytes FROM documents WHERE entry = ?");
+    s.Reset().Bind(index);
     std::optional<std::string> out;
     if (s.Step() == SQLITE_ROW) out = s.Text(0);
     s.Reset();
@@ -515,18 +525,15 @@ class SqliteStorage final : public ledger::Storage {
     return e;
   }
 
-  // Deletes an entry's salts and, unless another live entry holds it, its document, inside the
-  // append that logs the purge. An entry already purged fails the whole append (two purges raced).
+  // Deletes an entry's salts and its document, inside the append that logs the purge. An entry
+  // already purged fails the whole append (two purges raced).
   Result<void> PurgeLocked(std::uint64_t index, const std::string& at) {
     Stmt& mark = Prepare("UPDATE entries SET openings = '', purged_at = ? WHERE idx = ? AND purged_at IS NULL");
     FL_RETURN_IF_ERROR(mark.Reset().Bind(at).Bind(index).Run("purging"));
     if (sqlite3_changes(db_) != 1) {
       return core::MakeError(core::Code::kFailedPrecondition, fmt::format("entry {} is already purged", index));
     }
-    Stmt& drop = Prepare(
-        "DELETE FROM documents WHERE hash = (SELECT content_hash FROM entries WHERE idx = ?) AND NOT EXISTS"
-        " (SELECT 1 FROM entries e WHERE e.content_hash = documents.hash AND e.purged_at IS NULL)");
-    return drop.Reset().Bind(index).Run("purging a document");
+    return Prepare("DELETE FROM documents WHERE entry = ?").Reset().Bind(index).Run("purging a document");
   }
 
   Result<void> ImportLocked(const ledger::InventoryRows& rows) {
@@ -614,7 +621,7 @@ class SqliteStorage final : public ledger::Storage {
   std::unique_ptr<Checkpointer> checkpointer_;
   mutable std::recursive_mutex mu_;
   mutable std::map<std::string, std::unique_ptr<Stmt>> statements_;
-  mutable std::map<size_t, std::string> batch_sql_;  // Nodes()'s statement text per node count
+  mutable std::map<size_t, std::string> node_sql_, leaf_sql_;  // Nodes()'s statements per key count
 };
 
 }  // namespace

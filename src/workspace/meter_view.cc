@@ -74,7 +74,7 @@ core::Result<void> MeterView::Refresh() {
 core::Result<void> MeterView::Apply(const ledger::Entry& e) {
   if (e.kind != kStateKind && e.kind != kProjectedKind && e.kind != kCrossedKind) return core::Ok();
   if (e.purged_at) return core::Ok();  // its document is gone: nothing to show
-  FL_ASSIGN_OR_RETURN(std::optional<std::string> text, storage_->GetDocument(e.content_hash));
+  FL_ASSIGN_OR_RETURN(std::optional<std::string> text, storage_->GetDocument(e.index));
   if (!text) return core::Ok();
   if (auto opened = ledger::CheckOpening(e.leaf, *text, e.openings); !opened) {
     return core::MakeError(core::Code::kDataLoss,

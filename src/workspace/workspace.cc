@@ -308,7 +308,7 @@ struct Workspace::State {
   }
 
   core::Result<std::optional<json>> Document(const ledger::Entry& e) {
-    FL_ASSIGN_OR_RETURN(std::optional<std::string> doc, storage->GetDocument(e.content_hash));
+    FL_ASSIGN_OR_RETURN(std::optional<std::string> doc, storage->GetDocument(e.index));
     if (!doc) return std::optional<json>();
     json j = json::parse(*doc, nullptr, false);
     if (j.is_discarded()) return std::optional<json>();
@@ -327,7 +327,7 @@ struct Workspace::State {
       return core::Ok();
     }
     if (e.kind == ledger::kInventoryKind) {
-      FL_ASSIGN_OR_RETURN(std::optional<std::string> text, storage->GetDocument(e.content_hash));
+      FL_ASSIGN_OR_RETURN(std::optional<std::string> text, storage->GetDocument(e.index));
       if (text) {
         auto doc = ledger::InventoryFromJson(*text);
         if (!doc) return tl::unexpected(doc.error());

@@ -53,10 +53,10 @@ cp "$tmp/ws.db.key" "$tmp/tampered.db.key"
 check tamper python3 - "$tmp/tampered.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-(h,) = db.execute("SELECT content_hash FROM entries WHERE kind = 'meter-state' ORDER BY idx DESC LIMIT 1").fetchone()
-(doc,) = db.execute("SELECT bytes FROM documents WHERE hash = ?", (h,)).fetchone()
+(i,) = db.execute("SELECT idx FROM entries WHERE kind = 'meter-state' ORDER BY idx DESC LIMIT 1").fetchone()
+(doc,) = db.execute("SELECT bytes FROM documents WHERE entry = ?", (i,)).fetchone()
 doc = bytes(doc).replace(b'"run":"r2"', b'"run":"r2","flop_note":"edited"', 1)
-db.execute("UPDATE documents SET bytes = ? WHERE hash = ?", (doc, h))
+db.execute("UPDATE documents SET bytes = ? WHERE entry = ?", (doc, i))
 db.commit()
 PY
 if start_server tampered "sqlite:$tmp/tampered.db"; then

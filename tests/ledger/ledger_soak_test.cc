@@ -166,7 +166,7 @@ class SoakLog {
       if (Hex(e->leaf_hash) != ack.leaf_hash || Hex(LeafHash(e->leaf)) != ack.leaf_hash) {
         return fmt::format("entry {} is not the leaf that was acknowledged", index);
       }
-      auto document = (*storage)->GetDocument(e->content_hash);
+      auto document = (*storage)->GetDocument(e->index);
       if (!document || !*document || Hex(Sha256(**document)) != ack.document_sha256) {
         return fmt::format("entry {}'s document is not the one that was acknowledged", index);
       }

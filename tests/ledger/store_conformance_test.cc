@@ -31,6 +31,18 @@ using testing::Backend;
 
 core::Instant At(const char* text) { return *core::Instant::Parse(text); }
 
+// The nodes table's row of a node (its key: the level times 2^48 plus the index).
+std::string NodeRow(int level, std::uint64_t index) {
+  return fmt::format("id = {}", (static_cast<std::uint64_t>(level) << 48) | index);
+}
+
+// An attacker's rollback of the tree: deletes every stored node that covers an entry >= n (a node's
+// key is its level times 2^48 plus its index; it covers (index + 1) * 2^level entries).
+std::string DeleteNodesPast(int n) {
+  return fmt::format("DELETE FROM nodes WHERE (id % 281474976710656 + 1)"
+                     " * (CAST(1 AS BIGINT) << CAST(id / 281474976710656 AS INTEGER)) > {}", n);
+}
+
 RecordInput Record(int i, const std::string& kind = "test-results") {
   return {kind, "acme-f1", fmt::format(R"({{"test":"bio-uplift-{}","passed":{}}})", i, i % 2 == 0 ? "true" : "false"),
           At("2026-11-23T10:00:00Z"), {}};
@@ -125,7 +137,7 @@ TEST_P(StoreTest, VerifyFindsEveryFlippedByteAtItsIndex) {
   std::mt19937 random(7);
   for (int i = 0; i < 21; ++i) {
     std::string where = fmt::format("idx = {}", i);
-    std::string doc = fmt::format("hash = (SELECT content_hash FROM entries WHERE idx = {})", i);
+    std::string doc = fmt::format("entry = {}", i);
     for (auto [table, column, row] : {std::tuple{"entries", "leaf", where}, {"entries", "leaf_hash", where},
                                       {"entries", "openings", where}, {"documents", "bytes", doc}}) {
       size_t offset = random();
@@ -138,7 +150,7 @@ TEST_P(StoreTest, VerifyFindsEveryFlippedByteAtItsIndex) {
     }
   }
   for (auto [level, index] : {std::pair{1, 3}, {2, 4}, {3, 1}, {4, 0}}) {
-    std::string where = fmt::format("level = {} AND idx = {}", level, index);
+    std::string where = NodeRow(level, index);
     Flip("nodes", "hash", where, 5);
     VerifyReport r = Verify();
     EXPECT_FALSE(r.ok);
@@ -159,9 +171,7 @@ TEST_P(StoreTest, ARewriteWithConsistentHashesIsCaughtByTheSignedCheckpoint) {
   // every stored node above it.
   SealedRecord other = *Seal(Record(99));
   std::string leaf = other.leaf;
-  std::string old_doc = "hash = (SELECT content_hash FROM entries WHERE idx = 5)";
-  GetParam().write(spec_, "documents", "bytes", old_doc, Record(99).document);
-  GetParam().write(spec_, "documents", "hash", old_doc, std::string(AsText(other.content_hash)));
+  GetParam().write(spec_, "documents", "bytes", "entry = 5", Record(99).document);
   GetParam().write(spec_, "entries", "content_hash", "idx = 5", std::string(AsText(other.content_hash)));
   GetParam().write(spec_, "entries", "openings", "idx = 5", other.openings);
   MemoryTree forged;
@@ -169,7 +179,7 @@ TEST_P(StoreTest, ARewriteWithConsistentHashesIsCaughtByTheSignedCheckpoint) {
   GetParam().write(spec_, "entries", "leaf", "idx = 5", leaf);
   GetParam().write(spec_, "entries", "leaf_hash", "idx = 5", std::string(AsText(LeafHash(leaf))));
   for (auto [level, index] : {std::pair{1, 2}, {2, 1}, {3, 0}}) {
-    GetParam().write(spec_, "nodes", "hash", fmt::format("level = {} AND idx = {}", level, index),
+    GetParam().write(spec_, "nodes", "hash", NodeRow(level, index),
                      std::string(AsText(*forged.Node({level, static_cast<uint64_t>(index)}))));
   }
   VerifyReport r = Verify();
@@ -275,7 +285,7 @@ TEST_P(StoreTest, ImportedEventsDecideRetention) {
   EXPECT_NE(early.error().message.find("until 2026-03-02"), std::string::npos) << early.error().message;
   ASSERT_TRUE(log_->Purge(0, At("2026-03-02T00:00:00Z")));
   EXPECT_TRUE(storage_->GetEntry(0)->purged_at);
-  EXPECT_FALSE(*storage_->GetDocument(storage_->GetEntry(0)->content_hash));
+  EXPECT_FALSE(*storage_->GetDocument(0));
   EXPECT_TRUE(log_->Purge(0, At("2026-03-02T00:00:00Z")));  // already purged: nothing to do
   EXPECT_TRUE(log_->Purge(1, At("2026-03-03T00:00:00Z")));  // no statute keeps drills
   // The purges are logged records: the last two entries name what they purged.
@@ -325,7 +335,7 @@ TEST_P(StoreTest, AnEditedColumnFailsVerifyAndNeverDecidesAPurge) {
   EXPECT_EQ(shown->leaf.kind, "ssp");
   EXPECT_EQ(shown->checkpoint, 2u);
   EXPECT_EQ(shown->document, "protocol v1");
-  EXPECT_TRUE(storage_->GetDocument(storage_->GetEntry(0)->content_hash)->has_value());
+  EXPECT_TRUE(storage_->GetDocument(0)->has_value());
 }
 
 // Issue 10 item 10: a purge done by editing rows passed verify --store and verify --dir.
@@ -335,7 +345,7 @@ TEST_P(StoreTest, APurgeByEditingRowsFailsBothVerifies) {
   ASSERT_TRUE(log_->Checkpoint(signer_));
   // The attacker purges entry 0 by hand: purged_at set, salts cleared, document deleted.
   GetParam().exec(spec_, "UPDATE entries SET purged_at = '2026-11-02T00:00:00Z', openings = '' WHERE idx = 0");
-  GetParam().exec(spec_, "DELETE FROM documents WHERE hash = (SELECT content_hash FROM entries WHERE idx = 0)");
+  GetParam().exec(spec_, "DELETE FROM documents WHERE entry = 0");
   VerifyReport r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_index, 0u) << r.problem;
@@ -481,7 +491,7 @@ TEST_P(StoreTest, ARollbackIsCaughtAgainstAPinnedCheckpoint) {
   EXPECT_TRUE(log_->Verify({*pinned, std::nullopt})->ok);
   // Truncate to 5 entries and drop the checkpoint of 11: the store alone cannot tell.
   GetParam().exec(spec_, "DELETE FROM entries WHERE idx >= 5");
-  GetParam().exec(spec_, "DELETE FROM nodes WHERE (idx + 1) * (1 << level) > 5");
+  GetParam().exec(spec_, DeleteNodesPast(5));
   GetParam().exec(spec_, "DELETE FROM checkpoints WHERE size > 5");
   EXPECT_TRUE(Verify().ok) << "without a pinned checkpoint a clean truncation is invisible";
   VerifyReport r = *log_->Verify({*pinned, std::nullopt});
@@ -512,7 +522,7 @@ TEST_P(StoreTest, NoCheckpointIsSignedOverATruncatedLog) {
   AppendN(8);
   ASSERT_TRUE(log_->Checkpoint(signer_));
   GetParam().exec(spec_, "DELETE FROM entries WHERE idx >= 5");
-  GetParam().exec(spec_, "DELETE FROM nodes WHERE (idx + 1) * (1 << level) > 5");
+  GetParam().exec(spec_, DeleteNodesPast(5));
   auto refused = log_->Checkpoint(signer_);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, core::Code::kDataLoss);
@@ -656,7 +666,7 @@ TEST_P(StoreTest, AKeySwappedInTheStoreFailsVerifyUnderThePinnedKey) {
   // truncated log (an empty-log checkpoint too) with their key.
   Signer attacker = *Signer::Generate("example.com/test-log");
   GetParam().exec(spec_, "DELETE FROM entries WHERE idx >= 3");
-  GetParam().exec(spec_, "DELETE FROM nodes WHERE (idx + 1) * (1 << level) > 3");
+  GetParam().exec(spec_, DeleteNodesPast(3));
   GetParam().exec(spec_, "DELETE FROM checkpoints");
   GetParam().write(spec_, "meta", "value", "key = 'verifier_key'", attacker.VerifierKey());
   Log unpinned(*storage_);
@@ -706,7 +716,7 @@ TEST_P(StoreTest, AForgedVersion1PurgeAtTheEndFailsVerifyAndIsNeverSigned) {
   ASSERT_TRUE(log_->AppendSealed({input}, {sealed}));
   GetParam().write(spec_, "entries", "recorded_at", "idx = 1", "9999-12-31T00:00:00Z");
   GetParam().exec(spec_, "UPDATE entries SET purged_at = '9999-12-31T00:00:00Z', openings = '' WHERE idx = 0");
-  GetParam().exec(spec_, "DELETE FROM documents WHERE hash = (SELECT content_hash FROM entries WHERE idx = 0)");
+  GetParam().exec(spec_, "DELETE FROM documents WHERE entry = 0");
   VerifyReport r = Verify();
   EXPECT_FALSE(r.ok) << "a forged purge of a whistleblower record passed verify";
   // Entry 0 is the first casualty: its purge is not a valid logged one.

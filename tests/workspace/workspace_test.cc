@@ -214,7 +214,7 @@ TEST_F(WorkspaceTest, AnEventIsAppendedWithoutRewritingTheModelsEvents) {
   auto last = (*storage)->GetEntry(*size - 1);
   ASSERT_TRUE(last);
   ASSERT_EQ(last->kind, ledger::kInventoryKind);
-  auto text = (*storage)->GetDocument(last->content_hash);
+  auto text = (*storage)->GetDocument(last->index);
   ASSERT_TRUE(text && *text);
   auto doc = ledger::InventoryFromJson(**text);
   ASSERT_TRUE(doc);

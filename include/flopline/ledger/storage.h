@@ -29,7 +29,7 @@ struct Entry {
   std::string leaf;
   Hash leaf_hash{};
   std::string kind, model, recorded_at;  // copies of leaf fields, for queries
-  Hash content_hash{};                   // SHA-256 of the document (the documents table's key)
+  Hash content_hash{};                   // SHA-256 of the document (stored under the entry's index)
   std::string openings;                  // JSON: the salts (private; emptied by a purge)
   std::optional<std::string> purged_at;  // set when the document and salts were purged
 };
@@ -64,12 +64,12 @@ struct InventoryRows {
 struct Batch {
   std::vector<Entry> entries;                  // indices size, size + 1, ...
   std::vector<std::pair<NodeId, Hash>> nodes;  // completed subtrees, level >= 1
-  std::vector<std::pair<Hash, std::string>> documents;  // content hash -> bytes
+  std::vector<std::pair<std::uint64_t, std::string>> documents;  // entry index -> the document's bytes
   // Carried out in the same transaction, after the entries: each purge deletes an entry's salts
-  // and, unless another live entry holds it, its document (the entry's purge record is among
-  // `entries`); each import upserts models by id, their runs and events replaced, and appends the
-  // runs and events of models it does not name after theirs (its model-inventory record is among
-  // `entries`). So nothing is purged or imported unlogged.
+  // and its document (another entry that logged the same document keeps its own copy; the entry's
+  // purge record is among `entries`); each import upserts models by id, their runs and events
+  // replaced, and appends the runs and events of models it does not name after theirs (its
+  // model-inventory record is among `entries`). So nothing is purged or imported unlogged.
   std::vector<std::pair<std::uint64_t, std::string>> purges;  // index, purged_at
   std::vector<InventoryRows> imports;
 };
@@ -99,7 +99,9 @@ class Storage : public NodeReader {
   virtual core::Result<void> ForEachNode(
       const std::function<core::Result<void>(NodeId, const Hash&)>& fn) = 0;
 
-  virtual core::Result<std::optional<std::string>> GetDocument(const Hash& content_hash) = 0;
+  // The document entry `index` logged; nullopt once purged (or if the store lost it: the caller
+  // checks it against the entry's content hash).
+  virtual core::Result<std::optional<std::string>> GetDocument(std::uint64_t index) = 0;
 
   virtual core::Result<void> AddCheckpoint(const StoredCheckpoint& checkpoint) = 0;
   virtual core::Result<std::vector<StoredCheckpoint>> Checkpoints() = 0;
