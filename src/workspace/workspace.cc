@@ -50,6 +50,9 @@ constexpr std::chrono::milliseconds kMaxConflictBackoff{20};
 constexpr std::int64_t kMaxSessionSeconds = 7 * 24 * 3600;
 // Dates whose every-model summary is kept (today's, and a few a reader asked for).
 constexpr std::size_t kMaxSummaries = 4;
+// How many times Summaries judges every model for one call before it answers with a summary a few
+// writes behind (the writes during each judging are judged again after it).
+constexpr int kMaxJudgePasses = 3;
 
 // The workspace whose log this thread reads at most once, while a Workspace::ReadOnce is alive on
 // it, and whether it has.
@@ -272,6 +275,10 @@ struct Workspace::State {
   std::shared_ptr<const rules::Inventory> inventory;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<const std::string>> determinations;
   std::map<std::string, DatedSummary> summaries;  // by as_of, at most kMaxSummaries
+  // The dates whose every model is being judged outside the lock, each with the models changed
+  // since its inventory was taken (Summaries); `judged_cv` is told when one ends.
+  std::map<std::string, std::set<std::string>> judging;
+  std::condition_variable judged_cv;
   // Set by Interrupt: no summary is judged or brought up to date from then on (read without `mu`).
   std::atomic<bool> interrupted{false};
 
@@ -304,6 +311,7 @@ struct Workspace::State {
     inventory.reset();
     determinations.clear();
     for (auto& [as_of, dated] : summaries) dated.dirty.insert(changed_ids.begin(), changed_ids.end());
+    for (auto& [as_of, dirty] : judging) dirty.insert(changed_ids.begin(), changed_ids.end());
     changed_ids.clear();
   }
 
@@ -527,15 +535,75 @@ struct Workspace::State {
   // Every model's answer as of `as_of`: judged once (on every core), then brought up to date as the
   // models change by judging only the changed models and their descendants again, each along its
   // lineage (what its determination depends on), into a new summary that shares the other models'
-  // answers (readers may hold the old one outside the lock). Caller holds `mu`; the summary stays
-  // valid as long as it is held.
-  core::Result<std::shared_ptr<const Summary>> Summaries(core::Date as_of) {
+  // answers (readers may hold the old one outside the lock). Caller holds `mu` through `lock`; the
+  // summary stays valid as long as it is held.
+  //
+  // Judging every model (the first time, or when most changed) is done OUTSIDE the lock, from the
+  // inventory as it was (immutable once built): `lock` is released meanwhile, so writes (the group
+  // committer) and reads go on; the models changed in between are marked dirty in the summary it
+  // publishes and judged again from the next call (here, before returning). One judging per date at
+  // a time: another caller wanting the same date waits for it (on `judged_cv`), never judges twice.
+  core::Result<std::shared_ptr<const Summary>> Summaries(core::Date as_of, std::unique_lock<std::mutex>& lock) {
     std::string key = as_of.ToString();
+    for (int pass = 0;; ++pass) {
+      if (auto it = summaries.find(key); it != summaries.end()) {
+        // Under heavy writes a summary may never be clean when judged: after a few passes, the one
+        // judged last is answered with (a few writes behind, as a reader just before them saw it).
+        if (it->second.dirty.empty() || pass >= kMaxJudgePasses) return it->second.summary;
+        FL_ASSIGN_OR_RETURN(std::shared_ptr<const Summary> updated, UpdateSummary(it->second, as_of));
+        if (updated) return updated;
+      }
+      if (interrupted) return Stopping();
+      if (judging.contains(key)) {
+        judged_cv.wait(lock);
+        continue;
+      }
+      FL_ASSIGN_OR_RETURN(std::shared_ptr<const rules::Inventory> inv, Inventory());
+      judging[key];  // ModelsChanged adds what changes while it is judged
+      lock.unlock();
+      auto judged = JudgeAll(*inv, as_of);
+      lock.lock();
+      std::set<std::string> changed = std::move(judging[key]);
+      judging.erase(key);
+      judged_cv.notify_all();
+      if (interrupted) return Stopping();
+      if (!judged) return tl::unexpected(judged.error());
+      if (summaries.size() >= kMaxSummaries && !summaries.contains(key)) summaries.erase(summaries.begin());
+      summaries[key] = {std::move(*judged), std::move(changed)};
+    }
+  }
+
+  // Every model of `inv` judged as of `as_of` on every core. Called without `mu`: reads only `inv`
+  // and the engine (immutable).
+  core::Result<std::shared_ptr<const Summary>> JudgeAll(const rules::Inventory& inv, core::Date as_of) {
+    if (options.judging_hook) options.judging_hook();
     rules::AssessOptions assess;
     assess.as_of = as_of;
-    if (auto it = summaries.find(key); it != summaries.end()) {
-      DatedSummary& dated = it->second;
-      if (dated.dirty.empty()) return dated.summary;
+    auto summary = std::make_shared<Summary>();
+    auto by_id = std::make_shared<std::unordered_map<std::string, std::size_t>>();
+    summary->answers.reserve(inv.models.size());
+    // Interrupt stops the engine's threads after the model each is on.
+    assess.stop = &interrupted;
+    auto judged = engine->AssessEach(
+        inv, assess, {},
+        [&](std::size_t, const rules::ModelAnswer& a) {
+          (*by_id)[a.id] = summary->answers.size();
+          summary->answers.push_back(std::make_shared<const rules::ModelAnswer>(a));
+          return true;
+        },
+        std::max(1u, std::thread::hardware_concurrency()));
+    if (interrupted) return Stopping();
+    FL_RETURN_IF_ERROR(judged);
+    summary->by_id = std::move(by_id);
+    return std::shared_ptr<const Summary>(summary);
+  }
+
+  // `dated` brought up to date by judging its dirty models and their descendants again, when they
+  // are few (under a quarter of the models); else null (judge them all). Caller holds `mu`.
+  core::Result<std::shared_ptr<const Summary>> UpdateSummary(DatedSummary& dated, core::Date as_of) {
+    rules::AssessOptions assess;
+    assess.as_of = as_of;
+    {
       std::set<std::string> affected = WithDescendants(dated.dirty);
       if (affected.size() * 4 < models.size()) {
         auto next = std::make_shared<Summary>();
@@ -563,27 +631,7 @@ struct Workspace::State {
         return dated.summary;
       }
     }
-    if (interrupted) return Stopping();
-    FL_ASSIGN_OR_RETURN(std::shared_ptr<const rules::Inventory> inv, Inventory());
-    auto summary = std::make_shared<Summary>();
-    auto by_id = std::make_shared<std::unordered_map<std::string, std::size_t>>();
-    summary->answers.reserve(inv->models.size());
-    // Interrupt stops the engine's threads after the model each is on.
-    assess.stop = &interrupted;
-    auto judged = engine->AssessEach(
-        *inv, assess, {},
-        [&](std::size_t, const rules::ModelAnswer& a) {
-          (*by_id)[a.id] = summary->answers.size();
-          summary->answers.push_back(std::make_shared<const rules::ModelAnswer>(a));
-          return true;
-        },
-        std::max(1u, std::thread::hardware_concurrency()));
-    if (interrupted) return Stopping();
-    FL_RETURN_IF_ERROR(judged);
-    summary->by_id = std::move(by_id);
-    if (summaries.size() >= kMaxSummaries && !summaries.contains(key)) summaries.erase(summaries.begin());
-    summaries[key] = {summary, {}};
-    return std::shared_ptr<const Summary>(summary);
+    return std::shared_ptr<const Summary>();
   }
 
   // What a summary asked for after Interrupt answers.
@@ -831,8 +879,10 @@ core::Result<std::uint64_t> Workspace::Generation() {
 }
 
 core::Result<Page> Workspace::ListModels(const ModelQuery& q) {
-  std::lock_guard lock(s_->mu);
+  std::unique_lock lock(s_->mu);
   FL_RETURN_IF_ERROR(s_->Refresh());
+  // First: judging every model releases the lock meanwhile; what follows reads the models after it.
+  FL_ASSIGN_OR_RETURN(std::shared_ptr<const Summary> summary, s_->Summaries(q.as_of, lock));
   std::size_t limit = std::clamp<std::size_t>(q.limit, 1, kMaxPage);
   if (!q.regime.empty()) {
     bool known = std::any_of(s_->engine->regimes().begin(), s_->engine->regimes().end(),
@@ -847,7 +897,6 @@ core::Result<Page> Workspace::ListModels(const ModelQuery& q) {
     derived = s_->WithDescendants({q.derived_from});
     derived->erase(q.derived_from);
   }
-  FL_ASSIGN_OR_RETURN(std::shared_ptr<const Summary> summary, s_->Summaries(q.as_of));
   Page page;
   for (auto it = s_->models.upper_bound(q.cursor); it != s_->models.end(); ++it) {
     const rules::Model& m = it->second.model;
@@ -1004,9 +1053,9 @@ core::Result<Workspace::Judged> Workspace::Determination(const std::string& id, 
 }
 
 core::Result<void> Workspace::Warm(core::Date as_of) {
-  std::lock_guard lock(s_->mu);
+  std::unique_lock lock(s_->mu);
   FL_RETURN_IF_ERROR(s_->Refresh());
-  FL_RETURN_IF_ERROR(s_->Summaries(as_of));
+  FL_RETURN_IF_ERROR(s_->Summaries(as_of, lock));
   return core::Ok();
 }
 
@@ -1020,7 +1069,7 @@ core::Result<json> Workspace::Obligations(const ObligationQuery& q) {
   }
   std::shared_ptr<const Summary> summary;
   {
-    std::lock_guard lock(s_->mu);
+    std::unique_lock lock(s_->mu);
     FL_RETURN_IF_ERROR(s_->Refresh());
     if (!q.model.empty() && !s_->models.contains(q.model)) {
       return core::NotFound(fmt::format("no model '{}'", q.model), "model");
@@ -1030,7 +1079,7 @@ core::Result<json> Workspace::Obligations(const ObligationQuery& q) {
                                [&](const rules::Regime& r) { return r.id == q.regime; });
       if (!known) return core::InvalidArgument(fmt::format("no regime '{}'", q.regime), "regime");
     }
-    FL_ASSIGN_OR_RETURN(summary, s_->Summaries(q.as_of));
+    FL_ASSIGN_OR_RETURN(summary, s_->Summaries(q.as_of, lock));
   }
   // The rest reads the summary alone, which no writer changes: outside the lock.
   const std::vector<ObligationRow>& rows = summary->Calendar();
@@ -1076,9 +1125,9 @@ core::Result<Workspace::DueSummary> Workspace::Due(core::Date as_of) {
   std::shared_ptr<const Summary> summary;
   DueSummary out;
   {
-    std::lock_guard lock(s_->mu);
+    std::unique_lock lock(s_->mu);
     FL_RETURN_IF_ERROR(s_->Refresh());
-    FL_ASSIGN_OR_RETURN(summary, s_->Summaries(as_of));
+    FL_ASSIGN_OR_RETURN(summary, s_->Summaries(as_of, lock));
     out.generation = s_->replayed;
   }
   // Obligations' order: the overdue ones first, then the open ones with a due time, soonest first.

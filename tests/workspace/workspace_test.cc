@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <optional>
@@ -551,6 +553,67 @@ TEST_F(WorkspaceTest, AnInterruptedWorkspaceJudgesNoSummaryButKeepsWriting) {
   auto after = ws_->ListModels(query);
   ASSERT_TRUE(after) << after.error().ToString();
   EXPECT_EQ(after->items.size(), 9u);
+}
+
+// Judging every model (Warm, as `flopline serve` starts) is done outside the workspace's lock, from
+// the models as they were: paused there (the test's hook), writes, reads and one model's
+// determination go on; the summary it then publishes is brought up to date with the writes made
+// meanwhile (judging only those models again), and equals one judged afresh.
+TEST_F(WorkspaceTest, AWriteDuringWarmIsNotHeldUpByIt) {
+  for (int i = 0; i < 12; ++i) ASSERT_TRUE(ws_->CreateModel(Frontier(fmt::format("m{}", i)), "alice"));
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> judgings{0};
+  Options paused = Opening();
+  paused.judging_hook = [&] {
+    if (judgings++ == 0) {
+      entered.set_value();
+      released.wait();
+    }
+  };
+  ws_.reset();
+  auto opened = Workspace::Open(paused);
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  ws_ = std::move(*opened);
+  const core::Date as_of = core::Date::FromYmd(2026, 11, 23);
+  auto warm = std::async(std::launch::async, [&] { return ws_->Warm(as_of); });
+  entered.get_future().wait();  // Warm has its snapshot and is judging it, outside the lock
+  auto writes = std::async(std::launch::async, [&]() -> std::string {
+    if (auto r = ws_->CreateModel(Frontier("late"), "alice"); !r) return r.error().ToString();
+    auto e = ws_->RecordEvent({{"model", "m1"}, {"kind", "incident-discovered"}, {"at", "2026-11-20T00:00:00Z"}}, "bob");
+    if (!e) return e.error().ToString();
+    if (auto m = ws_->GetModel("late"); !m) return m.error().ToString();
+    if (auto d = ws_->Determination("late", as_of); !d) return d.error().ToString();
+    return "";
+  });
+  // Not a timing check: a deadlock guard. Held behind Warm, they would wait until it is released.
+  bool done = writes.wait_for(std::chrono::seconds(120)) == std::future_status::ready;
+  // Warm cannot have finished: it is still paused in the hook.
+  EXPECT_EQ(warm.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  release.set_value();
+  auto warmed = warm.get();
+  ASSERT_TRUE(done) << "a write waited for Warm";
+  EXPECT_EQ(writes.get(), "");
+  ASSERT_TRUE(warmed) << warmed.error().ToString();
+  // The summary covers the writes made while it judged: the new model, the event's obligations.
+  ModelQuery query;
+  query.as_of = as_of;
+  query.limit = 1000;
+  auto listed = ws_->ListModels(query);
+  ASSERT_TRUE(listed) << listed.error().ToString();
+  EXPECT_EQ(listed->items.size(), 13u);
+  EXPECT_EQ(judgings.load(), 1);  // the two changed models were judged again alone, not all of them
+  std::unique_ptr<Workspace> fresh = OpenOne();
+  auto judged = fresh->ListModels(query);
+  ASSERT_TRUE(judged);
+  EXPECT_EQ(listed->items, judged->items);
+  ObligationQuery calendar;
+  calendar.as_of = as_of;
+  calendar.limit = 1000;
+  auto obligations = ws_->Obligations(calendar);
+  auto fresh_obligations = fresh->Obligations(calendar);
+  ASSERT_TRUE(obligations && fresh_obligations);
+  EXPECT_EQ(*obligations, *fresh_obligations);
 }
 
 // The evidence list says what each record withholds from public copies; the kill switch's agents

@@ -55,6 +55,10 @@ struct Options {
   std::string data_dir;      // accelerators.toml, cloud-prices.toml, cpi.toml
   std::string origin;        // the log's origin when this open creates it
   ledger::Signer signer;     // the log's signing key (checkpoints)
+  // For tests: called on the thread that judges every model (Warm, or the first reader of a date),
+  // outside the workspace's lock, just before it judges: a test pauses it here to check that writes
+  // and reads go on meanwhile.
+  std::function<void()> judging_hook;
 };
 
 // The roles of issue 13: who may do what is the server's route table (server/routes.cc).
@@ -178,7 +182,9 @@ class Workspace {
   };
   core::Result<DueSummary> Due(core::Date as_of);
   // Judges every model as of `as_of` now (on every core), so that the first reader does not wait:
-  // `flopline serve` calls it for today as it starts.
+  // `flopline serve` calls it for today as it starts. It judges a snapshot of the models outside
+  // the workspace's lock, so writes and other reads are not held up by it; the models changed
+  // meanwhile are judged again (only they and their descendants) before it returns.
   core::Result<void> Warm(core::Date as_of);
   // Gives up, for good, the work that loses nothing when given up, for a server that is stopping: a
   // summary of every model being judged (Warm's, or the one a reader waits for) stops after the
