@@ -59,9 +59,24 @@ EtcdClient::EtcdClient(std::vector<std::string> endpoints) : endpoints_(std::mov
 
 EtcdClient::~EtcdClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
+void EtcdClient::Served(size_t i) {
+  if (!members_) return;
+  members_->silent[i] = false;
+  members_->served = i;
+}
+void EtcdClient::Silent(size_t i) {
+  if (members_) members_->silent[i] = true;
+}
+size_t EtcdClient::Start() {
+  if (!members_ || !members_->silent[current_]) return current_;
+  size_t served = members_->served;
+  return served < endpoints_.size() && !members_->silent[served] ? served : current_;
+}
+
 Result<json> EtcdClient::Call(const std::string& path, const json& body) {
   std::string request = body.dump();
   std::string last_error = "no endpoint";
+  current_ = Start();
   for (size_t attempt = 0; attempt < endpoints_.size(); ++attempt) {
     const std::string& base = endpoints_[(current_ + attempt) % endpoints_.size()];
     CURL* c = static_cast<CURL*>(curl_);
@@ -82,6 +97,7 @@ Result<json> EtcdClient::Call(const std::string& path, const json& body) {
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (rc != CURLE_OK) {
       last_error = fmt::format("{}: {}", url, curl_easy_strerror(rc));
+      Silent((current_ + attempt) % endpoints_.size());
       continue;
     }
     json out = json::parse(response, nullptr, false);
@@ -89,6 +105,7 @@ Result<json> EtcdClient::Call(const std::string& path, const json& body) {
       // "no leader", "request timed out", "leader changed": this member cannot serve it now,
       // another may (a member isolated from its peers but not from us answers so).
       last_error = fmt::format("{} answered {}: {}", url, status, response.substr(0, 300));
+      Silent((current_ + attempt) % endpoints_.size());
       continue;
     }
     if (status != 200) {
@@ -100,6 +117,7 @@ Result<json> EtcdClient::Call(const std::string& path, const json& body) {
                                          response.substr(0, 300)));
     }
     current_ = (current_ + attempt) % endpoints_.size();
+    Served(current_);
     return out;
   }
   return Unavailable(last_error);
@@ -238,7 +256,9 @@ Result<void> EtcdClient::Watch(
   std::string request = body.dump();
   CURL* c = curl_easy_init();
   WatchState state{{}, &on_put, last_revision};
-  std::string url = endpoints_[current_] + "/v3/watch";
+  current_ = Start();
+  const size_t member = current_;
+  std::string url = endpoints_[member] + "/v3/watch";
   // A member that loses its leader (killed, partitioned away) cancels the watch instead of
   // keeping it open and silent; the caller then watches through the next endpoint.
   curl_slist* headers = curl_slist_append(nullptr, "Grpc-Metadata-hasleader: true");
@@ -265,7 +285,8 @@ Result<void> EtcdClient::Watch(
   for (int running = 1; running > 0;) {
     if (curl_multi_perform(m, &running) != CURLM_OK) break;
     if (running == 0 || stop.load()) break;
-    if (move_on && move_on()) {
+    // Behind what this process has written, or found silent by another client of the process.
+    if ((move_on && move_on()) || (members_ && members_->silent[member])) {
       moved = true;
       break;
     }
@@ -286,11 +307,12 @@ Result<void> EtcdClient::Watch(
   // watch goes to the next endpoint: one dead or isolated member must not keep the others' events
   // away (found by tests/cli/killswitch_chaos_test.sh: with the leader SIGKILLed, a controller's
   // watch retried that member alone and relayed an order only after it had expired).
-  current_ = (current_ + 1) % endpoints_.size();
+  if (!moved && rc != CURLE_OK) Silent(member);
+  current_ = (member + 1) % endpoints_.size();
   if (moved) {
     return core::MakeError(core::Code::kAborted,
                            fmt::format("etcd: the watch on {} is behind what the cluster has "
-                                       "committed: moved to the next member",
+                                       "committed, or its member went silent: moved on",
                                        url));
   }
   return Unavailable(fmt::format("the watch on {} ended: {} (HTTP {})", url,
@@ -359,8 +381,10 @@ class Etcd final : public Coordinator {
         // goes through a healthy member well within the lease (the chaos test's partition rounds
         // waited 5 s here for each member cut off).
         attempt_ms_(std::clamp<long>(static_cast<long>(ttl_s_) * 1000 / 3, 500, 2000)),
+        members_(std::make_shared<EtcdMembers>(endpoints_.size())),
         wake_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     client_.set_timeout_ms(attempt_ms_);
+    client_.SharedMembers(members_);
   }
 
   ~Etcd() override {
@@ -394,11 +418,14 @@ class Etcd final : public Coordinator {
 
   Result<std::uint64_t> NextFence() override {
     std::lock_guard lock(mu_);
-    // After everything queued (etcd sees the controller's writes in the order it made them): if
-    // that cannot be written, neither can the fence, and the order is refused, not issued with
-    // its earlier writes (an ack, an agent gone) still waiting.
-    FL_RETURN_IF_ERROR(SendQueued());
-    auto revision = Retrying([&] { return client_.Put(std::string(kRoot) + "fence", me_); });
+    // After everything queued (etcd sees the controller's writes in the order it made them): the
+    // fence is not written before its earlier writes (an ack, an agent gone). Both are tried again
+    // through an election (found by the chaos test: the leader cut off, the fence's first try found
+    // no leader on either member left, and the order was refused).
+    auto revision = Retrying([&]() -> Result<std::int64_t> {
+      FL_RETURN_IF_ERROR(SendQueued());
+      return client_.Put(std::string(kRoot) + "fence", me_);
+    });
     if (!revision) return tl::unexpected(revision.error());
     NoteCommitted(*revision);
     return static_cast<std::uint64_t>(*revision);
@@ -416,14 +443,13 @@ class Etcd final : public Coordinator {
     std::lock_guard lock(mu_);
     // In order after what is queued: an earlier delete of this agent's key (it exited here
     // before) sent after this put would remove the entry of the agent enrolled now.
-    if (auto sent = SendQueued(); !sent) {
-      Warn(sent.error().message);
-      return 0;  // the enrolment is refused and the agent tries again
-    }
-    auto r = client_.Put(key, sealed, lease_);
+    auto r = Retrying([&]() -> Result<std::int64_t> {
+      FL_RETURN_IF_ERROR(SendQueued());
+      return client_.Put(key, sealed, lease_);
+    });
     if (!r) {
       Warn(r.error().message);
-      return 0;
+      return 0;  // the enrolment is refused and the agent tries again
     }
     NoteCommitted(*r);
     return static_cast<std::uint64_t>(*r);  // every fence so far is an earlier revision
@@ -444,7 +470,7 @@ class Etcd final : public Coordinator {
     // A read of the other controllers' entries: it does not wait for this controller's own
     // queued writes. An order to agents this controller cannot see is a narrowed order: while the
     // cluster elects a leader (found by tests/cli/killswitch_chaos_test.sh: the leader SIGKILLed,
-    // a shutdown reached only this controller's agents), it is tried again for ~3 s.
+    // a shutdown reached only this controller's agents), it is tried again for ~5 s.
     auto kvs = Retrying([&] {
       std::lock_guard lock(mu_);
       return client_.RangePrefix(std::string(kRoot) + "agents/");
@@ -500,10 +526,11 @@ class Etcd final : public Coordinator {
   }
 
   // `call` again every 100 ms while it fails for want of a member that serves it (an election,
-  // members cut off), for up to ~3 s (an election here takes 1-2.5 s); a refusal is not retried.
+  // members cut off), for up to ~5 s (an election here takes 1-2.5 s, and each try of a member
+  // that does not answer costs a third of the lease); a refusal is not retried.
   template <typename F>
   static auto Retrying(F call) -> decltype(call()) {
-    std::int64_t until = MonotonicMs() + 3000;
+    std::int64_t until = MonotonicMs() + 5000;
     auto r = call();
     while (!r && r.error().code == core::Code::kUnavailable && MonotonicMs() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -693,6 +720,7 @@ class Etcd final : public Coordinator {
 
   void KeepLease() {
     EtcdClient client(endpoints_);
+    client.SharedMembers(members_);
     // A member that does not answer (cut off, stopped) costs one renewal interval, not curl's 5 s:
     // the next renewal goes to the next member well within the TTL.
     client.set_timeout_ms(attempt_ms_);
@@ -745,6 +773,7 @@ class Etcd final : public Coordinator {
 
   void WatchLoop(std::int64_t from) {
     EtcdClient client(endpoints_);
+    client.SharedMembers(members_);
     std::int64_t seen = from - 1;
     while (!stop_) {
       std::int64_t began = MonotonicMs();
@@ -794,6 +823,7 @@ class Etcd final : public Coordinator {
   std::mutex mu_;
   std::int64_t ttl_s_;
   long attempt_ms_;
+  std::shared_ptr<EtcdMembers> members_;  // what the writer's, keeper's and watch's clients learn
   std::atomic<std::int64_t> lease_{0};
   std::string me_;
   std::mutex local_mu_;

@@ -36,6 +36,7 @@ cleanup_all() {
 }
 trap cleanup_all EXIT
 source "$(dirname "$0")/killswitch_lib.sh"
+exited() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null); [[ -z $st || $st == Z* ]]; }  # PID
 
 # --- the cluster: members 1 and 2 on this host, member 3 behind a veth link when we may ----------
 partition=0
@@ -161,8 +162,14 @@ for ((r = 1; r <= rounds; r++)); do
   for j in 1 2 3 4; do
     a="r${r}a$j"
     check "$a-obeyed-once" test "$(grep -cE "order [0-9]+ \(.*\): .*; stopping" "$tmp/agent-$a.log")" -eq 1
-    wait "${agent_pid[$a]}" 2>/dev/null
-    check "$a-exit-0" test $? -eq 0
+    # An agent that was never stopped (a failed round) would keep the test waiting for ever.
+    if wait_until 10000 exited "${agent_pid[$a]}"; then
+      wait "${agent_pid[$a]}" 2>/dev/null
+      check "$a-exit-0" test $? -eq 0
+    else
+      check "$a-exited" false
+      kill -9 "${agent_pid[$a]}" 2>/dev/null; wait "${agent_pid[$a]}" 2>/dev/null
+    fi
   done
 done
 check canaries-never-ordered bash -c "! grep -qE 'stopping|fail closed' '$tmp/agent-canary1.log' '$tmp/agent-canary2.log'"

@@ -64,6 +64,17 @@ std::optional<std::string> EntryController(const nlohmann::json& v);
 // timeout during an election), which says nothing of the lease.
 core::Result<void> KeepAliveAnswer(const nlohmann::json& answer);
 
+// What the clients of one process know of the members, shared between them (SharedMembers): which
+// one served last, and which went unanswered (no answer, or 5xx) since it last served. A client
+// starts from a member that serves rather than one another client found silent, and a watch leaves
+// a member found silent (found by the chaos test's partition rounds: the lease keeper had left a
+// cut-off member while the writer and the watch each waited out their own bound on it).
+struct EtcdMembers {
+  explicit EtcdMembers(std::size_t n) : silent(n) {}
+  std::vector<std::atomic<bool>> silent;
+  std::atomic<std::size_t> served{0};
+};
+
 // A minimal etcd v3 JSON-gateway client, also used by the benchmark's watch-based baseline.
 class EtcdClient {
  public:
@@ -74,6 +85,9 @@ class EtcdClient {
 
   // How long one request to one member may take before the next member is tried (default 5 s).
   void set_timeout_ms(long ms) { timeout_ms_ = ms; }
+  // Shares what this client learns of the members with the other clients given the same object
+  // (its size: the number of endpoints).
+  void SharedMembers(std::shared_ptr<EtcdMembers> members) { members_ = std::move(members); }
 
   // One request, tried on each member in turn from the one that answered last, until one serves
   // it. kUnavailable when none did (none answered, or each answered 5xx: no leader, timed out);
@@ -105,6 +119,10 @@ class EtcdClient {
  private:
   std::vector<std::string> endpoints_;
   size_t current_ = 0;
+  std::shared_ptr<EtcdMembers> members_;
+  void Served(size_t i);
+  void Silent(size_t i);
+  size_t Start();  // the member to try first
   long timeout_ms_ = 5000;
   void* curl_ = nullptr;
 };
