@@ -120,7 +120,6 @@ for i in 1 2 3; do kill -9 "${member[$i]}"; wait "${member[$i]}" 2>/dev/null; do
 check down-b2-stopped wait_until 10000 bash -c "$(declare -f alive gone); gone 22"
 # B has tried its write on every member and failed.
 check down-b-write-failed wait_until 10000 bash -c "[[ \$(grep -c 'v3/kv/txn' '$tmp/controller-$PB.log') -gt $before ]]"
-sleep 1
 for i in 1 2 3; do start_member $i; done
 check down-healed wait_until 30000 healthy
 wait "$order"
