@@ -14,19 +14,10 @@ server=""
 trap '[[ -n "$server" ]] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 S=sqlite:$work/bench.db
 
-"$bin" workspace import --store "$S" "$src"/examples/models/*.toml >/dev/null
-printf 'benchmark password 1\n' | "$bin" user add --store "$S" --name bench --role developer-admin >/dev/null
-token=$("$bin" user token --store "$S" --name bench)
-"$bin" serve --store "$S" --listen 127.0.0.1:0 --rate-limit 0 >"$work/serve.out" 2>"$work/serve.err" &
-server=$!
-for _ in $(seq 1 100); do
-  url=$(sed -n 's/^listening on \(http:\/\/[0-9.:]*\)$/\1/p' "$work/serve.out")
-  [[ -n "$url" ]] && break
-  sleep 0.1
-done
-[[ -n "$url" ]] || { cat "$work/serve.err"; exit 1; }
-det="$url/api/v1/models/acme-f1-chat/determination?as_of=2026-11-23"
-curl -sf -H "Authorization: Bearer $token" "$det" >/dev/null  # warm the cache
+source "$src/bench/serve_lib.sh"
+bench_workspace "$bin" "$S" "$work/token"
+token=$(cat "$work/token")
+bench_serve "$bin" "$S"
 
 echo "== floor, GET /healthz (a 15-byte answer, no workspace): wrk -t2 -c$conns -d${secs}s --latency"
 wrk -t2 -c"$conns" -d"${secs}s" --latency "$url/healthz"
