@@ -411,18 +411,25 @@ std::optional<http::Principal> WorkspaceAuthenticator::Token(const std::string& 
   if (!name) return std::nullopt;
   auto user = ws_.FindUser(*name);
   if (!user || !*user || (*user)->token_hash.empty() || (*user)->disabled) return std::nullopt;
+  // argon2id runs once per token and user record, never per request: the outcome (valid or not) is
+  // kept under SHA-256 of the token, and holds while the user's token hash is the one it was
+  // checked against (a new token, revoke or disable changes or clears it; disabled is checked
+  // above). A wrong token sent again is refused from the cache too: each argon2id check costs tens
+  // of milliseconds and 64 MiB on the request's I/O thread.
   std::string key = Sha256Hex(token);
   {
     std::lock_guard lock(mu_);
     auto it = verified_.find(key);
     if (it != verified_.end() && it->second.name == *name && it->second.token_hash == (*user)->token_hash) {
+      if (!it->second.valid) return std::nullopt;
       return http::Principal{(*user)->name, (*user)->role};
     }
   }
-  if (!http::VerifySecret((*user)->token_hash, token)) return std::nullopt;
+  bool valid = http::VerifySecret((*user)->token_hash, token);
   std::lock_guard lock(mu_);
   if (verified_.size() > 10000) verified_.clear();
-  verified_[key] = {*name, (*user)->token_hash};
+  verified_[key] = {*name, (*user)->token_hash, valid};
+  if (!valid) return std::nullopt;
   return http::Principal{(*user)->name, (*user)->role};
 }
 

@@ -55,8 +55,10 @@ class WorkspaceAuthenticator final : public http::Authenticator {
   std::mutex mu_;
   struct Known {
     std::string name, token_hash;
+    bool valid = false;  // whether the token matched that hash
   };
-  std::unordered_map<std::string, Known> verified_;  // SHA-256(token) in hex -> whose, under which hash
+  // SHA-256(token) in hex -> whose, checked against which hash, with what outcome
+  std::unordered_map<std::string, Known> verified_;
 };
 
 // The route table. `ws` and `auth` must outlive the routes.
