@@ -101,20 +101,22 @@ Result<json> EtcdClient::Call(const std::string& path, const json& body) {
       continue;
     }
     json out = json::parse(response, nullptr, false);
-    if (status >= 500 || (status == 200 && out.is_discarded())) {
-      // "no leader", "request timed out", "leader changed": this member cannot serve it now,
-      // another may (a member isolated from its peers but not from us answers so).
-      last_error = fmt::format("{} answered {}: {}", url, status, response.substr(0, 300));
-      Silent((current_ + attempt) % endpoints_.size());
-      continue;
-    }
-    if (status != 200) {
-      // A refusal of the request itself (too large, a lease not found, ...): not the member's
-      // state, so not retried on the next one.
+    if (status == 400 || status == 413) {
+      // A refusal of the request itself (too large, too many operations, a key twice): not the
+      // member's state, so not tried on the next one.
       current_ = (current_ + attempt) % endpoints_.size();
       return core::MakeError(core::Code::kFailedPrecondition,
                              fmt::format("etcd: {} answered {}: {}", url, status,
                                          response.substr(0, 300)));
+    }
+    if (status != 200 || out.is_discarded()) {
+      // "no leader", "request timed out", "leader changed" (5xx), and whatever else a member
+      // answers in a partition or an election: this member cannot serve it now, another may (one
+      // isolated from its peers but not from us answers so). A lease not found (404) is tried on
+      // every member too, and then left to the caller, who takes a new lease.
+      last_error = fmt::format("{} answered {}: {}", url, status, response.substr(0, 300));
+      Silent((current_ + attempt) % endpoints_.size());
+      continue;
     }
     current_ = (current_ + attempt) % endpoints_.size();
     Served(current_);
@@ -525,14 +527,14 @@ class Etcd final : public Coordinator {
     std::fprintf(stderr, "flopline killswitch controller: %s\n", Printable(message).c_str());
   }
 
-  // `call` again every 100 ms while it fails for want of a member that serves it (an election,
-  // members cut off), for up to ~5 s (an election here takes 1-2.5 s, and each try of a member
-  // that does not answer costs a third of the lease); a refusal is not retried.
+  // `call` again every 100 ms while it fails (an election, members cut off, a lease the keeper is
+  // about to take again), for up to ~5 s (an election here takes 1-2.5 s, and each try of a member
+  // that does not answer costs a third of the lease).
   template <typename F>
   static auto Retrying(F call) -> decltype(call()) {
     std::int64_t until = MonotonicMs() + 5000;
     auto r = call();
-    while (!r && r.error().code == core::Code::kUnavailable && MonotonicMs() < until) {
+    while (!r && MonotonicMs() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       r = call();
     }

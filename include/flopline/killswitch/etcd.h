@@ -90,9 +90,9 @@ class EtcdClient {
   void SharedMembers(std::shared_ptr<EtcdMembers> members) { members_ = std::move(members); }
 
   // One request, tried on each member in turn from the one that answered last, until one serves
-  // it. kUnavailable when none did (none answered, or each answered 5xx: no leader, timed out);
-  // kFailedPrecondition when a member refused the request itself (4xx: too large, a lease not
-  // found), which the next member would refuse too.
+  // it. kUnavailable when none did (none answered, or each answered an error: no leader, timed
+  // out, a lease not found); kFailedPrecondition when a member refused the request itself (400 or
+  // 413: too large, too many operations), which the next member would refuse too.
   core::Result<nlohmann::json> Call(const std::string& path, const nlohmann::json& body);
   core::Result<std::int64_t> Put(const std::string& key, const std::string& value,
                                  std::int64_t lease = 0);
