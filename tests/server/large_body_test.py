@@ -67,18 +67,17 @@ s.connect((parts.hostname, parts.port))
 req = (f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n").encode()
 s.sendall(req * n)
 time.sleep(0.5)  # let the server fill the socket and find it full
-data = b""
+data = bytearray()
 while True:
     chunk = s.recv(4096)
     if not chunk:
         break
     data += chunk
-    if data.count(b"HTTP/1.1 200 OK") >= n and len(data) >= n * len(bodies[0][0]):
-        # all heads and at least every body's bytes: parse below (the last may be partial)
-        tail_ok = data.endswith(bodies[0][0])
-        if tail_ok:
-            break
+    # Every body's bytes, ending with a whole body, and every head: all answered (parsed below).
+    if len(data) >= n * len(bodies[0][0]) and data.endswith(bodies[0][0]) and data.count(b"HTTP/1.1 200 OK") >= n:
+        break
 s.close()
+data = bytes(data)
 got = []
 rest = data
 while rest:
