@@ -15,6 +15,9 @@ bench_workspace() {
 bench_serve() {
   local bin=$1 store=$2
   shift 2
+  # Removed first: the new server's redirection truncates it only once its process runs, and the
+  # loop below must not read the previous server's address meanwhile.
+  rm -f "$work/serve.out"
   "$bin" serve --store "$store" --listen 127.0.0.1:0 --rate-limit 0 "$@" >"$work/serve.out" 2>"$work/serve.err" &
   server=$!
   url=""
