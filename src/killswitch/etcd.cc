@@ -65,7 +65,9 @@ void EtcdClient::Served(size_t i) {
   members_->served = i;
 }
 void EtcdClient::Silent(size_t i) {
-  if (members_) members_->silent[i] = true;
+  if (!members_) return;
+  members_->silent[i] = true;
+  ++members_->silenced[i];
 }
 size_t EtcdClient::Start() {
   if (!members_ || !members_->silent[current_]) return current_;
@@ -113,9 +115,10 @@ Result<json> EtcdClient::Call(const std::string& path, const json& body) {
       // "no leader", "request timed out", "leader changed" (5xx), and whatever else a member
       // answers in a partition or an election: this member cannot serve it now, another may (one
       // isolated from its peers but not from us answers so). A lease not found (404) is tried on
-      // every member too, and then left to the caller, who takes a new lease.
+      // every member too, and then left to the caller, who takes a new lease. A 404 or 429 is an
+      // answer about the request, not the member's state: the member is not marked silent for it.
       last_error = fmt::format("{} answered {}: {}", url, status, response.substr(0, 300));
-      Silent((current_ + attempt) % endpoints_.size());
+      if (status != 404 && status != 429) Silent((current_ + attempt) % endpoints_.size());
       continue;
     }
     current_ = (current_ + attempt) % endpoints_.size();
@@ -260,6 +263,7 @@ Result<void> EtcdClient::Watch(
   WatchState state{{}, &on_put, last_revision};
   current_ = Start();
   const size_t member = current_;
+  const std::uint64_t silenced = members_ ? members_->silenced[member].load() : 0;
   std::string url = endpoints_[member] + "/v3/watch";
   // A member that loses its leader (killed, partitioned away) cancels the watch instead of
   // keeping it open and silent; the caller then watches through the next endpoint.
@@ -287,8 +291,11 @@ Result<void> EtcdClient::Watch(
   for (int running = 1; running > 0;) {
     if (curl_multi_perform(m, &running) != CURLM_OK) break;
     if (running == 0 || stop.load()) break;
-    // Behind what this process has written, or found silent by another client of the process.
-    if ((move_on && move_on()) || (members_ && members_->silent[member])) {
+    // Behind what this process has written, or found silent by another client of the process
+    // since the stream began, while another member is not: with every member silent there is
+    // none better to move to, and this stream is the one to wait on.
+    if ((move_on && move_on()) ||
+        (members_ && members_->silenced[member].load() != silenced && !members_->AllSilent())) {
       moved = true;
       break;
     }
@@ -777,6 +784,7 @@ class Etcd final : public Coordinator {
     EtcdClient client(endpoints_);
     client.SharedMembers(members_);
     std::int64_t seen = from - 1;
+    std::int64_t said = 0, unsaid = 0;
     while (!stop_) {
       std::int64_t began = MonotonicMs();
       // After a broken stream, resume after the last event delivered: not from the start again
@@ -811,10 +819,20 @@ class Etcd final : public Coordinator {
           },
           &seen, ttl_s_ + 2, [&] { return WatchBehind(seen, began); });
       if (!r && !stop_) {
-        Warn(r.error().message);
-        // Behind: straight to the next member; otherwise not faster than 5 times a second.
-        if (r.error().code != core::Code::kAborted)
-          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        // Said at most once a second, with a count of those left unsaid: a stream that ends again
+        // and again (every member down) must not flood the log.
+        std::int64_t now = MonotonicMs();
+        if (now - said >= 1000) {
+          Warn(unsaid == 0 ? r.error().message
+                           : fmt::format("{} ({} more watch errors since the last said)",
+                                         r.error().message, unsaid));
+          said = now;
+          unsaid = 0;
+        } else {
+          ++unsaid;
+        }
+        // Whatever ended the stream (behind, cut, refused), not faster than 5 times a second.
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
       }
     }
   }

@@ -49,6 +49,9 @@ start_agent target m-stop 2
 check agents-run wait_until 30000 bash -c "$(declare -f alive); alive 1 && alive 2"
 
 # etcd stops answering; an order and a status request that need it arrive meanwhile.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$ctl/stat"; }  # the controller's user + system CPU
+moved_on() { grep -c "moved on" "$tmp/controller.log"; }
+cpu0=$(cpu_ticks); moved0=$(moved_on); lines0=$(wc -l <"$tmp/controller.log")
 kill -STOP "$epid"
 t0=$(now_ms)
 "$bin" killswitch shutdown --controller "127.0.0.1:$P" --scope model:m-stop --reason "etcd stalled" \
@@ -74,6 +77,17 @@ assert d["targeted"] == 1 and d["stopped"] == 1 and d["complete"] is True, d' "$
 wait "$status"
 check target-stopped wait_until 10000 bash -c "$(declare -f alive gone); gone 2"
 check canary-still-runs alive 1
+# The one member silent (so every member is): the watch must wait for it, not give its stream up
+# and start another in a loop. Before the fix: ~16,000 lines "the watch ... moved on" and 3.2 s of
+# the controller's CPU over these 4 s (the loop that answers renewals starved), and the spin went
+# on after SIGCONT until the keeper's next renewal. Counts, not times: a handful of warnings, and
+# well under a CPU-second (ticks of 1/100 s) for an idle controller waiting on etcd.
+cpu=$(( $(cpu_ticks) - cpu0 )); moved=$(( $(moved_on) - moved0 ))
+lines=$(( $(wc -l <"$tmp/controller.log") - lines0 ))
+echo "etcd stopped: the controller wrote $lines log lines ($moved 'moved on') and used $cpu CPU ticks"
+check watch-did-not-spin test "$moved" -le 5
+check log-bounded test "$lines" -le 60
+check controller-cpu-bounded test "$cpu" -le 100
 check canary-never-ordered bash -c "! grep -qE 'stopping|fail closed' '$tmp/agent-canary.log'"
 [[ $failed -gt 0 ]] && { echo "--- controller log"; cat "$tmp/controller.log"; echo "--- canary log"; cat "$tmp/agent-canary.log"; }
 finish
