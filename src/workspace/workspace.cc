@@ -560,12 +560,34 @@ struct Workspace::State {
       }
       FL_ASSIGN_OR_RETURN(std::shared_ptr<const rules::Inventory> inv, Inventory());
       judging[key];  // ModelsChanged adds what changes while it is judged
-      lock.unlock();
-      auto judged = JudgeAll(*inv, as_of);
-      lock.lock();
-      std::set<std::string> changed = std::move(judging[key]);
-      judging.erase(key);
-      judged_cv.notify_all();
+      std::set<std::string> changed;
+      core::Result<std::shared_ptr<const Summary>> judged = std::shared_ptr<const Summary>();
+      {
+        // On every exit (JudgeAll or the hook throwing too: bad_alloc on a large inventory), the
+        // lock is taken back, the date is no longer being judged and the waiters are woken: else
+        // every later reader of this date would wait for it forever.
+        lock.unlock();
+        struct Done {
+          State& self;
+          std::unique_lock<std::mutex>& lock;
+          const std::string& key;
+          std::set<std::string>& changed;
+          ~Done() {
+            lock.lock();
+            if (auto it = self.judging.find(key); it != self.judging.end()) {
+              changed = std::move(it->second);
+              self.judging.erase(it);
+            }
+            self.judged_cv.notify_all();
+          }
+        } done{*this, lock, key, changed};
+        try {
+          judged = JudgeAll(*inv, as_of);
+        } catch (const std::exception& e) {
+          judged = core::MakeError(core::Code::kUnavailable,
+                                   fmt::format("judging every model as of {} failed: {}", key, e.what()));
+        }
+      }
       if (interrupted) return Stopping();
       if (!judged) return tl::unexpected(judged.error());
       if (summaries.size() >= kMaxSummaries && !summaries.contains(key)) summaries.erase(summaries.begin());

@@ -640,6 +640,39 @@ TEST_F(WorkspaceTest, AWriteDuringWarmIsNotHeldUpByIt) {
   EXPECT_EQ(*obligations, *fresh_obligations);
 }
 
+// Judging every model failing by an exception (bad_alloc on a large inventory) leaves no date
+// marked as being judged: a later reader of that date is answered (it waited forever before).
+TEST_F(WorkspaceTest, AJudgingThatThrowsDoesNotHoldUpLaterReadersOfItsDate) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ws_->CreateModel(Frontier(fmt::format("m{}", i)), "alice"));
+  std::atomic<int> judgings{0};
+  Options failing = Opening();
+  failing.judging_hook = [&] {
+    if (judgings++ == 0) throw std::bad_alloc();
+  };
+  ws_.reset();
+  auto opened = Workspace::Open(failing);
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  ws_ = std::move(*opened);
+  const core::Date as_of = core::Date::FromYmd(2026, 11, 23);
+  auto warmed = ws_->Warm(as_of);
+  ASSERT_FALSE(warmed);
+  EXPECT_NE(warmed.error().message.find("as of 2026-11-23"), std::string::npos) << warmed.error().ToString();
+  // Not a timing check: a hang guard (the read runs on a thread of its own, left behind if it hangs).
+  auto answered = std::make_shared<std::promise<std::size_t>>();
+  std::future<std::size_t> answer = answered->get_future();
+  std::thread([ws = ws_.get(), as_of, answered] {
+    ModelQuery query;
+    query.as_of = as_of;
+    query.limit = 1000;
+    auto listed = ws->ListModels(query);
+    answered->set_value(listed ? listed->items.size() : 0);
+  }).detach();
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(120)), std::future_status::ready) << "a reader of the date hung";
+  EXPECT_EQ(answer.get(), 3u);
+  EXPECT_EQ(judgings.load(), 2);
+  EXPECT_TRUE(ws_->Warm(as_of));
+}
+
 // The evidence list says what each record withholds from public copies; the kill switch's agents
 // are those the recorded drills and orders reached, each with its latest.
 TEST_F(WorkspaceTest, EvidenceRedactionsAndTheKillSwitchAgentsAreListed) {
