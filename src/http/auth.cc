@@ -1,5 +1,7 @@
 #include "flopline/http/auth.h"
 
+#include <cerrno>
+
 #include <sodium.h>
 
 #include <charconv>
@@ -43,9 +45,18 @@ core::Result<std::string> HashSecret(std::string_view secret) {
   return std::string(out);
 }
 
+SecretCheck CheckSecret(const std::string& hash, std::string_view secret) {
+  if (!EnsureSodium()) return SecretCheck::kCouldNotCheck;
+  if (hash.empty()) return SecretCheck::kMismatch;
+  // -1 for a mismatch (libsodium sets errno to EINVAL only then) and for any failure to check
+  // (argon2id's 64 MiB not allocated: ENOMEM; a hash it cannot decode).
+  errno = 0;
+  if (crypto_pwhash_str_verify(hash.c_str(), secret.data(), secret.size()) == 0) return SecretCheck::kMatch;
+  return errno == EINVAL ? SecretCheck::kMismatch : SecretCheck::kCouldNotCheck;
+}
+
 bool VerifySecret(const std::string& hash, std::string_view secret) {
-  if (!EnsureSodium() || hash.empty()) return false;
-  return crypto_pwhash_str_verify(hash.c_str(), secret.data(), secret.size()) == 0;
+  return CheckSecret(hash, secret) == SecretCheck::kMatch;
 }
 
 std::string RandomSecret() {

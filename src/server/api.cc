@@ -411,25 +411,38 @@ std::optional<http::Principal> WorkspaceAuthenticator::Token(const std::string& 
   if (!name) return std::nullopt;
   auto user = ws_.FindUser(*name);
   if (!user || !*user || (*user)->token_hash.empty() || (*user)->disabled) return std::nullopt;
-  // argon2id runs once per token and user record, never per request: the outcome (valid or not) is
-  // kept under SHA-256 of the token, and holds while the user's token hash is the one it was
-  // checked against (a new token, revoke or disable changes or clears it; disabled is checked
-  // above). A wrong token sent again is refused from the cache too: each argon2id check costs tens
-  // of milliseconds and 64 MiB on the request's I/O thread.
+  // argon2id runs once per token and user record, never per request: the outcome is kept under
+  // SHA-256 of the token, and holds while the user's token hash is the one it was checked against
+  // (a new token, revoke or disable changes or clears it; disabled is checked above). A wrong token
+  // sent again is refused from the cache too (each argon2id check costs tens of milliseconds and
+  // 64 MiB), but wrong tokens are kept apart, a bounded number, so that many distinct wrong ones
+  // never push out the valid ones; a check that could not be made (argon2id's memory not
+  // allocated) is refused this time and not remembered.
   std::string key = Sha256Hex(token);
+  auto holds = [&](const Known& k) { return k.name == *name && k.token_hash == (*user)->token_hash; };
   {
     std::lock_guard lock(mu_);
-    auto it = verified_.find(key);
-    if (it != verified_.end() && it->second.name == *name && it->second.token_hash == (*user)->token_hash) {
-      if (!it->second.valid) return std::nullopt;
+    if (auto it = verified_.find(key); it != verified_.end() && holds(it->second)) {
       return http::Principal{(*user)->name, (*user)->role};
     }
+    if (auto it = refused_.find(key); it != refused_.end() && holds(it->second)) return std::nullopt;
   }
-  bool valid = http::VerifySecret((*user)->token_hash, token);
+  http::SecretCheck checked = check_((*user)->token_hash, token);
+  if (checked == http::SecretCheck::kCouldNotCheck) return std::nullopt;
   std::lock_guard lock(mu_);
-  if (verified_.size() > 10000) verified_.clear();
-  verified_[key] = {*name, (*user)->token_hash, valid};
-  if (!valid) return std::nullopt;
+  if (checked == http::SecretCheck::kMismatch) {
+    if (refused_.insert_or_assign(key, Known{*name, (*user)->token_hash}).second) {
+      refused_order_.push_back(key);
+      while (refused_.size() > kMaxRefused && !refused_order_.empty()) {
+        refused_.erase(refused_order_.front());
+        refused_order_.pop_front();
+      }
+    }
+    return std::nullopt;
+  }
+  refused_.erase(key);  // its order entry goes when it comes to the front (erasing a missing key)
+  if (verified_.size() > 10000) verified_.clear();  // valid tokens only: one per user and issue
+  verified_[key] = {*name, (*user)->token_hash};
   return http::Principal{(*user)->name, (*user)->role};
 }
 

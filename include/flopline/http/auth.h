@@ -30,7 +30,12 @@ struct Principal {
 
 // argon2id hash of `secret` in the crypto_pwhash_str form ("$argon2id$v=19$m=...").
 core::Result<std::string> HashSecret(std::string_view secret);
-// True when `secret` matches the stored hash (constant time inside libsodium).
+// Whether `secret` matches the stored hash (constant time inside libsodium): a match, a real
+// mismatch, or could not tell (argon2id's memory could not be allocated, a malformed hash): only a
+// mismatch says the secret is wrong.
+enum class SecretCheck { kMatch, kMismatch, kCouldNotCheck };
+SecretCheck CheckSecret(const std::string& hash, std::string_view secret);
+// True when `secret` matches the stored hash (CheckSecret's kMatch).
 bool VerifySecret(const std::string& hash, std::string_view secret);
 // 32 random bytes as base64url without padding (a password or the secret part of a token).
 std::string RandomSecret();

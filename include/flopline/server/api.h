@@ -7,6 +7,8 @@
 // by the tests for every role.
 #pragma once
 
+#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -15,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "flopline/http/auth.h"
 #include "flopline/http/server.h"
 #include "flopline/workspace/meter_view.h"
 #include "flopline/workspace/workspace.h"
@@ -49,16 +52,28 @@ class WorkspaceAuthenticator final : public http::Authenticator {
   // One read of the store for a request's credentials and its answer (Workspace::ReadOnce).
   std::shared_ptr<void> Hold() override;
 
+  // How a token is checked against its stored hash (http::CheckSecret; tests substitute one).
+  using Checker = std::function<http::SecretCheck(const std::string& hash, std::string_view secret)>;
+  void SetCheckerForTests(Checker checker) { check_ = std::move(checker); }
+  // At most this many wrong tokens are remembered (the oldest forgotten first); they never push
+  // out a valid token's entry.
+  static constexpr std::size_t kMaxRefused = 1024;
+
  private:
   workspace::Workspace& ws_;
   int session_seconds_;
+  Checker check_ = http::CheckSecret;
   std::mutex mu_;
   struct Known {
-    std::string name, token_hash;
-    bool valid = false;  // whether the token matched that hash
+    std::string name, token_hash;  // whose, checked against which hash
   };
-  // SHA-256(token) in hex -> whose, checked against which hash, with what outcome
+  // SHA-256(token) in hex -> a token that matched (one per user and token issued: only a valid
+  // token adds one)
   std::unordered_map<std::string, Known> verified_;
+  // The same for tokens that did not match (a real mismatch only: a check that could not be made
+  // is not remembered), bounded by kMaxRefused, oldest first out (refused_order_).
+  std::unordered_map<std::string, Known> refused_;
+  std::deque<std::string> refused_order_;
 };
 
 // The route table. `ws` and `auth` must outlive the routes.
