@@ -200,6 +200,12 @@ struct Server::Impl {
   std::vector<net::executor_work_guard<net::io_context::executor_type>> keep;  // until Stop()
   std::atomic<std::size_t> next_io{0};
   net::thread_pool workers;
+  // Bearer tokens not known to the authenticator are checked here (argon2id: 150-250 ms, 64 MiB
+  // each), never on an I/O thread; at most kMaxTokenChecks wait or run, more are answered 503.
+  static constexpr int kTokenCheckThreads = 2;
+  static constexpr int kMaxTokenChecks = 16;
+  net::thread_pool checks{kTokenCheckThreads};
+  std::atomic<int> checks_pending{0};
   std::optional<net::ssl::context> tls;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
@@ -373,7 +379,7 @@ struct Server::Impl {
       if (!value.starts_with("Bearer ")) {
         return Problem(401, "Unauthorized", "the Authorization header must be 'Bearer TOKEN'", "authorization", instance);
       }
-      req.principal = auth.Token(value.substr(7));
+      if (!req.token_checked) req.principal = auth.Token(value.substr(7));
       if (!req.principal) return Problem(401, "Unauthorized", "the token is not valid", "authorization", instance);
     } else if (auto cookie_header = req.headers.find("cookie"); cookie_header != req.headers.end()) {
       if (auto cookie = CookieValue(cookie_header->second, kSessionCookie)) {
@@ -564,8 +570,51 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       }
       return Write(Problem(404, "Not Found", fmt::format("no resource at {}", req->path), "path", req->path), method);
     }
+    Answer(route, req);
+  }
+
+  // `token` checked on the server's token pool, then the request answered back on this
+  // connection's thread; 503 with Retry-After when too many checks wait already.
+  void CheckToken(const Route* route, const std::shared_ptr<Request>& req, std::string token) {
+    if (server_.checks_pending.fetch_add(1) >= Server::Impl::kMaxTokenChecks) {
+      --server_.checks_pending;
+      Response r = Problem(503, "Service Unavailable",
+                           "too many bearer tokens are being checked at once: try again shortly", "authorization",
+                           req->path);
+      r.headers.emplace_back("Retry-After", "1");
+      return Write(std::move(r), req->method);
+    }
+    net::post(server_.checks, [self = this->shared_from_this(), route, req, token = std::move(token)]() {
+      std::optional<Principal> who;
+      try {
+        who = self->server_.auth.Token(token);
+      } catch (const std::exception&) {
+        who.reset();
+      }
+      --self->server_.checks_pending;
+      net::post(self->stream_.get_executor(), [self, route, req, who = std::move(who)]() mutable {
+        req->principal = std::move(who);
+        req->token_checked = true;
+        self->Answer(route, req);
+      });
+    });
+  }
+
+  // A matched route's request authenticated (its token, if any, already checked or known), then
+  // answered.
+  void Answer(const Route* route, const std::shared_ptr<Request>& req) {
+    const std::string& method = req->method;
     // A read is authenticated and answered here, on one view of the workspace (one store read).
     std::shared_ptr<void> hold = route->blocking || route->poll ? nullptr : server_.auth.Hold();
+    // A bearer token the authenticator does not know yet is checked off this thread (argon2id).
+    if (auto header = req->headers.find("authorization");
+        !req->token_checked && header != req->headers.end() && header->second.starts_with("Bearer ")) {
+      if (!server_.auth.KnownToken(header->second.substr(7), req->principal)) {
+        hold.reset();
+        return CheckToken(route, req, header->second.substr(7));
+      }
+      req->token_checked = true;
+    }
     if (auto refused = server_.Admit(*route, *req)) return Write(std::move(*refused), method);
     if (route->poll) return StartStream(*route, req);
     if (!route->blocking) {
@@ -811,6 +860,7 @@ Server::~Server() {
   for (std::thread& t : impl_->threads) {
     if (t.joinable()) t.join();
   }
+  impl_->checks.join();
   impl_->workers.join();
 }
 

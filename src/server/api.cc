@@ -406,11 +406,14 @@ struct Api {
 
 }  // namespace
 
-std::optional<http::Principal> WorkspaceAuthenticator::Token(const std::string& token) {
+bool WorkspaceAuthenticator::Cached(const std::string& token, std::optional<workspace::User>& user, std::string& key,
+                                    std::optional<http::Principal>& out) {
+  out.reset();
   std::optional<std::string> name = http::TokenUser(token);
-  if (!name) return std::nullopt;
-  auto user = ws_.FindUser(*name);
-  if (!user || !*user || (*user)->token_hash.empty() || (*user)->disabled) return std::nullopt;
+  if (!name) return true;
+  auto found = ws_.FindUser(*name);
+  if (!found || !*found || (*found)->token_hash.empty() || (*found)->disabled) return true;
+  user = std::move(*found);
   // argon2id runs once per token and user record, never per request: the outcome is kept under
   // SHA-256 of the token, and holds while the user's token hash is the one it was checked against
   // (a new token, revoke or disable changes or clears it; disabled is checked above). A wrong token
@@ -418,20 +421,34 @@ std::optional<http::Principal> WorkspaceAuthenticator::Token(const std::string& 
   // 64 MiB), but wrong tokens are kept apart, a bounded number, so that many distinct wrong ones
   // never push out the valid ones; a check that could not be made (argon2id's memory not
   // allocated) is refused this time and not remembered.
-  std::string key = Sha256Hex(token);
-  auto holds = [&](const Known& k) { return k.name == *name && k.token_hash == (*user)->token_hash; };
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = verified_.find(key); it != verified_.end() && holds(it->second)) {
-      return http::Principal{(*user)->name, (*user)->role};
-    }
-    if (auto it = refused_.find(key); it != refused_.end() && holds(it->second)) return std::nullopt;
+  key = Sha256Hex(token);
+  auto holds = [&](const Known& k) { return k.name == user->name && k.token_hash == user->token_hash; };
+  std::lock_guard lock(mu_);
+  if (auto it = verified_.find(key); it != verified_.end() && holds(it->second)) {
+    out = http::Principal{user->name, user->role};
+    return true;
   }
-  http::SecretCheck checked = check_((*user)->token_hash, token);
+  if (auto it = refused_.find(key); it != refused_.end() && holds(it->second)) return true;
+  return false;
+}
+
+bool WorkspaceAuthenticator::KnownToken(const std::string& token, std::optional<http::Principal>& out) {
+  std::optional<workspace::User> user;
+  std::string key;
+  return Cached(token, user, key, out);
+}
+
+std::optional<http::Principal> WorkspaceAuthenticator::Token(const std::string& token) {
+  std::optional<workspace::User> user;
+  std::string key;
+  std::optional<http::Principal> known;
+  if (Cached(token, user, key, known)) return known;
+  std::optional<std::string> name = user->name;
+  http::SecretCheck checked = check_(user->token_hash, token);
   if (checked == http::SecretCheck::kCouldNotCheck) return std::nullopt;
   std::lock_guard lock(mu_);
   if (checked == http::SecretCheck::kMismatch) {
-    if (refused_.insert_or_assign(key, Known{*name, (*user)->token_hash}).second) {
+    if (refused_.insert_or_assign(key, Known{*name, user->token_hash}).second) {
       refused_order_.push_back(key);
       while (refused_.size() > kMaxRefused && !refused_order_.empty()) {
         refused_.erase(refused_order_.front());
@@ -442,8 +459,8 @@ std::optional<http::Principal> WorkspaceAuthenticator::Token(const std::string& 
   }
   refused_.erase(key);  // its order entry goes when it comes to the front (erasing a missing key)
   if (verified_.size() > 10000) verified_.clear();  // valid tokens only: one per user and issue
-  verified_[key] = {*name, (*user)->token_hash};
-  return http::Principal{(*user)->name, (*user)->role};
+  verified_[key] = {*name, user->token_hash};
+  return http::Principal{user->name, user->role};
 }
 
 std::optional<http::Principal> WorkspaceAuthenticator::Password(const std::string& name, const std::string& password) {

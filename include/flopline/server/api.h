@@ -46,6 +46,8 @@ class WorkspaceAuthenticator final : public http::Authenticator {
   explicit WorkspaceAuthenticator(workspace::Workspace& ws, int session_seconds = 8 * 3600)
       : ws_(ws), session_seconds_(session_seconds) {}
   std::optional<http::Principal> Token(const std::string& token) override;
+  // From the cache alone (or refused without a check: not a token, no such user, disabled).
+  bool KnownToken(const std::string& token, std::optional<http::Principal>& out) override;
   std::optional<http::Principal> Password(const std::string& name, const std::string& password) override;
   std::string SessionSecret() override;
   bool SessionHolds(const http::Principal& who) override;
@@ -73,6 +75,10 @@ class WorkspaceAuthenticator final : public http::Authenticator {
   // The same for tokens that did not match (a real mismatch only: a check that could not be made
   // is not remembered), bounded by kMaxRefused, oldest first out (refused_order_).
   std::unordered_map<std::string, Known> refused_;
+  // True with `out` when the token's principal is told without argon2id; else false with the
+  // token's `user` and cache `key`.
+  bool Cached(const std::string& token, std::optional<workspace::User>& user, std::string& key,
+              std::optional<http::Principal>& out);
   std::deque<std::string> refused_order_;
 };
 
