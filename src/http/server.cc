@@ -236,6 +236,7 @@ struct Server::Impl {
   struct BodyFile {
     std::weak_ptr<const std::string> body;
     int fd = -1;
+    std::size_t bytes = 0;
     BodyFile() = default;
     BodyFile(const BodyFile&) = delete;
     BodyFile& operator=(const BodyFile&) = delete;
@@ -246,6 +247,8 @@ struct Server::Impl {
   std::mutex file_mu;
   std::list<std::pair<const std::string*, std::shared_ptr<const BodyFile>>> file_cache;  // most recent first
   static constexpr std::size_t kFileCacheEntries = 64;
+  static constexpr std::size_t kFileCacheBytes = 32 << 20;  // the files' bytes, at most
+  std::size_t file_cache_bytes = 0;
   static constexpr std::size_t kMinFileBytes = 16 << 10;
 
   // The in-memory file holding a shared body, written on first use; null when the body is small,
@@ -273,9 +276,24 @@ struct Server::Impl {
       }
       done += static_cast<std::size_t>(n);
     }
+    file->bytes = body->size();
     std::lock_guard lock(file_mu);
+    // The files of bodies freed meanwhile are dropped (they can never be matched again), then the
+    // least recently used while over the entry or byte bound.
+    for (auto it = file_cache.begin(); it != file_cache.end();) {
+      if (!it->second->body.expired()) {
+        ++it;
+        continue;
+      }
+      file_cache_bytes -= it->second->bytes;
+      it = file_cache.erase(it);
+    }
     file_cache.emplace_front(body.get(), file);
-    if (file_cache.size() > kFileCacheEntries) file_cache.pop_back();
+    file_cache_bytes += file->bytes;
+    while (file_cache.size() > 1 && (file_cache.size() > kFileCacheEntries || file_cache_bytes > kFileCacheBytes)) {
+      file_cache_bytes -= file_cache.back().second->bytes;
+      file_cache.pop_back();
+    }
     return file;
   }
 

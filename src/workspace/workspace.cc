@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <list>
 #include <map>
 #include <mutex>
 #include <random>
@@ -273,7 +274,22 @@ struct Workspace::State {
   // Derived from `models`, rebuilt (the summaries brought up to date) when the models change.
   std::set<std::string> changed_ids;  // models the entries being applied change
   std::shared_ptr<const rules::Inventory> inventory;
-  std::map<std::pair<std::string, std::string>, std::shared_ptr<const std::string>> determinations;
+  // Determination's answers by (model, as_of), the most recently asked first, at most
+  // options.determination_cache_bytes of them (a reader iterating dates grew it without bound).
+  using DeterminationKey = std::pair<std::string, std::string>;
+  std::list<std::pair<DeterminationKey, std::shared_ptr<const std::string>>> determination_order;
+  std::map<DeterminationKey, decltype(determination_order)::iterator> determinations;
+  std::size_t determination_bytes = 0;
+  void KeepDetermination(const DeterminationKey& key, std::shared_ptr<const std::string> text) {
+    determination_bytes += text->size();
+    determination_order.emplace_front(key, std::move(text));
+    determinations[key] = determination_order.begin();
+    while (determination_bytes > options.determination_cache_bytes && !determination_order.empty()) {
+      determination_bytes -= determination_order.back().second->size();
+      determinations.erase(determination_order.back().first);
+      determination_order.pop_back();
+    }
+  }
   std::map<std::string, DatedSummary> summaries;  // by as_of, at most kMaxSummaries
   // The dates whose every model is being judged outside the lock, each with the models changed
   // since its inventory was taken (Summaries); `judged_cv` is told when one ends.
@@ -310,6 +326,8 @@ struct Workspace::State {
   void ModelsChanged() {
     inventory.reset();
     determinations.clear();
+    determination_order.clear();
+    determination_bytes = 0;
     for (auto& [as_of, dated] : summaries) dated.dirty.insert(changed_ids.begin(), changed_ids.end());
     for (auto& [as_of, dirty] : judging) dirty.insert(changed_ids.begin(), changed_ids.end());
     changed_ids.clear();
@@ -1057,7 +1075,10 @@ core::Result<Workspace::Judged> Workspace::Determination(const std::string& id, 
   std::lock_guard lock(s_->mu);
   FL_RETURN_IF_ERROR(s_->Refresh());
   auto key = std::make_pair(id, as_of.ToString());
-  if (auto it = s_->determinations.find(key); it != s_->determinations.end()) return Judged{it->second, s_->models_at};
+  if (auto it = s_->determinations.find(key); it != s_->determinations.end()) {
+    s_->determination_order.splice(s_->determination_order.begin(), s_->determination_order, it->second);
+    return Judged{it->second->second, s_->models_at};
+  }
   if (!s_->models.contains(id)) return core::NotFound(fmt::format("no model '{}'", id), "id");
   FL_ASSIGN_OR_RETURN(rules::Inventory inv, s_->Lineage(id));
   rules::AssessOptions options;
@@ -1068,10 +1089,15 @@ core::Result<Workspace::Judged> Workspace::Determination(const std::string& id, 
     if (a.id != id) continue;
     json out = {{"as_of", as_of.ToString()}, {"model", rules::ModelToJson(a)}, {"regimes", rules::RegimesToJson(contexts)}};
     auto text = std::make_shared<const std::string>(out.dump());
-    s_->determinations[key] = text;
+    s_->KeepDetermination(key, text);
     return Judged{text, s_->models_at};
   }
   return core::MakeError(core::Code::kInternal, "the engine returned no answer for the model");
+}
+
+std::size_t Workspace::DeterminationCacheBytes() {
+  std::lock_guard lock(s_->mu);
+  return s_->determination_bytes;
 }
 
 core::Result<void> Workspace::Warm(core::Date as_of) {

@@ -673,6 +673,44 @@ TEST_F(WorkspaceTest, AJudgingThatThrowsDoesNotHoldUpLaterReadersOfItsDate) {
   EXPECT_TRUE(ws_->Warm(as_of));
 }
 
+// The determinations kept for Determination are bounded in bytes (a reader iterating dates grew
+// them without bound), the least recently asked dropped first.
+TEST_F(WorkspaceTest, TheDeterminationsKeptAreBoundedInBytes) {
+  ASSERT_TRUE(ws_->CreateModel(Frontier("m0"), "alice"));
+  Options small = Opening();
+  auto one = ws_->Determination("m0", core::Date::FromYmd(2026, 1, 1));
+  ASSERT_TRUE(one) << one.error().ToString();
+  small.determination_cache_bytes = one->json->size() * 5 + one->json->size() / 2;  // room for 5
+  ws_.reset();
+  auto opened = Workspace::Open(small);
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  ws_ = std::move(*opened);
+  const core::Date first = core::Date::FromYmd(2026, 1, 1);
+  auto kept = ws_->Determination("m0", first);
+  ASSERT_TRUE(kept);
+  std::shared_ptr<const std::string> second;  // 2026-01-02's, held here
+  for (int day = 1; day < 40; ++day) {
+    auto d = ws_->Determination("m0", core::Date::FromYmd(2026, 1 + day / 28, 1 + day % 28));
+    ASSERT_TRUE(d) << d.error().ToString();
+    if (day == 1) second = d->json;
+    EXPECT_LE(ws_->DeterminationCacheBytes(), small.determination_cache_bytes);
+    if (day % 3 == 0) {  // asked again often: kept, the same answer
+      auto again = ws_->Determination("m0", first);
+      ASSERT_TRUE(again);
+      EXPECT_EQ(again->json, kept->json);
+    }
+  }
+  EXPECT_GT(ws_->DeterminationCacheBytes(), 0u);
+  // One not asked for a while was dropped: judged again, equal.
+  auto dropped = ws_->Determination("m0", core::Date::FromYmd(2026, 1, 2));
+  ASSERT_TRUE(dropped);
+  EXPECT_NE(dropped->json, second);
+  EXPECT_EQ(*dropped->json, *second);
+  auto fresh = OpenOne()->Determination("m0", core::Date::FromYmd(2026, 1, 2));
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(*dropped->json, *fresh->json);
+}
+
 // The evidence list says what each record withholds from public copies; the kill switch's agents
 // are those the recorded drills and orders reached, each with its latest.
 TEST_F(WorkspaceTest, EvidenceRedactionsAndTheKillSwitchAgentsAreListed) {

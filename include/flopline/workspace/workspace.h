@@ -59,6 +59,9 @@ struct Options {
   // outside the workspace's lock, just before it judges: a test pauses it here to check that writes
   // and reads go on meanwhile.
   std::function<void()> judging_hook;
+  // At most this many bytes of determinations (one per model and date asked, ~70 KB each) are kept
+  // for Determination, the least recently asked dropped first.
+  std::size_t determination_cache_bytes = 16 << 20;
 };
 
 // The roles of issue 13: who may do what is the server's route table (server/routes.cc).
@@ -158,6 +161,8 @@ class Workspace {
     std::uint64_t generation = 0;
   };
   core::Result<Judged> Determination(const std::string& id, core::Date as_of);
+  // The bytes of determinations kept now (at most Options::determination_cache_bytes).
+  std::size_t DeterminationCacheBytes();
   // One page of the obligations whose clocks have started (every state but not-triggered) as of
   // `query.as_of`, in the calendar's order: overdue first, then open ones soonest due first, open
   // ones with no date, standing duties, met ones, the rest; within each by due time, then model,
