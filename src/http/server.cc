@@ -759,13 +759,18 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   void AwaitWritable(std::shared_ptr<Outgoing> out) {
     if (!timer_) timer_.emplace(stream_.get_executor());
     timer_->expires_after(std::chrono::seconds(60));
-    timer_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
-      if (!ec) {
+    // Each wait has its own number: a timer that fired as the wait completed (its handler already
+    // queued, too late to cancel) finds the number moved on and leaves the socket alone (else it
+    // cancelled the next operation: the re-armed wait or the keep-alive Read).
+    const std::uint64_t wait = ++write_wait_;
+    timer_->async_wait([self = this->shared_from_this(), wait](beast::error_code ec) {
+      if (!ec && wait == self->write_wait_) {
         beast::error_code ignored;
         self->stream_.socket().cancel(ignored);
       }
     });
     stream_.socket().async_wait(tcp::socket::wait_write, [self = this->shared_from_this(), out](beast::error_code ec) {
+      ++self->write_wait_;  // this wait is over, whatever its timer does now
       self->timer_->cancel();
       if (ec) return self->Close();
       self->Send(out);
@@ -857,6 +862,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   std::uint64_t last_event_ = 0;
   int idle_ticks_ = 0;
   std::optional<net::steady_timer> timer_;
+  std::uint64_t write_wait_ = 0;  // AwaitWritable's current wait (its timer handler checks it)
   std::array<char, 16384> drain_buffer_{};
   std::size_t drained_ = 0;
 };
