@@ -697,9 +697,11 @@ struct Controller::Impl {
     }
     p.targeted.assign(targets.begin(), targets.end());
     p.target_set = std::move(targets);
-    if (!fence) {
-      if (fd >= 0) SendSealed(fd, {{"type", "error"}, {"message", fence.error().message}});
-      Log(fmt::format("shutdown of {} not issued: {}", m.scope, fence.error().message));
+    core::Result<void> fits = coord->OrderFits(p.targeted, {named.begin(), named.end()});
+    if (!fence || !fits) {
+      const std::string& why = !fence ? fence.error().message : fits.error().message;
+      if (fd >= 0) SendSealed(fd, {{"type", "error"}, {"message", why}});
+      Log(fmt::format("shutdown of {} not issued: {}", m.scope, why));
       return;
     }
     auto issued = Issue(scope, m.reason, wall + m.timeout_ms, {named.begin(), named.end()},

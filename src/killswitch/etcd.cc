@@ -43,7 +43,31 @@ tl::unexpected<core::Error> Unavailable(std::string message) {
   return core::MakeError(core::Code::kUnavailable, "etcd: " + std::move(message));
 }
 
+bool TooLarge(const std::string& response) {
+  return response.find("larger than max") != std::string::npos;
+}
+
 }  // namespace
+
+Result<void> EtcdOrderFits(const std::vector<std::string>& targets,
+                           const std::vector<std::string>& named) {
+  // The order's entry: {"note": the signed order line, "targets": [...], "controller": ...},
+  // sealed (the entry JSON-escaped once more into an envelope). The targets are escaped once: a
+  // quote or backslash doubles. The note is escaped twice: its fixed fields (a reason of at most
+  // 1 KiB, a scope, a signature) at most 4 times over in 8 KiB, and the agents it names by
+  // lineage at most 4 times over.
+  std::string list = json(targets).dump();
+  std::size_t bytes = 8192 + list.size() + 4 * json(named).dump().size();
+  bytes += static_cast<std::size_t>(
+      std::count_if(list.begin(), list.end(), [](char c) { return c == '"' || c == '\\'; }));
+  if (bytes <= kEtcdMaxOrderBytes) return core::Ok();
+  return core::MakeError(
+      core::Code::kFailedPrecondition,
+      fmt::format("this order names {} agents: its entry for the other controllers (up to {} "
+                  "bytes) would not fit in one etcd request ({} bytes at most, below etcd's "
+                  "default --max-request-bytes of 1.5 MiB); not issued: narrow the scope",
+                  targets.size(), bytes, kEtcdMaxOrderBytes));
+}
 
 std::string PrefixEnd(const std::string& prefix) {
   std::string end = prefix;
@@ -103,9 +127,11 @@ Result<json> EtcdClient::Call(const std::string& path, const json& body) {
       continue;
     }
     json out = json::parse(response, nullptr, false);
-    if (status == 400 || status == 413) {
+    if (status == 400 || status == 413 || (status == 429 && TooLarge(response))) {
       // A refusal of the request itself (too large, too many operations, a key twice): not the
-      // member's state, so not tried on the next one.
+      // member's state, so not tried on the next one. A request over etcd's gRPC bound
+      // (--max-request-bytes + 512 KiB) is answered 429 "received message larger than max": it
+      // was taken for a member failure, kept at the head of the queue and never split.
       current_ = (current_ + attempt) % endpoints_.size();
       return core::MakeError(core::Code::kFailedPrecondition,
                              fmt::format("etcd: {} answered {}: {}", url, status,
@@ -501,6 +527,11 @@ class Etcd final : public Coordinator {
     return out;
   }
 
+  Result<void> OrderFits(const std::vector<std::string>& targets,
+                         const std::vector<std::string>& named) const override {
+    return EtcdOrderFits(targets, named);
+  }
+
   void PublishOrder(std::uint64_t fence, const std::string& note,
                     const std::vector<std::string>& targets) override {
     json value = {{"note", note}, {"targets", targets}, {"controller", me_}};
@@ -619,8 +650,13 @@ class Etcd final : public Coordinator {
   // Sends everything queued, oldest first, until a transaction fails for want of a member: that
   // one stays at the head, and the error is returned. The caller holds mu_ (only this pops).
   Result<void> SendQueued() {
-    // etcd allows 128 operations per transaction by default, and a key only once in each.
+    // etcd allows 128 operations per transaction by default, and a key only once in each; a
+    // request of at most --max-request-bytes (1.5 MiB by default): a batch is cut at 1 MiB of keys
+    // and values (a single write larger than that goes alone; an order is refused at issue time if
+    // it could not fit, EtcdOrderFits). A batch a member still refuses as too large (etcd set to
+    // take less) is split below, one write per transaction.
     constexpr size_t kMaxTxnOps = 128;
+    constexpr size_t kMaxTxnBytes = 1 << 20;
     for (;;) {
       std::vector<Op> batch;
       {
@@ -633,9 +669,15 @@ class Etcd final : public Coordinator {
           queue_.pop_front();
         }
         std::set<std::string> keys;
+        size_t bytes = 0;
         for (const Op& op : queue_) {
-          if (batch.size() == kMaxTxnOps || keys.contains(op.key)) break;
+          size_t size = op.key.size() + op.value.size() + 32;
+          if (batch.size() == kMaxTxnOps || keys.contains(op.key) ||
+              (!batch.empty() && bytes + size > kMaxTxnBytes)) {
+            break;
+          }
           keys.insert(op.key);
+          bytes += size;
           batch.push_back(op);
         }
       }

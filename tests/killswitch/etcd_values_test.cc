@@ -1,6 +1,7 @@
 // What controllers read back from etcd: sealed by a controller of the cluster and bound to its key,
 // every field type-checked, and nothing throws whatever a local user wrote there (review
 // finding 3: one value of the wrong type ended every controller through the watcher thread).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -89,6 +90,35 @@ TEST(EtcdValues, AKeepAliveErrorIsNotALostLease) {
     ASSERT_FALSE(r) << text;
     EXPECT_EQ(r.error().code, core::Code::kUnavailable) << text;
   }
+}
+
+// An order is one put in etcd, never split: one that could not fit in one request is refused
+// before it is issued (it was kept at the head of the writer's queue for a day, every later order
+// and enrolment refused behind it), and a fleet of 100,000 agents with short ids still fits.
+TEST(EtcdValues, AnOrderTooLargeForOneEtcdRequestIsRefusedBeforeItIsIssued) {
+  std::vector<std::string> fleet;
+  for (int i = 0; i < 100'000; ++i) fleet.push_back(fmt::format("a{:06}", i));
+  EXPECT_TRUE(EtcdOrderFits(fleet, {}).has_value());
+  EXPECT_TRUE(EtcdOrderFits({"one"}, {"one"}).has_value());
+
+  std::vector<std::string> long_ids;
+  for (int i = 0; i < 6'000; ++i) long_ids.push_back(fmt::format("{:0>256}", i));
+  auto refused = EtcdOrderFits(long_ids, {});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, core::Code::kFailedPrecondition);
+  EXPECT_NE(refused.error().message.find("6000 agents"), std::string::npos)
+      << refused.error().message;
+  EXPECT_NE(refused.error().message.find("narrow the scope"), std::string::npos);
+
+  // Named by lineage, in the note, escaped twice: counted so.
+  std::vector<std::string> half(long_ids.begin(), long_ids.begin() + 1'500);
+  EXPECT_TRUE(EtcdOrderFits(half, {}).has_value());
+  EXPECT_FALSE(EtcdOrderFits(half, half).has_value());
+  // Quotes in ids are escaped in the sealed entry: counted too.
+  std::vector<std::string> quoted(2'800, std::string(256, '"'));
+  std::vector<std::string> plain(2'800, std::string(256, 'q'));
+  EXPECT_TRUE(EtcdOrderFits(plain, {}).has_value());
+  EXPECT_FALSE(EtcdOrderFits(quoted, {}).has_value());
 }
 
 }  // namespace

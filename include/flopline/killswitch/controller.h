@@ -49,6 +49,14 @@ class Coordinator {
   // controller that issued the order.
   virtual void PublishOrder(std::uint64_t fence, const std::string& note,
                             const std::vector<std::string>& targets) = 0;
+  // Whether an order to `targets` (`named`: those its note names by lineage) can be published;
+  // asked before it is issued, so that one that cannot is refused to its issuer, never lost.
+  virtual core::Result<void> OrderFits(const std::vector<std::string>& targets,
+                                       const std::vector<std::string>& named) const {
+    (void)targets;
+    (void)named;
+    return core::Ok();
+  }
   virtual void PublishAck(std::uint64_t fence, const nlohmann::json& ack) = 0;
   // Orders and acks published by other controllers since the last call.
   struct Inbound {

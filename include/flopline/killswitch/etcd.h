@@ -59,6 +59,16 @@ std::optional<RelayedOrder> ParseRelayedOrder(const nlohmann::json& v);
 // The controller an agent entry names ("controller", a string); nullopt when it is not a string.
 std::optional<std::string> EntryController(const nlohmann::json& v);
 
+// The most bytes an order's entry in etcd may take (an order is one put, never split): below
+// etcd's default --max-request-bytes (1.5 MiB) with room for the transaction around it.
+inline constexpr std::size_t kEtcdMaxOrderBytes = 1'400'000;
+// Ok if an order to `targets` (`named`: those of them it names by lineage, in its note) fits in
+// one etcd request; kFailedPrecondition, saying so, if it might not (issue 16 review: a write too
+// large was kept at the head of the writer's queue for a day, and every later order and enrolment
+// refused behind it). 100,000 ids of 7 bytes fit.
+core::Result<void> EtcdOrderFits(const std::vector<std::string>& targets,
+                                 const std::vector<std::string>& named);
+
 // What a lease keep-alive's answer says: Ok while the lease lives; kNotFound once it has expired
 // (TTL 0, left out by the gateway); kUnavailable for an error answered in its place (no leader, a
 // timeout during an election), which says nothing of the lease.
@@ -102,7 +112,8 @@ class EtcdClient {
   // One request, tried on each member in turn from the one that answered last, until one serves
   // it. kUnavailable when none did (none answered, or each answered an error: no leader, timed
   // out, a lease not found); kFailedPrecondition when a member refused the request itself (400 or
-  // 413: too large, too many operations), which the next member would refuse too.
+  // 413: too large, too many operations; 429 "larger than max": over the gRPC bound), which the
+  // next member would refuse too.
   core::Result<nlohmann::json> Call(const std::string& path, const nlohmann::json& body);
   core::Result<std::int64_t> Put(const std::string& key, const std::string& value,
                                  std::int64_t lease = 0);
