@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# `flopline serve` sending a large cached answer (a model's determination of the examples, 70 KB)
-# from its in-memory file with sendfile: tests/server/large_body_test.py (the same bytes as the
-# gzip form decoded, keep-alive, HEAD, 304, pipelined requests read slowly through a small buffer).
-# Usage: serve_large_body_test.sh FLOPLINE_BINARY SOURCE_DIR
+# `flopline serve` on the example workspace with an auditor's token, driven by a Python test of
+# tests/server/ (URL TOKEN):
+# - large_body (the default): a large cached answer (a model's determination of the examples, 70 KB)
+#   sent from its in-memory file with sendfile (the same bytes as the gzip form decoded,
+#   keep-alive, HEAD, 304, pipelined requests read slowly through a small buffer);
+# - token_check: bearer tokens not seen before checked off the I/O threads, a bounded number at
+#   once (/healthz and a known token answered while 40 distinct wrong tokens wait; 503 beyond).
+# Usage: serve_large_body_test.sh FLOPLINE_BINARY SOURCE_DIR [TEST]
 set -uo pipefail
 bin=$1
 src=$2
+name=${3:-large_body}
 source "$(dirname "$0")/lib.sh"
 pid=""
 trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -25,7 +30,7 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 if [[ -n "$url" ]]; then
-  check large-body python3 "$src/tests/server/large_body_test.py" "$url" "$token"
+  check "$name" python3 "$src/tests/server/${name}_test.py" "$url" "$token"
 else
   echo "FAIL the server did not start"; cat "$tmp/serve.err"; failed=$((failed + 1))
 fi
