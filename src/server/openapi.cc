@@ -190,6 +190,12 @@ json OpenApi(const std::vector<http::Route>& routes) {
                           {"content", problem_content}};
     }
     responses["429"] = {{"description", "over the per-client rate limit"}, {"content", problem_content}};
+    if (!r.open) {
+      // A bearer token not yet known is checked (argon2id) on a bounded pool of its own: beyond the
+      // bound the request is refused for now, with Retry-After (docs/api.md).
+      responses["503"] = {{"description", "too many credential checks waiting: retry after Retry-After seconds"},
+                          {"content", problem_content}};
+    }
     op["responses"] = responses;
     op["security"] = r.open ? json::array() : json::array({{{"bearer", json::array()}}, {{"session", json::array()}}});
     paths[r.pattern][method] = op;
