@@ -443,12 +443,11 @@ std::optional<http::Principal> WorkspaceAuthenticator::Token(const std::string& 
   std::string key;
   std::optional<http::Principal> known;
   if (Cached(token, user, key, known)) return known;
-  std::optional<std::string> name = user->name;
   http::SecretCheck checked = check_(user->token_hash, token);
   if (checked == http::SecretCheck::kCouldNotCheck) return std::nullopt;
   std::lock_guard lock(mu_);
   if (checked == http::SecretCheck::kMismatch) {
-    if (refused_.insert_or_assign(key, Known{*name, user->token_hash}).second) {
+    if (refused_.insert_or_assign(key, Known{user->name, user->token_hash}).second) {
       refused_order_.push_back(key);
       while (refused_.size() > kMaxRefused && !refused_order_.empty()) {
         refused_.erase(refused_order_.front());
@@ -459,7 +458,7 @@ std::optional<http::Principal> WorkspaceAuthenticator::Token(const std::string& 
   }
   refused_.erase(key);  // its order entry goes when it comes to the front (erasing a missing key)
   if (verified_.size() > 10000) verified_.clear();  // valid tokens only: one per user and issue
-  verified_[key] = {*name, user->token_hash};
+  verified_[key] = {user->name, user->token_hash};
   return http::Principal{user->name, user->role};
 }
 
